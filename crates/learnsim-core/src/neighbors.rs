@@ -82,6 +82,11 @@ impl<const D: usize> CellList<D> {
         })
     }
 
+    /// The domain the cells cover.
+    pub fn domain(&self) -> &Domain<D> {
+        &self.domain
+    }
+
     /// Cells per axis.
     pub fn n_cells(&self) -> [usize; D] {
         self.n_cells

@@ -1,0 +1,358 @@
+//! The registry of particle cases: name, description, sizes per tier, and the simulation that
+//! produces one trajectory from one seed.
+
+use crate::mpm::{Material, MpmConfig, MpmState};
+use crate::scenes::{
+    BlocksScene, DamBreakScene, TaylorGreenScene, dam_break, random_blocks, taylor_green,
+};
+use crate::sph::{Formulation, SphConfig, SphState};
+use crate::SimError;
+use learnsim_core::{Domain, ParticleKind, Stepper, Trajectory, TypeConvention};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// Problem size: `Cpu` runs in minutes on two cores, `Paper` matches the papers' data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tier {
+    /// Minutes on a laptop.
+    Cpu,
+    /// The published datasets' sizes.
+    Paper,
+}
+
+impl Tier {
+    /// `cpu` or `paper`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Paper => "paper",
+        }
+    }
+}
+
+/// Dataset split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Split {
+    /// Training trajectories.
+    Train,
+    /// Validation trajectories.
+    Valid,
+    /// Test trajectories.
+    Test,
+}
+
+impl Split {
+    /// The three splits in file order.
+    pub const ALL: [Split; 3] = [Split::Train, Split::Valid, Split::Test];
+
+    /// `train`, `valid` or `test` (the HDF5 file stem).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Train => "train",
+            Self::Valid => "valid",
+            Self::Test => "test",
+        }
+    }
+
+    fn index(self) -> u64 {
+        match self {
+            Self::Train => 0,
+            Self::Valid => 1,
+            Self::Test => 2,
+        }
+    }
+}
+
+/// How many trajectories of how many frames a tier generates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenerationPlan {
+    /// Trajectories per split, `[train, valid, test]`.
+    pub n_trajectories: [usize; 3],
+    /// Stored frames per trajectory (`sequence_length + 1`).
+    pub n_frames: usize,
+}
+
+/// Everything metadata.json needs from a case besides statistics of the data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseInfo {
+    /// Bounds `[[lo, hi]; 2]`.
+    pub bounds: Vec<[f64; 2]>,
+    /// Per-axis periodicity.
+    pub periodic: Vec<bool>,
+    /// Time between stored frames.
+    pub frame_dt: f64,
+    /// Initial particle spacing.
+    pub dx: f64,
+    /// GNS connectivity radius.
+    pub connectivity_radius: f64,
+    /// Gravity vector.
+    pub gravity: Vec<f64>,
+    /// Particle-type id convention of the written files.
+    pub convention: TypeConvention,
+    /// Ground-truth solver name.
+    pub solver: &'static str,
+}
+
+/// A registered particle case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Case {
+    /// MLS-MPM water blocks falling in a box (GNS "WaterDrop").
+    WaterDrop2d,
+    /// MLS-MPM Drucker–Prager sand blocks (GNS "Sand").
+    Sand2d,
+    /// MLS-MPM viscoplastic goop blocks (GNS "Goop").
+    Goop2d,
+    /// WCSPH periodic Taylor–Green vortex at Re = 100 (LagrangeBench "2D TGV").
+    Tgv2d,
+    /// WCSPH dam break with wall particles (LagrangeBench "2D DAM").
+    DamBreak2d,
+}
+
+impl Case {
+    /// Every registered case.
+    pub const ALL: [Case; 5] = [
+        Case::WaterDrop2d,
+        Case::Sand2d,
+        Case::Goop2d,
+        Case::Tgv2d,
+        Case::DamBreak2d,
+    ];
+
+    /// The registry name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::WaterDrop2d => "water-drop-2d",
+            Self::Sand2d => "sand-2d",
+            Self::Goop2d => "goop-2d",
+            Self::Tgv2d => "tgv-2d",
+            Self::DamBreak2d => "dam-break-2d",
+        }
+    }
+
+    /// One line for `learnsim cases`.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::WaterDrop2d => "MLS-MPM water: 1-3 blocks dropped in a box (GNS WaterDrop)",
+            Self::Sand2d => "MLS-MPM Drucker-Prager sand, friction angle 35 deg (GNS Sand)",
+            Self::Goop2d => "MLS-MPM plastic Neo-Hookean goop (GNS Goop)",
+            Self::Tgv2d => "WCSPH Taylor-Green vortex, periodic, Re 100 (LagrangeBench 2D TGV)",
+            Self::DamBreak2d => "WCSPH dam break with kinematic wall particles (LagrangeBench 2D DAM)",
+        }
+    }
+
+    /// The case with this registry name.
+    pub fn from_name(name: &str) -> Option<Case> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// Sizes per tier (cases.md [4] d2).
+    pub fn plan(self, tier: Tier) -> GenerationPlan {
+        let (n_trajectories, n_frames) = match (self, tier) {
+            (Self::WaterDrop2d | Self::Sand2d | Self::Goop2d, Tier::Cpu) => ([24, 4, 4], 200),
+            (Self::WaterDrop2d, Tier::Paper) => ([1000, 30, 30], 1000),
+            (Self::Sand2d, Tier::Paper) => ([1000, 30, 30], 320),
+            (Self::Goop2d, Tier::Paper) => ([1000, 30, 30], 400),
+            // t_end = 5 written every 0.04: 126 frames, as LagrangeBench's TGV.
+            (Self::Tgv2d, Tier::Cpu) => ([20, 4, 4], 126),
+            (Self::Tgv2d, Tier::Paper) => ([100, 50, 50], 126),
+            (Self::DamBreak2d, Tier::Cpu) => ([20, 4, 4], 200),
+            (Self::DamBreak2d, Tier::Paper) => ([50, 25, 25], 401),
+        };
+        GenerationPlan {
+            n_trajectories,
+            n_frames,
+        }
+    }
+
+    fn mpm_material(self) -> Option<Material> {
+        match self {
+            Self::WaterDrop2d => Some(Material::water()),
+            Self::Sand2d => Some(Material::sand()),
+            Self::Goop2d => Some(Material::goop()),
+            Self::Tgv2d | Self::DamBreak2d => None,
+        }
+    }
+
+    /// The MPM configuration of an MPM case.
+    pub fn mpm_config(self) -> Option<MpmConfig> {
+        self.mpm_material().map(MpmConfig::flagship)
+    }
+
+    /// The SPH configuration of an SPH case.
+    pub fn sph_config(self, tier: Tier) -> Option<SphConfig> {
+        match self {
+            Self::Tgv2d => {
+                let dx = match tier {
+                    Tier::Cpu => 0.04,
+                    Tier::Paper => 0.02,
+                };
+                Some(tgv_config(dx))
+            }
+            Self::DamBreak2d => {
+                let dx = match tier {
+                    Tier::Cpu => 0.0125,
+                    Tier::Paper => 0.005,
+                };
+                Some(dam_break_config(dx))
+            }
+            _ => None,
+        }
+    }
+
+    fn blocks_scene(self, tier: Tier) -> BlocksScene {
+        let config = self.mpm_config().expect("an MPM case");
+        BlocksScene {
+            spacing: config.particle_spacing(),
+            n_particles: match tier {
+                Tier::Cpu => (300, 600),
+                Tier::Paper => (1000, 2000),
+            },
+            max_blocks: 3,
+            max_speed: 2.0,
+            region: (config.wall_lower + 0.02, config.wall_upper - 0.02),
+            kind: config.material.kind(),
+        }
+    }
+
+    /// Bounds, time step, radius and conventions that metadata.json records.
+    pub fn info(self, tier: Tier) -> CaseInfo {
+        if let Some(mpm) = self.mpm_config() {
+            return CaseInfo {
+                bounds: vec![[mpm.wall_lower, mpm.wall_upper]; 2],
+                periodic: vec![false; 2],
+                frame_dt: mpm.frame_dt(),
+                dx: mpm.particle_spacing(),
+                // GNS's WaterDrop radius at the same particle spacing (≈ 3.8 spacings).
+                connectivity_radius: 0.015,
+                gravity: vec![0.0, -mpm.gravity],
+                convention: TypeConvention::Deepmind,
+                solver: "mls-mpm",
+            };
+        }
+        let sph = self.sph_config(tier).expect("an SPH case");
+        CaseInfo {
+            bounds: (0..2).map(|a| [sph.domain.lower[a], sph.domain.upper[a]]).collect(),
+            periodic: sph.domain.periodic.to_vec(),
+            frame_dt: sph.frame_dt(),
+            dx: sph.dx,
+            // LagrangeBench: 0.029 at dx = 0.02.
+            connectivity_radius: 1.45 * sph.dx,
+            gravity: sph.gravity.to_vec(),
+            convention: TypeConvention::Lagrangebench,
+            solver: "wcsph",
+        }
+    }
+
+    /// Simulates one trajectory of `n_frames` stored frames from `seed`, calling `on_frame`
+    /// after each frame.
+    pub fn simulate(
+        self,
+        tier: Tier,
+        seed: u64,
+        n_frames: usize,
+        on_frame: &(dyn Fn() + Sync),
+    ) -> Result<Trajectory, SimError> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut frames: Vec<f32> = Vec::new();
+        let kind: Vec<ParticleKind>;
+        if let Some(config) = self.mpm_config() {
+            let particles = random_blocks(&self.blocks_scene(tier), &mut rng)?;
+            kind = particles.kind.clone();
+            let mut state = MpmState::new(&particles);
+            let mut solver = config.init();
+            record(&mut frames, &state.to_particle_state(kind[0]).positions_f32(), on_frame);
+            for _ in 1..n_frames {
+                solver.step(&mut state)?;
+                record(&mut frames, &state.to_particle_state(kind[0]).positions_f32(), on_frame);
+            }
+        } else {
+            let config = self.sph_config(tier).expect("an SPH case");
+            let mut state: SphState = match self {
+                Self::Tgv2d => taylor_green(&TaylorGreenScene { amplitude: 1.0 }, &config, &mut rng),
+                _ => dam_break(&dam_break_scene(), &config, &mut rng),
+            };
+            kind = state.particles.kind.clone();
+            let mut solver = config.init()?;
+            record(&mut frames, &state.particles.positions_f32(), on_frame);
+            for _ in 1..n_frames {
+                solver.step(&mut state)?;
+                record(&mut frames, &state.particles.positions_f32(), on_frame);
+            }
+        }
+        Ok(Trajectory::new(2, n_frames, frames, kind)?)
+    }
+}
+
+fn record(frames: &mut Vec<f32>, frame: &[f32], on_frame: &(dyn Fn() + Sync)) {
+    frames.extend_from_slice(frame);
+    on_frame();
+}
+
+/// TGV at Re = 100 on the periodic unit square: U = 1, ν = 0.01, c₀ = 10·U, dt = 4e-4 written
+/// every 100 steps (jax-sph's recipe behind LagrangeBench), transport-velocity formulation with
+/// Adami's background pressure p_b = ρ₀c₀².
+pub fn tgv_config(dx: f64) -> SphConfig {
+    SphConfig {
+        domain: Domain::new([0.0, 0.0], [1.0, 1.0], [true, true]).expect("unit square"),
+        dx,
+        smoothing_ratio: 1.3,
+        dt: 4e-4,
+        steps_per_frame: 100,
+        rest_density: 1.0,
+        sound_speed: 10.0,
+        eos_exponent: 7.0,
+        viscosity: 0.01,
+        gravity: [0.0, 0.0],
+        formulation: Formulation::TransportVelocity {
+            background_pressure: 100.0,
+        },
+    }
+}
+
+fn dam_break_scene() -> DamBreakScene {
+    DamBreakScene {
+        tank_width: 1.0,
+        tank_height: 0.5,
+        column_width: (0.3, 0.45),
+        column_height: (0.2, 0.3),
+        wall_layers: 3,
+    }
+}
+
+/// Dam break under g = 9.81: c₀ = 25 m/s ≥ 10·√(2gH) for columns up to 0.3 m; dt = 0.2·h/c₀
+/// rounded down; viscosity equivalent to Monaghan's α = 0.1 artificial viscosity, ν = α h c₀ / 8.
+pub fn dam_break_config(dx: f64) -> SphConfig {
+    let scene = dam_break_scene();
+    let pad = scene.wall_layers as f64 * dx;
+    let smoothing_ratio = 1.3;
+    let sound_speed = 25.0;
+    let h = smoothing_ratio * dx;
+    let frame_dt = 0.01;
+    let steps_per_frame = (frame_dt / (0.2 * h / sound_speed)).ceil() as usize;
+    SphConfig {
+        domain: Domain::walled([-pad, -pad], [scene.tank_width + pad, scene.tank_height])
+            .expect("tank bounds"),
+        dx,
+        smoothing_ratio,
+        dt: frame_dt / steps_per_frame as f64,
+        steps_per_frame,
+        rest_density: 1000.0,
+        sound_speed,
+        eos_exponent: 7.0,
+        viscosity: 0.1 * h * sound_speed / 8.0,
+        gravity: [0.0, -9.81],
+        formulation: Formulation::DeltaSph {
+            density_diffusion: 0.1,
+        },
+    }
+}
+
+/// Seed of trajectory `index` of `split`, derived from the run seed with SplitMix64 so that
+/// trajectories are independent and any one can be regenerated alone.
+pub fn trajectory_seed(seed: u64, split: Split, index: usize) -> u64 {
+    let mut z = seed
+        .wrapping_add(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(1 + split.index() * 1_000_003 + index as u64));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

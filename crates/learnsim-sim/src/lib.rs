@@ -1,0 +1,32 @@
+//! learnsim-sim: ground-truth simulators and the named, seeded scenes built on them.
+//!
+//! - [`mpm`]: 2D MLS-MPM with water, sand (Drucker–Prager) and goop (plastic Neo-Hookean).
+//! - [`sph`]: 2D weakly compressible SPH (Taylor–Green vortex, dam break).
+//! - [`scenes`]: seeded initial conditions.
+//! - [`Case`]: the registry of particle cases that `learnsim generate` knows.
+//!
+//! Physics laws, pairing (learnsim-core's cell list), boundaries and integrators stay separate.
+
+pub mod case;
+pub mod mat2;
+pub mod mpm;
+pub mod scenes;
+pub mod sph;
+
+pub use case::{Case, CaseInfo, GenerationPlan, Split, Tier, trajectory_seed};
+
+use thiserror::Error;
+
+/// Errors from the simulators.
+#[derive(Debug, Error)]
+pub enum SimError {
+    /// The state became NaN or infinite: the simulation blew up.
+    #[error("simulation blew up: non-finite state of particle {particle} after step {step}")]
+    NonFinite { step: usize, particle: usize },
+    /// A scene could not be built from its parameters.
+    #[error("invalid scene: {0}")]
+    Scene(String),
+    /// A core invariant failed (domain, radius, trajectory shape).
+    #[error(transparent)]
+    Core(#[from] learnsim_core::CoreError),
+}

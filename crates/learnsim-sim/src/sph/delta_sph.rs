@@ -1,0 +1,98 @@
+//! δ-SPH step: continuity density with density diffusion, Morris viscosity, dynamic boundary
+//! particles, semi-implicit Euler.
+
+use super::{Sph, SphState};
+use rayon::prelude::*;
+
+/// Rates of change of one particle.
+#[derive(Debug, Clone, Copy, Default)]
+struct Rates {
+    acceleration: [f64; 2],
+    density_rate: f64,
+}
+
+/// One semi-implicit Euler step: v += dt·a, x += dt·v (fluid only), ρ += dt·dρ/dt (all).
+pub fn substep(solver: &Sph, state: &mut SphState, delta: f64) {
+    let cfg = solver.config;
+    let kernel = cfg.kernel();
+    let h = kernel.h;
+    let eta2 = 0.01 * h * h;
+    let m = cfg.particle_mass();
+    let neighbors = solver.neighbors(&state.particles.position);
+    let p = &state.particles;
+    let pressure: Vec<f64> = state
+        .density
+        .iter()
+        .zip(&p.kind)
+        .map(|(&rho, kind)| {
+            let pr = cfg.pressure(rho);
+            // Dynamic boundary particles only push: a wall never pulls fluid in.
+            if kind.is_kinematic() { pr.max(0.0) } else { pr }
+        })
+        .collect();
+
+    let rates: Vec<Rates> = (0..p.n_particles())
+        .into_par_iter()
+        .map(|i| {
+            let mut rates = Rates::default();
+            let (rho_i, p_i) = (state.density[i], pressure[i]);
+            let fluid_i = !p.kind[i].is_kinematic();
+            for pair in neighbors.of(i) {
+                let (j, x_ij, r) = (pair.j, pair.x_ij, pair.r);
+                if r <= 0.0 {
+                    continue;
+                }
+                let r2 = r * r;
+                let dw = kernel.derivative(r);
+                let grad = [dw * x_ij[0] / r, dw * x_ij[1] / r];
+                let v_ij = [
+                    p.velocity[i][0] - p.velocity[j][0],
+                    p.velocity[i][1] - p.velocity[j][1],
+                ];
+                let rho_j = state.density[j];
+                let fluid_j = !p.kind[j].is_kinematic();
+                // Continuity: dρᵢ/dt = Σ mⱼ vᵢⱼ·∇ᵢWᵢⱼ.
+                rates.density_rate += m * (v_ij[0] * grad[0] + v_ij[1] * grad[1]);
+                let x_dot_grad = x_ij[0] * grad[0] + x_ij[1] * grad[1];
+                if fluid_i && fluid_j {
+                    // δ-SPH diffusion: δ h c₀ Σ 2(ρⱼ − ρᵢ)(xⱼᵢ·∇ᵢWᵢⱼ)/(r² + η²) Vⱼ.
+                    rates.density_rate += delta * h * cfg.sound_speed * 2.0 * (rho_j - rho_i)
+                        * (-x_dot_grad)
+                        / (r2 + eta2)
+                        * (m / rho_j);
+                }
+                if fluid_i {
+                    let p_term = m * (p_i / (rho_i * rho_i) + pressure[j] / (rho_j * rho_j));
+                    // Morris: Σ mⱼ (μᵢ + μⱼ) xᵢⱼ·∇ᵢWᵢⱼ / (ρᵢρⱼ(r² + η²)) vᵢⱼ with μ = ρν.
+                    let visc = m * cfg.viscosity * (rho_i + rho_j) * x_dot_grad
+                        / (rho_i * rho_j * (r2 + eta2));
+                    for a in 0..2 {
+                        rates.acceleration[a] += -p_term * grad[a] + visc * v_ij[a];
+                    }
+                }
+            }
+            if fluid_i {
+                for a in 0..2 {
+                    rates.acceleration[a] += cfg.gravity[a];
+                }
+            }
+            rates
+        })
+        .collect();
+
+    let dt = cfg.dt;
+    for (i, rate) in rates.iter().enumerate() {
+        state.density[i] += dt * rate.density_rate;
+        if state.particles.kind[i].is_kinematic() {
+            continue;
+        }
+        let mut v = state.particles.velocity[i];
+        v[0] += dt * rate.acceleration[0];
+        v[1] += dt * rate.acceleration[1];
+        let mut x = state.particles.position[i];
+        let step = [dt * v[0], dt * v[1]];
+        solver.advect(&mut x, &mut v, step);
+        state.particles.position[i] = x;
+        state.particles.velocity[i] = v;
+    }
+}

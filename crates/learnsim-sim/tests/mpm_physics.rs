@@ -1,0 +1,139 @@
+//! Physics of the MLS-MPM solver: mass, free fall, settling water, sand's angle of repose,
+//! walls.
+
+use learnsim_core::{ParticleKind, ParticleState, Stepper};
+use learnsim_sim::mpm::{Material, MpmConfig, MpmState};
+use learnsim_sim::{Case, Split, Tier, trajectory_seed};
+
+/// A block of particles on the lattice of 2 × 2 per cell, with lower-left corner `corner`.
+fn block(config: &MpmConfig, corner: [f64; 2], size: [f64; 2], velocity: [f64; 2]) -> MpmState {
+    let s = config.particle_spacing();
+    let (nx, ny) = ((size[0] / s).round() as usize, (size[1] / s).round() as usize);
+    let position: Vec<[f64; 2]> = (0..nx * ny)
+        .map(|k| [corner[0] + ((k % nx) as f64 + 0.5) * s, corner[1] + ((k / nx) as f64 + 0.5) * s])
+        .collect();
+    let n = position.len();
+    let mut state = ParticleState::at_rest(position, vec![ParticleKind::Water; n]);
+    state.velocity = vec![velocity; n];
+    MpmState::new(&state)
+}
+
+/// Quadratic B-spline weights sum to one, so particle-to-grid transfers all mass: the grid
+/// carries Σ m_p after every substep (relative error ~ N·ε ≈ 1e-13).
+#[test]
+fn particle_to_grid_conserves_mass_every_substep() {
+    let config = MpmConfig::flagship(Material::water());
+    let mut solver = config.init();
+    let mut state = block(&config, [0.3, 0.5], [0.2, 0.1], [1.0, -0.5]);
+    let total = solver.total_mass(&state);
+    for _ in 0..200 {
+        solver.substep(&mut state);
+        assert!((solver.grid_mass() - total).abs() < 1e-12 * total);
+    }
+}
+
+/// APIC transfers conserve momentum, and a block far from the walls feels only gravity: its
+/// mean velocity after n substeps is v₀ − g·n·dt exactly, up to round-off (1e-12 on ~1 m/s).
+#[test]
+fn free_fall_matches_the_analytic_velocity() {
+    for material in [Material::water(), Material::sand(), Material::goop()] {
+        let config = MpmConfig::flagship(material);
+        let mut solver = config.init();
+        let mut state = block(&config, [0.4, 0.6], [0.1, 0.1], [0.3, 0.2]);
+        let n = 1000; // 0.1 s: the block falls ≤ 0.03 m and stays clear of the walls.
+        for _ in 0..n {
+            solver.substep(&mut state);
+        }
+        let count = state.particles.len() as f64;
+        let mean_v: [f64; 2] = std::array::from_fn(|a| {
+            state.particles.iter().map(|p| p.velocity[a]).sum::<f64>() / count
+        });
+        let expected = [0.3, 0.2 - config.gravity * n as f64 * config.dt];
+        assert!((mean_v[0] - expected[0]).abs() < 1e-10, "{mean_v:?} vs {expected:?}");
+        assert!((mean_v[1] - expected[1]).abs() < 1e-10, "{mean_v:?} vs {expected:?}");
+    }
+}
+
+/// A water block released at rest on the floor collapses and then settles: kinetic energy
+/// over the last 0.25 s of a 2 s run is far below its peak.
+#[test]
+fn resting_water_block_settles() {
+    let config = MpmConfig::flagship(Material::water());
+    let mut solver = config.init();
+    let mut state = block(&config, [0.1, 0.1], [0.2, 0.2], [0.0, 0.0]);
+    let frames = (2.0 / config.frame_dt()) as usize;
+    let mut energies = Vec::with_capacity(frames);
+    for _ in 0..frames {
+        solver.step(&mut state).unwrap();
+        energies.push(solver.kinetic_energy(&state));
+    }
+    let peak = energies.iter().cloned().fold(0.0, f64::max);
+    let tail = &energies[frames - 100..];
+    let late = tail.iter().sum::<f64>() / tail.len() as f64;
+    println!("peak {peak:e}, late {late:e}, ratio {}", late / peak);
+    assert!(late < 0.1 * peak, "late KE {late} vs peak {peak}");
+}
+
+/// A sand column collapses into a pile with stable flanks: steeper than 15° (water from the
+/// same column spreads flat) and no steeper than the friction angle φ = 35°, the upper bound a
+/// Mohr–Coulomb slope can stand at.
+///
+/// Measured here: about 21° on both flanks. A repose angle this far below φ is a known gap of
+/// this model (2D, the 3D cone fit α(φ) of Klar et al., one-cell sticky floor), recorded in
+/// ARCHITECTURE.md; the band below states what the solver guarantees today.
+#[test]
+fn sand_pile_angle_of_repose_is_in_the_friction_range() {
+    let config = MpmConfig::flagship(Material::sand());
+    let mut solver = config.init();
+    let mut state = block(&config, [0.4, 0.1], [0.12, 0.12], [0.0, 0.0]);
+    for _ in 0..(1.5 / config.frame_dt()) as usize {
+        solver.step(&mut state).unwrap();
+    }
+    // Surface height per column of width 2 dx, then a least-squares slope on each flank
+    // between 20 % and 80 % of the peak height.
+    let bin = 2.0 * config.dx();
+    let n_bins = ((config.wall_upper - config.wall_lower) / bin) as usize;
+    let mut height = vec![0.0f64; n_bins];
+    for p in &state.particles {
+        let b = (((p.position[0] - config.wall_lower) / bin) as usize).min(n_bins - 1);
+        height[b] = height[b].max(p.position[1] - config.wall_lower);
+    }
+    let peak = height.iter().cloned().fold(0.0, f64::max);
+    let peak_bin = height.iter().position(|&h| h == peak).unwrap();
+    let flank_slope = |range: Vec<usize>| {
+        let pts: Vec<(f64, f64)> = range
+            .into_iter()
+            .filter(|&b| height[b] > 0.2 * peak && height[b] < 0.8 * peak)
+            .map(|b| (b as f64 * bin, height[b]))
+            .collect();
+        let n = pts.len() as f64;
+        let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / n, pts.iter().map(|p| p.1).sum::<f64>() / n);
+        let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+        let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+        (sxy / sxx).abs().atan().to_degrees()
+    };
+    let left = flank_slope((0..peak_bin).collect());
+    let right = flank_slope((peak_bin + 1..n_bins).collect());
+    println!("peak {peak}, left {left:.1} deg, right {right:.1} deg");
+    for angle in [left, right] {
+        assert!((15.0..=35.0).contains(&angle), "flank angle {angle}");
+    }
+}
+
+/// No particle leaves GNS's bounds in a full generated trajectory of each MPM case.
+#[test]
+fn generated_mpm_trajectories_stay_inside_the_walls() {
+    for case in [Case::WaterDrop2d, Case::Sand2d, Case::Goop2d] {
+        let t = case
+            .simulate(Tier::Cpu, trajectory_seed(11, Split::Test, 0), 200, &|| {})
+            .unwrap();
+        let config = case.mpm_config().unwrap();
+        assert!(
+            t.position
+                .iter()
+                .all(|&x| (config.wall_lower as f32..=config.wall_upper as f32).contains(&x)),
+            "{} left the box",
+            case.name()
+        );
+    }
+}
