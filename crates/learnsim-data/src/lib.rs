@@ -1,0 +1,54 @@
+//! learnsim-data: datasets on disk in LagrangeBench's layout.
+//!
+//! A dataset folder holds `train.h5`, `valid.h5`, `test.h5` and `metadata.json`. Each HDF5 file
+//! has one group per trajectory (`00000`, `00001`, …) with `position` (f32 `[T, N, D]`,
+//! gzip-chunked) and `particle_type` (int `[N]`). Every write goes to a temporary file that is
+//! renamed into place, so a crash never leaves a half-written dataset under the final name.
+//! Every read checks what it finds and reports the file and the problem.
+
+mod atomic;
+mod error;
+mod h5_split;
+mod metadata_file;
+mod stats;
+
+pub use atomic::write_atomically;
+pub use error::DataError;
+pub use h5_split::{read_split, write_split};
+pub use metadata_file::{read_metadata, write_metadata};
+pub use stats::{DiffStats, difference_stats};
+
+use learnsim_core::{Metadata, Trajectory};
+use std::path::Path;
+
+/// The three splits' file stems, in order.
+pub const SPLITS: [&str; 3] = ["train", "valid", "test"];
+
+/// A dataset loaded in memory.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// Its metadata.json.
+    pub metadata: Metadata,
+    /// Trajectories per split, in [`SPLITS`] order.
+    pub splits: [Vec<Trajectory>; 3],
+}
+
+/// Loads `dir/metadata.json` and the three splits, checking that they agree.
+pub fn load_dataset(dir: &Path) -> Result<Dataset, DataError> {
+    let metadata = read_metadata(&dir.join("metadata.json"))?;
+    let mut splits: [Vec<Trajectory>; 3] = Default::default();
+    for (k, name) in SPLITS.iter().enumerate() {
+        let path = dir.join(format!("{name}.h5"));
+        let trajectories = read_split(&path, metadata.particle_type_convention)?;
+        for (index, t) in trajectories.iter().enumerate() {
+            if t.dim != metadata.dim {
+                return Err(DataError::invalid(
+                    &path,
+                    format!("trajectory {index:05} has dim {}, metadata.json says {}", t.dim, metadata.dim),
+                ));
+            }
+        }
+        splits[k] = trajectories;
+    }
+    Ok(Dataset { metadata, splits })
+}
