@@ -1,1 +1,96 @@
-fn main() {}
+//! `learnsim`: generate ground-truth datasets, list cases, measure simulator speed.
+
+mod bench;
+mod generate;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use learnsim_sim::{Case, Tier};
+use std::path::PathBuf;
+
+/// Learned simulation: ground truth, datasets, learned simulators, one benchmark protocol.
+#[derive(Debug, Parser)]
+#[command(name = "learnsim", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Simulate a case's ground truth and write {train,valid,test}.h5 + metadata.json.
+    Generate(generate::GenerateArgs),
+    /// List every registered case with a one-line description.
+    Cases,
+    /// Measure speed.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Particle-steps per second of every ground-truth simulator at CPU tier.
+    Sim(bench::SimBenchArgs),
+}
+
+/// Problem size.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TierArg {
+    /// Minutes on two cores.
+    Cpu,
+    /// The published datasets' sizes.
+    Paper,
+}
+
+impl From<TierArg> for Tier {
+    fn from(t: TierArg) -> Self {
+        match t {
+            TierArg::Cpu => Tier::Cpu,
+            TierArg::Paper => Tier::Paper,
+        }
+    }
+}
+
+/// Looks a case up by name, suggesting the closest registered name on a miss.
+pub fn find_case(name: &str) -> Result<Case> {
+    if let Some(case) = Case::from_name(name) {
+        return Ok(case);
+    }
+    let closest = Case::ALL
+        .iter()
+        .min_by_key(|c| strsim::levenshtein(c.name(), name))
+        .map(|c| c.name())
+        .unwrap_or_default();
+    bail!("unknown case `{name}`; did you mean `{closest}`? (`learnsim cases` lists them all)")
+}
+
+#[expect(clippy::print_stdout, reason = "the CLI's job is to print")]
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Generate(args) => {
+            let summary = generate::run(&args)?;
+            println!("{summary}");
+        }
+        Command::Cases => {
+            let width = Case::ALL.iter().map(|c| c.name().len()).max().unwrap_or(0);
+            for case in Case::ALL {
+                println!("{:width$}  {}", case.name(), case.description());
+            }
+        }
+        Command::Bench { what } => match what {
+            BenchCommand::Sim(args) => {
+                let report = bench::sim(&args).context("simulator benchmark failed")?;
+                println!("{report}");
+            }
+        },
+    }
+    Ok(())
+}
+
+/// Where datasets go when `--out` is not given.
+pub fn default_out(case: Case) -> PathBuf {
+    PathBuf::from("data").join(case.name())
+}

@@ -56,7 +56,14 @@ impl<const D: usize> Domain<D> {
             let d = a[axis] - b[axis];
             if self.periodic[axis] {
                 let length = self.upper[axis] - self.lower[axis];
-                d - length * (d / length).round()
+                // Fast path for points inside the box (the usual case): no libm `round`.
+                if d.abs() <= 0.5 * length {
+                    d
+                } else if d.abs() < 1.5 * length {
+                    d - length * d.signum()
+                } else {
+                    d - length * (d / length).round()
+                }
             } else {
                 d
             }

@@ -58,6 +58,7 @@ pub struct CellList<const D: usize> {
 impl<const D: usize> CellList<D> {
     /// A cell list for `domain` and search `radius`.
     pub fn new(domain: Domain<D>, radius: Real) -> Result<Self, CoreError> {
+        assert!(D <= 3, "cell lists support 1 to 3 dimensions");
         if !(radius.is_finite() && radius > 0.0) {
             return Err(CoreError::InvalidRadius(radius));
         }
@@ -116,10 +117,11 @@ impl<const D: usize> CellList<D> {
         index
     }
 
-    /// Flat indices of the (up to 3^D) cells around `cell`, deduplicated and sorted; periodic
-    /// axes with fewer than three cells would otherwise visit a cell twice.
-    fn neighbor_cells(&self, cell: &[usize; D]) -> Vec<usize> {
-        let mut out = Vec::with_capacity(3usize.pow(D as u32));
+    /// Flat indices of the (up to 3^D ≤ 27) cells around `cell`, deduplicated and sorted into
+    /// `out`, returning how many there are. Periodic axes with fewer than three cells would
+    /// otherwise visit a cell twice. No allocation: this runs once per particle per step.
+    fn neighbor_cells(&self, cell: &[usize; D], out: &mut [usize; 27]) -> usize {
+        let mut count = 0;
         'offsets: for code in 0..3usize.pow(D as u32) {
             let mut neighbor = [0usize; D];
             let mut rest = code;
@@ -136,11 +138,19 @@ impl<const D: usize> CellList<D> {
                     continue 'offsets;
                 };
             }
-            out.push(self.flat(&neighbor));
+            out[count] = self.flat(&neighbor);
+            count += 1;
         }
-        out.sort_unstable();
-        out.dedup();
-        out
+        let cells = &mut out[..count];
+        cells.sort_unstable();
+        let mut unique = 0;
+        for k in 0..count {
+            if k == 0 || cells[k] != cells[unique - 1] {
+                cells[unique] = cells[k];
+                unique += 1;
+            }
+        }
+        unique
     }
 
     /// All pairs within the radius (minimum image on periodic axes), as receivers-sorted edges.
@@ -179,7 +189,9 @@ impl<const D: usize> CellList<D> {
             .enumerate()
             .map(|(i, xi)| {
                 let mut senders = Vec::new();
-                for c in self.neighbor_cells(&self.cell_of(xi)) {
+                let mut cells = [0usize; 27];
+                let n_cells = self.neighbor_cells(&self.cell_of(xi), &mut cells);
+                for &c in &cells[..n_cells] {
                     for &j in &sorted[start[c] as usize..start[c + 1] as usize] {
                         if j as usize == i && self_edges == SelfEdges::Exclude {
                             continue;

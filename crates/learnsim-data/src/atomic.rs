@@ -10,9 +10,8 @@ where
     F: FnOnce(&Path) -> Result<(), DataError>,
 {
     let tmp = temp_path(path);
-    let result = write(&tmp).and_then(|()| {
-        std::fs::rename(&tmp, path).map_err(|e| DataError::io(path, e))
-    });
+    let result =
+        write(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| DataError::io(path, e)));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }

@@ -47,7 +47,11 @@ pub fn write_split(
             group
                 .new_dataset::<f32>()
                 .shape([t.n_frames, t.n_particles, t.dim])
-                .chunk(&[t.n_frames.clamp(1, FRAMES_PER_CHUNK), t.n_particles.max(1), t.dim])
+                .chunk(&[
+                    t.n_frames.clamp(1, FRAMES_PER_CHUNK),
+                    t.n_particles.max(1),
+                    t.dim,
+                ])
                 .deflate(GZIP_LEVEL)
                 .create("position")
                 .map_err(h5)?
@@ -83,7 +87,10 @@ pub fn read_split(path: &Path, convention: TypeConvention) -> Result<Vec<Traject
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown panic".into());
-            Err(DataError::invalid(path, format!("corrupt HDF5 file (decoder failed: {what})")))
+            Err(DataError::invalid(
+                path,
+                format!("corrupt HDF5 file (decoder failed: {what})"),
+            ))
         }
     }
 }
@@ -100,7 +107,10 @@ fn read_split_unguarded(
         .map_err(|e| DataError::invalid(path, format!("cannot list trajectory groups: {e}")))?;
     groups.sort();
     if groups.is_empty() {
-        return Err(DataError::invalid(path, "holds no trajectory groups (00000, 00001, ...)"));
+        return Err(DataError::invalid(
+            path,
+            "holds no trajectory groups (00000, 00001, ...)",
+        ));
     }
     groups
         .iter()
@@ -120,18 +130,28 @@ fn read_trajectory(
         .map_err(|e| bad(format!("missing dataset `position` ({e})")))?;
     let shape = position.shape();
     let [n_frames, n_particles, dim] = shape[..] else {
-        return Err(bad(format!("`position` has shape {shape:?}, expected [T, N, D]")));
+        return Err(bad(format!(
+            "`position` has shape {shape:?}, expected [T, N, D]"
+        )));
     };
     if !(1..=3).contains(&dim) || n_frames == 0 || n_particles == 0 {
-        return Err(bad(format!("`position` has shape {shape:?}: need T, N ≥ 1 and D in 1..=3")));
+        return Err(bad(format!(
+            "`position` has shape {shape:?}: need T, N ≥ 1 and D in 1..=3"
+        )));
     }
-    let datatype = position.datatype().map_err(|e| bad(format!("`position`: {e}")))?;
+    let datatype = position
+        .datatype()
+        .map_err(|e| bad(format!("`position`: {e}")))?;
     let values: Vec<f32> = match datatype {
         DatatypeMessage::FloatingPoint { size: 4, .. } => position.read_raw::<f32>(),
         DatatypeMessage::FloatingPoint { size: 8, .. } => position
             .read_raw::<f64>()
             .map(|v| v.into_iter().map(|x| x as f32).collect()),
-        other => return Err(bad(format!("`position` has dtype {other:?}, expected float32"))),
+        other => {
+            return Err(bad(format!(
+                "`position` has dtype {other:?}, expected float32"
+            )));
+        }
     }
     .map_err(|e| bad(format!("cannot read `position`: {e}")))?;
 
@@ -155,7 +175,9 @@ fn read_trajectory(
 
 /// Reads an integer dataset of any width and signedness as i64.
 fn read_integers(dataset: &rust_hdf5::H5Dataset) -> Result<Vec<i64>, String> {
-    let datatype = dataset.datatype().map_err(|e| format!("`particle_type`: {e}"))?;
+    let datatype = dataset
+        .datatype()
+        .map_err(|e| format!("`particle_type`: {e}"))?;
     let DatatypeMessage::FixedPoint {
         size,
         byte_order,
@@ -163,14 +185,18 @@ fn read_integers(dataset: &rust_hdf5::H5Dataset) -> Result<Vec<i64>, String> {
         ..
     } = datatype
     else {
-        return Err(format!("`particle_type` has dtype {datatype:?}, expected an integer"));
+        return Err(format!(
+            "`particle_type` has dtype {datatype:?}, expected an integer"
+        ));
     };
     let bytes = dataset
         .read_raw_bytes()
         .map_err(|e| format!("cannot read `particle_type`: {e}"))?;
     let size = size as usize;
     if !matches!(size, 1 | 2 | 4 | 8) || bytes.len() % size != 0 {
-        return Err(format!("`particle_type` has an unsupported integer width of {size} bytes"));
+        return Err(format!(
+            "`particle_type` has an unsupported integer width of {size} bytes"
+        ));
     }
     Ok(bytes
         .chunks(size)
@@ -178,7 +204,10 @@ fn read_integers(dataset: &rust_hdf5::H5Dataset) -> Result<Vec<i64>, String> {
             let mut raw = [0u8; 8];
             match byte_order {
                 ByteOrder::LittleEndian => raw[..size].copy_from_slice(chunk),
-                _ => raw[..size].iter_mut().zip(chunk.iter().rev()).for_each(|(d, s)| *d = *s),
+                _ => raw[..size]
+                    .iter_mut()
+                    .zip(chunk.iter().rev())
+                    .for_each(|(d, s)| *d = *s),
             }
             let unsigned = u64::from_le_bytes(raw);
             if signed && size < 8 && (unsigned >> (8 * size - 1)) & 1 == 1 {

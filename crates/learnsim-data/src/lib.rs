@@ -44,7 +44,10 @@ pub fn load_dataset(dir: &Path) -> Result<Dataset, DataError> {
             if t.dim != metadata.dim {
                 return Err(DataError::invalid(
                     &path,
-                    format!("trajectory {index:05} has dim {}, metadata.json says {}", t.dim, metadata.dim),
+                    format!(
+                        "trajectory {index:05} has dim {}, metadata.json says {}",
+                        t.dim, metadata.dim
+                    ),
                 ));
             }
         }

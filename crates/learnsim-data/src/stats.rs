@@ -65,7 +65,8 @@ pub fn difference_stats(trajectories: &[Trajectory], period: &[Option<f64>]) -> 
     let mut acc = Moments::new(dim);
     for t in trajectories {
         let stride = t.n_particles * t.dim;
-        let at = |frame: usize, p: usize, a: usize| t.position[frame * stride + p * t.dim + a] as f64;
+        let at =
+            |frame: usize, p: usize, a: usize| t.position[frame * stride + p * t.dim + a] as f64;
         for p in (0..t.n_particles).filter(|&p| !t.kind[p].is_kinematic()) {
             for frame in 1..t.n_frames {
                 for a in 0..dim {

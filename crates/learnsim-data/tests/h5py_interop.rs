@@ -17,7 +17,11 @@ fn python() -> PathBuf {
         return PathBuf::from(p);
     }
     let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    if venv.exists() { venv } else { PathBuf::from("python3") }
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
 }
 
 fn run_python(script: &str, args: &[&Path]) -> String {
@@ -39,7 +43,10 @@ fn run_python(script: &str, args: &[&Path]) -> String {
 fn files_we_write_have_lagrangebench_layout_in_h5py() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("train.h5");
-    let data = vec![common::trajectory(20, 7, 2, 3), common::trajectory(5, 4, 2, 0)];
+    let data = vec![
+        common::trajectory(20, 7, 2, 3),
+        common::trajectory(5, 4, 2, 0),
+    ];
     write_split(&path, &data, TypeConvention::Lagrangebench).unwrap();
     let report = run_python(
         r#"
@@ -62,7 +69,10 @@ with h5py.File(sys.argv[1], "r") as f:
 "#,
         &[&path],
     );
-    assert!(report.contains("00000 (20, 7, 2) [1, 0, 0, 1, 0, 0, 1]"), "{report}");
+    assert!(
+        report.contains("00000 (20, 7, 2) [1, 0, 0, 1, 0, 0, 1]"),
+        "{report}"
+    );
     assert!(report.contains("00001 (5, 4, 2) [0, 0, 0, 0]"), "{report}");
 }
 
@@ -84,28 +94,62 @@ with h5py.File(sys.argv[1], "w") as f:
         &[&path],
     );
     let read = read_split(&path, TypeConvention::Lagrangebench).unwrap();
-    assert_eq!(read, vec![common::trajectory(20, 7, 2, 3), common::trajectory(5, 4, 2, 0)]);
+    assert_eq!(
+        read,
+        vec![
+            common::trajectory(20, 7, 2, 3),
+            common::trajectory(5, 4, 2, 0)
+        ]
+    );
 }
 
 #[test]
 fn hostile_h5py_files_give_errors_naming_file_and_problem() {
     let dir = tempfile::tempdir().unwrap();
     let cases: [(&str, &str, &str); 4] = [
-        ("missing.h5", r#"g = f.create_group("00000"); g.create_dataset("particle_type", data=np.zeros(3, dtype=np.int64))"#, "missing dataset `position`"),
-        ("dtype.h5", r#"g = f.create_group("00000"); g.create_dataset("position", data=np.zeros((4, 3, 2), dtype=np.int32)); g.create_dataset("particle_type", data=np.zeros(3, dtype=np.int64))"#, "expected float32"),
-        ("shape.h5", r#"g = f.create_group("00000"); g.create_dataset("position", data=np.zeros((4, 6), dtype=np.float32)); g.create_dataset("particle_type", data=np.zeros(3, dtype=np.int64))"#, "expected [T, N, D]"),
-        ("types.h5", r#"g = f.create_group("00000"); g.create_dataset("position", data=np.zeros((4, 3, 2), dtype=np.float32)); g.create_dataset("particle_type", data=np.zeros(5, dtype=np.int64))"#, "`particle_type` has shape [5]"),
+        (
+            "missing.h5",
+            r#"g = f.create_group("00000"); g.create_dataset("particle_type", data=np.zeros(3, dtype=np.int64))"#,
+            "missing dataset `position`",
+        ),
+        (
+            "dtype.h5",
+            r#"g = f.create_group("00000"); g.create_dataset("position", data=np.zeros((4, 3, 2), dtype=np.int32)); g.create_dataset("particle_type", data=np.zeros(3, dtype=np.int64))"#,
+            "expected float32",
+        ),
+        (
+            "shape.h5",
+            r#"g = f.create_group("00000"); g.create_dataset("position", data=np.zeros((4, 6), dtype=np.float32)); g.create_dataset("particle_type", data=np.zeros(3, dtype=np.int64))"#,
+            "expected [T, N, D]",
+        ),
+        (
+            "types.h5",
+            r#"g = f.create_group("00000"); g.create_dataset("position", data=np.zeros((4, 3, 2), dtype=np.float32)); g.create_dataset("particle_type", data=np.zeros(5, dtype=np.int64))"#,
+            "`particle_type` has shape [5]",
+        ),
     ];
     for (name, body, expected) in cases {
         let path = dir.path().join(name);
-        let script = format!("import sys, h5py, numpy as np\nwith h5py.File(sys.argv[1], 'w') as f:\n    {body}\n");
+        let script = format!(
+            "import sys, h5py, numpy as np\nwith h5py.File(sys.argv[1], 'w') as f:\n    {body}\n"
+        );
         run_python(&script, &[&path]);
-        let err = read_split(&path, TypeConvention::Lagrangebench).unwrap_err().to_string();
-        assert!(err.contains(&path.display().to_string()) && err.contains("group 00000"), "{err}");
+        let err = read_split(&path, TypeConvention::Lagrangebench)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&path.display().to_string()) && err.contains("group 00000"),
+            "{err}"
+        );
         assert!(err.contains(expected), "{name}: {err}");
     }
     let empty = dir.path().join("empty.h5");
-    run_python("import sys, h5py\nh5py.File(sys.argv[1], 'w').close()\n", &[&empty]);
-    let err = read_split(&empty, TypeConvention::Lagrangebench).unwrap_err().to_string();
+    run_python(
+        "import sys, h5py\nh5py.File(sys.argv[1], 'w').close()\n",
+        &[&empty],
+    );
+    let err = read_split(&empty, TypeConvention::Lagrangebench)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("no trajectory groups"), "{err}");
 }

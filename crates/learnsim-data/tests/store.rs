@@ -15,13 +15,19 @@ fn split_round_trips_exactly_in_both_conventions() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("train.h5");
     // Different particle counts per trajectory, as DeepMind's WaterRamps has.
-    let data = vec![common::trajectory(5, 7, 2, 3), common::trajectory(3, 4, 2, 0)];
+    let data = vec![
+        common::trajectory(5, 7, 2, 3),
+        common::trajectory(3, 4, 2, 0),
+    ];
     for convention in [TypeConvention::Deepmind, TypeConvention::Lagrangebench] {
         write_split(&path, &data, convention).unwrap();
         assert_eq!(read_split(&path, convention).unwrap(), data);
     }
     // The atomic writer leaves no temporary file behind.
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("train.h5")]);
 }
 
@@ -33,11 +39,15 @@ fn metadata_round_trips_and_missing_keys_are_named() {
     write_metadata(&path, &meta).unwrap();
     assert_eq!(read_metadata(&path).unwrap(), meta);
 
-    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     json.as_object_mut().unwrap().remove("acc_std");
     std::fs::write(&path, json.to_string()).unwrap();
     let err = message(read_metadata(&path));
-    assert!(err.contains("metadata.json") && err.contains("acc_std"), "{err}");
+    assert!(
+        err.contains("metadata.json") && err.contains("acc_std"),
+        "{err}"
+    );
 
     let mut bad = common::metadata();
     bad.vel_std = vec![0.0, 1.0];
@@ -50,7 +60,10 @@ fn metadata_round_trips_and_missing_keys_are_named() {
 }
 
 fn assert_names(err: &str, path: &Path, what: &str) {
-    assert!(err.contains(&path.display().to_string()), "error does not name the file: {err}");
+    assert!(
+        err.contains(&path.display().to_string()),
+        "error does not name the file: {err}"
+    );
     assert!(err.contains(what), "error does not say `{what}`: {err}");
 }
 
@@ -58,17 +71,33 @@ fn assert_names(err: &str, path: &Path, what: &str) {
 fn truncated_and_garbage_files_are_errors_not_panics() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("test.h5");
-    write_split(&path, &[common::trajectory(40, 50, 3, 0)], TypeConvention::Deepmind).unwrap();
+    write_split(
+        &path,
+        &[common::trajectory(40, 50, 3, 0)],
+        TypeConvention::Deepmind,
+    )
+    .unwrap();
     let full = std::fs::read(&path).unwrap();
     for keep in [0, 7, 100, full.len() / 3, full.len() / 2, full.len() - 16] {
         std::fs::write(&path, &full[..keep]).unwrap();
         let err = message(read_split(&path, TypeConvention::Deepmind));
-        assert!(err.contains(&path.display().to_string()), "cut at {keep}: {err}");
+        assert!(
+            err.contains(&path.display().to_string()),
+            "cut at {keep}: {err}"
+        );
     }
     std::fs::write(&path, vec![0xAB; 4096]).unwrap();
-    assert_names(&message(read_split(&path, TypeConvention::Deepmind)), &path, "HDF5");
+    assert_names(
+        &message(read_split(&path, TypeConvention::Deepmind)),
+        &path,
+        "HDF5",
+    );
     let missing = dir.path().join("nope.h5");
-    assert_names(&message(read_split(&missing, TypeConvention::Deepmind)), &missing, "no such file");
+    assert_names(
+        &message(read_split(&missing, TypeConvention::Deepmind)),
+        &missing,
+        "no such file",
+    );
 }
 
 #[test]
@@ -76,10 +105,10 @@ fn nan_positions_and_unknown_type_ids_are_reported_with_their_place() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("valid.h5");
     let mut t = common::trajectory(4, 3, 2, 0);
-    t.position[2 * 6 + 1 * 2 + 1] = f32::NAN; // frame 2, particle 1
-    // Trajectory::new refuses NaN, so write the raw arrays through the store's writer.
-    let t_bad = learnsim_core::Trajectory { ..t };
-    write_split(&path, &[t_bad], TypeConvention::Deepmind).unwrap();
+    // Frame 2 starts at 2·(3·2) = 12; particle 1's y is 12 + 2 + 1. The fields are public, so
+    // a NaN gets past Trajectory::new the way a corrupt producer's would.
+    t.position[15] = f32::NAN;
+    write_split(&path, &[t], TypeConvention::Deepmind).unwrap();
     let err = message(read_split(&path, TypeConvention::Deepmind));
     assert_names(&err, &path, "group 00000");
     assert!(err.contains("frame 2, particle 1"), "{err}");

@@ -1,12 +1,12 @@
 //! The registry of particle cases: name, description, sizes per tier, and the simulation that
 //! produces one trajectory from one seed.
 
+use crate::SimError;
 use crate::mpm::{Material, MpmConfig, MpmState};
 use crate::scenes::{
     BlocksScene, DamBreakScene, TaylorGreenScene, dam_break, random_blocks, taylor_green,
 };
 use crate::sph::{Formulation, SphConfig, SphState};
-use crate::SimError;
 use learnsim_core::{Domain, ParticleKind, Stepper, Trajectory, TypeConvention};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -136,7 +136,9 @@ impl Case {
             Self::Sand2d => "MLS-MPM Drucker-Prager sand, friction angle 35 deg (GNS Sand)",
             Self::Goop2d => "MLS-MPM plastic Neo-Hookean goop (GNS Goop)",
             Self::Tgv2d => "WCSPH Taylor-Green vortex, periodic, Re 100 (LagrangeBench 2D TGV)",
-            Self::DamBreak2d => "WCSPH dam break with kinematic wall particles (LagrangeBench 2D DAM)",
+            Self::DamBreak2d => {
+                "WCSPH dam break with kinematic wall particles (LagrangeBench 2D DAM)"
+            }
         }
     }
 
@@ -231,7 +233,9 @@ impl Case {
         }
         let sph = self.sph_config(tier).expect("an SPH case");
         CaseInfo {
-            bounds: (0..2).map(|a| [sph.domain.lower[a], sph.domain.upper[a]]).collect(),
+            bounds: (0..2)
+                .map(|a| [sph.domain.lower[a], sph.domain.upper[a]])
+                .collect(),
             periodic: sph.domain.periodic.to_vec(),
             frame_dt: sph.frame_dt(),
             dx: sph.dx,
@@ -260,15 +264,25 @@ impl Case {
             kind = particles.kind.clone();
             let mut state = MpmState::new(&particles);
             let mut solver = config.init();
-            record(&mut frames, &state.to_particle_state(kind[0]).positions_f32(), on_frame);
+            record(
+                &mut frames,
+                &state.to_particle_state(kind[0]).positions_f32(),
+                on_frame,
+            );
             for _ in 1..n_frames {
                 solver.step(&mut state)?;
-                record(&mut frames, &state.to_particle_state(kind[0]).positions_f32(), on_frame);
+                record(
+                    &mut frames,
+                    &state.to_particle_state(kind[0]).positions_f32(),
+                    on_frame,
+                );
             }
         } else {
             let config = self.sph_config(tier).expect("an SPH case");
             let mut state: SphState = match self {
-                Self::Tgv2d => taylor_green(&TaylorGreenScene { amplitude: 1.0 }, &config, &mut rng),
+                Self::Tgv2d => {
+                    taylor_green(&TaylorGreenScene { amplitude: 1.0 }, &config, &mut rng)
+                }
                 _ => dam_break(&dam_break_scene(), &config, &mut rng),
             };
             kind = state.particles.kind.clone();
@@ -288,16 +302,17 @@ fn record(frames: &mut Vec<f32>, frame: &[f32], on_frame: &(dyn Fn() + Sync)) {
     on_frame();
 }
 
-/// TGV at Re = 100 on the periodic unit square: U = 1, ν = 0.01, c₀ = 10·U, dt = 4e-4 written
-/// every 100 steps (jax-sph's recipe behind LagrangeBench), transport-velocity formulation with
+/// TGV at Re = 100 on the periodic unit square: U = 1, ν = 0.01, c₀ = 10·U, frames 0.04 apart;
+/// dt = 4e-4 at dx = 0.02 (jax-sph's recipe behind LagrangeBench), scaled with dx so that the
+/// acoustic CFL number c₀·dt/h stays 0.077 (50 steps per frame at dx = 0.04)., transport-velocity formulation with
 /// Adami's background pressure p_b = ρ₀c₀².
 pub fn tgv_config(dx: f64) -> SphConfig {
     SphConfig {
         domain: Domain::new([0.0, 0.0], [1.0, 1.0], [true, true]).expect("unit square"),
         dx,
         smoothing_ratio: 1.3,
-        dt: 4e-4,
-        steps_per_frame: 100,
+        dt: 4e-4 * dx / 0.02,
+        steps_per_frame: (100.0 * 0.02 / dx).round() as usize,
         rest_density: 1.0,
         sound_speed: 10.0,
         eos_exponent: 7.0,
@@ -350,8 +365,9 @@ pub fn dam_break_config(dx: f64) -> SphConfig {
 /// Seed of trajectory `index` of `split`, derived from the run seed with SplitMix64 so that
 /// trajectories are independent and any one can be regenerated alone.
 pub fn trajectory_seed(seed: u64, split: Split, index: usize) -> u64 {
-    let mut z = seed
-        .wrapping_add(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(1 + split.index() * 1_000_003 + index as u64));
+    let mut z = seed.wrapping_add(
+        0x9E37_79B9_7F4A_7C15u64.wrapping_mul(1 + split.index() * 1_000_003 + index as u64),
+    );
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)

@@ -9,7 +9,10 @@ fn same_seed_same_bytes_for_every_case() {
         let a = case.simulate(Tier::Cpu, seed, 8, &|| {}).unwrap();
         let b = case.simulate(Tier::Cpu, seed, 8, &|| {}).unwrap();
         let bytes = |t: &learnsim_core::Trajectory| {
-            t.position.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()
+            t.position
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect::<Vec<u8>>()
         };
         assert_eq!(bytes(&a), bytes(&b), "{} is not deterministic", case.name());
         let other = case

@@ -8,9 +8,17 @@ use learnsim_sim::{Case, Split, Tier, trajectory_seed};
 /// A block of particles on the lattice of 2 × 2 per cell, with lower-left corner `corner`.
 fn block(config: &MpmConfig, corner: [f64; 2], size: [f64; 2], velocity: [f64; 2]) -> MpmState {
     let s = config.particle_spacing();
-    let (nx, ny) = ((size[0] / s).round() as usize, (size[1] / s).round() as usize);
+    let (nx, ny) = (
+        (size[0] / s).round() as usize,
+        (size[1] / s).round() as usize,
+    );
     let position: Vec<[f64; 2]> = (0..nx * ny)
-        .map(|k| [corner[0] + ((k % nx) as f64 + 0.5) * s, corner[1] + ((k / nx) as f64 + 0.5) * s])
+        .map(|k| {
+            [
+                corner[0] + ((k % nx) as f64 + 0.5) * s,
+                corner[1] + ((k / nx) as f64 + 0.5) * s,
+            ]
+        })
         .collect();
     let n = position.len();
     let mut state = ParticleState::at_rest(position, vec![ParticleKind::Water; n]);
@@ -49,8 +57,14 @@ fn free_fall_matches_the_analytic_velocity() {
             state.particles.iter().map(|p| p.velocity[a]).sum::<f64>() / count
         });
         let expected = [0.3, 0.2 - config.gravity * n as f64 * config.dt];
-        assert!((mean_v[0] - expected[0]).abs() < 1e-10, "{mean_v:?} vs {expected:?}");
-        assert!((mean_v[1] - expected[1]).abs() < 1e-10, "{mean_v:?} vs {expected:?}");
+        assert!(
+            (mean_v[0] - expected[0]).abs() < 1e-10,
+            "{mean_v:?} vs {expected:?}"
+        );
+        assert!(
+            (mean_v[1] - expected[1]).abs() < 1e-10,
+            "{mean_v:?} vs {expected:?}"
+        );
     }
 }
 
@@ -70,7 +84,6 @@ fn resting_water_block_settles() {
     let peak = energies.iter().cloned().fold(0.0, f64::max);
     let tail = &energies[frames - 100..];
     let late = tail.iter().sum::<f64>() / tail.len() as f64;
-    println!("peak {peak:e}, late {late:e}, ratio {}", late / peak);
     assert!(late < 0.1 * peak, "late KE {late} vs peak {peak}");
 }
 
@@ -107,14 +120,16 @@ fn sand_pile_angle_of_repose_is_in_the_friction_range() {
             .map(|b| (b as f64 * bin, height[b]))
             .collect();
         let n = pts.len() as f64;
-        let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / n, pts.iter().map(|p| p.1).sum::<f64>() / n);
+        let (mx, my) = (
+            pts.iter().map(|p| p.0).sum::<f64>() / n,
+            pts.iter().map(|p| p.1).sum::<f64>() / n,
+        );
         let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
         let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
         (sxy / sxx).abs().atan().to_degrees()
     };
     let left = flank_slope((0..peak_bin).collect());
     let right = flank_slope((peak_bin + 1..n_bins).collect());
-    println!("peak {peak}, left {left:.1} deg, right {right:.1} deg");
     for angle in [left, right] {
         assert!((15.0..=35.0).contains(&angle), "flank angle {angle}");
     }

@@ -53,7 +53,10 @@ fn taylor_green_at_re_100_conserves_momentum() {
         solver.step(&mut state).unwrap();
     }
     let p = solver.momentum(&state);
-    assert!((p[0] - p0[0]).abs() < 1e-9 && (p[1] - p0[1]).abs() < 1e-9, "{p0:?} -> {p:?}");
+    assert!(
+        (p[0] - p0[0]).abs() < 1e-9 && (p[1] - p0[1]).abs() < 1e-9,
+        "{p0:?} -> {p:?}"
+    );
 }
 
 /// Dam break: wall particles never move, fluid stays in the tank, and the column spreads.
@@ -83,5 +86,8 @@ fn dam_break_keeps_walls_fixed_and_fluid_inside() {
     }
     // After 0.6 s the surge front has travelled well beyond the column (≥ 2·√(gH)·t ≈ 1 m
     // in shallow-water theory, capped by the tank); a quarter of the tank is a loose bar.
-    assert!(front1 > front0 + 0.25, "front moved from {front0} to {front1}");
+    assert!(
+        front1 > front0 + 0.25,
+        "front moved from {front0} to {front1}"
+    );
 }

@@ -4,7 +4,12 @@
 use learnsim_core::{Metadata, ParticleKind, Trajectory, TypeConvention};
 
 /// A trajectory with distinct, reproducible values: x = frame + particle/128 + axis/1024, exact in f32 and in numpy alike.
-pub fn trajectory(n_frames: usize, n_particles: usize, dim: usize, wall_every: usize) -> Trajectory {
+pub fn trajectory(
+    n_frames: usize,
+    n_particles: usize,
+    dim: usize,
+    wall_every: usize,
+) -> Trajectory {
     let mut position = Vec::with_capacity(n_frames * n_particles * dim);
     for t in 0..n_frames {
         for p in 0..n_particles {
@@ -14,7 +19,13 @@ pub fn trajectory(n_frames: usize, n_particles: usize, dim: usize, wall_every: u
         }
     }
     let kind = (0..n_particles)
-        .map(|p| if wall_every > 0 && p % wall_every == 0 { ParticleKind::Wall } else { ParticleKind::Water })
+        .map(|p| {
+            if wall_every > 0 && p % wall_every == 0 {
+                ParticleKind::Wall
+            } else {
+                ParticleKind::Water
+            }
+        })
         .collect();
     Trajectory::new(dim, n_frames, position, kind).unwrap()
 }

@@ -54,7 +54,8 @@ impl DruckerPrager {
             [1.0, 1.0]
         } else {
             *log_jp = 0.0;
-            let delta_gamma = hat_norm + (2.0 * lambda + 2.0 * mu) / (2.0 * mu) * trace * self.alpha();
+            let delta_gamma =
+                hat_norm + (2.0 * lambda + 2.0 * mu) / (2.0 * mu) * trace * self.alpha();
             if delta_gamma <= 0.0 {
                 // Inside the cone: elastic.
                 sigma.map(|s| s.abs().max(1e-4))

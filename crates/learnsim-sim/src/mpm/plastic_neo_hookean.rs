@@ -42,12 +42,8 @@ impl PlasticNeoHookean {
     pub fn update_and_stress(&self, particle: &mut MpmParticle, dt: f64) -> Mat2 {
         advect_deformation(particle, dt);
         let (u, sigma, v) = mat2::svd(&particle.deformation);
-        let sigma = sigma.map(|s| {
-            s.clamp(
-                1.0 - self.critical_compression,
-                1.0 + self.critical_stretch,
-            )
-        });
+        let sigma =
+            sigma.map(|s| s.clamp(1.0 - self.critical_compression, 1.0 + self.critical_stretch));
         particle.deformation = mat2::compose(&u, sigma, &v);
         let (mu, lambda) = self.lame();
         let j = sigma[0] * sigma[1];

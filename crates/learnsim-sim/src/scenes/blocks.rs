@@ -37,7 +37,10 @@ impl Rect {
 /// placed without overlap (rejection sampling), each moving with one random velocity of
 /// magnitude up to `max_speed`. Lattice positions carry a jitter of ±0.1 spacing so that no
 /// perfect symmetry survives.
-pub fn random_blocks(scene: &BlocksScene, rng: &mut impl Rng) -> Result<ParticleState<2>, SimError> {
+pub fn random_blocks(
+    scene: &BlocksScene,
+    rng: &mut impl Rng,
+) -> Result<ParticleState<2>, SimError> {
     let s = scene.spacing;
     let total = rng.random_range(scene.n_particles.0..=scene.n_particles.1);
     let n_blocks = rng.random_range(1..=scene.max_blocks.max(1));

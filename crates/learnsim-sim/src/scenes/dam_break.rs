@@ -26,9 +26,13 @@ pub fn dam_break(scene: &DamBreakScene, config: &SphConfig, rng: &mut impl Rng) 
     let g = config.gravity[1].abs();
     let width = rng.random_range(scene.column_width.0..=scene.column_width.1);
     let height = rng.random_range(scene.column_height.0..=scene.column_height.1);
-    let (nx, ny) = ((width / dx).round() as usize, (height / dx).round() as usize);
+    let (nx, ny) = (
+        (width / dx).round() as usize,
+        (height / dx).round() as usize,
+    );
     let column_top = ny as f64 * dx;
-    let hydrostatic = |y: f64| config.density_for_pressure(config.rest_density * g * (column_top - y).max(0.0));
+    let hydrostatic =
+        |y: f64| config.density_for_pressure(config.rest_density * g * (column_top - y).max(0.0));
 
     let mut position = Vec::new();
     let mut kind = Vec::new();
@@ -56,7 +60,10 @@ pub fn dam_break(scene: &DamBreakScene, config: &SphConfig, rng: &mut impl Rng) 
     for j in 0..n_high {
         let y = (j as f64 + 0.5) * dx;
         for l in 0..layers {
-            for x in [-(l as f64 + 0.5) * dx, scene.tank_width + (l as f64 + 0.5) * dx] {
+            for x in [
+                -(l as f64 + 0.5) * dx,
+                scene.tank_width + (l as f64 + 0.5) * dx,
+            ] {
                 position.push([x, y]);
                 kind.push(ParticleKind::Wall);
                 density.push(hydrostatic(y));

@@ -12,13 +12,14 @@ struct Rates {
 }
 
 /// One semi-implicit Euler step: v += dt·a, x += dt·v (fluid only), ρ += dt·dρ/dt (all).
-pub fn substep(solver: &Sph, state: &mut SphState, delta: f64) {
+pub fn substep(solver: &mut Sph, state: &mut SphState, delta: f64) {
     let cfg = solver.config;
     let kernel = cfg.kernel();
     let h = kernel.h;
     let eta2 = 0.01 * h * h;
     let m = cfg.particle_mass();
     let neighbors = solver.neighbors(&state.particles.position);
+    let solver = &*solver;
     let p = &state.particles;
     let pressure: Vec<f64> = state
         .density
@@ -56,10 +57,10 @@ pub fn substep(solver: &Sph, state: &mut SphState, delta: f64) {
                 let x_dot_grad = x_ij[0] * grad[0] + x_ij[1] * grad[1];
                 if fluid_i && fluid_j {
                     // δ-SPH diffusion: δ h c₀ Σ 2(ρⱼ − ρᵢ)(xⱼᵢ·∇ᵢWᵢⱼ)/(r² + η²) Vⱼ.
-                    rates.density_rate += delta * h * cfg.sound_speed * 2.0 * (rho_j - rho_i)
-                        * (-x_dot_grad)
-                        / (r2 + eta2)
-                        * (m / rho_j);
+                    rates.density_rate +=
+                        delta * h * cfg.sound_speed * 2.0 * (rho_j - rho_i) * (-x_dot_grad)
+                            / (r2 + eta2)
+                            * (m / rho_j);
                 }
                 if fluid_i {
                     let p_term = m * (p_i / (rho_i * rho_i) + pressure[j] / (rho_j * rho_j));

@@ -17,7 +17,7 @@ pub use wendland_kernel::WendlandC2;
 
 use crate::SimError;
 use learnsim_core::{CellList, Domain, ParticleKind, ParticleState, Stepper};
-use neighbors::Neighbors;
+use neighbors::{Neighbors, SKIN_OVER_H, VerletList};
 
 /// Which SPH scheme advances the state.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -106,10 +106,11 @@ impl SphConfig {
 
     /// Builds the solver.
     pub fn init(self) -> Result<Sph, SimError> {
-        let cells = CellList::new(self.domain, self.kernel().support())?;
+        let skin = SKIN_OVER_H * self.kernel().h;
+        let cells = CellList::new(self.domain, self.kernel().support() + skin)?;
         Ok(Sph {
             config: self,
-            cells,
+            verlet: VerletList::new(cells, skin),
         })
     }
 }
@@ -145,7 +146,7 @@ impl SphState {
 #[derive(Debug, Clone)]
 pub struct Sph {
     config: SphConfig,
-    cells: CellList<2>,
+    verlet: VerletList,
 }
 
 impl Sph {
@@ -176,8 +177,9 @@ impl Sph {
         total
     }
 
-    fn neighbors(&self, positions: &[[f64; 2]]) -> Neighbors {
-        Neighbors::new(&self.cells, positions)
+    fn neighbors(&mut self, positions: &[[f64; 2]]) -> Neighbors {
+        self.verlet.update(positions);
+        Neighbors::new(&self.verlet, positions)
     }
 
     /// Moves a fluid particle by `dx`: periodic axes wrap, walled axes clamp at the bound and
@@ -225,7 +227,10 @@ impl Stepper for Sph {
         }
         let p = &state.particles;
         if let Some(i) = (0..p.n_particles()).find(|&i| {
-            !(p.position[i].iter().chain(&p.velocity[i]).all(|v| v.is_finite())
+            !(p.position[i]
+                .iter()
+                .chain(&p.velocity[i])
+                .all(|v| v.is_finite())
                 && state.density[i].is_finite())
         }) {
             return Err(SimError::NonFinite {

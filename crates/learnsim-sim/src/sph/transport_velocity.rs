@@ -17,17 +17,25 @@ struct Rates {
 }
 
 /// One step: summation density, forces, then v += dt·a, ṽ = v + dt·ã, x += dt·ṽ.
-pub fn substep(solver: &Sph, state: &mut SphState, background_pressure: f64) {
+pub fn substep(solver: &mut Sph, state: &mut SphState, background_pressure: f64) {
     let cfg = solver.config;
     let kernel = cfg.kernel();
     let m = cfg.particle_mass();
     let eta = cfg.rest_density * cfg.viscosity;
     let neighbors = solver.neighbors(&state.particles.position);
+    let solver = &*solver;
     let n = state.particles.n_particles();
     let w0 = kernel.value(0.0);
     state.density = (0..n)
         .into_par_iter()
-        .map(|i| m * (w0 + neighbors.of(i).iter().map(|pair| kernel.value(pair.r)).sum::<f64>()))
+        .map(|i| {
+            m * (w0
+                + neighbors
+                    .of(i)
+                    .iter()
+                    .map(|pair| kernel.value(pair.r))
+                    .sum::<f64>())
+        })
         .collect();
     let p = &state.particles;
     let density = &state.density;

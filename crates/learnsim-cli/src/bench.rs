@@ -1,0 +1,58 @@
+//! `learnsim bench sim`: ground-truth throughput, measured, never asserted.
+
+use anyhow::Result;
+use clap::Args;
+use learnsim_sim::{Case, Split, Tier, trajectory_seed};
+use std::fmt::Write;
+use std::time::Instant;
+
+/// Arguments of `learnsim bench sim`.
+#[derive(Debug, Args)]
+pub struct SimBenchArgs {
+    /// Stored frames simulated per case.
+    #[arg(long, default_value_t = 40)]
+    pub frames: usize,
+    /// Repetitions per case; the report gives the median.
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+}
+
+/// Runs one trajectory per case per repeat, single-threaded in the simulator's own loops where
+/// they are serial, and reports particle-steps per second (particles × solver steps / s).
+pub fn sim(args: &SimBenchArgs) -> Result<String> {
+    let mut report = String::new();
+    writeln!(
+        report,
+        "{:<14} {:>9} {:>12} {:>12} {:>16}",
+        "case", "particles", "steps/frame", "frames/s", "particle-steps/s"
+    )?;
+    for case in Case::ALL {
+        let steps_per_frame = match (case.mpm_config(), case.sph_config(Tier::Cpu)) {
+            (Some(mpm), _) => mpm.substeps_per_frame,
+            (_, Some(sph)) => sph.steps_per_frame,
+            _ => 1,
+        };
+        let mut seconds = Vec::with_capacity(args.repeats);
+        let mut particles = 0;
+        for repeat in 0..args.repeats.max(1) {
+            let seed = trajectory_seed(0, Split::Train, repeat);
+            let start = Instant::now();
+            let t = case.simulate(Tier::Cpu, seed, args.frames + 1, &|| {})?;
+            seconds.push(start.elapsed().as_secs_f64());
+            particles = t.n_particles;
+        }
+        seconds.sort_by(f64::total_cmp);
+        let median = seconds[seconds.len() / 2];
+        let frames_per_s = args.frames as f64 / median;
+        writeln!(
+            report,
+            "{:<14} {:>9} {:>12} {:>12.1} {:>16.3e}",
+            case.name(),
+            particles,
+            steps_per_frame,
+            frames_per_s,
+            frames_per_s * steps_per_frame as f64 * particles as f64
+        )?;
+    }
+    Ok(report)
+}
