@@ -15,28 +15,56 @@ fn generate(case: &str, out: &Path, seed: u64) {
     let out_arg = out.to_str().unwrap();
     let seed_arg = seed.to_string();
     let result = learnsim(&[
-        "generate", case, "--out", out_arg, "--seed", &seed_arg, "--frames", "8", "--trajectories", "2,1,1",
+        "generate",
+        case,
+        "--out",
+        out_arg,
+        "--seed",
+        &seed_arg,
+        "--frames",
+        "8",
+        "--trajectories",
+        "2,1,1",
     ]);
-    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
 }
 
 fn python() -> PathBuf {
-    std::env::var("LEARNSIM_PYTHON").map(PathBuf::from).unwrap_or_else(|_| {
-        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-        if venv.exists() { venv } else { PathBuf::from("python3") }
-    })
+    std::env::var("LEARNSIM_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+            if venv.exists() {
+                venv
+            } else {
+                PathBuf::from("python3")
+            }
+        })
 }
 
 #[test]
 fn generate_writes_a_lagrangebench_dataset_for_every_case() {
     let dir = tempfile::tempdir().unwrap();
-    for case in ["water-drop-2d", "sand-2d", "goop-2d", "tgv-2d", "dam-break-2d"] {
+    for case in [
+        "water-drop-2d",
+        "sand-2d",
+        "goop-2d",
+        "tgv-2d",
+        "dam-break-2d",
+    ] {
         let out = dir.path().join(case);
         generate(case, &out, 1);
         let dataset = load_dataset(&out).unwrap();
         assert_eq!(dataset.metadata.case, case);
         assert_eq!(dataset.metadata.num_trajectories, [2, 1, 1]);
-        assert_eq!(dataset.splits.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1, 1]);
+        assert_eq!(
+            dataset.splits.iter().map(Vec::len).collect::<Vec<_>>(),
+            [2, 1, 1]
+        );
         assert!(dataset.splits[0].iter().all(|t| t.n_frames == 8));
         // h5py sees the layout and metadata.json has every LagrangeBench key.
         let check = Command::new(python())
@@ -63,20 +91,36 @@ for split, n in [("train", 2), ("valid", 1), ("test", 1)]:
             .arg(&out)
             .output()
             .expect("python runs (scripts/test.sh installs h5py)");
-        assert!(check.status.success(), "{case}: {}", String::from_utf8_lossy(&check.stderr));
+        assert!(
+            check.status.success(),
+            "{case}: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
     }
 }
 
 #[test]
 fn same_seed_gives_identical_positions_and_another_seed_differs() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, b, c) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("c"));
+    let (a, b, c) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
     generate("water-drop-2d", &a, 5);
     generate("water-drop-2d", &b, 5);
     generate("water-drop-2d", &c, 6);
-    let (a, b, c) = (load_dataset(&a).unwrap(), load_dataset(&b).unwrap(), load_dataset(&c).unwrap());
+    let (a, b, c) = (
+        load_dataset(&a).unwrap(),
+        load_dataset(&b).unwrap(),
+        load_dataset(&c).unwrap(),
+    );
     let bytes = |d: &learnsim_data::Dataset| -> Vec<u8> {
-        d.splits.iter().flatten().flat_map(|t| t.position.iter().flat_map(|v| v.to_le_bytes())).collect()
+        d.splits
+            .iter()
+            .flatten()
+            .flat_map(|t| t.position.iter().flat_map(|v| v.to_le_bytes()))
+            .collect()
     };
     assert_eq!(bytes(&a), bytes(&b));
     assert_ne!(bytes(&a), bytes(&c));
@@ -89,20 +133,34 @@ fn metadata_statistics_are_finite_and_positive() {
     let out = dir.path().join("d");
     generate("sand-2d", &out, 2);
     let meta = read_metadata(&out.join("metadata.json")).unwrap();
-    assert!(meta.vel_std.iter().chain(&meta.acc_std).all(|s| s.is_finite() && *s > 0.0));
+    assert!(
+        meta.vel_std
+            .iter()
+            .chain(&meta.acc_std)
+            .all(|s| s.is_finite() && *s > 0.0)
+    );
     assert_eq!(meta.gravity, vec![0.0, -9.8]);
 }
 
 #[test]
 fn cases_lists_every_case_and_unknown_names_get_a_suggestion() {
     let listed = String::from_utf8(learnsim(&["cases"]).stdout).unwrap();
-    for case in ["water-drop-2d", "sand-2d", "goop-2d", "tgv-2d", "dam-break-2d"] {
+    for case in [
+        "water-drop-2d",
+        "sand-2d",
+        "goop-2d",
+        "tgv-2d",
+        "dam-break-2d",
+    ] {
         assert!(listed.contains(case), "{listed}");
     }
     let result = learnsim(&["generate", "water-drop", "--out", "/nonexistent/never"]);
     assert!(!result.status.success());
     let err = String::from_utf8_lossy(&result.stderr);
-    assert!(err.contains("unknown case `water-drop`") && err.contains("water-drop-2d"), "{err}");
+    assert!(
+        err.contains("unknown case `water-drop`") && err.contains("water-drop-2d"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }
 

@@ -59,35 +59,78 @@ fn taylor_green_at_re_100_conserves_momentum() {
     );
 }
 
-/// Dam break: wall particles never move, fluid stays in the tank, and the column spreads.
+/// Dam break: wall particles never move, fluid stays in the tank, the surge advances, and no
+/// energy appears from nowhere: the fluid's kinetic energy never exceeds the potential energy
+/// it has lost plus the elastic energy its weak compressibility stored at the start
+/// (viscosity only removes energy). Per unit mass the stored energy is p²/(2ρ²c₀²) with the
+/// hydrostatic p = ρg(H − y); early on, when little height is lost, it is what bounds the
+/// acoustic transient.
 #[test]
-fn dam_break_keeps_walls_fixed_and_fluid_inside() {
+fn dam_break_keeps_walls_fixed_fluid_inside_and_energy_bounded() {
     let config = dam_break_config(0.0125);
     let trajectory = Case::DamBreak2d
-        .simulate(Tier::Cpu, trajectory_seed(1, Split::Train, 0), 60, &|| {})
+        .simulate(Tier::Cpu, trajectory_seed(1, Split::Train, 0), 41, &|| {})
         .unwrap();
     let domain = config.domain;
+    let g = -config.gravity[1];
+    let dt = config.frame_dt() as f32;
+    let fluid: Vec<usize> = (0..trajectory.n_particles)
+        .filter(|&i| !trajectory.kind[i].is_kinematic())
+        .collect();
     let first = trajectory.frame(0);
-    let last = trajectory.frame(trajectory.n_frames - 1);
-    let mut front0: f32 = 0.0;
-    let mut front1: f32 = 0.0;
-    for (i, kind) in trajectory.kind.iter().enumerate() {
-        if kind.is_kinematic() {
-            assert_eq!(&first[2 * i..2 * i + 2], &last[2 * i..2 * i + 2]);
-        } else {
-            front0 = front0.max(first[2 * i]);
-            front1 = front1.max(last[2 * i]);
-        }
-    }
-    for t in 0..trajectory.n_frames {
-        for x in trajectory.frame(t).chunks(2) {
+    let potential =
+        |frame: &[f32]| -> f64 { fluid.iter().map(|&i| g * frame[2 * i + 1] as f64).sum() };
+    let top = fluid
+        .iter()
+        .map(|&i| first[2 * i + 1] as f64)
+        .fold(0.0, f64::max)
+        + 0.5 * config.dx;
+    let elastic: f64 = fluid
+        .iter()
+        .map(|&i| {
+            (g * (top - first[2 * i + 1] as f64)).powi(2) / (2.0 * config.sound_speed.powi(2))
+        })
+        .sum();
+    for t in 1..trajectory.n_frames - 1 {
+        let (prev, now, next) = (
+            trajectory.frame(t - 1),
+            trajectory.frame(t),
+            trajectory.frame(t + 1),
+        );
+        for x in now.chunks(2) {
             assert!(domain.contains(&[x[0] as f64, x[1] as f64], 1e-6));
         }
+        // Central-difference velocities of the stored frames (per unit mass).
+        let kinetic: f64 = fluid
+            .iter()
+            .map(|&i| {
+                let vx = (next[2 * i] - prev[2 * i]) / (2.0 * dt);
+                let vy = (next[2 * i + 1] - prev[2 * i + 1]) / (2.0 * dt);
+                0.5 * (vx * vx + vy * vy) as f64
+            })
+            .sum();
+        let released = potential(first) - potential(now);
+        assert!(
+            kinetic <= released + elastic,
+            "frame {t}: KE {kinetic} > {released} + {elastic}"
+        );
     }
-    // After 0.6 s the surge front has travelled well beyond the column (≥ 2·√(gH)·t ≈ 1 m
-    // in shallow-water theory, capped by the tank); a quarter of the tank is a loose bar.
+    let last = trajectory.frame(trajectory.n_frames - 1);
+    for i in (0..trajectory.n_particles).filter(|&i| trajectory.kind[i].is_kinematic()) {
+        assert_eq!(&first[2 * i..2 * i + 2], &last[2 * i..2 * i + 2]);
+    }
+    // The surge front (95th percentile of fluid x, robust to a stray droplet) advances by
+    // at least 0.2 m in 0.4 s: Ritter's ideal front moves at 2√(gH) ≈ 3 m/s, friction and the
+    // initial acceleration phase keep a real one well below that but far above zero.
+    let front = |frame: &[f32]| {
+        let mut xs: Vec<f32> = fluid.iter().map(|&i| frame[2 * i]).collect();
+        xs.sort_by(f32::total_cmp);
+        xs[xs.len() * 95 / 100]
+    };
     assert!(
-        front1 > front0 + 0.25,
-        "front moved from {front0} to {front1}"
+        front(last) > front(first) + 0.2,
+        "front {} -> {}",
+        front(first),
+        front(last)
     );
 }

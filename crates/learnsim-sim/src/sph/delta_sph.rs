@@ -21,15 +21,13 @@ pub fn substep(solver: &mut Sph, state: &mut SphState, delta: f64) {
     let neighbors = solver.neighbors(&state.particles.position);
     let solver = &*solver;
     let p = &state.particles;
+    // No tension anywhere: a free surface carries no negative pressure (where the kernel is cut
+    // off there, density reads low and a negative pressure would pull the surface into clumps),
+    // and a dynamic wall particle only pushes.
     let pressure: Vec<f64> = state
         .density
         .iter()
-        .zip(&p.kind)
-        .map(|(&rho, kind)| {
-            let pr = cfg.pressure(rho);
-            // Dynamic boundary particles only push: a wall never pulls fluid in.
-            if kind.is_kinematic() { pr.max(0.0) } else { pr }
-        })
+        .map(|&rho| cfg.pressure(rho).max(0.0))
         .collect();
 
     let rates: Vec<Rates> = (0..p.n_particles())
