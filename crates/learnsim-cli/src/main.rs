@@ -2,6 +2,7 @@
 
 mod bench;
 mod generate;
+mod run;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -22,6 +23,10 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// List every registered case with a one-line description.
     Cases,
+    /// Train a GNS on a dataset; resumes from RUN/checkpoint if present.
+    Train(run::TrainArgs),
+    /// The whole pipeline: generate -> train -> rollout -> evaluate -> RUN/metrics.json.
+    Run(run::RunArgs),
     /// Measure speed.
     Bench {
         #[command(subcommand)]
@@ -74,6 +79,8 @@ fn main() -> Result<()> {
             let summary = generate::run(&args)?;
             println!("{summary}");
         }
+        Command::Train(args) => println!("{}", run::train_command(&args)?),
+        Command::Run(args) => println!("{}", run::run(&args)?),
         Command::Cases => {
             let width = Case::ALL.iter().map(|c| c.name().len()).max().unwrap_or(0);
             for case in Case::ALL {

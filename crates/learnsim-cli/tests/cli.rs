@@ -177,3 +177,71 @@ fn absurd_sizes_are_refused_before_any_work() {
         assert!(!String::from_utf8_lossy(&result.stderr).contains("panicked"));
     }
 }
+
+/// `learnsim run water-drop-2d --quick`: the pipeline end to end, as a smoke test. Checks the
+/// metrics.json schema and that training lowered the loss (the pass bar is a benchmark, not a
+/// test).
+#[test]
+fn quick_run_writes_metrics_with_the_documented_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/water-drop-2d.toml");
+    let result = learnsim(&[
+        "run",
+        "water-drop-2d",
+        "--quick",
+        "--out",
+        out.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let text = std::fs::read_to_string(out.join("metrics.json")).unwrap();
+    let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for key in [
+        "case",
+        "model",
+        "tier",
+        "seed",
+        "metrics",
+        "baselines",
+        "bars",
+        "pass",
+        "timing",
+    ] {
+        assert!(m.get(key).is_some(), "metrics.json lacks `{key}`: {text}");
+    }
+    assert_eq!(m["case"], "water-drop-2d");
+    for key in ["train_s", "rollout_steps_per_s", "ground_truth_steps_per_s"] {
+        assert!(
+            m["timing"][key].as_f64().is_some_and(|v| v > 0.0),
+            "timing.{key}"
+        );
+    }
+    for baseline in ["constant_velocity", "ballistic"] {
+        assert!(
+            m["baselines"][baseline]["mse_20"].as_f64().is_some(),
+            "{baseline}"
+        );
+    }
+    for bar in m["bars"].as_array().unwrap() {
+        for key in ["name", "value", "threshold", "pass"] {
+            assert!(bar.get(key).is_some(), "bar lacks {key}");
+        }
+    }
+    let (first, last) = (
+        m["metrics"]["train_loss_first"].as_f64().unwrap(),
+        m["metrics"]["train_loss_last"].as_f64().unwrap(),
+    );
+    assert!(
+        last < first,
+        "training did not lower the loss: {first} -> {last}"
+    );
+    assert!(m["metrics"]["mse_20"].as_f64().unwrap().is_finite());
+    // The run folder holds the resolved config and a resumable checkpoint.
+    assert!(out.join("config.toml").exists() && out.join("checkpoint/state.json").exists());
+}

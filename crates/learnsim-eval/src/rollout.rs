@@ -1,0 +1,121 @@
+//! The rollout engine: start from the first C + 1 true frames, predict the rest one frame at a
+//! time, take kinematic particles from ground truth, stop and report at the first NaN.
+
+use burn::tensor::Device;
+use learnsim_core::Trajectory;
+use learnsim_models::{GnsModel, LearnedSimulator};
+use thiserror::Error;
+
+/// A rollout that could not finish.
+#[derive(Debug, Error, PartialEq)]
+pub enum RolloutError {
+    /// The prediction became NaN or infinite.
+    #[error(
+        "rollout blew up at step {step} (frame {frame}): non-finite position of particle {particle}"
+    )]
+    NonFinite {
+        step: usize,
+        frame: usize,
+        particle: usize,
+    },
+    /// The trajectory is shorter than the warm-up.
+    #[error("trajectory has {n_frames} frames; the rollout needs at least {needed}")]
+    TooShort { n_frames: usize, needed: usize },
+}
+
+/// Anything that predicts frame t + 1 from frames ..= t.
+pub trait FrameStepper {
+    /// Frames of history the stepper reads (its warm-up is this many frames).
+    fn warmup(&self) -> usize;
+    /// The next frame `[N·D]` from the past frames (oldest first, at least `warmup()`).
+    fn next_frame(&mut self, past: &[&[f32]], trajectory: &Trajectory) -> Vec<f32>;
+}
+
+/// A predicted trajectory next to its ground truth.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rollout {
+    /// Frames given as input (copied from ground truth).
+    pub warmup: usize,
+    /// Predicted trajectory `[T, N, D]`, warm-up frames included.
+    pub predicted: Trajectory,
+    /// Wall-clock seconds spent predicting.
+    pub seconds: f64,
+}
+
+/// Rolls `stepper` out over `truth` from its first `warmup()` frames to the end.
+pub fn rollout(
+    stepper: &mut impl FrameStepper,
+    truth: &Trajectory,
+) -> Result<Rollout, RolloutError> {
+    let warmup = stepper.warmup();
+    if truth.n_frames <= warmup {
+        return Err(RolloutError::TooShort {
+            n_frames: truth.n_frames,
+            needed: warmup + 1,
+        });
+    }
+    let per_frame = truth.n_particles * truth.dim;
+    let mut frames: Vec<Vec<f32>> = (0..warmup).map(|t| truth.frame(t).to_vec()).collect();
+    let start = std::time::Instant::now();
+    for t in warmup..truth.n_frames {
+        let past: Vec<&[f32]> = frames[t - warmup..t].iter().map(Vec::as_slice).collect();
+        let mut next = stepper.next_frame(&past, truth);
+        // Kinematic particles follow their prescribed (ground-truth) motion.
+        for p in (0..truth.n_particles).filter(|&p| truth.kind[p].is_kinematic()) {
+            next[p * truth.dim..(p + 1) * truth.dim]
+                .copy_from_slice(&truth.frame(t)[p * truth.dim..(p + 1) * truth.dim]);
+        }
+        if let Some(k) = next.iter().position(|v| !v.is_finite()) {
+            return Err(RolloutError::NonFinite {
+                step: t - warmup + 1,
+                frame: t,
+                particle: k / truth.dim,
+            });
+        }
+        debug_assert_eq!(next.len(), per_frame);
+        frames.push(next);
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let predicted = Trajectory {
+        dim: truth.dim,
+        n_frames: truth.n_frames,
+        n_particles: truth.n_particles,
+        position: frames.concat(),
+        kind: truth.kind.clone(),
+    };
+    Ok(Rollout {
+        warmup,
+        predicted,
+        seconds,
+    })
+}
+
+/// A trained GNS as a [`FrameStepper`].
+#[derive(Debug)]
+pub struct LearnedStepper<'a> {
+    /// Featurize/decode.
+    pub simulator: &'a LearnedSimulator,
+    /// The network.
+    pub model: &'a GnsModel,
+    /// Where it runs.
+    pub device: Device,
+}
+
+impl FrameStepper for LearnedStepper<'_> {
+    fn warmup(&self) -> usize {
+        self.simulator.config.history + 1
+    }
+
+    fn next_frame(&mut self, past: &[&[f32]], trajectory: &Trajectory) -> Vec<f32> {
+        let c = self.simulator.config.history;
+        let window = &past[past.len() - (c + 1)..];
+        let input = self.simulator.featurize(window, &trajectory.kind);
+        let acc: Vec<f32> = self
+            .model
+            .forward(&input, &self.device)
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 output");
+        self.simulator.decode(&acc, window[c - 1], window[c])
+    }
+}

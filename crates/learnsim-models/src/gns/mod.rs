@@ -1,0 +1,74 @@
+//! Encode–process–decode graph network (Sanchez-Gonzalez et al. 2020, `graph_network.py`).
+
+mod interaction_network;
+
+pub use interaction_network::InteractionBlock;
+
+use crate::{Mlp, MlpConfig};
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::{Device, Int, Tensor};
+
+/// Sizes of a GNS.
+#[derive(Config, Debug)]
+pub struct GnsConfig {
+    /// Node input width.
+    pub node_in: usize,
+    /// Edge input width.
+    pub edge_in: usize,
+    /// Output width (the dimension, for accelerations).
+    pub node_out: usize,
+    /// Latent width (paper: 128).
+    #[config(default = 128)]
+    pub latent: usize,
+    /// Hidden layers per MLP (paper: 2).
+    #[config(default = 2)]
+    pub n_hidden: usize,
+    /// Message-passing steps, each an unshared block (paper: 10).
+    #[config(default = 10)]
+    pub message_passing_steps: usize,
+}
+
+/// The network.
+#[derive(Module, Debug)]
+pub struct Gns {
+    node_encoder: Mlp,
+    edge_encoder: Mlp,
+    processor: Vec<InteractionBlock>,
+    decoder: Mlp,
+}
+
+impl GnsConfig {
+    /// Builds the network.
+    pub fn init(&self, device: &Device) -> Gns {
+        let l = self.latent;
+        Gns {
+            node_encoder: MlpConfig::new(self.node_in, l, self.n_hidden, l, true).init(device),
+            edge_encoder: MlpConfig::new(self.edge_in, l, self.n_hidden, l, true).init(device),
+            processor: (0..self.message_passing_steps)
+                .map(|_| InteractionBlock::new(l, self.n_hidden, device))
+                .collect(),
+            decoder: MlpConfig::new(l, l, self.n_hidden, self.node_out, false).init(device),
+        }
+    }
+}
+
+impl Gns {
+    /// # Shapes
+    /// - `nodes`: `[N, node_in]`, `edges`: `[E, edge_in]`, `senders`/`receivers`: `[E]`
+    /// - returns: `[N, node_out]`
+    pub fn forward(
+        &self,
+        nodes: Tensor<2>,
+        edges: Tensor<2>,
+        senders: Tensor<1, Int>,
+        receivers: Tensor<1, Int>,
+    ) -> Tensor<2> {
+        let mut v = self.node_encoder.forward(nodes);
+        let mut e = self.edge_encoder.forward(edges);
+        for block in &self.processor {
+            (v, e) = block.forward(v, e, senders.clone(), receivers.clone());
+        }
+        self.decoder.forward(v)
+    }
+}

@@ -1,0 +1,330 @@
+//! The learned simulator: featurize → network → decode, and decode's inverse for the targets
+//! (DeepMind `learned_simulator.py`: `_encoder_preprocessor`, `_decoder_postprocessor`,
+//! `_inverse_decoder_postprocessor`).
+//!
+//! Featurization and decoding run on the host in f64 from f32 positions: they are cheap next to
+//! the network, and exact arithmetic there keeps `decode(inverse(x)) == x` to f32 rounding.
+
+use crate::{Gns, GnsConfig};
+use burn::module::Module;
+use burn::nn::{Embedding, EmbeddingConfig};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use learnsim_core::{CellList, Domain, Edges, Metadata, ParticleKind, SelfEdges};
+use serde::{Deserialize, Serialize};
+
+/// Everything that fixes the learned simulator's inputs and network, saved with every run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LearnedSimulatorConfig {
+    /// Spatial dimension.
+    pub dim: usize,
+    /// Number of past velocities C in the node features (GNS: 5).
+    pub history: usize,
+    /// Graph radius R in world units.
+    pub connectivity_radius: f64,
+    /// Domain bounds `[[lo, hi]; dim]`.
+    pub bounds: Vec<[f64; 2]>,
+    /// Per-axis periodicity.
+    pub periodic: Vec<bool>,
+    /// Width of the learned particle-type embedding (GNS: 16).
+    pub embedding_dim: usize,
+    /// GNS latent width.
+    pub latent: usize,
+    /// Hidden layers per MLP.
+    pub n_hidden: usize,
+    /// Message-passing steps.
+    pub message_passing_steps: usize,
+}
+
+/// Velocity and acceleration statistics in per-frame units, noise folded into the std.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Normalization {
+    /// Mean of per-frame velocity.
+    pub vel_mean: Vec<f64>,
+    /// Std of per-frame velocity, combined in quadrature with the noise std.
+    pub vel_std: Vec<f64>,
+    /// Mean of per-frame acceleration.
+    pub acc_mean: Vec<f64>,
+    /// Std of per-frame acceleration, combined in quadrature with the noise std.
+    pub acc_std: Vec<f64>,
+}
+
+impl Normalization {
+    /// From a dataset's metadata; `noise_std` is the training noise σ at the last velocity,
+    /// combined in quadrature as GNS does so that normalised inputs keep unit scale.
+    pub fn from_metadata(metadata: &Metadata, noise_std: f64) -> Self {
+        let quad = |s: &Vec<f64>| {
+            s.iter()
+                .map(|s| (s * s + noise_std * noise_std).sqrt())
+                .collect()
+        };
+        Self {
+            vel_mean: metadata.vel_mean.clone(),
+            vel_std: quad(&metadata.vel_std),
+            acc_mean: metadata.acc_mean.clone(),
+            acc_std: quad(&metadata.acc_std),
+        }
+    }
+}
+
+/// A featurized graph (one or several particle systems concatenated), ready for the network.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GraphInput {
+    /// Number of nodes N.
+    pub n_nodes: usize,
+    /// Node feature width F.
+    pub node_width: usize,
+    /// `[N, F]` normalised velocities, then clipped distances to the lower and upper bounds / R.
+    pub node_features: Vec<f32>,
+    /// `[N]` index of each particle's kind in [`ParticleKind::ALL`].
+    pub kind_index: Vec<i64>,
+    /// `[E, D + 1]`: (x_s − x_r)/R and its norm.
+    pub edge_features: Vec<f32>,
+    /// `[E]` sender per edge.
+    pub senders: Vec<i64>,
+    /// `[E]` receiver per edge.
+    pub receivers: Vec<i64>,
+}
+
+impl GraphInput {
+    /// Several graphs as one, with node indices offset (a batch).
+    pub fn concat(graphs: &[GraphInput]) -> GraphInput {
+        let mut out = GraphInput {
+            node_width: graphs.first().map_or(0, |g| g.node_width),
+            ..Default::default()
+        };
+        for g in graphs {
+            let offset = out.n_nodes as i64;
+            out.node_features.extend_from_slice(&g.node_features);
+            out.kind_index.extend_from_slice(&g.kind_index);
+            out.edge_features.extend_from_slice(&g.edge_features);
+            out.senders.extend(g.senders.iter().map(|s| s + offset));
+            out.receivers.extend(g.receivers.iter().map(|r| r + offset));
+            out.n_nodes += g.n_nodes;
+        }
+        out
+    }
+
+    /// Number of edges.
+    pub fn n_edges(&self) -> usize {
+        self.senders.len()
+    }
+}
+
+/// The trainable part: the GNS and the particle-type embedding.
+#[derive(Module, Debug)]
+pub struct GnsModel {
+    gns: Gns,
+    type_embedding: Embedding,
+}
+
+impl GnsModel {
+    /// Normalised accelerations for a featurized graph.
+    ///
+    /// # Shapes
+    /// - returns: `[N, D]`, accelerations in normalised per-frame units (`acc_normalized`)
+    pub fn forward(&self, input: &GraphInput, device: &Device) -> Tensor<2> {
+        let n = input.n_nodes;
+        let edge_width = if input.n_edges() == 0 {
+            0
+        } else {
+            input.edge_features.len() / input.n_edges()
+        };
+        let nodes = Tensor::<2>::from_data(
+            TensorData::new(input.node_features.clone(), [n, input.node_width]),
+            device,
+        );
+        let kinds =
+            Tensor::<1, Int>::from_data(TensorData::new(input.kind_index.clone(), [n]), device);
+        let embedded = self
+            .type_embedding
+            .forward(kinds.unsqueeze_dim::<2>(0))
+            .squeeze_dim::<2>(0);
+        let edges = Tensor::<2>::from_data(
+            TensorData::new(input.edge_features.clone(), [input.n_edges(), edge_width]),
+            device,
+        );
+        let senders = Tensor::<1, Int>::from_data(
+            TensorData::new(input.senders.clone(), [input.n_edges()]),
+            device,
+        );
+        let receivers = Tensor::<1, Int>::from_data(
+            TensorData::new(input.receivers.clone(), [input.n_edges()]),
+            device,
+        );
+        self.gns.forward(
+            Tensor::cat(vec![nodes, embedded], 1),
+            edges,
+            senders,
+            receivers,
+        )
+    }
+}
+
+/// Featurize, decode and inverse for one configuration and normalisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LearnedSimulator {
+    /// Inputs and network sizes.
+    pub config: LearnedSimulatorConfig,
+    /// Statistics the inputs and outputs are normalised with.
+    pub normalization: Normalization,
+}
+
+impl LearnedSimulator {
+    /// Builds the network for this configuration.
+    pub fn init_model(&self, device: &Device) -> GnsModel {
+        let c = &self.config;
+        let node_in = c.history * c.dim + 2 * c.dim + c.embedding_dim;
+        GnsModel {
+            gns: GnsConfig::new(node_in, c.dim + 1, c.dim)
+                .with_latent(c.latent)
+                .with_n_hidden(c.n_hidden)
+                .with_message_passing_steps(c.message_passing_steps)
+                .init(device),
+            type_embedding: EmbeddingConfig::new(ParticleKind::ALL.len(), c.embedding_dim)
+                .init(device),
+        }
+    }
+
+    fn displacement(&self, a: f64, b: f64, axis: usize) -> f64 {
+        let d = a - b;
+        if self.config.periodic[axis] {
+            let [lo, hi] = self.config.bounds[axis];
+            let length = hi - lo;
+            d - length * (d / length).round()
+        } else {
+            d
+        }
+    }
+
+    fn wrap(&self, x: f64, axis: usize) -> f64 {
+        if self.config.periodic[axis] {
+            let [lo, hi] = self.config.bounds[axis];
+            lo + (x - lo).rem_euclid(hi - lo)
+        } else {
+            x
+        }
+    }
+
+    /// Node and edge features from the last `history + 1` frames (oldest first, each `[N·D]`).
+    pub fn featurize(&self, frames: &[&[f32]], kinds: &[ParticleKind]) -> GraphInput {
+        let c = &self.config;
+        let (dim, n) = (c.dim, kinds.len());
+        assert_eq!(
+            frames.len(),
+            c.history + 1,
+            "featurize needs history + 1 frames"
+        );
+        let r = c.connectivity_radius;
+        let node_width = c.history * dim + 2 * dim;
+        let mut node_features = Vec::with_capacity(n * node_width);
+        let last = frames[c.history];
+        for p in 0..n {
+            for k in 0..c.history {
+                for a in 0..dim {
+                    let v = self.displacement(
+                        frames[k + 1][p * dim + a] as f64,
+                        frames[k][p * dim + a] as f64,
+                        a,
+                    );
+                    let norm = &self.normalization;
+                    node_features.push(((v - norm.vel_mean[a]) / norm.vel_std[a]) as f32);
+                }
+            }
+            for a in 0..dim {
+                let x = last[p * dim + a] as f64;
+                let [lo, hi] = c.bounds[a];
+                // Distances to the walls matter only on walled axes; periodic axes carry zeros.
+                let (to_lo, to_hi) = if c.periodic[a] {
+                    (0.0, 0.0)
+                } else {
+                    ((x - lo) / r, (hi - x) / r)
+                };
+                node_features.push(to_lo.clamp(-1.0, 1.0) as f32);
+                node_features.push(to_hi.clamp(-1.0, 1.0) as f32);
+            }
+        }
+        let edges = self.radius_edges(last);
+        let mut edge_features = Vec::with_capacity(edges.len() * (dim + 1));
+        for (&s, &rcv) in edges.senders.iter().zip(&edges.receivers) {
+            let (s, rcv) = (s as usize, rcv as usize);
+            let mut sq = 0.0;
+            for a in 0..dim {
+                let d =
+                    self.displacement(last[s * dim + a] as f64, last[rcv * dim + a] as f64, a) / r;
+                sq += d * d;
+                edge_features.push(d as f32);
+            }
+            edge_features.push(sq.sqrt() as f32);
+        }
+        GraphInput {
+            n_nodes: n,
+            node_width,
+            node_features,
+            kind_index: kinds
+                .iter()
+                .map(|k| ParticleKind::ALL.iter().position(|x| x == k).unwrap_or(0) as i64)
+                .collect(),
+            edge_features,
+            senders: edges.senders.iter().map(|&s| s as i64).collect(),
+            receivers: edges.receivers.iter().map(|&r| r as i64).collect(),
+        }
+    }
+
+    /// The radius graph of one frame, self-edges included (as DeepMind's KD-tree query).
+    pub fn radius_edges(&self, frame: &[f32]) -> Edges {
+        let c = &self.config;
+        fn build<const D: usize>(c: &LearnedSimulatorConfig, frame: &[f32]) -> Edges {
+            let domain = Domain::<D>::new(
+                std::array::from_fn(|a| c.bounds[a][0]),
+                std::array::from_fn(|a| c.bounds[a][1]),
+                std::array::from_fn(|a| c.periodic[a]),
+            )
+            .expect("bounds validated with the metadata");
+            let points: Vec<[f64; D]> = frame
+                .chunks(D)
+                .map(|x| std::array::from_fn(|a| x[a] as f64))
+                .collect();
+            CellList::new(domain, c.connectivity_radius)
+                .expect("radius validated with the metadata")
+                .edges(&points, SelfEdges::Include)
+        }
+        match c.dim {
+            2 => build::<2>(c, frame),
+            3 => build::<3>(c, frame),
+            d => panic!("learned simulators support 2 or 3 dimensions, got {d}"),
+        }
+    }
+
+    /// Next positions from normalised accelerations: semi-implicit Euler with dt = 1 in frame
+    /// units, v' = v + a, x' = x + v'.
+    pub fn decode(&self, acc_normalized: &[f32], previous: &[f32], current: &[f32]) -> Vec<f32> {
+        let dim = self.config.dim;
+        let norm = &self.normalization;
+        current
+            .iter()
+            .enumerate()
+            .map(|(k, &x)| {
+                let a = k % dim;
+                let acc = acc_normalized[k] as f64 * norm.acc_std[a] + norm.acc_mean[a];
+                let v = self.displacement(x as f64, previous[k] as f64, a) + acc;
+                self.wrap(x as f64 + v, a) as f32
+            })
+            .collect()
+    }
+
+    /// The normalised acceleration that `decode` turns into `next`: the training target.
+    pub fn inverse(&self, next: &[f32], previous: &[f32], current: &[f32]) -> Vec<f32> {
+        let dim = self.config.dim;
+        let norm = &self.normalization;
+        current
+            .iter()
+            .enumerate()
+            .map(|(k, &x)| {
+                let a = k % dim;
+                let acc = self.displacement(next[k] as f64, x as f64, a)
+                    - self.displacement(x as f64, previous[k] as f64, a);
+                ((acc - norm.acc_mean[a]) / norm.acc_std[a]) as f32
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,201 @@
+//! Contracts of the learned simulator: round trip of decode, symmetries, gradients.
+
+use burn::tensor::{Int, Tensor, TensorData};
+use learnsim_core::ParticleKind;
+use learnsim_models::{
+    GraphInput, InteractionBlock, LearnedSimulator, LearnedSimulatorConfig, Normalization,
+    default_inference_device, default_training_device,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn simulator(periodic: bool) -> LearnedSimulator {
+    LearnedSimulator {
+        config: LearnedSimulatorConfig {
+            dim: 2,
+            history: 3,
+            connectivity_radius: 0.1,
+            bounds: vec![[0.0, 1.0]; 2],
+            periodic: vec![periodic; 2],
+            embedding_dim: 4,
+            latent: 16,
+            n_hidden: 1,
+            message_passing_steps: 2,
+        },
+        normalization: Normalization {
+            vel_mean: vec![0.001, -0.002],
+            vel_std: vec![0.01, 0.02],
+            acc_mean: vec![0.0, -0.0005],
+            acc_std: vec![0.001, 0.002],
+        },
+    }
+}
+
+/// Four frames of `n` particles drifting with small random steps.
+fn frames(n: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut x: Vec<f32> = (0..2 * n).map(|_| rng.random_range(0.2..0.8)).collect();
+    let mut out = vec![x.clone()];
+    for _ in 0..3 {
+        for v in &mut x {
+            *v += rng.random_range(-0.01..0.01);
+        }
+        out.push(x.clone());
+    }
+    out
+}
+
+#[test]
+fn decode_of_inverse_is_identity() {
+    for periodic in [false, true] {
+        let sim = simulator(periodic);
+        let f = frames(50, 1);
+        let target = sim.inverse(&f[3], &f[1], &f[2]);
+        let back = sim.decode(&target, &f[1], &f[2]);
+        for (a, b) in back.iter().zip(&f[3]) {
+            // f32 round trip through (x − mean)/std and back: a few ulps of values ≤ 1.
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn edge_features_are_translation_invariant() {
+    let sim = simulator(true);
+    let f = frames(60, 2);
+    let kinds = vec![ParticleKind::Water; 60];
+    let refs: Vec<&[f32]> = f.iter().map(Vec::as_slice).collect();
+    let a = sim.featurize(&refs, &kinds);
+    // A shift by a whole number of... any amount on a periodic box: same graph, same features.
+    let shifted: Vec<Vec<f32>> = f
+        .iter()
+        .map(|frame| frame.iter().map(|x| (x + 0.37).rem_euclid(1.0)).collect())
+        .collect();
+    let refs: Vec<&[f32]> = shifted.iter().map(Vec::as_slice).collect();
+    let b = sim.featurize(&refs, &kinds);
+    assert_eq!(a.senders, b.senders);
+    assert_eq!(a.receivers, b.receivers);
+    for (x, y) in a.edge_features.iter().zip(&b.edge_features) {
+        // Shifting f32 coordinates by 0.37 rounds each by ≤ 6e-8; over R = 0.1 that is 1e-6.
+        assert!((x - y).abs() < 2e-5, "{x} vs {y}");
+    }
+}
+
+#[test]
+fn permuting_particles_permutes_the_predictions() {
+    let sim = simulator(false);
+    let device = default_inference_device();
+    let model = sim.init_model(&device);
+    let n = 40;
+    let f = frames(n, 3);
+    let kinds: Vec<ParticleKind> = (0..n)
+        .map(|p| {
+            if p % 5 == 0 {
+                ParticleKind::Wall
+            } else {
+                ParticleKind::Water
+            }
+        })
+        .collect();
+    let refs: Vec<&[f32]> = f.iter().map(Vec::as_slice).collect();
+    let out: Vec<f32> = model
+        .forward(&sim.featurize(&refs, &kinds), &device)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+
+    let mut perm: Vec<usize> = (0..n).collect();
+    perm.reverse();
+    perm.swap(3, 17);
+    let permuted: Vec<Vec<f32>> = f
+        .iter()
+        .map(|frame| {
+            perm.iter()
+                .flat_map(|&p| [frame[2 * p], frame[2 * p + 1]])
+                .collect()
+        })
+        .collect();
+    let pk: Vec<ParticleKind> = perm.iter().map(|&p| kinds[p]).collect();
+    let refs: Vec<&[f32]> = permuted.iter().map(Vec::as_slice).collect();
+    let out_p: Vec<f32> = model
+        .forward(&sim.featurize(&refs, &pk), &device)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    for (new, &old) in perm.iter().enumerate() {
+        for a in 0..2 {
+            // Sum aggregation in a different order: f32 rounding of a few dozen terms.
+            let (x, y) = (out_p[2 * new + a], out[2 * old + a]);
+            assert!(
+                (x - y).abs() < 1e-4 * (1.0 + y.abs()),
+                "particle {old}: {x} vs {y}"
+            );
+        }
+    }
+}
+
+#[test]
+fn interaction_block_gradient_matches_finite_differences() {
+    let device = default_training_device();
+    let block = InteractionBlock::new(6, 1, &device);
+    let (n, e) = (5, 9);
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let node_data: Vec<f32> = (0..n * 6).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let edge_data: Vec<f32> = (0..e * 6).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let senders: Vec<i64> = (0..e).map(|_| rng.random_range(0..n as i64)).collect();
+    let receivers: Vec<i64> = (0..e).map(|_| rng.random_range(0..n as i64)).collect();
+    let loss_of = |nodes: Vec<f32>, track: bool| {
+        let mut t = Tensor::<2>::from_data(TensorData::new(nodes, [n, 6]), &device);
+        if track {
+            t = t.require_grad();
+        }
+        let edges = Tensor::<2>::from_data(TensorData::new(edge_data.clone(), [e, 6]), &device);
+        let s = Tensor::<1, Int>::from_data(TensorData::new(senders.clone(), [e]), &device);
+        let r = Tensor::<1, Int>::from_data(TensorData::new(receivers.clone(), [e]), &device);
+        let (v, ed) = block.forward(t.clone(), edges, s, r);
+        (t, v.powf_scalar(2.0).sum() + ed.sin().sum())
+    };
+    let (input, loss) = loss_of(node_data.clone(), true);
+    let grads = loss.backward();
+    let analytic: Vec<f32> = input
+        .grad(&grads)
+        .unwrap()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    // Central differences in f32 with h = 1e-2: truncation O(h²·f''') ≈ 1e-4 and rounding
+    // ≈ ε·|loss|/h ≈ 1e-4 on losses of size ~10; 2e-2 relative (plus 2e-2 absolute) is ample
+    // yet catches a wrong sign, a missing residual or a dropped message.
+    let h = 1e-2f32;
+    for k in [0, 7, 13, 22, 29] {
+        let mut plus = node_data.clone();
+        plus[k] += h;
+        let mut minus = node_data.clone();
+        minus[k] -= h;
+        let lp: f32 = loss_of(plus, false).1.into_scalar();
+        let lm: f32 = loss_of(minus, false).1.into_scalar();
+        let numeric = (lp - lm) / (2.0 * h);
+        assert!(
+            (numeric - analytic[k]).abs() < 2e-2 * (1.0 + analytic[k].abs()),
+            "dL/dx[{k}]: fd {numeric} vs autodiff {}",
+            analytic[k]
+        );
+    }
+}
+
+#[test]
+fn batching_offsets_node_indices() {
+    let a = GraphInput {
+        n_nodes: 2,
+        node_width: 1,
+        node_features: vec![0.0; 2],
+        kind_index: vec![0; 2],
+        edge_features: vec![0.0; 3],
+        senders: vec![1],
+        receivers: vec![0],
+    };
+    let both = GraphInput::concat(&[a.clone(), a]);
+    assert_eq!(both.n_nodes, 4);
+    assert_eq!(both.senders, vec![1, 3]);
+    assert_eq!(both.receivers, vec![0, 2]);
+}

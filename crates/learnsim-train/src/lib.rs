@@ -1,0 +1,12 @@
+//! learnsim-train: one-step training of a learned simulator with GNS's recipe.
+//!
+//! Each step draws its windows and noise from an RNG seeded by `(seed, step)`, so a run killed
+//! and resumed from a checkpoint replays exactly the batches an uninterrupted run would have.
+
+mod config;
+mod noise;
+mod trainer;
+
+pub use config::TrainConfig;
+pub use noise::random_walk_noise;
+pub use trainer::{LossPoint, TrainError, TrainState, Trainer};
