@@ -25,6 +25,8 @@ enum Command {
     Cases,
     /// Train a GNS on a dataset; resumes from RUN/checkpoint if present.
     Train(run::TrainArgs),
+    /// Roll a trained GNS and the baselines out over a split; prints metrics as JSON.
+    Rollout(run::RolloutArgs),
     /// The whole pipeline: generate -> train -> rollout -> evaluate -> RUN/metrics.json.
     Run(run::RunArgs),
     /// Measure speed.
@@ -81,6 +83,7 @@ fn main() -> Result<()> {
         }
         Command::Train(args) => println!("{}", run::train_command(&args)?),
         Command::Run(args) => println!("{}", run::run(&args)?),
+        Command::Rollout(args) => println!("{}", run::rollout_command(&args)?),
         Command::Cases => {
             let width = Case::ALL.iter().map(|c| c.name().len()).max().unwrap_or(0);
             for case in Case::ALL {

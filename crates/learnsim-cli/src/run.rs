@@ -149,8 +149,9 @@ fn mean_maps(maps: &[serde_json::Map<String, Value>]) -> Value {
     Value::Object(out)
 }
 
-/// Rolls the model and the baselines out over every test trajectory; returns metrics JSON parts.
-pub fn evaluate(trainer: &Trainer, dataset: &Dataset) -> Result<(Value, Value, f64)> {
+/// Rolls the model and the baselines out over every trajectory of split `split` (0 train,
+/// 1 valid, 2 test); returns the model's mean metrics, the baselines' and rollout frames/s.
+pub fn evaluate(trainer: &Trainer, dataset: &Dataset, split: usize) -> Result<(Value, Value, f64)> {
     let device = default_inference_device();
     let model = trainer.model.valid();
     let metadata = &dataset.metadata;
@@ -175,7 +176,7 @@ pub fn evaluate(trainer: &Trainer, dataset: &Dataset) -> Result<(Value, Value, f
             .map(|(b, &p)| (!p).then_some(*b))
             .collect(),
     };
-    for truth in &dataset.splits[2] {
+    for truth in &dataset.splits[split] {
         let r =
             rollout(&mut stepper, truth).with_context(|| "learned rollout failed".to_string())?;
         predicted_frames += truth.n_frames - warmup;
@@ -194,6 +195,38 @@ pub fn evaluate(trainer: &Trainer, dataset: &Dataset) -> Result<(Value, Value, f
         baselines,
         predicted_frames as f64 / seconds.max(1e-9),
     ))
+}
+
+/// Arguments of `learnsim rollout`.
+#[derive(Debug, Args)]
+pub struct RolloutArgs {
+    /// Run folder holding config.toml and checkpoint/.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Dataset folder.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Split to roll out.
+    #[arg(long, value_parser = ["train", "valid", "test"], default_value = "test")]
+    pub split: String,
+}
+
+/// `learnsim rollout`: the trained model and the baselines over one split, as JSON.
+pub fn rollout_command(args: &RolloutArgs) -> Result<String> {
+    let dataset = load_dataset(&args.data)?;
+    let config = read_config(&args.run.join("config.toml"))?;
+    let mut trainer = Trainer::new(config, &dataset.metadata, default_training_device());
+    let checkpoint = args.run.join("checkpoint");
+    trainer
+        .load_checkpoint(&checkpoint)
+        .with_context(|| format!("no trained model in {}", args.run.display()))?;
+    let split = learnsim_data::SPLITS
+        .iter()
+        .position(|s| *s == args.split)
+        .unwrap_or(2);
+    let (metrics, baselines, fps) = evaluate(&trainer, &dataset, split)?;
+    let report = json!({ "split": args.split, "metrics": metrics, "baselines": baselines, "rollout_steps_per_s": fps });
+    Ok(serde_json::to_string_pretty(&report)?)
 }
 
 /// `learnsim train`.
@@ -269,7 +302,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         .map(|p| p.loss as f64)
         .sum::<f64>()
         / window as f64;
-    let (mut metrics, baselines, rollout_fps) = evaluate(&trainer, &dataset)?;
+    let (mut metrics, baselines, rollout_fps) = evaluate(&trainer, &dataset, 2)?;
     metrics["train_loss_first"] = json!(first_loss);
     metrics["train_loss_last"] = json!(last_loss);
 

@@ -242,6 +242,28 @@ fn quick_run_writes_metrics_with_the_documented_schema() {
         "training did not lower the loss: {first} -> {last}"
     );
     assert!(m["metrics"]["mse_20"].as_f64().unwrap().is_finite());
-    // The run folder holds the resolved config and a resumable checkpoint.
+    // The run folder holds the resolved config and a resumable checkpoint, which `rollout`
+    // reloads to score the test split again with the same numbers.
     assert!(out.join("config.toml").exists() && out.join("checkpoint/state.json").exists());
+    let again = learnsim(&[
+        "rollout",
+        "--run",
+        out.to_str().unwrap(),
+        "--data",
+        out.join("data").to_str().unwrap(),
+    ]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    let (a, b) = (
+        r["metrics"]["mse_20"].as_f64().unwrap(),
+        m["metrics"]["mse_20"].as_f64().unwrap(),
+    );
+    assert!(
+        (a - b).abs() <= 1e-9 * b.abs().max(1e-30),
+        "rollout after reload {a} vs run {b}"
+    );
 }
