@@ -137,6 +137,7 @@ fn permuting_particles_permutes_the_predictions() {
 #[test]
 fn interaction_block_gradient_matches_finite_differences() {
     let device = default_training_device();
+    device.seed(11);
     let block = InteractionBlock::new(6, 1, &device);
     let (n, e) = (5, 9);
     let mut rng = ChaCha8Rng::seed_from_u64(4);
@@ -163,24 +164,38 @@ fn interaction_block_gradient_matches_finite_differences() {
         .into_data()
         .try_to_vec::<f32>()
         .unwrap();
-    // Central differences in f32 with h = 1e-2: truncation O(h²·f''') ≈ 1e-4 and rounding
-    // ≈ ε·|loss|/h ≈ 1e-4 on losses of size ~10; 2e-2 relative (plus 2e-2 absolute) is ample
-    // yet catches a wrong sign, a missing residual or a dropped message.
-    let h = 1e-2f32;
-    for k in [0, 7, 13, 22, 29] {
+    // Central differences in f32 with h = 1e-3: truncation O(h²·f‴) ≈ 1e-6, rounding
+    // ≈ ε·|loss|/(2h) ≈ 6e-8·30/2e-3 ≈ 1e-3 on losses of size ~30, so 2e-2 relative (plus 2e-2
+    // absolute) is ample yet catches a wrong sign, a missing residual or a dropped message.
+    // ReLU makes the loss piecewise smooth: where the ±h probe straddles a kink, the two step
+    // sizes disagree and that coordinate is skipped; most coordinates must still be checked.
+    let fd = |k: usize, h: f32| {
         let mut plus = node_data.clone();
         plus[k] += h;
         let mut minus = node_data.clone();
         minus[k] -= h;
         let lp: f32 = loss_of(plus, false).1.into_scalar();
         let lm: f32 = loss_of(minus, false).1.into_scalar();
-        let numeric = (lp - lm) / (2.0 * h);
+        (lp - lm) / (2.0 * h)
+    };
+    let mut checked = 0;
+    for k in 0..n * 6 {
+        let (coarse, fine) = (fd(k, 1e-3), fd(k, 2.5e-4));
+        if (coarse - fine).abs() > 1e-2 * (1.0 + coarse.abs()) {
+            continue; // a kink between the probes
+        }
+        checked += 1;
         assert!(
-            (numeric - analytic[k]).abs() < 2e-2 * (1.0 + analytic[k].abs()),
-            "dL/dx[{k}]: fd {numeric} vs autodiff {}",
+            (coarse - analytic[k]).abs() < 2e-2 * (1.0 + analytic[k].abs()),
+            "dL/dx[{k}]: fd {coarse} vs autodiff {}",
             analytic[k]
         );
     }
+    assert!(
+        checked >= n * 6 * 3 / 4,
+        "only {checked} of {} coordinates were smooth",
+        n * 6
+    );
 }
 
 #[test]
