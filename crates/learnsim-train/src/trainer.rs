@@ -114,7 +114,10 @@ impl Trainer {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             device.seed(config.seed);
-            simulator.init_model(&device)
+            // burn initialises parameters lazily, on first use; turning the model into a record
+            // draws every weight now, while the seed and the lock still hold.
+            let record = simulator.init_model(&device).into_record();
+            simulator.init_model(&device).load_record(record)
         };
         Self {
             optimizer: AdamConfig::new().init(),
@@ -250,20 +253,9 @@ impl Trainer {
         for _ in 0..windows {
             let window = self.window(data, &mut rng)?;
             let (input, target, mask) = self.example(&window, 0.0, &mut rng);
-            let loss = self.loss_on(&model, &input, target, mask);
-            total += loss;
+            total += self.loss(&model, &input, target, mask).into_scalar::<f32>();
         }
         Ok(total / windows as f32)
-    }
-
-    fn loss_on(
-        &self,
-        model: &GnsModel,
-        input: &GraphInput,
-        target: Vec<f32>,
-        mask: Vec<f32>,
-    ) -> f32 {
-        self.loss(model, input, target, mask).into_scalar()
     }
 
     /// Writes weights, optimiser state and progress into `dir` (via a temporary folder that
