@@ -1,9 +1,12 @@
 //! `learnsim bench sim`: ground-truth throughput, measured, never asserted.
 
-use anyhow::Result;
+use crate::run::{RunArgs, run};
+use crate::{TierArg, find_case, leaderboard};
+use anyhow::{Result, bail};
 use clap::Args;
 use learnsim_sim::{Case, Split, Tier, trajectory_seed};
 use std::fmt::Write;
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// Arguments of `learnsim bench sim`.
@@ -55,4 +58,62 @@ pub fn sim(args: &SimBenchArgs) -> Result<String> {
         )?;
     }
     Ok(report)
+}
+
+/// Arguments of `learnsim bench cases`.
+#[derive(Debug, Args)]
+pub struct CasesBenchArgs {
+    /// Problem size.
+    #[arg(long, value_enum, default_value_t = TierArg::Cpu)]
+    pub tier: TierArg,
+    /// Comma-separated case names [default: every case with a config in configs/].
+    #[arg(long, value_delimiter = ',')]
+    pub cases: Vec<String>,
+    /// Folder of the runs (`ROOT/CASE`) and of the leaderboard.
+    #[arg(long, default_value = "runs")]
+    pub root: PathBuf,
+    /// The 1–2 minute smoke version of every run.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// `learnsim bench cases`: one `learnsim run` per case (each resumes where it stopped), then
+/// the leaderboard of those cases.
+#[expect(clippy::print_stderr, reason = "one progress line per finished case")]
+pub fn cases(args: &CasesBenchArgs) -> Result<String> {
+    let names: Vec<String> = if args.cases.is_empty() {
+        Case::ALL
+            .iter()
+            .map(|c| c.name().to_string())
+            .filter(|n| PathBuf::from("configs").join(format!("{n}.toml")).exists())
+            .collect()
+    } else {
+        args.cases.clone()
+    };
+    if names.is_empty() {
+        bail!("no cases to run: none named and no configs/CASE.toml found");
+    }
+    for name in &names {
+        find_case(name)?;
+    }
+    for name in &names {
+        let summary = run(&RunArgs {
+            case: name.clone(),
+            out: Some(args.root.join(name)),
+            tier: args.tier,
+            quick: args.quick,
+            config: None,
+        })?;
+        eprintln!("{summary}");
+    }
+    let db = args.root.join(leaderboard::FILE);
+    let mut out = String::new();
+    for name in &names {
+        out.push_str(&leaderboard::table(
+            &db,
+            Some(name),
+            leaderboard::Format::Md,
+        )?);
+    }
+    Ok(out)
 }

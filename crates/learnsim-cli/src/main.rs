@@ -1,7 +1,12 @@
-//! `learnsim`: generate ground-truth datasets, list cases, measure simulator speed.
+//! `learnsim`: ground-truth datasets, learned simulators, one evaluation protocol, reports and a
+//! leaderboard.
 
 mod bench;
 mod generate;
+mod leaderboard;
+mod plots;
+mod render;
+mod report;
 mod run;
 
 use anyhow::{Context, Result, bail};
@@ -27,8 +32,15 @@ enum Command {
     Train(run::TrainArgs),
     /// Roll a trained GNS and the baselines out over a split; prints metrics as JSON.
     Rollout(run::RolloutArgs),
-    /// The whole pipeline: generate -> train -> rollout -> evaluate -> RUN/metrics.json.
+    /// The whole pipeline: generate -> train -> rollout -> evaluate -> RUN/metrics.json,
+    /// report.md, plots, renders, and a leaderboard row.
     Run(run::RunArgs),
+    /// Re-evaluate a finished run: metrics.json, report.md, plots, renders, leaderboard row.
+    Eval(run::EvalArgs),
+    /// Render test trajectory 0 of a run: side-by-side GIF and/or VTK for ParaView.
+    Render(run::RenderArgs),
+    /// Print the leaderboard of every recorded run, one table per case.
+    Leaderboard(LeaderboardArgs),
     /// Measure speed.
     Bench {
         #[command(subcommand)]
@@ -40,6 +52,21 @@ enum Command {
 enum BenchCommand {
     /// Particle-steps per second of every ground-truth simulator at CPU tier.
     Sim(bench::SimBenchArgs),
+    /// Run the benchmark suite (`learnsim run` per case) and print the leaderboard.
+    Cases(bench::CasesBenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct LeaderboardArgs {
+    /// Folder holding the runs and their leaderboard.sqlite.
+    #[arg(long, default_value = "runs")]
+    root: PathBuf,
+    /// Only this case.
+    #[arg(long)]
+    case: Option<String>,
+    /// Table format.
+    #[arg(long, value_enum, default_value_t = leaderboard::Format::Md)]
+    format: leaderboard::Format,
 }
 
 /// Problem size.
@@ -84,6 +111,15 @@ fn main() -> Result<()> {
         Command::Train(args) => println!("{}", run::train_command(&args)?),
         Command::Run(args) => println!("{}", run::run(&args)?),
         Command::Rollout(args) => println!("{}", run::rollout_command(&args)?),
+        Command::Eval(args) => println!("{}", run::eval_command(&args)?),
+        Command::Render(args) => println!("{}", run::render_command(&args)?),
+        Command::Leaderboard(args) => {
+            let db = args.root.join(leaderboard::FILE);
+            print!(
+                "{}",
+                leaderboard::table(&db, args.case.as_deref(), args.format)?
+            );
+        }
         Command::Cases => {
             let width = Case::ALL.iter().map(|c| c.name().len()).max().unwrap_or(0);
             for case in Case::ALL {
@@ -95,6 +131,7 @@ fn main() -> Result<()> {
                 let report = bench::sim(&args).context("simulator benchmark failed")?;
                 println!("{report}");
             }
+            BenchCommand::Cases(args) => print!("{}", bench::cases(&args)?),
         },
     }
     Ok(())

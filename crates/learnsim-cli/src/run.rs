@@ -1,16 +1,15 @@
 //! `learnsim train`, `learnsim rollout` and `learnsim run`: the GNS pipeline end to end.
 
 use crate::generate::{self, GenerateArgs};
-use crate::{TierArg, find_case};
+use crate::{TierArg, find_case, leaderboard, plots, render, report};
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use learnsim_core::{Metadata, Trajectory};
-use learnsim_data::{Dataset, load_dataset};
+use learnsim_data::{Dataset, load_dataset, write_bytes_atomically};
 use learnsim_eval::{
-    Ballistic, ConstantVelocity, FrameStepper, LearnedStepper, escaped_fraction, mse_at_horizons,
-    rollout,
+    Ballistic, ConstantVelocity, FrameStepper, LearnedStepper, Persistence, Protocol, Scores,
+    rollout, score,
 };
 use learnsim_models::{default_inference_device, default_training_device};
 use learnsim_train::{TrainConfig, Trainer};
@@ -60,6 +59,10 @@ pub fn read_config(path: &Path) -> Result<TrainConfig> {
 }
 
 /// Trains (resuming from `out/checkpoint` if present) and returns the trainer and seconds spent.
+#[expect(
+    clippy::print_stderr,
+    reason = "progress lines when stderr is not a terminal"
+)]
 pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trainer, f64)> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     std::fs::write(out.join("config.toml"), toml::to_string(&config)?)
@@ -78,6 +81,14 @@ pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trai
     bar.set_position(trainer.state.step as u64);
     let start = Instant::now();
     let (train, valid) = (&dataset.splits[0], &dataset.splits[1]);
+    if trainer.state.step == 0 && trainer.state.valid_loss.is_empty() {
+        // The untrained model's validation loss: the reference of the "loss down 10×" bar.
+        let v = trainer.evaluate(valid)?;
+        trainer
+            .state
+            .valid_loss
+            .push(learnsim_train::LossPoint { step: 0, loss: v });
+    }
     while trainer.state.step < config.steps {
         let loss = trainer.train_step(train)?;
         let step = trainer.state.step;
@@ -89,6 +100,14 @@ pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trai
                 .state
                 .valid_loss
                 .push(learnsim_train::LossPoint { step, loss: v });
+            if bar.is_hidden() {
+                // No terminal (a log file, CI): one line per validation instead of a bar.
+                let rate = bar.per_sec();
+                eprintln!(
+                    "step {step}/{}: train loss {loss:.4}, valid loss {v:.4}, {rate:.2} steps/s",
+                    config.steps
+                );
+            }
         }
         if step.is_multiple_of(config.checkpoint_every.max(1)) || step == config.steps {
             trainer.save_checkpoint(&checkpoint)?;
@@ -98,60 +117,30 @@ pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trai
     Ok((trainer, start.elapsed().as_secs_f64()))
 }
 
-fn metric_map(
-    predicted: &Trajectory,
-    truth: &Trajectory,
-    warmup: usize,
-    metadata: &Metadata,
-) -> serde_json::Map<String, Value> {
-    let period: Vec<Option<f64>> = metadata
-        .bounds
-        .iter()
-        .zip(&metadata.periodic_boundary_conditions)
-        .map(|([lo, hi], &p)| p.then_some(hi - lo))
-        .collect();
-    let mut map = serde_json::Map::new();
-    for (h, mse) in mse_at_horizons(predicted, truth, warmup, &period) {
-        let key = if h == usize::MAX {
-            "mse_full".to_string()
-        } else {
-            format!("mse_{h}")
-        };
-        map.insert(key, json!(mse));
-    }
-    map.insert(
-        "escaped_fraction".into(),
-        json!(escaped_fraction(
-            predicted,
-            &metadata.bounds,
-            &metadata.periodic_boundary_conditions,
-            0.01
-        )),
-    );
-    map
+/// The trained model's and the baselines' scores over one split under the standard protocol.
+#[derive(Debug)]
+pub struct Evaluation {
+    /// The learned simulator.
+    pub model: Scores,
+    /// `persistence`, `constant_velocity`, `ballistic`, in that order.
+    pub baselines: Vec<(&'static str, Scores)>,
 }
 
-/// Mean of each metric over test trajectories.
-fn mean_maps(maps: &[serde_json::Map<String, Value>]) -> Value {
-    let mut out = serde_json::Map::new();
-    if let Some(first) = maps.first() {
-        for key in first.keys() {
-            let values: Vec<f64> = maps
+impl Evaluation {
+    /// Baselines as the metrics.json object `{name: {metric: value}}`.
+    pub fn baselines_json(&self) -> Value {
+        Value::Object(
+            self.baselines
                 .iter()
-                .filter_map(|m| m.get(key).and_then(Value::as_f64))
-                .collect();
-            out.insert(
-                key.clone(),
-                json!(values.iter().sum::<f64>() / values.len().max(1) as f64),
-            );
-        }
+                .map(|(name, s)| ((*name).to_string(), json!(s.metrics)))
+                .collect(),
+        )
     }
-    Value::Object(out)
 }
 
 /// Rolls the model and the baselines out over every trajectory of split `split` (0 train,
-/// 1 valid, 2 test); returns the model's mean metrics, the baselines' and rollout frames/s.
-pub fn evaluate(trainer: &Trainer, dataset: &Dataset, split: usize) -> Result<(Value, Value, f64)> {
+/// 1 valid, 2 test) under [`Protocol::default`] with the model's context.
+pub fn evaluate(trainer: &Trainer, dataset: &Dataset, split: usize) -> Result<Evaluation> {
     let device = default_inference_device();
     let model = trainer.model.valid();
     let metadata = &dataset.metadata;
@@ -160,12 +149,24 @@ pub fn evaluate(trainer: &Trainer, dataset: &Dataset, split: usize) -> Result<(V
         model: &model,
         device,
     };
-    let warmup = stepper.warmup();
-    let mut learned = Vec::new();
-    let mut cv = Vec::new();
-    let mut ballistic_maps = Vec::new();
-    let mut predicted_frames = 0usize;
-    let mut seconds = 0.0;
+    let protocol = Protocol {
+        context: stepper.warmup(),
+        ..Protocol::default()
+    };
+    let truths = &dataset.splits[split];
+    let progress = |name: &str| {
+        let bar = ProgressBar::new_spinner();
+        bar.set_message(format!(
+            "evaluating {name} on {} trajectories",
+            truths.len()
+        ));
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        bar
+    };
+    let bar = progress("the model");
+    let model_scores = score(&mut stepper, truths, metadata, &protocol)
+        .context("the learned simulator's rollout failed")?;
+    bar.finish_and_clear();
     let dt2 = metadata.dt * metadata.dt;
     let mut ballistic = Ballistic {
         gravity_dt2: metadata.gravity.iter().map(|g| g * dt2).collect(),
@@ -176,25 +177,26 @@ pub fn evaluate(trainer: &Trainer, dataset: &Dataset, split: usize) -> Result<(V
             .map(|(b, &p)| (!p).then_some(*b))
             .collect(),
     };
-    for truth in &dataset.splits[split] {
-        let r =
-            rollout(&mut stepper, truth).with_context(|| "learned rollout failed".to_string())?;
-        predicted_frames += truth.n_frames - warmup;
-        seconds += r.seconds;
-        learned.push(metric_map(&r.predicted, truth, warmup, metadata));
-        // Baselines are scored on the same frames as the model (after its warm-up).
-        let c = rollout(&mut ConstantVelocity, truth)?;
-        cv.push(metric_map(&c.predicted, truth, warmup, metadata));
-        let b = rollout(&mut ballistic, truth)?;
-        ballistic_maps.push(metric_map(&b.predicted, truth, warmup, metadata));
-    }
-    let baselines =
-        json!({ "constant_velocity": mean_maps(&cv), "ballistic": mean_maps(&ballistic_maps) });
-    Ok((
-        mean_maps(&learned),
+    let bar = progress("the baselines");
+    let baselines = vec![
+        (
+            "persistence",
+            score(&mut Persistence, truths, metadata, &protocol)?,
+        ),
+        (
+            "constant_velocity",
+            score(&mut ConstantVelocity, truths, metadata, &protocol)?,
+        ),
+        (
+            "ballistic",
+            score(&mut ballistic, truths, metadata, &protocol)?,
+        ),
+    ];
+    bar.finish_and_clear();
+    Ok(Evaluation {
+        model: model_scores,
         baselines,
-        predicted_frames as f64 / seconds.max(1e-9),
-    ))
+    })
 }
 
 /// Arguments of `learnsim rollout`.
@@ -213,19 +215,18 @@ pub struct RolloutArgs {
 
 /// `learnsim rollout`: the trained model and the baselines over one split, as JSON.
 pub fn rollout_command(args: &RolloutArgs) -> Result<String> {
-    let dataset = load_dataset(&args.data)?;
-    let config = read_config(&args.run.join("config.toml"))?;
-    let mut trainer = Trainer::new(config, &dataset.metadata, default_training_device());
-    let checkpoint = args.run.join("checkpoint");
-    trainer
-        .load_checkpoint(&checkpoint)
-        .with_context(|| format!("no trained model in {}", args.run.display()))?;
+    let (trainer, dataset) = load_run(&args.run, Some(&args.data))?;
     let split = learnsim_data::SPLITS
         .iter()
         .position(|s| *s == args.split)
         .unwrap_or(2);
-    let (metrics, baselines, fps) = evaluate(&trainer, &dataset, split)?;
-    let report = json!({ "split": args.split, "metrics": metrics, "baselines": baselines, "rollout_steps_per_s": fps });
+    let e = evaluate(&trainer, &dataset, split)?;
+    let report = json!({
+        "split": args.split,
+        "metrics": e.model.metrics,
+        "baselines": e.baselines_json(),
+        "rollout_steps_per_s": e.model.frames_per_s(),
+    });
     Ok(serde_json::to_string_pretty(&report)?)
 }
 
@@ -286,30 +287,56 @@ pub fn run(args: &RunArgs) -> Result<String> {
         config.checkpoint_every = 30;
         config.lr_decay_steps = 60.0;
     }
-    let (trainer, train_s) = train(&dataset, config.clone(), &out)?;
-    let first_loss = trainer
-        .state
-        .train_loss
-        .first()
-        .map_or(f32::NAN, |p| p.loss) as f64;
-    let window = trainer.state.train_loss.len().clamp(1, 20);
-    let last_loss = trainer
-        .state
-        .train_loss
-        .iter()
-        .rev()
-        .take(window)
-        .map(|p| p.loss as f64)
-        .sum::<f64>()
-        / window as f64;
-    let (mut metrics, baselines, rollout_fps) = evaluate(&trainer, &dataset, 2)?;
-    metrics["train_loss_first"] = json!(first_loss);
-    metrics["train_loss_last"] = json!(last_loss);
+    let (trainer, train_s) = train(&dataset, config, &out)?;
+    let tier = if args.quick {
+        "quick".to_string()
+    } else {
+        dataset.metadata.tier.clone()
+    };
+    finish(&out, &trainer, &dataset, &tier, train_s)
+}
+
+/// Where a run records itself: the leaderboard of the folder holding the run folder.
+pub fn leaderboard_of(run: &Path) -> PathBuf {
+    let root = run
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    root.join(leaderboard::FILE)
+}
+
+/// Evaluates a trained run and writes everything a reader needs into `out`: metrics.json,
+/// report.md, the plots, the GIF and VTK renders of test trajectory 0; then records the run in
+/// the leaderboard next to `out`. Returns a one-line summary.
+pub fn finish(
+    out: &Path,
+    trainer: &Trainer,
+    dataset: &Dataset,
+    tier: &str,
+    train_s: f64,
+) -> Result<String> {
+    let metadata = &dataset.metadata;
+    let case = find_case(&metadata.case)?;
+    // One-step loss on the fixed, noise-free validation windows: untrained vs trained.
+    let valid_loss = &trainer.state.valid_loss;
+    let first_loss = valid_loss.first().map_or(f64::NAN, |p| f64::from(p.loss));
+    let last_loss = valid_loss.last().map_or(f64::NAN, |p| f64::from(p.loss));
+    let evaluation = evaluate(trainer, dataset, 2)?;
+    let mut metrics = json!(evaluation.model.metrics);
+    metrics["valid_loss_initial"] = json!(first_loss);
+    metrics["valid_loss_final"] = json!(last_loss);
+    let baselines = evaluation.baselines_json();
+    let rollout_fps = evaluation.model.frames_per_s();
 
     // Ground-truth speed, same machine, same run: one test-length trajectory.
     let frames = dataset.splits[2].first().map_or(10, |t| t.n_frames);
+    let gt_tier = if metadata.tier == "paper" {
+        learnsim_sim::Tier::Paper
+    } else {
+        learnsim_sim::Tier::Cpu
+    };
     let gt_start = Instant::now();
-    case.simulate(args.tier.into(), 12345, frames, &|| {})?;
+    case.simulate(gt_tier, 12345, frames, &|| {})?;
     let gt_fps = frames as f64 / gt_start.elapsed().as_secs_f64();
 
     let better_baseline = ["constant_velocity", "ballistic"]
@@ -327,7 +354,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         ),
         bar("escaped_fraction", escaped, 0.0, true),
         bar(
-            "first / last train loss",
+            "initial / final one-step validation loss",
             first_loss / last_loss,
             10.0,
             false,
@@ -337,8 +364,8 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let report = json!({
         "case": case.name(),
         "model": "gns",
-        "tier": if args.quick { "quick" } else { match args.tier { TierArg::Cpu => "cpu", TierArg::Paper => "paper" } },
-        "seed": config.seed,
+        "tier": tier,
+        "seed": trainer.config.seed,
         "metrics": metrics,
         "baselines": baselines,
         "bars": bars,
@@ -347,16 +374,152 @@ pub fn run(args: &RunArgs) -> Result<String> {
             "train_s": train_s,
             "rollout_steps_per_s": rollout_fps,
             "ground_truth_steps_per_s": gt_fps,
+            "speedup": rollout_fps / gt_fps,
         },
     });
     let path = out.join("metrics.json");
-    let tmp = out.join(".metrics.json.tmp");
-    std::fs::write(&tmp, serde_json::to_string_pretty(&report)?)?;
-    std::fs::rename(&tmp, &path)?;
+    write_bytes_atomically(&path, serde_json::to_string_pretty(&report)?.as_bytes())?;
+
+    // Figures and renders.
+    let series: Vec<(&str, &Value)> = std::iter::once(("gns", &report["metrics"]))
+        .chain(
+            ["persistence", "constant_velocity", "ballistic"]
+                .iter()
+                .map(|b| (*b, &report["baselines"][b])),
+        )
+        .collect();
+    plots::error_vs_horizon(&out.join("error_vs_horizon.png"), &series, "mse")?;
+    let curve = |points: &[learnsim_train::LossPoint]| -> Vec<(usize, f32)> {
+        points.iter().map(|p| (p.step, p.loss)).collect()
+    };
+    plots::loss_curves(
+        &out.join("loss.png"),
+        &curve(&trainer.state.train_loss),
+        &curve(&trainer.state.valid_loss),
+    )?;
+    render_run(out, trainer, dataset, RenderFormat::All)?;
+    write_bytes_atomically(&out.join("report.md"), report::markdown(&report).as_bytes())?;
+    let config_text = toml::to_string(&trainer.config)?;
+    let db = leaderboard_of(out);
+    leaderboard::record(&db, out, &report, &config_text)?;
     Ok(format!(
-        "{}: mse_20 {mse20:.3e} (best baseline {better_baseline:.3e}), loss {first_loss:.3} -> {last_loss:.4}, pass = {pass}; wrote {}",
+        "{}: mse_20 {mse20:.3e} (best baseline {better_baseline:.3e}), valid loss {first_loss:.3} -> {last_loss:.4}, pass = {pass}; wrote {} and report.md; recorded in {}",
         case.name(),
-        path.display()
+        path.display(),
+        db.display()
+    ))
+}
+
+/// What `learnsim render` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RenderFormat {
+    /// `rollout.gif`: ground truth | prediction.
+    Gif,
+    /// `vtk/truth.pvd`, `vtk/prediction.pvd` and their `.vtu` frames.
+    Vtk,
+    /// Both.
+    All,
+}
+
+/// Rolls the model out over test trajectory 0 from its first frames and renders it with the
+/// ground truth into `out`.
+pub fn render_run(
+    out: &Path,
+    trainer: &Trainer,
+    dataset: &Dataset,
+    format: RenderFormat,
+) -> Result<()> {
+    let truth = dataset.splits[2]
+        .first()
+        .context("the test split is empty: nothing to render")?;
+    let model = trainer.model.valid();
+    let mut stepper = LearnedStepper {
+        simulator: &trainer.simulator,
+        model: &model,
+        device: default_inference_device(),
+    };
+    let predicted = rollout(&mut stepper, truth)
+        .context("the learned simulator's rollout failed")?
+        .predicted;
+    if format != RenderFormat::Vtk {
+        render::gif(
+            &out.join("rollout.gif"),
+            truth,
+            &predicted,
+            &dataset.metadata,
+            100,
+        )?;
+    }
+    if format != RenderFormat::Gif {
+        let dir = out.join("vtk");
+        render::vtk(&dir, "truth", truth, &dataset.metadata)?;
+        render::vtk(&dir, "prediction", &predicted, &dataset.metadata)?;
+    }
+    Ok(())
+}
+
+/// Loads a run folder's config and checkpoint, and its dataset (`data`, else `RUN/data`).
+fn load_run(run: &Path, data: Option<&Path>) -> Result<(Trainer, Dataset)> {
+    let data_dir = data.map_or_else(|| run.join("data"), Path::to_path_buf);
+    let dataset = load_dataset(&data_dir)?;
+    let config = read_config(&run.join("config.toml"))?;
+    let mut trainer = Trainer::new(config, &dataset.metadata, default_training_device());
+    trainer
+        .load_checkpoint(&run.join("checkpoint"))
+        .with_context(|| format!("no trained model in {}", run.display()))?;
+    Ok((trainer, dataset))
+}
+
+/// Arguments of `learnsim eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Run folder holding config.toml and checkpoint/.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Dataset folder [default: RUN/data].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}
+
+/// `learnsim eval`: re-evaluates a finished run (metrics.json, report, figures, leaderboard).
+pub fn eval_command(args: &EvalArgs) -> Result<String> {
+    let (trainer, dataset) = load_run(&args.run, args.data.as_deref())?;
+    // Keep what only the original run knew: its training time and its tier label.
+    let previous: Option<Value> = std::fs::read_to_string(args.run.join("metrics.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let train_s = previous
+        .as_ref()
+        .and_then(|p| p["timing"]["train_s"].as_f64())
+        .unwrap_or(f64::NAN);
+    let tier = previous
+        .as_ref()
+        .and_then(|p| p["tier"].as_str().map(str::to_string))
+        .unwrap_or_else(|| dataset.metadata.tier.clone());
+    finish(&args.run, &trainer, &dataset, &tier, train_s)
+}
+
+/// Arguments of `learnsim render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Run folder holding config.toml and checkpoint/.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Dataset folder [default: RUN/data].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// What to write.
+    #[arg(long, value_enum, default_value_t = RenderFormat::All)]
+    pub format: RenderFormat,
+}
+
+/// `learnsim render`.
+pub fn render_command(args: &RenderArgs) -> Result<String> {
+    let (trainer, dataset) = load_run(&args.run, args.data.as_deref())?;
+    render_run(&args.run, &trainer, &dataset, args.format)?;
+    Ok(format!(
+        "rendered test trajectory 0 into {}",
+        args.run.display()
     ))
 }
 

@@ -216,17 +216,30 @@ fn quick_run_writes_metrics_with_the_documented_schema() {
         assert!(m.get(key).is_some(), "metrics.json lacks `{key}`: {text}");
     }
     assert_eq!(m["case"], "water-drop-2d");
-    for key in ["train_s", "rollout_steps_per_s", "ground_truth_steps_per_s"] {
+    for key in [
+        "train_s",
+        "rollout_steps_per_s",
+        "ground_truth_steps_per_s",
+        "speedup",
+    ] {
         assert!(
             m["timing"][key].as_f64().is_some_and(|v| v > 0.0),
             "timing.{key}"
         );
     }
-    for baseline in ["constant_velocity", "ballistic"] {
-        assert!(
-            m["baselines"][baseline]["mse_20"].as_f64().is_some(),
-            "{baseline}"
-        );
+    for baseline in ["persistence", "constant_velocity", "ballistic"] {
+        for metric in [
+            "mse_20",
+            "mae_20",
+            "ke_mse_20",
+            "sinkhorn_20",
+            "escaped_fraction",
+        ] {
+            assert!(
+                m["baselines"][baseline][metric].as_f64().is_some(),
+                "{baseline}.{metric}"
+            );
+        }
     }
     for bar in m["bars"].as_array().unwrap() {
         for key in ["name", "value", "threshold", "pass"] {
@@ -234,8 +247,8 @@ fn quick_run_writes_metrics_with_the_documented_schema() {
         }
     }
     let (first, last) = (
-        m["metrics"]["train_loss_first"].as_f64().unwrap(),
-        m["metrics"]["train_loss_last"].as_f64().unwrap(),
+        m["metrics"]["valid_loss_initial"].as_f64().unwrap(),
+        m["metrics"]["valid_loss_final"].as_f64().unwrap(),
     );
     assert!(
         last < first,
@@ -265,5 +278,32 @@ fn quick_run_writes_metrics_with_the_documented_schema() {
     assert!(
         (a - b).abs() <= 1e-9 * b.abs().max(1e-30),
         "rollout after reload {a} vs run {b}"
+    );
+
+    // The report, figures and renders sit beside metrics.json.
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("| mse_20 |") && report.contains("**Verdict:"));
+    for png in ["error_vs_horizon.png", "loss.png"] {
+        let bytes = std::fs::read(out.join(png)).unwrap();
+        assert!(
+            bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+            "{png}"
+        );
+    }
+    let gif = std::fs::read(out.join("rollout.gif")).unwrap();
+    assert!(gif.starts_with(b"GIF89a") && gif.len() > 10_000);
+    // `--quick` generates 40-frame trajectories; one .vtu per frame.
+    let n_frames = 40;
+    for series in ["truth", "prediction"] {
+        let pvd = std::fs::read_to_string(out.join(format!("vtk/{series}.pvd"))).unwrap();
+        assert_eq!(pvd.matches("<DataSet").count(), n_frames, "{series}.pvd");
+    }
+    // The run recorded itself in the leaderboard next to it.
+    let board = learnsim(&["leaderboard", "--root", dir.path().to_str().unwrap()]);
+    assert!(board.status.success());
+    let table = String::from_utf8_lossy(&board.stdout);
+    assert!(
+        table.contains("## water-drop-2d") && table.contains("| gns | quick |"),
+        "{table}"
     );
 }

@@ -57,6 +57,26 @@ impl Trajectory {
         let per_frame = self.n_particles * self.dim;
         &self.position[t * per_frame..(t + 1) * per_frame]
     }
+
+    /// Frames `start..end` as a trajectory of their own (for rollouts from later start times).
+    ///
+    /// # Panics
+    /// If `start >= end` or `end > n_frames`.
+    pub fn window(&self, start: usize, end: usize) -> Trajectory {
+        assert!(
+            start < end && end <= self.n_frames,
+            "window {start}..{end} of {} frames",
+            self.n_frames
+        );
+        let per_frame = self.n_particles * self.dim;
+        Trajectory {
+            dim: self.dim,
+            n_frames: end - start,
+            n_particles: self.n_particles,
+            position: self.position[start * per_frame..end * per_frame].to_vec(),
+            kind: self.kind.clone(),
+        }
+    }
 }
 
 #[cfg(test)]

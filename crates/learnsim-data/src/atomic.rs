@@ -18,6 +18,13 @@ where
     result
 }
 
+/// Writes `bytes` to `path` atomically (see [`write_atomically`]).
+pub fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    write_atomically(path, |tmp| {
+        std::fs::write(tmp, bytes).map_err(|e| DataError::io(tmp, e))
+    })
+}
+
 fn temp_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()

@@ -12,7 +12,7 @@ mod h5_split;
 mod metadata_file;
 mod stats;
 
-pub use atomic::write_atomically;
+pub use atomic::{write_atomically, write_bytes_atomically};
 pub use error::DataError;
 pub use h5_split::{read_split, write_split};
 pub use metadata_file::{read_metadata, write_metadata};

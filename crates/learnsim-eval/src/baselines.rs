@@ -3,6 +3,20 @@
 use crate::FrameStepper;
 use learnsim_core::Trajectory;
 
+/// x_{t+1} = x_t: nothing moves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Persistence;
+
+impl FrameStepper for Persistence {
+    fn warmup(&self) -> usize {
+        1
+    }
+
+    fn next_frame(&mut self, past: &[&[f32]], _: &Trajectory) -> Vec<f32> {
+        past[past.len() - 1].to_vec()
+    }
+}
+
 /// x_{t+1} = 2x_t − x_{t−1}.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ConstantVelocity;

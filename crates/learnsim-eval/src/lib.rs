@@ -1,12 +1,20 @@
-//! learnsim-eval: autoregressive rollouts of any stepper, baselines and metrics.
+//! learnsim-eval: autoregressive rollouts of any stepper, baselines, metrics and the evaluation
+//! protocol every case is judged by.
 //!
 //! A [`FrameStepper`] predicts the next frame from the frames so far; learned simulators and
-//! baselines implement it alike, so the rollout engine and the timing treat them the same way.
+//! baselines implement it alike, so the rollout engine, the metrics and the timing treat them
+//! the same way.
 
 mod baselines;
 mod metrics;
+mod protocol;
 mod rollout;
+mod sinkhorn;
 
-pub use baselines::{Ballistic, ConstantVelocity};
-pub use metrics::{HORIZONS, escaped_fraction, mse_at_horizons};
+pub use baselines::{Ballistic, ConstantVelocity, Persistence};
+pub use metrics::{
+    HORIZONS, escaped_fraction, frame_kinetic_energy, frame_mae, frame_mse, mse_at_horizons,
+};
+pub use protocol::{Protocol, Scores, score};
 pub use rollout::{FrameStepper, LearnedStepper, Rollout, RolloutError, rollout};
+pub use sinkhorn::sinkhorn_divergence;

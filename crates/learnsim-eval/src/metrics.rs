@@ -14,23 +14,18 @@ pub fn mse_at_horizons(
     warmup: usize,
     period: &[Option<f64>],
 ) -> Vec<(usize, f64)> {
-    let dim = truth.dim;
+    let moving: Vec<usize> = (0..truth.n_particles)
+        .filter(|&i| !truth.kind[i].is_kinematic())
+        .collect();
     let per_frame_mse: Vec<f64> = (warmup..truth.n_frames)
         .map(|t| {
-            let (p, q) = (predicted.frame(t), truth.frame(t));
-            let mut sum = 0.0;
-            let mut count = 0usize;
-            for i in (0..truth.n_particles).filter(|&i| !truth.kind[i].is_kinematic()) {
-                for a in 0..dim {
-                    let mut d = p[i * dim + a] as f64 - q[i * dim + a] as f64;
-                    if let Some(Some(l)) = period.get(a) {
-                        d -= l * (d / l).round();
-                    }
-                    sum += d * d;
-                    count += 1;
-                }
-            }
-            sum / count.max(1) as f64 * dim as f64
+            frame_mse(
+                predicted.frame(t),
+                truth.frame(t),
+                truth.dim,
+                &moving,
+                period,
+            )
         })
         .collect();
     let mean_first = |h: usize| per_frame_mse[..h].iter().sum::<f64>() / h as f64;
@@ -43,7 +38,71 @@ pub fn mse_at_horizons(
     out
 }
 
-/// Share of (frame, particle) positions outside the bounds widened by `slack`.
+/// Minimum-image difference along axis `a`.
+fn axis_diff(p: f32, q: f32, a: usize, period: &[Option<f64>]) -> f64 {
+    let mut d = f64::from(p) - f64::from(q);
+    if let Some(Some(l)) = period.get(a) {
+        d -= l * (d / l).round();
+    }
+    d
+}
+
+/// Squared position error of one frame, summed over axes and averaged over `particles`.
+///
+/// # Shapes
+/// - `predicted`, `truth`: `[N·D]`; `particles`: indices into N.
+pub fn frame_mse(
+    predicted: &[f32],
+    truth: &[f32],
+    dim: usize,
+    particles: &[usize],
+    period: &[Option<f64>],
+) -> f64 {
+    let sum: f64 = particles
+        .iter()
+        .flat_map(|&i| (0..dim).map(move |a| (i, a)))
+        .map(|(i, a)| axis_diff(predicted[i * dim + a], truth[i * dim + a], a, period).powi(2))
+        .sum();
+    sum / particles.len().max(1) as f64
+}
+
+/// Absolute position error of one frame, averaged over `particles` and axes.
+///
+/// # Shapes
+/// - `predicted`, `truth`: `[N·D]`; `particles`: indices into N.
+pub fn frame_mae(
+    predicted: &[f32],
+    truth: &[f32],
+    dim: usize,
+    particles: &[usize],
+    period: &[Option<f64>],
+) -> f64 {
+    let sum: f64 = particles
+        .iter()
+        .flat_map(|&i| (0..dim).map(move |a| (i, a)))
+        .map(|(i, a)| axis_diff(predicted[i * dim + a], truth[i * dim + a], a, period).abs())
+        .sum();
+    sum / (particles.len() * dim).max(1) as f64
+}
+
+/// Kinetic energy per unit mass, Σ ½ mᵢ|vᵢ|² with mᵢ = 1/|particles| and vᵢ = (x_t − x_{t−1})/dt
+/// (minimum image on periodic axes, so wrapping particles do not jump).
+///
+/// # Shapes
+/// - `previous`, `current`: `[N·D]`; `particles`: indices into N.
+pub fn frame_kinetic_energy(
+    previous: &[f32],
+    current: &[f32],
+    dim: usize,
+    particles: &[usize],
+    period: &[Option<f64>],
+    dt: f64,
+) -> f64 {
+    0.5 * frame_mse(current, previous, dim, particles, period) / (dt * dt)
+}
+
+/// Share of (frame, particle) positions outside the bounds widened by `slack`; kinematic
+/// particles (walls may sit outside the bounds) are not counted.
 pub fn escaped_fraction(
     predicted: &Trajectory,
     bounds: &[[f64; 2]],
@@ -51,9 +110,11 @@ pub fn escaped_fraction(
     slack: f64,
 ) -> f64 {
     let dim = predicted.dim;
+    let moving = predicted.kind.iter().filter(|k| !k.is_kinematic()).count();
     let mut outside = 0usize;
     for t in 0..predicted.n_frames {
-        for x in predicted.frame(t).chunks(dim) {
+        let frame = predicted.frame(t).chunks(dim).zip(&predicted.kind);
+        for (x, _) in frame.filter(|(_, k)| !k.is_kinematic()) {
             if (0..dim).any(|a| {
                 !periodic[a]
                     && ((x[a] as f64) < bounds[a][0] - slack
@@ -63,5 +124,5 @@ pub fn escaped_fraction(
             }
         }
     }
-    outside as f64 / (predicted.n_frames * predicted.n_particles).max(1) as f64
+    outside as f64 / (predicted.n_frames * moving).max(1) as f64
 }

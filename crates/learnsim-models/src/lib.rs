@@ -18,12 +18,18 @@ pub use learned_simulator::{
 };
 pub use mlp::{Mlp, MlpConfig};
 
-/// The device learnsim trains on by default: burn's pure-Rust `flex` CPU backend with autodiff.
+/// The device learnsim trains on: burn's pure-Rust `flex` CPU backend with autodiff, or the
+/// best wgpu adapter (Vulkan/Metal/WebGPU, set `CUBECL_WGPU_DEFAULT_DEVICE` to choose) when
+/// built with the `wgpu` feature.
 pub fn default_training_device() -> burn::tensor::Device {
-    burn::tensor::Device::flex().autodiff()
+    default_inference_device().autodiff()
 }
 
-/// The device for inference: `flex` without autodiff.
+/// The device for inference: the training device without autodiff.
 pub fn default_inference_device() -> burn::tensor::Device {
-    burn::tensor::Device::flex()
+    #[cfg(feature = "wgpu")]
+    let device = burn::tensor::Device::wgpu(burn::tensor::DeviceKind::DefaultDevice);
+    #[cfg(not(feature = "wgpu"))]
+    let device = burn::tensor::Device::flex();
+    device
 }

@@ -50,13 +50,40 @@ impl Mlp {
     /// - `input`: `[rows, d_input]`
     /// - returns: `[rows, d_output]`
     pub fn forward(&self, input: Tensor<2>) -> Tensor<2> {
-        let last = self.layers.len() - 1;
-        let mut h = input;
-        for (k, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(h);
-            if k < last {
-                h = relu(h);
-            }
+        self.forward_from_first(self.layers[0].forward(input))
+    }
+
+    /// The first layer's weight cut into row blocks of the given widths (which sum to
+    /// `d_input`), and its bias, so that a caller can apply the layer to a concatenation
+    /// `[a, b, …]` as `a·W_a + b·W_b + … + bias` without building it (see
+    /// [`InteractionBlock`](crate::InteractionBlock)). Same parameters, same gradients.
+    ///
+    /// # Shapes
+    /// - returns: `[widths[k], d_hidden]` blocks and a `[d_hidden]` bias
+    pub fn first_layer_blocks(&self, widths: &[usize]) -> (Vec<Tensor<2>>, Option<Tensor<1>>) {
+        let weight = self.layers[0].weight.val();
+        let mut start = 0;
+        let blocks = widths
+            .iter()
+            .map(|&w| {
+                let block = weight.clone().slice(start..start + w);
+                start += w;
+                block
+            })
+            .collect();
+        assert_eq!(start, weight.dims()[0], "block widths must sum to d_input");
+        (blocks, self.layers[0].bias.as_ref().map(|b| b.val()))
+    }
+
+    /// The MLP from the first layer's output (before its activation) on.
+    ///
+    /// # Shapes
+    /// - `first`: `[rows, width of layer 0's output]`
+    /// - returns: `[rows, d_output]`
+    pub fn forward_from_first(&self, first: Tensor<2>) -> Tensor<2> {
+        let mut h = first;
+        for layer in &self.layers[1..] {
+            h = layer.forward(relu(h));
         }
         match &self.norm {
             Some(norm) => norm.forward(h),

@@ -304,8 +304,8 @@ fn record(frames: &mut Vec<f32>, frame: &[f32], on_frame: &(dyn Fn() + Sync)) {
 
 /// TGV at Re = 100 on the periodic unit square: U = 1, ν = 0.01, c₀ = 10·U, frames 0.04 apart;
 /// dt = 4e-4 at dx = 0.02 (jax-sph's recipe behind LagrangeBench), scaled with dx so that the
-/// acoustic CFL number c₀·dt/h stays 0.077 (50 steps per frame at dx = 0.04)., transport-velocity formulation with
-/// Adami's background pressure p_b = ρ₀c₀².
+/// acoustic CFL number c₀·dt/h stays 0.077 (50 steps per frame at dx = 0.04); transport-velocity
+/// formulation with Adami's background pressure p_b = ρ₀c₀².
 pub fn tgv_config(dx: f64) -> SphConfig {
     SphConfig {
         domain: Domain::new([0.0, 0.0], [1.0, 1.0], [true, true]).expect("unit square"),

@@ -31,16 +31,20 @@ impl InteractionBlock {
         senders: Tensor<1, Int>,
         receivers: Tensor<1, Int>,
     ) -> (Tensor<2>, Tensor<2>) {
-        let [n_nodes, _] = nodes.dims();
-        let edge_in = Tensor::cat(
-            vec![
-                edges.clone(),
-                gather(nodes.clone(), senders),
-                gather(nodes.clone(), receivers.clone()),
-            ],
-            1,
-        );
-        let edge_update = self.edge_mlp.forward(edge_in);
+        let [n_nodes, latent] = nodes.dims();
+        // The edge MLP's first layer on [e, v_s, v_r], without building the [E, 3L] concatenation:
+        // e·W_e + (v·W_s)[senders] + (v·W_r)[receivers] + b. Projecting the N node rows before
+        // gathering them onto the E ≈ 20·N edges cuts the first layer's work by two thirds; the
+        // parameters and the function are those of the plain MLP.
+        let (w, bias) = self.edge_mlp.first_layer_blocks(&[latent; 3]);
+        let [w_e, w_s, w_r]: [Tensor<2>; 3] = w.try_into().expect("three blocks");
+        let mut first = edges.clone().matmul(w_e)
+            + gather(nodes.clone().matmul(w_s), senders)
+            + gather(nodes.clone().matmul(w_r), receivers.clone());
+        if let Some(b) = bias {
+            first = first + b.unsqueeze_dim(0);
+        }
+        let edge_update = self.edge_mlp.forward_from_first(first);
         let aggregated = scatter_add(edge_update.clone(), receivers, n_nodes);
         let node_update = self
             .node_mlp

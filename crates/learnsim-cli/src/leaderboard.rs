@@ -1,0 +1,239 @@
+//! The leaderboard: every finished run as one row of an SQLite database in the output root.
+//!
+//! Runs that finish at the same time each open their own connection; SQLite's locking
+//! serialises the writes (WAL journal, `BEGIN IMMEDIATE`, a busy timeout of a minute), so two
+//! concurrent runs both land and the file stays consistent.
+
+use anyhow::{Context, Result, bail};
+use rusqlite::{Connection, params};
+use serde_json::Value;
+use std::fmt::Write;
+use std::path::Path;
+use std::time::Duration;
+
+/// File name of the database inside the output root.
+pub const FILE: &str = "leaderboard.sqlite";
+
+/// Key metrics shown per row, in column order (model's value from metrics.json).
+const COLUMNS: [&str; 5] = [
+    "mse_20",
+    "mse_full",
+    "sinkhorn_20",
+    "escaped_fraction",
+    "speedup",
+];
+
+fn open(db: &Path) -> Result<Connection> {
+    let conn = Connection::open(db)
+        .with_context(|| format!("cannot open leaderboard {}", db.display()))?;
+    conn.busy_timeout(Duration::from_secs(60))?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .with_context(|| format!("{}: cannot switch to WAL", db.display()))?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS runs (
+            id INTEGER PRIMARY KEY,
+            finished TEXT NOT NULL DEFAULT (datetime('now')),
+            run_dir TEXT NOT NULL,
+            case_name TEXT NOT NULL,
+            model TEXT NOT NULL,
+            tier TEXT NOT NULL,
+            seed INTEGER NOT NULL,
+            pass INTEGER NOT NULL,
+            config_hash TEXT NOT NULL,
+            report TEXT NOT NULL
+        );",
+    )
+    .with_context(|| format!("{}: not a learnsim leaderboard", db.display()))?;
+    Ok(conn)
+}
+
+/// FNV-1a 64 of the resolved config's text: which runs used the same recipe.
+pub fn config_hash(config_text: &str) -> String {
+    let hash = config_text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+/// Appends one finished run (its metrics.json `report`) to the database `db`.
+pub fn record(db: &Path, run_dir: &Path, report: &Value, config_text: &str) -> Result<()> {
+    let mut conn = open(db)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let text = |k: &str| report[k].as_str().unwrap_or("?").to_string();
+    tx.execute(
+        "INSERT INTO runs (run_dir, case_name, model, tier, seed, pass, config_hash, report)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            run_dir.display().to_string(),
+            text("case"),
+            text("model"),
+            text("tier"),
+            report["seed"].as_i64().unwrap_or(-1),
+            report["pass"].as_bool().unwrap_or(false),
+            config_hash(config_text),
+            report.to_string(),
+        ],
+    )?;
+    tx.commit()
+        .with_context(|| format!("cannot write {}", db.display()))?;
+    Ok(())
+}
+
+/// Output format of [`table`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One Markdown table per case.
+    Md,
+    /// One CSV table, a `case` column first.
+    Csv,
+}
+
+/// The leaderboard of `db`, one table per case (best `mse_20` first), optionally one case only.
+pub fn table(db: &Path, case: Option<&str>, format: Format) -> Result<String> {
+    if !db.exists() {
+        bail!(
+            "no leaderboard at {} (runs record themselves there when they finish)",
+            db.display()
+        );
+    }
+    let conn = open(db)?;
+    let mut stmt = conn.prepare(
+        "SELECT case_name, model, tier, seed, pass, finished, config_hash, report, run_dir
+         FROM runs WHERE ?1 IS NULL OR case_name = ?1 ORDER BY case_name, id",
+    )?;
+    let rows = stmt.query_map([case], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, bool>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, String>(7)?,
+            r.get::<_, String>(8)?,
+        ))
+    })?;
+    let mut by_case: std::collections::BTreeMap<String, Vec<(f64, Vec<String>)>> =
+        Default::default();
+    for row in rows {
+        let (case_name, model, tier, seed, pass, finished, hash, report, run_dir) = row?;
+        let report: Value = serde_json::from_str(&report).unwrap_or(Value::Null);
+        let value = |k: &str| {
+            report["metrics"][k]
+                .as_f64()
+                .or_else(|| report["timing"][k].as_f64())
+        };
+        let mut cells = vec![model, tier, seed.to_string()];
+        cells.extend(
+            COLUMNS
+                .iter()
+                .map(|k| value(k).map_or("–".into(), |v| format!("{v:.3e}"))),
+        );
+        cells.extend([
+            if pass { "yes" } else { "no" }.to_string(),
+            finished,
+            hash,
+            run_dir,
+        ]);
+        by_case
+            .entry(case_name)
+            .or_default()
+            .push((value("mse_20").unwrap_or(f64::INFINITY), cells));
+    }
+    let header: Vec<&str> = ["model", "tier", "seed"]
+        .into_iter()
+        .chain(COLUMNS)
+        .chain(["pass", "finished (UTC)", "config", "run"])
+        .collect();
+    let mut out = String::new();
+    if format == Format::Csv {
+        writeln!(out, "case,{}", header.join(","))?;
+    }
+    for (case_name, mut rows) in by_case {
+        rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+        match format {
+            Format::Md => {
+                writeln!(out, "## {case_name}\n")?;
+                writeln!(out, "| {} |", header.join(" | "))?;
+                writeln!(out, "|{}", "---|".repeat(header.len()))?;
+                for (_, cells) in rows {
+                    writeln!(out, "| {} |", cells.join(" | "))?;
+                }
+                writeln!(out)?;
+            }
+            Format::Csv => {
+                for (_, cells) in rows {
+                    writeln!(out, "{case_name},{}", cells.join(","))?;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn report(case: &str, mse20: f64) -> Value {
+        json!({"case": case, "model": "gns", "tier": "cpu", "seed": 0, "pass": true,
+               "metrics": {"mse_20": mse20}, "timing": {"speedup": 2.0}})
+    }
+
+    #[test]
+    fn concurrent_writers_all_land_and_the_file_stays_consistent() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(FILE);
+        std::thread::scope(|s| {
+            for writer in 0..4 {
+                let db = db.clone();
+                s.spawn(move || {
+                    for k in 0..25 {
+                        let r = report("water-drop-2d", f64::from(writer * 100 + k));
+                        record(&db, Path::new("runs/x"), &r, "seed = 0").unwrap();
+                    }
+                });
+            }
+        });
+        let conn = open(&db).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM runs", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 100);
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+    }
+
+    #[test]
+    fn tables_group_by_case_sort_by_mse_and_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(FILE);
+        record(&db, Path::new("runs/a"), &report("sand-2d", 3e-5), "a").unwrap();
+        record(&db, Path::new("runs/b"), &report("sand-2d", 1e-5), "b").unwrap();
+        record(&db, Path::new("runs/c"), &report("tgv-2d", 2e-5), "c").unwrap();
+        let md = table(&db, None, Format::Md).unwrap();
+        assert!(
+            md.contains("## sand-2d") && md.contains("## tgv-2d"),
+            "{md}"
+        );
+        // Best mse_20 first within a case.
+        assert!(
+            md.find("1.000e-5").unwrap() < md.find("3.000e-5").unwrap(),
+            "{md}"
+        );
+        let csv = table(&db, Some("tgv-2d"), Format::Csv).unwrap();
+        assert_eq!(csv.lines().count(), 2, "{csv}");
+        assert!(
+            csv.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("tgv-2d,gns,cpu,0,2.000e-5")
+        );
+        assert_ne!(config_hash("a"), config_hash("b"));
+        assert!(table(&dir.path().join("none.sqlite"), None, Format::Md).is_err());
+    }
+}

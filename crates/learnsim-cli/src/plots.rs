@@ -1,0 +1,175 @@
+//! PNG plots of a run (plotters): error against horizon for the model and the baselines, and
+//! the training and validation loss curves.
+
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Once;
+
+/// DejaVu Sans, shipped with the repository so that plots need no system fonts.
+static FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+
+/// Registers the bundled font as `sans-serif` once per process.
+pub fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+            .unwrap_or_else(|_| panic!("the bundled DejaVu Sans is a valid font"));
+    });
+}
+
+fn err(path: &Path) -> impl Fn(String) -> anyhow::Error + '_ {
+    move |e| anyhow!("cannot draw {}: {e}", path.display())
+}
+
+/// Palette shared by plots and renders: the model first, then the baselines.
+pub const SERIES_COLOURS: [RGBColor; 4] = [
+    RGBColor(31, 119, 180),
+    RGBColor(127, 127, 127),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+];
+
+/// `error_vs_horizon.png`: `mse_H` against H on log–log axes, one line per stepper.
+///
+/// `series`: (label, metrics object) pairs; horizons missing from a metrics object are skipped.
+pub fn error_vs_horizon(path: &Path, series: &[(&str, &Value)], metric: &str) -> Result<()> {
+    register_font();
+    let e = err(path);
+    let points: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|(_, m)| {
+            learnsim_eval::HORIZONS
+                .iter()
+                .filter_map(|&h| {
+                    let v = m[format!("{metric}_{h}")].as_f64()?;
+                    (v > 0.0 && v.is_finite()).then_some((h as f64, v))
+                })
+                .collect()
+        })
+        .collect();
+    let all: Vec<f64> = points.iter().flatten().map(|p| p.1).collect();
+    if all.is_empty() {
+        return Err(anyhow!("no positive `{metric}_H` values to plot"));
+    }
+    let lo = all.iter().copied().fold(f64::INFINITY, f64::min) / 2.0;
+    let hi = all.iter().copied().fold(0.0, f64::max) * 2.0;
+    let root = BitMapBackend::new(path, (800, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("{metric} against rollout horizon"),
+            ("sans-serif", 22),
+        )
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(80)
+        .build_cartesian_2d((0.8f64..130.0).log_scale(), (lo..hi).log_scale())
+        .map_err(|x| e(x.to_string()))?;
+    chart
+        .configure_mesh()
+        .x_desc("predicted steps H")
+        .y_desc(metric)
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .draw()
+        .map_err(|x| e(x.to_string()))?;
+    for (k, ((label, _), pts)) in series.iter().zip(&points).enumerate() {
+        let colour = SERIES_COLOURS[k % SERIES_COLOURS.len()];
+        chart
+            .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))
+            .map_err(|x| e(x.to_string()))?
+            .label(*label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
+        chart
+            .draw_series(pts.iter().map(|&p| Circle::new(p, 4, colour.filled())))
+            .map_err(|x| e(x.to_string()))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|x| e(x.to_string()))?;
+    root.present().map_err(|x| e(x.to_string()))?;
+    Ok(())
+}
+
+/// `loss.png`: training loss (a 50-step running mean over the noisy per-step values) and
+/// validation loss against step, log y.
+pub fn loss_curves(path: &Path, train: &[(usize, f32)], valid: &[(usize, f32)]) -> Result<()> {
+    register_font();
+    let e = err(path);
+    let window = 50usize;
+    let smooth: Vec<(f64, f64)> = train
+        .iter()
+        .enumerate()
+        .map(|(k, &(step, _))| {
+            let from = k.saturating_sub(window - 1);
+            let slice = &train[from..=k];
+            let mean = slice.iter().map(|p| f64::from(p.1)).sum::<f64>() / slice.len() as f64;
+            (step as f64, mean)
+        })
+        .collect();
+    let valid: Vec<(f64, f64)> = valid
+        .iter()
+        .map(|&(s, l)| (s as f64, f64::from(l)))
+        .collect();
+    let values: Vec<f64> = smooth
+        .iter()
+        .chain(&valid)
+        .map(|p| p.1)
+        .filter(|v| *v > 0.0 && v.is_finite())
+        .collect();
+    if values.is_empty() {
+        return Err(anyhow!("no positive loss values to plot"));
+    }
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min) / 1.5;
+    let hi = values.iter().copied().fold(0.0, f64::max) * 1.5;
+    let last = smooth.iter().chain(&valid).map(|p| p.0).fold(1.0, f64::max);
+    let root = BitMapBackend::new(path, (800, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "one-step loss (normalised acceleration MSE)",
+            ("sans-serif", 22),
+        )
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0f64..last, (lo..hi).log_scale())
+        .map_err(|x| e(x.to_string()))?;
+    chart
+        .configure_mesh()
+        .x_desc("training step")
+        .y_desc("loss")
+        .y_label_formatter(&|v| format!("{v:.1e}"))
+        .draw()
+        .map_err(|x| e(x.to_string()))?;
+    let (a, b) = (SERIES_COLOURS[0], SERIES_COLOURS[2]);
+    chart
+        .draw_series(LineSeries::new(smooth, a.stroke_width(2)))
+        .map_err(|x| e(x.to_string()))?
+        .label(format!("train (noisy inputs, {window}-step mean)"))
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], a.stroke_width(2)));
+    chart
+        .draw_series(LineSeries::new(valid.clone(), b.stroke_width(2)))
+        .map_err(|x| e(x.to_string()))?
+        .label("validation (noise-free)")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], b.stroke_width(2)));
+    chart
+        .draw_series(valid.iter().map(|&p| Circle::new(p, 4, b.filled())))
+        .map_err(|x| e(x.to_string()))?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|x| e(x.to_string()))?;
+    root.present().map_err(|x| e(x.to_string()))?;
+    Ok(())
+}

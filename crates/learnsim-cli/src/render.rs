@@ -1,0 +1,272 @@
+//! Renders of a rollout: a side-by-side GIF (ground truth | prediction) and VTK files for
+//! ParaView (one `.vtu` per frame, a `.pvd` series per trajectory).
+
+use crate::plots::register_font;
+use anyhow::{Context, Result, anyhow, bail};
+use learnsim_core::{Metadata, ParticleKind, Trajectory};
+use learnsim_data::write_bytes_atomically;
+use plotters::prelude::*;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Colour of a particle kind in renders.
+fn kind_colour(kind: ParticleKind) -> RGBColor {
+    match kind {
+        ParticleKind::Water => RGBColor(31, 119, 180),
+        ParticleKind::Sand => RGBColor(214, 160, 60),
+        ParticleKind::Goop => RGBColor(44, 160, 44),
+        ParticleKind::Rigid => RGBColor(148, 103, 189),
+        ParticleKind::Wall | ParticleKind::MovingWall => RGBColor(90, 90, 90),
+    }
+}
+
+/// Writes `path` as an animated GIF: ground truth on the left, prediction on the right, the
+/// domain's bounds drawn as a frame, at most `max_frames` frames (evenly strided).
+///
+/// # Shapes
+/// `truth` and `predicted` must have the same `[T, N, D]` with D ≥ 2 (3D shows x–y).
+pub fn gif(
+    path: &Path,
+    truth: &Trajectory,
+    predicted: &Trajectory,
+    metadata: &Metadata,
+    max_frames: usize,
+) -> Result<()> {
+    if (truth.n_frames, truth.n_particles, truth.dim)
+        != (predicted.n_frames, predicted.n_particles, predicted.dim)
+    {
+        bail!(
+            "cannot render {}: truth and prediction differ in shape",
+            path.display()
+        );
+    }
+    if truth.dim < 2 {
+        bail!(
+            "cannot render {}: a {}-D trajectory",
+            path.display(),
+            truth.dim
+        );
+    }
+    register_font();
+    let e = |x: String| anyhow!("cannot draw {}: {x}", path.display());
+    let stride = truth.n_frames.div_ceil(max_frames.max(1)).max(1);
+    let [x_lo, x_hi] = metadata.bounds[0];
+    let [y_lo, y_hi] = metadata.bounds[1];
+    let pad = 0.02 * (x_hi - x_lo).max(y_hi - y_lo);
+    let panel = 360u32;
+    let tmp = path.with_extension("gif.tmp");
+    {
+        let root = BitMapBackend::gif(&tmp, (2 * panel, panel + 30), 60)
+            .map_err(|x| e(x.to_string()))?
+            .into_drawing_area();
+        for t in (0..truth.n_frames).step_by(stride) {
+            root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
+            let (left, right) = root.split_horizontally(panel);
+            for (area, trajectory, title) in [
+                (left, truth, "ground truth"),
+                (right, predicted, "prediction"),
+            ] {
+                let mut chart = ChartBuilder::on(&area)
+                    .caption(format!("{title}, frame {t}"), ("sans-serif", 16))
+                    .margin(8)
+                    .build_cartesian_2d(x_lo - pad..x_hi + pad, y_lo - pad..y_hi + pad)
+                    .map_err(|x| e(x.to_string()))?;
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(x_lo, y_lo), (x_hi, y_hi)],
+                        BLACK.stroke_width(1),
+                    )))
+                    .map_err(|x| e(x.to_string()))?;
+                let frame = trajectory.frame(t);
+                chart
+                    .draw_series(frame.chunks(trajectory.dim).zip(&trajectory.kind).map(
+                        |(x, &k)| {
+                            Circle::new(
+                                (f64::from(x[0]), f64::from(x[1])),
+                                2,
+                                kind_colour(k).filled(),
+                            )
+                        },
+                    ))
+                    .map_err(|x| e(x.to_string()))?;
+            }
+            root.present().map_err(|x| e(x.to_string()))?;
+        }
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// One frame as an unstructured grid of vertices with the particle kind and, from the second
+/// frame on, the velocity Δx/dt as point data.
+fn vtu(trajectory: &Trajectory, t: usize, metadata: &Metadata, convention_ids: &[i64]) -> String {
+    let d = trajectory.dim;
+    let n = trajectory.n_particles;
+    let frame = trajectory.frame(t);
+    let prev = trajectory.frame(t.saturating_sub(1));
+    let mut s = String::new();
+    let vec3 = |x: &[f32], k: usize| -> [f64; 3] {
+        let mut v = [0.0; 3];
+        for a in 0..d.min(3) {
+            v[a] = f64::from(x[k * d + a]);
+        }
+        v
+    };
+    // Writing to a String cannot fail.
+    let _ = writeln!(
+        s,
+        "<?xml version=\"1.0\"?>\n<VTKFile type=\"UnstructuredGrid\" version=\"1.0\" byte_order=\"LittleEndian\">\n<UnstructuredGrid>\n<Piece NumberOfPoints=\"{n}\" NumberOfCells=\"{n}\">\n<Points>\n<DataArray type=\"Float64\" NumberOfComponents=\"3\" format=\"ascii\">"
+    );
+    for k in 0..n {
+        let [x, y, z] = vec3(frame, k);
+        let _ = writeln!(s, "{x} {y} {z}");
+    }
+    let _ = writeln!(
+        s,
+        "</DataArray>\n</Points>\n<Cells>\n<DataArray type=\"Int64\" Name=\"connectivity\" format=\"ascii\">"
+    );
+    for k in 0..n {
+        let _ = write!(s, "{k} ");
+    }
+    let _ = writeln!(
+        s,
+        "\n</DataArray>\n<DataArray type=\"Int64\" Name=\"offsets\" format=\"ascii\">"
+    );
+    for k in 1..=n {
+        let _ = write!(s, "{k} ");
+    }
+    let _ = writeln!(
+        s,
+        "\n</DataArray>\n<DataArray type=\"UInt8\" Name=\"types\" format=\"ascii\">"
+    );
+    // VTK_VERTEX = 1.
+    s.push_str(&"1 ".repeat(n));
+    let _ = writeln!(
+        s,
+        "\n</DataArray>\n</Cells>\n<PointData>\n<DataArray type=\"Int64\" Name=\"particle_type\" format=\"ascii\">"
+    );
+    for id in convention_ids {
+        let _ = write!(s, "{id} ");
+    }
+    let _ = writeln!(
+        s,
+        "\n</DataArray>\n<DataArray type=\"Float64\" Name=\"velocity\" NumberOfComponents=\"3\" format=\"ascii\">"
+    );
+    for k in 0..n {
+        let (a, b) = (vec3(frame, k), vec3(prev, k));
+        let v: Vec<f64> = (0..3).map(|i| (a[i] - b[i]) / metadata.dt).collect();
+        let _ = writeln!(s, "{} {} {}", v[0], v[1], v[2]);
+    }
+    let _ = writeln!(
+        s,
+        "</DataArray>\n</PointData>\n</Piece>\n</UnstructuredGrid>\n</VTKFile>"
+    );
+    s
+}
+
+/// Writes `dir/NAME_TTTT.vtu` for every frame and `dir/NAME.pvd` indexing them by time.
+pub fn vtk(dir: &Path, name: &str, trajectory: &Trajectory, metadata: &Metadata) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let ids: Vec<i64> = trajectory
+        .kind
+        .iter()
+        .map(|k| k.id(metadata.particle_type_convention).unwrap_or(-1))
+        .collect();
+    let mut pvd = String::from(
+        "<?xml version=\"1.0\"?>\n<VTKFile type=\"Collection\" version=\"1.0\">\n<Collection>\n",
+    );
+    for t in 0..trajectory.n_frames {
+        let file = format!("{name}_{t:04}.vtu");
+        write_bytes_atomically(
+            &dir.join(&file),
+            vtu(trajectory, t, metadata, &ids).as_bytes(),
+        )?;
+        let _ = writeln!(
+            pvd,
+            "<DataSet timestep=\"{}\" part=\"0\" file=\"{file}\"/>",
+            t as f64 * metadata.dt
+        );
+    }
+    pvd.push_str("</Collection>\n</VTKFile>\n");
+    write_bytes_atomically(&dir.join(format!("{name}.pvd")), pvd.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use learnsim_core::TypeConvention;
+
+    fn metadata() -> Metadata {
+        Metadata {
+            dim: 2,
+            bounds: vec![[0.0, 1.0]; 2],
+            dt: 0.5,
+            default_connectivity_radius: 0.1,
+            periodic_boundary_conditions: vec![false; 2],
+            num_particles_max: 2,
+            sequence_length_train: 2,
+            sequence_length_test: 2,
+            vel_mean: vec![0.0; 2],
+            vel_std: vec![1.0; 2],
+            acc_mean: vec![0.0; 2],
+            acc_std: vec![1.0; 2],
+            dx: 0.1,
+            particle_type_convention: TypeConvention::Deepmind,
+            gravity: vec![0.0, -1.0],
+            case: "water-drop-2d".into(),
+            solver: "test".into(),
+            tier: "cpu".into(),
+            seed: 0,
+            num_trajectories: [1, 1, 1],
+        }
+    }
+
+    /// The numbers of the `<DataArray Name=...>` block of a .vtu file.
+    fn array(vtu: &str, name: &str) -> Vec<f64> {
+        let start = vtu.find(name).unwrap();
+        let body = &vtu[start..];
+        let body = &body[body.find('>').unwrap() + 1..body.find("</DataArray>").unwrap()];
+        body.split_whitespace()
+            .map(|v| v.parse().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn vtk_frames_read_back_as_the_positions_kinds_and_velocities_written() {
+        let position = vec![0.1, 0.2, 0.3, 0.4, 0.2, 0.2, 0.3, 0.5, 0.3, 0.2, 0.3, 0.6];
+        let kind = vec![ParticleKind::Water, ParticleKind::Wall];
+        let t = Trajectory::new(2, 3, position.clone(), kind).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        vtk(dir.path(), "truth", &t, &metadata()).unwrap();
+        let pvd = std::fs::read_to_string(dir.path().join("truth.pvd")).unwrap();
+        assert!(
+            pvd.contains(r#"timestep="1" part="0" file="truth_0002.vtu""#),
+            "{pvd}"
+        );
+        let vtu = std::fs::read_to_string(dir.path().join("truth_0001.vtu")).unwrap();
+        let points = array(&vtu, "NumberOfComponents=\"3\" format");
+        let expected: Vec<f64> = position[4..8].iter().map(|&v| f64::from(v)).collect();
+        assert_eq!(points.len(), 6);
+        for (k, p) in expected.chunks(2).enumerate() {
+            assert_eq!(&points[3 * k..3 * k + 2], p);
+            assert_eq!(points[3 * k + 2], 0.0);
+        }
+        // DeepMind ids: water 5, kinematic boundary 3.
+        assert_eq!(array(&vtu, "particle_type"), vec![5.0, 3.0]);
+        // Velocity of particle 0 between frames 0 and 1: (0.1, 0.0) / dt 0.5, to f32 rounding.
+        let v = array(&vtu, "Name=\"velocity\"");
+        assert!((v[0] - 0.2).abs() < 1e-6 && v[1].abs() < 1e-6, "{v:?}");
+    }
+
+    #[test]
+    fn gif_rejects_mismatched_trajectories_and_writes_a_gif() {
+        let kind = vec![ParticleKind::Water; 2];
+        let a = Trajectory::new(2, 2, vec![0.5; 8], kind.clone()).unwrap();
+        let b = Trajectory::new(2, 1, vec![0.5; 4], kind).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.gif");
+        assert!(gif(&path, &a, &b, &metadata(), 10).is_err());
+        gif(&path, &a, &a, &metadata(), 10).unwrap();
+        assert!(std::fs::read(&path).unwrap().starts_with(b"GIF89a"));
+    }
+}

@@ -1,0 +1,121 @@
+//! `report.md`: a run's metrics.json as tables a person reads, next to its plots and renders.
+
+use serde_json::Value;
+use std::fmt::Write;
+
+/// Steppers in column order: the model, then the baselines of metrics.json.
+const BASELINES: [&str; 3] = ["persistence", "constant_velocity", "ballistic"];
+
+fn cell(v: &Value) -> String {
+    v.as_f64().map_or("–".into(), |x| {
+        if x == 0.0 {
+            "0".into()
+        } else if (1e-2..1e4).contains(&x.abs()) {
+            format!("{x:.4}")
+        } else {
+            format!("{x:.3e}")
+        }
+    })
+}
+
+/// The report of a metrics.json object (see ARCHITECTURE.md for its schema).
+pub fn markdown(report: &Value) -> String {
+    let mut s = String::new();
+    let text = |k: &str| report[k].as_str().unwrap_or("?").to_string();
+    // Writing to a String cannot fail.
+    let _ = writeln!(
+        s,
+        "# {} — {} ({} tier, seed {})\n",
+        text("case"),
+        text("model"),
+        text("tier"),
+        report["seed"]
+    );
+    let pass = report["pass"].as_bool() == Some(true);
+    let _ = writeln!(s, "**Verdict: {}**\n", if pass { "PASS" } else { "FAIL" });
+    let _ = writeln!(s, "| bar | value | threshold | pass |\n|---|---|---|---|");
+    for bar in report["bars"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            bar["name"].as_str().unwrap_or("?"),
+            cell(&bar["value"]),
+            cell(&bar["threshold"]),
+            if bar["pass"].as_bool() == Some(true) {
+                "yes"
+            } else {
+                "**no**"
+            }
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n## Rollout metrics (test split)\n\nWindows start every 40 frames; `_H` averages the first H predicted frames of each window (ARCHITECTURE.md, \"The evaluation protocol\").\n"
+    );
+    let _ = writeln!(
+        s,
+        "| metric | {} | {} |\n|---|---|{}",
+        text("model"),
+        BASELINES.join(" | "),
+        "---|".repeat(BASELINES.len())
+    );
+    let metrics = &report["metrics"];
+    let mut names: Vec<&String> = metrics
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
+    // Group by metric family, then by horizon (numeric), `full` last.
+    let order = |k: &str| {
+        let (family, suffix) = k.rsplit_once('_').unwrap_or((k, ""));
+        let h = suffix.parse::<usize>().unwrap_or(usize::MAX);
+        (family.to_string(), h, k.to_string())
+    };
+    names.sort_by_key(|k| order(k));
+    for name in names {
+        let _ = write!(s, "| {name} | {} |", cell(&metrics[name]));
+        for b in BASELINES {
+            let _ = write!(s, " {} |", cell(&report["baselines"][b][name]));
+        }
+        s.push('\n');
+    }
+    let t = &report["timing"];
+    let _ = writeln!(
+        s,
+        "\n## Speed (same machine, same run)\n\n| | frames/s |\n|---|---|\n| ground truth | {} |\n| learned simulator (rollout) | {} |\n| speed-up | {}× |\n\nTraining took {} s.\n",
+        cell(&t["ground_truth_steps_per_s"]),
+        cell(&t["rollout_steps_per_s"]),
+        cell(&t["speedup"]),
+        cell(&t["train_s"]),
+    );
+    let _ = writeln!(
+        s,
+        "## Figures\n\n![error against horizon](error_vs_horizon.png)\n\n![loss curves](loss.png)\n\n![ground truth | prediction](rollout.gif)\n\nParaView: `vtk/truth.pvd` and `vtk/prediction.pvd` (test trajectory 0)."
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tables_list_bars_and_every_metric_in_horizon_order() {
+        let r = json!({
+            "case": "water-drop-2d", "model": "gns", "tier": "cpu", "seed": 0, "pass": false,
+            "metrics": {"mse_20": 1e-5, "mse_5": 2e-6, "mse_full": 3e-4, "escaped_fraction": 0.0},
+            "baselines": {"ballistic": {"mse_20": 4e-5}},
+            "bars": [{"name": "escaped_fraction", "value": 0.0, "threshold": 0.0, "pass": true}],
+            "timing": {"speedup": 0.5}
+        });
+        let md = markdown(&r);
+        assert!(md.contains("**Verdict: FAIL**"));
+        assert!(md.contains("| escaped_fraction | 0 | 0 | yes |"), "{md}");
+        assert!(md.find("| mse_5 ").unwrap() < md.find("| mse_20 ").unwrap());
+        assert!(md.find("| mse_20 ").unwrap() < md.find("| mse_full ").unwrap());
+        assert!(
+            md.contains("| mse_20 | 1.000e-5 | – | – | 4.000e-5 |"),
+            "{md}"
+        );
+    }
+}

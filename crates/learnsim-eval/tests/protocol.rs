@@ -1,0 +1,174 @@
+//! Metrics and the evaluation protocol on inputs whose answers are known in closed form.
+
+use learnsim_core::{Metadata, ParticleKind, Trajectory, TypeConvention};
+use learnsim_eval::{ConstantVelocity, Persistence, Protocol, score, sinkhorn_divergence};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn cloud(n: usize, seed: u64) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..2 * n).map(|_| rng.random_range(0.3..0.7)).collect()
+}
+
+#[test]
+fn sinkhorn_of_a_translated_cloud_is_the_squared_shift() {
+    // Squared-distance cost: the cross term grows by exactly |δ|² and the self terms are
+    // equal, so S = |δ|² for every ε; the only error is the solver's stopping tolerance
+    // (potentials still move by < 1e-4·ε), which bounds the error of each OT term.
+    let x = cloud(40, 1);
+    let delta = [0.03f32, -0.02];
+    let y: Vec<f32> = x
+        .iter()
+        .enumerate()
+        .map(|(k, v)| v + delta[k % 2])
+        .collect();
+    for eps in [1e-4, 1e-3] {
+        let s = sinkhorn_divergence(&x, &y, 2, &[None, None], eps);
+        let expected = f64::from(delta[0].powi(2) + delta[1].powi(2));
+        assert!(
+            (s - expected).abs() < 1e-4 * eps,
+            "ε {eps}: {s} vs {expected}"
+        );
+    }
+}
+
+#[test]
+fn sinkhorn_is_zero_for_the_same_cloud_in_any_order_and_exact_for_two_diracs() {
+    let x = cloud(30, 2);
+    let mut reversed: Vec<f32> = x.chunks(2).rev().flatten().copied().collect();
+    assert_eq!(sinkhorn_divergence(&x, &x, 2, &[None, None], 1e-3), 0.0);
+    // Reordering changes the summation order, hence where the solver stops: the potentials
+    // are within ~1e-4·ε = 1e-7 of their fixed point, which bounds the divergence.
+    let s = sinkhorn_divergence(&x, &reversed, 2, &[None, None], 1e-3);
+    assert!(s.abs() < 1e-7, "{s}");
+    // Two Dirac masses: the only plan is the product, OT = |x − y|², self terms 0.
+    reversed.truncate(2);
+    let s = sinkhorn_divergence(&[0.1, 0.2], &[0.4, 0.6], 2, &[None, None], 1e-2);
+    // Exact up to the f32 inputs: 0.1f32 etc. are off by ~1e-8, so 0.25 by ~2e-8.
+    assert!((s - 0.25).abs() < 1e-7, "{s}");
+}
+
+#[test]
+fn sinkhorn_uses_the_minimum_image_on_periodic_axes() {
+    // A cloud straddling x = 0 of a unit torus and the same cloud wrapped into [0, 1): one
+    // set of points, so the divergence is 0; without periodicity it would be about 0.5.
+    let x: Vec<f32> = cloud(20, 3).iter().map(|v| v - 0.5).collect();
+    let wrapped: Vec<f32> = x.iter().map(|v| v.rem_euclid(1.0)).collect();
+    let periodic = sinkhorn_divergence(&x, &wrapped, 2, &[Some(1.0), Some(1.0)], 1e-3);
+    let plain = sinkhorn_divergence(&x, &wrapped, 2, &[None, None], 1e-3);
+    // f32 wrapping moves points by ≤ 6e-8, squared ≤ 4e-15: anything above 1e-10 is a bug.
+    assert!(periodic.abs() < 1e-10, "{periodic}");
+    assert!(plain > 0.1, "{plain}");
+}
+
+fn metadata() -> Metadata {
+    Metadata {
+        dim: 2,
+        bounds: vec![[0.0, 1.0]; 2],
+        dt: 0.01,
+        default_connectivity_radius: 0.1,
+        periodic_boundary_conditions: vec![false; 2],
+        num_particles_max: 3,
+        sequence_length_train: 49,
+        sequence_length_test: 49,
+        vel_mean: vec![0.0; 2],
+        vel_std: vec![1.0; 2],
+        acc_mean: vec![0.0; 2],
+        acc_std: vec![1.0; 2],
+        dx: 0.05,
+        particle_type_convention: TypeConvention::Deepmind,
+        gravity: vec![0.0, 0.0],
+        case: "test".into(),
+        solver: "analytic".into(),
+        tier: "cpu".into(),
+        seed: 0,
+        num_trajectories: [0, 0, 1],
+    }
+}
+
+/// Three water particles moving at v = (0.003, 0.004) per frame (|v| = 0.005) for 50 frames,
+/// plus a wall particle at rest outside the bounds.
+fn uniform_motion() -> Trajectory {
+    let mut position = Vec::new();
+    for t in 0..50 {
+        let t = t as f32;
+        for i in 0..3 {
+            position.extend_from_slice(&[0.2 + 0.1 * i as f32 + 0.003 * t, 0.3 + 0.004 * t]);
+        }
+        position.extend_from_slice(&[-0.5, -0.5]);
+    }
+    let mut kind = vec![ParticleKind::Water; 3];
+    kind.push(ParticleKind::Wall);
+    Trajectory::new(2, 50, position, kind).unwrap()
+}
+
+#[test]
+fn windows_and_horizon_metrics_match_hand_computation() {
+    let truth = uniform_motion();
+    let protocol = Protocol::default();
+    // Windows start at 0 and 40 (40 + 6 < 50); from 40 only 4 frames are predicted.
+    let s = score(
+        &mut Persistence,
+        std::slice::from_ref(&truth),
+        &metadata(),
+        &protocol,
+    )
+    .unwrap();
+    let m = &s.metrics;
+    assert_eq!(m["windows"], 2.0);
+    assert_eq!(s.predicted_frames, 44 + 4);
+    // Persistence lags k steps after k predictions: error k·|v|, so
+    // mse_h = |v|²·(1/h)Σk² = |v|²(h+1)(2h+1)/6; f32 positions carry ~1e-7 absolute error, so
+    // squared errors of order 1e-5 agree to ~1e-4 relative.
+    let v2 = 0.005f64 * 0.005;
+    for h in [1usize, 5, 10, 20] {
+        let expected = v2 * ((h + 1) * (2 * h + 1)) as f64 / 6.0;
+        let got = m[&format!("mse_{h}")];
+        assert!(
+            (got - expected).abs() < 1e-3 * expected,
+            "mse_{h}: {got} vs {expected}"
+        );
+        // MAE per coordinate: mean over k of k·(|vx| + |vy|)/2 = (h+1)/2 · 0.0035.
+        let mae = (h + 1) as f64 / 2.0 * 0.0035;
+        assert!((m[&format!("mae_{h}")] - mae).abs() < 1e-3 * mae);
+    }
+    // Only the window from 0 (44 frames) reaches horizon 20; mse_1 averages both.
+    assert!(!m.contains_key("mse_50"));
+    // Persistence has zero kinetic energy; the truth has ½|v|²/dt² = 0.125.
+    assert!((m["ke_mse_1"] - 0.125f64.powi(2)).abs() < 1e-3 * 0.0156);
+    // The wall sits outside the bounds but is kinematic: nothing escapes.
+    assert_eq!(m["escaped_fraction"], 0.0);
+    // Sinkhorn at horizon 1: a rigid shift by v, so |v|² (see the sinkhorn tests).
+    assert!(
+        (m["sinkhorn_1"] - v2).abs() < 1e-3 * v2,
+        "{}",
+        m["sinkhorn_1"]
+    );
+}
+
+#[test]
+fn constant_velocity_is_exact_and_scored_on_the_same_frames() {
+    let truth = uniform_motion();
+    let s = score(
+        &mut ConstantVelocity,
+        std::slice::from_ref(&truth),
+        &metadata(),
+        &Protocol::default(),
+    )
+    .unwrap();
+    // Warm-up 2 but context 6: the same 44 + 4 predicted frames as any other stepper.
+    assert_eq!(s.predicted_frames, 48);
+    for (k, v) in &s.metrics {
+        if k.starts_with("mae") {
+            // Not squared: f32 rounding (3e-8 per step near 0.5) accumulates along the
+            // 44-step rollout to at most ~1.3e-6.
+            assert!(v.abs() < 2e-6, "{k} = {v}");
+        } else if k.starts_with("sinkhorn") {
+            // The solver stops within ~1e-4·ε (ε = dx² = 2.5e-3) of its fixed point.
+            assert!(v.abs() < 3e-7, "{k} = {v}");
+        } else if k != "windows" {
+            // Squared errors of the accumulated f32 rounding (≤ 1.3e-6) stay below 2e-12.
+            assert!(v.abs() < 1e-8, "{k} = {v}");
+        }
+    }
+}
