@@ -58,6 +58,10 @@ fn cost(a: &[f64], b: &[f64], period: &[Option<f64>]) -> f64 {
 }
 
 /// Log-sum-exp update: out_i = −ε log Σ_j (1/m) exp((g_j − C_ij)/ε).
+///
+/// Two passes without allocation: the maximum, then the sum of the terms within e^-40 of it
+/// (smaller ones change the sum by less than 1e-17 relative, and computing their underflowing
+/// exponentials was most of the metric's time).
 fn softmin(
     rows: &[Vec<f64>],
     cols: &[Vec<f64>],
@@ -68,17 +72,15 @@ fn softmin(
     let log_m = (cols.len() as f64).ln();
     rows.par_iter()
         .map(|r| {
-            let mut max = f64::NEG_INFINITY;
-            let z: Vec<f64> = cols
+            let z = |(c, gj): (&Vec<f64>, &f64)| (gj - cost(r, c, period)) / eps;
+            let max = cols.iter().zip(g).map(z).fold(f64::NEG_INFINITY, f64::max);
+            let sum: f64 = cols
                 .iter()
                 .zip(g)
-                .map(|(c, gj)| {
-                    let v = (gj - cost(r, c, period)) / eps;
-                    max = max.max(v);
-                    v
-                })
-                .collect();
-            let sum: f64 = z.iter().map(|v| (v - max).exp()).sum();
+                .map(|p| z(p) - max)
+                .filter(|d| *d > -40.0)
+                .map(f64::exp)
+                .sum();
             -eps * (max + sum.ln() - log_m)
         })
         .collect()
