@@ -47,6 +47,29 @@ fn axis_diff(p: f32, q: f32, a: usize, period: &[Option<f64>]) -> f64 {
     d
 }
 
+/// Σ over `particles` and axes of `f(minimum-image difference)`.
+fn sum_over_coordinates(
+    predicted: &[f32],
+    truth: &[f32],
+    dim: usize,
+    particles: &[usize],
+    period: &[Option<f64>],
+    f: impl Fn(f64) -> f64,
+) -> f64 {
+    particles
+        .iter()
+        .flat_map(|&i| (0..dim).map(move |a| (i, a)))
+        .map(|(i, a)| {
+            f(axis_diff(
+                predicted[i * dim + a],
+                truth[i * dim + a],
+                a,
+                period,
+            ))
+        })
+        .sum()
+}
+
 /// Squared position error of one frame, summed over axes and averaged over `particles`.
 ///
 /// # Shapes
@@ -58,11 +81,7 @@ pub fn frame_mse(
     particles: &[usize],
     period: &[Option<f64>],
 ) -> f64 {
-    let sum: f64 = particles
-        .iter()
-        .flat_map(|&i| (0..dim).map(move |a| (i, a)))
-        .map(|(i, a)| axis_diff(predicted[i * dim + a], truth[i * dim + a], a, period).powi(2))
-        .sum();
+    let sum = sum_over_coordinates(predicted, truth, dim, particles, period, |d| d * d);
     sum / particles.len().max(1) as f64
 }
 
@@ -77,11 +96,7 @@ pub fn frame_mae(
     particles: &[usize],
     period: &[Option<f64>],
 ) -> f64 {
-    let sum: f64 = particles
-        .iter()
-        .flat_map(|&i| (0..dim).map(move |a| (i, a)))
-        .map(|(i, a)| axis_diff(predicted[i * dim + a], truth[i * dim + a], a, period).abs())
-        .sum();
+    let sum = sum_over_coordinates(predicted, truth, dim, particles, period, f64::abs);
     sum / (particles.len() * dim).max(1) as f64
 }
 
