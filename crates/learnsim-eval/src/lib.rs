@@ -13,7 +13,8 @@ mod sinkhorn;
 
 pub use baselines::{Ballistic, ConstantVelocity, Persistence};
 pub use metrics::{
-    HORIZONS, escaped_fraction, frame_kinetic_energy, frame_mae, frame_mse, mse_at_horizons,
+    HORIZONS, energy_drift, escaped_fraction, frame_kinetic_energy, frame_mae, frame_mse,
+    mse_at_horizons,
 };
 pub use protocol::{Protocol, Scores, score};
 pub use rollout::{FrameStepper, LearnedStepper, Rollout, RolloutError, rollout};

@@ -141,3 +141,19 @@ pub fn escaped_fraction(
     }
     outside as f64 / (predicted.n_frames * moving).max(1) as f64
 }
+
+/// Energy drift of a trajectory of a conservative system: max_t |E_t − E_0| / `scale`.
+///
+/// `energy[t]` is the total (kinetic + potential) energy of frame t; `scale` makes it
+/// dimensionless — |E_0| when the energy is bounded away from zero, else the mean kinetic
+/// energy (SchNet's NVE bar). Returns NaN when any energy or the scale is not finite or the
+/// scale is zero, so a blown-up rollout cannot report a small drift.
+pub fn energy_drift(energy: &[f64], scale: f64) -> f64 {
+    let Some(&e0) = energy.first() else {
+        return 0.0;
+    };
+    if !scale.is_finite() || scale == 0.0 || energy.iter().any(|e| !e.is_finite()) {
+        return f64::NAN;
+    }
+    energy.iter().map(|e| (e - e0).abs()).fold(0.0, f64::max) / scale.abs()
+}

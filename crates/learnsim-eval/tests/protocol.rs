@@ -172,3 +172,84 @@ fn constant_velocity_is_exact_and_scored_on_the_same_frames() {
         }
     }
 }
+
+#[test]
+fn sinkhorn_matches_the_pot_numpy_reference_fixture() {
+    // tests/fixtures/sinkhorn_pot.json is written by scripts/fixtures/sinkhorn_pot.py: a float64
+    // numpy fixed point converged to 1e-13, confirmed by POT's log-domain solver to 1e-6.
+    // Coordinates are multiples of 1/64, exact in f32, so the inputs are identical. Our solver
+    // stops when the potentials move by < 1e-4·ε; each OT term is then within about 1e-4·ε of
+    // its limit and S combines them with weights 1, ½, ½, so |ΔS| ≤ 2e-4·ε.
+    let text = include_str!("fixtures/sinkhorn_pot.json");
+    let fixture: serde_json::Value = serde_json::from_str(text).unwrap();
+    let to_f32 = |v: &serde_json::Value| -> Vec<f32> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect()
+    };
+    let cases = fixture["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 4);
+    for case in cases {
+        let dim = case["dim"].as_u64().unwrap() as usize;
+        let period: Vec<Option<f64>> = case["period"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(serde_json::Value::as_f64)
+            .collect();
+        let eps = case["epsilon"].as_f64().unwrap();
+        let expected = case["divergence"].as_f64().unwrap();
+        let s = sinkhorn_divergence(&to_f32(&case["x"]), &to_f32(&case["y"]), dim, &period, eps);
+        assert!(
+            (s - expected).abs() <= 2e-4 * eps,
+            "{}: ours {s}, reference {expected}, |Δ| {:.2e} > {:.2e}",
+            case["name"],
+            (s - expected).abs(),
+            2e-4 * eps
+        );
+    }
+}
+
+#[test]
+fn energy_drift_by_hand_and_on_a_harmonic_oscillator() {
+    use learnsim_eval::energy_drift;
+    // By hand: max |E_t − E_0| = |0.7 − 1.0| = 0.3, scaled by 2.
+    assert!((energy_drift(&[1.0, 1.1, 0.7, 1.2], 2.0) - 0.15).abs() < 1e-15);
+    assert_eq!(energy_drift(&[], 1.0), 0.0);
+    assert!(energy_drift(&[1.0, f64::NAN], 1.0).is_nan());
+    assert!(energy_drift(&[1.0, 1.0], 0.0).is_nan());
+
+    // Unit harmonic oscillator (ω = 1, E = ½(v² + x²) = ½ at x = 1, v = 0). Velocity Verlet
+    // conserves the shadow energy ½(v² + x²(1 − h²/4)) exactly, so the true energy only
+    // oscillates, with relative amplitude h²/4 (= 2.5e-3 at h = 0.1), and never drifts.
+    // Symplectic Euler (v += −x h, then x += v h) has the same bound. Explicit Euler multiplies
+    // the energy by 1 + h² each step: after n steps the drift is (1 + h²)^n − 1.
+    let h: f64 = 0.1;
+    let steps = 1000;
+    let energy = |x: f64, v: f64| 0.5 * (x * x + v * v);
+    let (mut x, mut v) = (1.0f64, 0.0f64);
+    let mut verlet = vec![energy(x, v)];
+    for _ in 0..steps {
+        v -= 0.5 * h * x;
+        x += h * v;
+        v -= 0.5 * h * x;
+        verlet.push(energy(x, v));
+    }
+    let (mut x, mut v) = (1.0f64, 0.0f64);
+    let mut euler = vec![energy(x, v)];
+    for _ in 0..steps {
+        (x, v) = (x + h * v, v - h * x);
+        euler.push(energy(x, v));
+    }
+    let verlet_drift = energy_drift(&verlet, verlet[0]);
+    assert!(
+        verlet_drift <= h * h / 4.0 * (1.0 + 1e-9),
+        "Verlet drift {verlet_drift} exceeds the shadow-energy bound {}",
+        h * h / 4.0
+    );
+    let euler_drift = energy_drift(&euler, euler[0]);
+    let expected = (1.0 + h * h).powi(steps) - 1.0;
+    assert!((euler_drift - expected).abs() < 1e-9 * expected);
+}
