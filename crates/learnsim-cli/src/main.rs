@@ -4,6 +4,7 @@
 mod bench;
 mod generate;
 mod leaderboard;
+mod nbody_case;
 mod plots;
 mod render;
 mod report;
@@ -94,8 +95,9 @@ pub fn find_case(name: &str) -> Result<Case> {
     }
     let closest = Case::ALL
         .iter()
-        .min_by_key(|c| strsim::levenshtein(c.name(), name))
         .map(|c| c.name())
+        .chain([nbody_case::NAME])
+        .min_by_key(|c| strsim::levenshtein(c, name))
         .unwrap_or_default();
     bail!("unknown case `{name}`; did you mean `{closest}`? (`learnsim cases` lists them all)")
 }
@@ -121,10 +123,16 @@ fn main() -> Result<()> {
             );
         }
         Command::Cases => {
-            let width = Case::ALL.iter().map(|c| c.name().len()).max().unwrap_or(0);
+            let width = Case::ALL
+                .iter()
+                .map(|c| c.name().len())
+                .max()
+                .unwrap_or(0)
+                .max(nbody_case::NAME.len());
             for case in Case::ALL {
                 println!("{:width$}  {}", case.name(), case.description());
             }
+            println!("{:width$}  {}", nbody_case::NAME, nbody_case::DESCRIPTION);
         }
         Command::Bench { what } => match what {
             BenchCommand::Sim(args) => {

@@ -18,8 +18,36 @@ fn cell(v: &Value) -> String {
     })
 }
 
-/// The report of a metrics.json object (see ARCHITECTURE.md for its schema).
+/// How the GNS protocol's windows are read.
+const GNS_NOTES: &str = "Windows start every 40 frames; `_H` averages the first H predicted frames of each window (ARCHITECTURE.md, \"The evaluation protocol\").";
+
+/// The report of a GNS run's metrics.json (see ARCHITECTURE.md for its schema).
 pub fn markdown(report: &Value) -> String {
+    let mut s = render(
+        report,
+        &BASELINES,
+        GNS_NOTES,
+        &[
+            ("error against horizon", "error_vs_horizon.png"),
+            ("loss curves", "loss.png"),
+            ("ground truth | prediction", "rollout.gif"),
+        ],
+    );
+    s.push_str("\nParaView: `vtk/truth.pvd` and `vtk/prediction.pvd` (test trajectory 0).\n");
+    s
+}
+
+/// The report of any case's metrics.json: one column per baseline it records, `notes` under
+/// the metrics heading, and the given (caption, file) figures.
+pub fn markdown_with(report: &Value, notes: &str, figures: &[(&str, &str)]) -> String {
+    let baselines: Vec<&str> = report["baselines"]
+        .as_object()
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    render(report, &baselines, notes, figures)
+}
+
+fn render(report: &Value, baselines: &[&str], notes: &str, figures: &[(&str, &str)]) -> String {
     let mut s = String::new();
     let text = |k: &str| report[k].as_str().unwrap_or("?").to_string();
     // Writing to a String cannot fail.
@@ -48,16 +76,13 @@ pub fn markdown(report: &Value) -> String {
             }
         );
     }
-    let _ = writeln!(
-        s,
-        "\n## Rollout metrics (test split)\n\nWindows start every 40 frames; `_H` averages the first H predicted frames of each window (ARCHITECTURE.md, \"The evaluation protocol\").\n"
-    );
+    let _ = writeln!(s, "\n## Rollout metrics (test split)\n\n{notes}\n");
     let _ = writeln!(
         s,
         "| metric | {} | {} |\n|---|---|{}",
         text("model"),
-        BASELINES.join(" | "),
-        "---|".repeat(BASELINES.len())
+        baselines.join(" | "),
+        "---|".repeat(baselines.len())
     );
     let metrics = &report["metrics"];
     let mut names: Vec<&String> = metrics
@@ -73,7 +98,7 @@ pub fn markdown(report: &Value) -> String {
     names.sort_by_key(|k| order(k));
     for name in names {
         let _ = write!(s, "| {name} | {} |", cell(&metrics[name]));
-        for b in BASELINES {
+        for b in baselines {
             let _ = write!(s, " {} |", cell(&report["baselines"][b][name]));
         }
         s.push('\n');
@@ -87,10 +112,10 @@ pub fn markdown(report: &Value) -> String {
         cell(&t["speedup"]),
         cell(&t["train_s"]),
     );
-    let _ = writeln!(
-        s,
-        "## Figures\n\n![error against horizon](error_vs_horizon.png)\n\n![loss curves](loss.png)\n\n![ground truth | prediction](rollout.gif)\n\nParaView: `vtk/truth.pvd` and `vtk/prediction.pvd` (test trajectory 0)."
-    );
+    s.push_str("## Figures\n");
+    for (caption, file) in figures {
+        let _ = write!(s, "\n![{caption}]({file})\n");
+    }
     s
 }
 

@@ -245,6 +245,9 @@ pub fn train_command(args: &TrainArgs) -> Result<String> {
 
 /// `learnsim run`: generate → train → rollout → evaluate → metrics.json.
 pub fn run(args: &RunArgs) -> Result<String> {
+    if args.case == crate::nbody_case::NAME {
+        return crate::nbody_case::run(args);
+    }
     let case = find_case(&args.case)?;
     let out = args
         .out
@@ -524,7 +527,7 @@ pub fn render_command(args: &RenderArgs) -> Result<String> {
 }
 
 /// One pass/fail bar; `at_most` means value ≤ threshold passes, else value ≥ threshold.
-fn bar(name: &str, value: f64, threshold: f64, at_most: bool) -> Value {
+pub fn bar(name: &str, value: f64, threshold: f64, at_most: bool) -> Value {
     let pass = if at_most {
         value <= threshold
     } else {

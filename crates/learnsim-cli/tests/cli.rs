@@ -151,6 +151,7 @@ fn cases_lists_every_case_and_unknown_names_get_a_suggestion() {
         "goop-2d",
         "tgv-2d",
         "dam-break-2d",
+        "nbody-2d",
     ] {
         assert!(listed.contains(case), "{listed}");
     }
@@ -304,6 +305,74 @@ fn quick_run_writes_metrics_with_the_documented_schema() {
     let table = String::from_utf8_lossy(&board.stdout);
     assert!(
         table.contains("## water-drop-2d") && table.contains("| gns | quick |"),
+        "{table}"
+    );
+}
+
+/// `learnsim run nbody-2d --quick`: the Interaction Network case end to end (simulate, train
+/// the IN and the MLP baseline, score, report, leaderboard). Checks the schema and that the IN
+/// learned something; the bars themselves are a benchmark.
+#[test]
+fn quick_nbody_run_writes_metrics_report_and_leaderboard_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("nbody");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/nbody-2d.toml");
+    let result = learnsim(&[
+        "run",
+        "nbody-2d",
+        "--quick",
+        "--out",
+        out.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let text = std::fs::read_to_string(out.join("metrics.json")).unwrap();
+    let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(m["case"], "nbody-2d");
+    assert_eq!(m["model"], "interaction-network");
+    assert_eq!(m["bars"].as_array().unwrap().len(), 4);
+    for key in [
+        "one_step_dv_mse",
+        "one_step_dv_mse_general",
+        "mse_20",
+        "energy_drift",
+    ] {
+        assert!(
+            m["metrics"][key].as_f64().is_some_and(f64::is_finite),
+            "metrics.{key}: {text}"
+        );
+        assert!(m["baselines"]["constant_velocity"][key].as_f64().is_some());
+    }
+    assert!(
+        m["baselines"]["mlp"]["one_step_dv_mse_n6"]
+            .as_f64()
+            .is_some()
+    );
+    // The simulator conserves energy to ~1e-5 over a window (its own bar is 1e-4).
+    assert!(m["metrics"]["ground_truth_energy_drift"].as_f64().unwrap() < 1e-4);
+    // 150 Adam steps lower the normalised validation loss (measured 0.64 -> 0.56).
+    let (first, last) = (
+        m["metrics"]["valid_loss_initial"].as_f64().unwrap(),
+        m["metrics"]["valid_loss_final"].as_f64().unwrap(),
+    );
+    assert!(last < first, "validation loss {first} -> {last}");
+    for file in [
+        "report.md",
+        "error_vs_horizon.png",
+        "loss.png",
+        "config.toml",
+    ] {
+        assert!(out.join(file).exists(), "{file} missing");
+    }
+    let table = learnsim(&["leaderboard", "--root", dir.path().to_str().unwrap()]);
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        table.contains("## nbody-2d") && table.contains("| interaction-network | quick |"),
         "{table}"
     );
 }

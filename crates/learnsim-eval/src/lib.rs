@@ -7,6 +7,7 @@
 
 mod baselines;
 mod metrics;
+pub mod nbody;
 mod protocol;
 mod rollout;
 mod sinkhorn;

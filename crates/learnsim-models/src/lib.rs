@@ -4,15 +4,19 @@
 //! - [`graph`]: gather by senders/receivers and scatter-add to receivers.
 //! - [`Gns`]: encode–process–decode with unshared interaction blocks (Sanchez-Gonzalez et al.
 //!   2020).
+//! - [`InteractionNetwork`]: relational + object MLPs over all ordered pairs (Battaglia et al.
+//!   2016), the n-body case's model.
 //! - [`LearnedSimulator`]: featurize → network → decode, plus decode's inverse for the training
 //!   targets (DeepMind's `learned_simulator.py`).
 
 mod gns;
 pub mod graph;
+mod interaction_network;
 mod learned_simulator;
 mod mlp;
 
 pub use gns::{Gns, GnsConfig, InteractionBlock};
+pub use interaction_network::{InteractionNetwork, InteractionNetworkConfig};
 pub use learned_simulator::{
     GnsModel, GraphInput, LearnedSimulator, LearnedSimulatorConfig, Normalization,
 };

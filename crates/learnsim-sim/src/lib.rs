@@ -2,6 +2,7 @@
 //!
 //! - [`mpm`]: 2D MLS-MPM with water, sand (Drucker–Prager) and goop (plastic Neo-Hookean).
 //! - [`sph`]: 2D weakly compressible SPH (Taylor–Green vortex, dam break).
+//! - [`nbody`]: 2D softened-gravity n-body with velocity Verlet (Interaction Networks).
 //! - [`scenes`]: seeded initial conditions.
 //! - [`Case`]: the registry of particle cases that `learnsim generate` knows.
 //!
@@ -10,6 +11,7 @@
 pub mod case;
 pub mod mat2;
 pub mod mpm;
+pub mod nbody;
 pub mod scenes;
 pub mod sph;
 

@@ -4,6 +4,7 @@
 //! and resumed from a checkpoint replays exactly the batches an uninterrupted run would have.
 
 mod config;
+pub mod nbody;
 mod noise;
 mod trainer;
 

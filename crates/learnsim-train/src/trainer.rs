@@ -28,6 +28,9 @@ pub enum TrainError {
     /// A checkpoint could not be written or read.
     #[error("checkpoint {path}: {problem}")]
     Checkpoint { path: PathBuf, problem: String },
+    /// The training data cannot be used.
+    #[error("training data: {0}")]
+    Data(String),
 }
 
 /// One recorded loss.
