@@ -3,6 +3,7 @@
 //! - [`mpm`]: 2D MLS-MPM with water, sand (Drucker–Prager) and goop (plastic Neo-Hookean).
 //! - [`sph`]: 2D weakly compressible SPH (Taylor–Green vortex, dam break).
 //! - [`nbody`]: 2D softened-gravity n-body with velocity Verlet (Interaction Networks).
+//! - [`spring_chain`]: the graph_nets demo mass–spring chain (fixed ends, Hooke, gravity).
 //! - [`scenes`]: seeded initial conditions.
 //! - [`Case`]: the registry of particle cases that `learnsim generate` knows.
 //!
@@ -14,6 +15,7 @@ pub mod mpm;
 pub mod nbody;
 pub mod scenes;
 pub mod sph;
+pub mod spring_chain;
 
 pub use case::{Case, CaseInfo, GenerationPlan, Split, Tier, trajectory_seed};
 
