@@ -2,6 +2,7 @@
 //! leaderboard.
 
 mod bench;
+mod chain_case;
 mod generate;
 mod leaderboard;
 mod nbody_case;
@@ -96,7 +97,7 @@ pub fn find_case(name: &str) -> Result<Case> {
     let closest = Case::ALL
         .iter()
         .map(|c| c.name())
-        .chain([nbody_case::NAME])
+        .chain([nbody_case::NAME, chain_case::NAME])
         .min_by_key(|c| strsim::levenshtein(c, name))
         .unwrap_or_default();
     bail!("unknown case `{name}`; did you mean `{closest}`? (`learnsim cases` lists them all)")
@@ -128,11 +129,12 @@ fn main() -> Result<()> {
                 .map(|c| c.name().len())
                 .max()
                 .unwrap_or(0)
-                .max(nbody_case::NAME.len());
+                .max(chain_case::NAME.len());
             for case in Case::ALL {
                 println!("{:width$}  {}", case.name(), case.description());
             }
             println!("{:width$}  {}", nbody_case::NAME, nbody_case::DESCRIPTION);
+            println!("{:width$}  {}", chain_case::NAME, chain_case::DESCRIPTION);
         }
         Command::Bench { what } => match what {
             BenchCommand::Sim(args) => {

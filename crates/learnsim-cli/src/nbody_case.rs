@@ -8,12 +8,16 @@ use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_data::write_bytes_atomically;
-use learnsim_eval::nbody::{ConstantVelocityDv, DeltaV, one_step_mse, score_rollouts};
+use learnsim_eval::object_dynamics::{
+    ConstantVelocityDv, DeltaV, RolloutScores, one_step_mse, score_rollouts,
+};
 use learnsim_models::default_training_device;
-use learnsim_sim::nbody::{NBodyConfig, NBodyTrajectory};
+use learnsim_sim::nbody::{Bodies, NBodyConfig, NBodyTrajectory};
 use learnsim_sim::{Split, trajectory_seed};
 use learnsim_train::LossPoint;
-use learnsim_train::nbody::{NBodyTrainConfig, train_interaction_network, train_mlp_baseline};
+use learnsim_train::object_dynamics::{
+    ObjectTrainConfig, train_interaction_network, train_mlp_baseline,
+};
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
@@ -28,7 +32,7 @@ pub const DESCRIPTION: &str =
 /// Rollout horizons reported (the bar is at the configured rollout length, 50).
 const HORIZONS: [usize; 5] = [1, 5, 10, 20, 50];
 
-fn read_config(path: &Path) -> Result<NBodyTrainConfig> {
+fn read_config(path: &Path) -> Result<ObjectTrainConfig> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     toml::from_str(&text)
@@ -37,7 +41,10 @@ fn read_config(path: &Path) -> Result<NBodyTrainConfig> {
 
 /// The four data sets (train, valid, test: N in the configured range, cycling; generalisation:
 /// N = `n_generalisation`), each trajectory from its own derived seed.
-fn generate(config: &NBodyTrainConfig, physics: &NBodyConfig) -> Result<[Vec<NBodyTrajectory>; 4]> {
+fn generate(
+    config: &ObjectTrainConfig,
+    physics: &NBodyConfig,
+) -> Result<[Vec<NBodyTrajectory>; 4]> {
     let [lo, hi] = config.n_bodies;
     if lo < 2 || hi < lo || config.frames < 2 {
         bail!("nbody-2d config: need 2 ≤ n_bodies[0] ≤ n_bodies[1] and frames ≥ 2");
@@ -83,7 +90,10 @@ fn generate(config: &NBodyTrainConfig, physics: &NBodyConfig) -> Result<[Vec<NBo
     clippy::print_stderr,
     reason = "progress lines when stderr is not a terminal"
 )]
-fn progress_bar(label: &'static str, steps: usize) -> (ProgressBar, impl FnMut(usize, f32)) {
+pub(crate) fn progress_bar(
+    label: &'static str,
+    steps: usize,
+) -> (ProgressBar, impl FnMut(usize, f32)) {
     let bar = ProgressBar::new(steps as u64).with_style(
         ProgressStyle::with_template(&format!(
             "{label} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} steps ({{per_sec}}, ETA {{eta}}) {{msg}}"
@@ -105,20 +115,21 @@ fn progress_bar(label: &'static str, steps: usize) -> (ProgressBar, impl FnMut(u
     (bar, callback)
 }
 
-fn rollout_json(
-    scores: &learnsim_eval::nbody::NBodyRolloutScores,
-    one_step: f64,
-) -> Map<String, Value> {
+/// `one_step_dv_mse`, `mse_H` (positions), `vel_mse_H` (velocities) and `energy_drift`.
+pub(crate) fn rollout_json(scores: &RolloutScores, one_step: f64) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("one_step_dv_mse".into(), json!(one_step));
     for (h, v) in &scores.mse_by_horizon {
         m.insert(format!("mse_{h}"), json!(v));
     }
+    for (h, v) in &scores.velocity_mse_by_horizon {
+        m.insert(format!("vel_mse_{h}"), json!(v));
+    }
     m.insert("energy_drift".into(), json!(scores.energy_drift));
     m
 }
 
-fn curve(points: &[LossPoint]) -> Vec<(usize, f32)> {
+pub(crate) fn curve(points: &[LossPoint]) -> Vec<(usize, f32)> {
     points.iter().map(|p| (p.step, p.loss)).collect()
 }
 
@@ -180,16 +191,17 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let steps = config.rollout_steps;
     let stride = steps;
     let cv = ConstantVelocityDv;
+    let energy = |b: &Bodies| physics.energy(b);
     let test_n: Vec<NBodyTrajectory> = test
         .iter()
         .filter(|t| t.n_bodies() == n_mlp)
         .cloned()
         .collect();
-    let score = |m: &dyn DeltaV, data: &[NBodyTrajectory]| -> Result<Map<String, Value>> {
-        let rollouts = score_rollouts(m, data, &physics, steps, stride, &HORIZONS)?;
+    let score = |m: &dyn DeltaV<Bodies>, data: &[NBodyTrajectory]| -> Result<Map<String, Value>> {
+        let rollouts = score_rollouts(m, data, &energy, steps, stride, &HORIZONS)?;
         Ok(rollout_json(&rollouts, one_step_mse(m, data)))
     };
-    let in_rollouts = score_rollouts(&model, &test, &physics, steps, stride, &HORIZONS)?;
+    let in_rollouts = score_rollouts(&model, &test, &energy, steps, stride, &HORIZONS)?;
     let mut metrics = rollout_json(&in_rollouts, one_step_mse(&model, &test));
     let cv_metrics = score(&cv, &test)?;
     metrics.insert(

@@ -7,7 +7,7 @@
 
 mod baselines;
 mod metrics;
-pub mod nbody;
+pub mod object_dynamics;
 mod protocol;
 mod rollout;
 mod sinkhorn;

@@ -4,8 +4,8 @@
 //! and resumed from a checkpoint replays exactly the batches an uninterrupted run would have.
 
 mod config;
-pub mod nbody;
 mod noise;
+pub mod object_dynamics;
 mod trainer;
 
 pub use config::TrainConfig;

@@ -2,10 +2,12 @@
 
 use learnsim_models::default_training_device;
 use learnsim_sim::nbody::NBodyConfig;
-use learnsim_train::nbody::{NBodyTrainConfig, train_interaction_network, train_mlp_baseline};
+use learnsim_train::object_dynamics::{
+    ObjectTrainConfig, train_interaction_network, train_mlp_baseline,
+};
 
-fn config(seed: u64, steps: usize) -> NBodyTrainConfig {
-    NBodyTrainConfig {
+fn config(seed: u64, steps: usize) -> ObjectTrainConfig {
+    ObjectTrainConfig {
         seed,
         n_bodies: [3, 4],
         n_generalisation: 5,
@@ -40,7 +42,7 @@ fn same_seed_same_losses_and_the_training_loss_falls() {
             .unwrap()
     };
     let (a, b, c) = (run(1, 20), run(1, 20), run(2, 20));
-    let losses = |f: &learnsim_train::nbody::Fitted<_>| -> Vec<f32> {
+    let losses = |f: &learnsim_train::object_dynamics::Fitted<_>| -> Vec<f32> {
         f.train_loss.iter().map(|p| p.loss).collect()
     };
     assert_eq!(losses(&a), losses(&b));

@@ -1,5 +1,6 @@
-//! One-step training of n-body dynamics models: the Interaction Network and the MLP baseline
-//! over the concatenated fixed-N state (`../shared/cases.md` [1] (d)).
+//! One-step training of object-dynamics models — the Interaction Network and the MLP baseline
+//! over the concatenated fixed-N state — on n-body systems (`../shared/cases.md` [1] (d)) and
+//! mass–spring chains ([3] (d) A).
 //!
 //! Inputs are the state at frame t, the target is Δv = v_{t+1} − v_t; inputs and target are
 //! standardised per column with statistics of the training trajectories. Every step's batch is
@@ -8,19 +9,22 @@
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use learnsim_eval::nbody::DeltaV;
+use learnsim_eval::object_dynamics::{DeltaV, ObjectTrajectory};
 use learnsim_models::{InteractionNetwork, InteractionNetworkConfig, Mlp, MlpConfig};
-use learnsim_sim::nbody::{Bodies, NBodyTrajectory};
+use learnsim_sim::nbody::Bodies;
+use learnsim_sim::spring_chain::Chain;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
 
 use crate::{LossPoint, TrainError};
 
-/// Data, model sizes and training recipe of the `nbody-2d` case (`configs/nbody-2d.toml`).
+/// Data, model sizes and training recipe of an object-dynamics case (`configs/nbody-2d.toml`,
+/// `configs/spring-chain.toml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NBodyTrainConfig {
+pub struct ObjectTrainConfig {
     /// Seed of the data, initialisation and batches.
     pub seed: u64,
     /// Smallest and largest body count of the training and test sets.
@@ -49,9 +53,11 @@ pub struct NBodyTrainConfig {
     pub effect: usize,
     /// f_O hidden width.
     pub object_hidden: usize,
-    /// MLP baseline hidden width.
+    /// MLP baseline hidden width (cases without the MLP baseline may omit it).
+    #[serde(default = "default_mlp_hidden")]
     pub mlp_hidden: usize,
     /// MLP baseline hidden layers.
+    #[serde(default = "default_mlp_layers")]
     pub mlp_layers: usize,
     /// Validation loss every this many steps.
     pub validate_every: usize,
@@ -59,7 +65,15 @@ pub struct NBodyTrainConfig {
     pub rollout_steps: usize,
 }
 
-impl NBodyTrainConfig {
+fn default_mlp_hidden() -> usize {
+    96
+}
+
+fn default_mlp_layers() -> usize {
+    2
+}
+
+impl ObjectTrainConfig {
     /// The learning rate at `step`.
     pub fn learning_rate(&self, step: usize) -> f64 {
         (self.lr_initial - self.lr_final) * 0.1f64.powf(step as f64 / self.lr_decay_steps)
@@ -108,38 +122,111 @@ impl Standardizer {
     }
 }
 
-/// Object features [m, vx, vy].
-fn object_row(b: &Bodies, i: usize) -> Vec<f64> {
-    vec![b.mass[i], b.velocity[i][0], b.velocity[i][1]]
+/// How a state becomes a graph for the Interaction Network and a row for the MLP baseline.
+pub trait GraphFeatures {
+    /// Object feature width.
+    const OBJECT_WIDTH: usize;
+    /// Relation attribute width.
+    const RELATION_WIDTH: usize;
+    /// Per-object features `[N][OBJECT_WIDTH]`.
+    fn object_rows(&self) -> Vec<Vec<f64>>;
+    /// Relations (receiver, sender, attributes `[RELATION_WIDTH]`).
+    fn relation_rows(&self) -> Vec<(usize, usize, Vec<f64>)>;
+    /// The whole state as one row for the MLP baseline `[5 N]`.
+    fn flat_row(&self) -> Vec<f64>;
 }
 
-/// Relation attributes [Δx, Δy, |Δ|] of every ordered pair (receiver r, sender s ≠ r),
-/// Δ = x_s − x_r, in receiver-major order.
-fn relations(b: &Bodies) -> impl Iterator<Item = (usize, usize, Vec<f64>)> + '_ {
-    let n = b.len();
-    (0..n).flat_map(move |r| {
-        (0..n).filter(move |&s| s != r).map(move |s| {
-            let d = [
-                b.position[s][0] - b.position[r][0],
-                b.position[s][1] - b.position[r][1],
-            ];
-            (r, s, vec![d[0], d[1], d[0].hypot(d[1])])
-        })
-    })
+/// Δ = x_s − x_r and its norm.
+fn offset(position: &[[f64; 2]], r: usize, s: usize) -> [f64; 3] {
+    let d = [
+        position[s][0] - position[r][0],
+        position[s][1] - position[r][1],
+    ];
+    [d[0], d[1], d[0].hypot(d[1])]
+}
+
+impl GraphFeatures for Bodies {
+    const OBJECT_WIDTH: usize = 3;
+    const RELATION_WIDTH: usize = 3;
+    /// [m, vx, vy].
+    fn object_rows(&self) -> Vec<Vec<f64>> {
+        (0..self.len())
+            .map(|i| vec![self.mass[i], self.velocity[i][0], self.velocity[i][1]])
+            .collect()
+    }
+    /// Every ordered pair (r, s ≠ r), receiver-major: [Δx, Δy, |Δ|].
+    fn relation_rows(&self) -> Vec<(usize, usize, Vec<f64>)> {
+        let n = self.len();
+        (0..n)
+            .flat_map(|r| (0..n).filter(move |&s| s != r).map(move |s| (r, s)))
+            .map(|(r, s)| (r, s, offset(&self.position, r, s).to_vec()))
+            .collect()
+    }
+    /// [m, x, y, vx, vy] per body.
+    fn flat_row(&self) -> Vec<f64> {
+        (0..self.len())
+            .flat_map(|i| {
+                [
+                    self.mass[i],
+                    self.position[i][0],
+                    self.position[i][1],
+                    self.velocity[i][0],
+                    self.velocity[i][1],
+                ]
+            })
+            .collect()
+    }
+}
+
+impl GraphFeatures for Chain {
+    const OBJECT_WIDTH: usize = 4;
+    const RELATION_WIDTH: usize = 5;
+    /// [is_fixed, vx, vy, gravity] (gravity is the demo's global, given to every node).
+    fn object_rows(&self) -> Vec<Vec<f64>> {
+        (0..self.len())
+            .map(|i| {
+                vec![
+                    f64::from(u8::from(self.fixed[i])),
+                    self.velocity[i][0],
+                    self.velocity[i][1],
+                    self.gravity,
+                ]
+            })
+            .collect()
+    }
+    /// Each spring in both directions: [Δx, Δy, |Δ|, k, L].
+    fn relation_rows(&self) -> Vec<(usize, usize, Vec<f64>)> {
+        (0..self.len().saturating_sub(1))
+            .flat_map(|s| [(s, s + 1, s), (s + 1, s, s)])
+            .map(|(r, s, spring)| {
+                let mut row = offset(&self.position, r, s).to_vec();
+                row.extend([self.stiffness[spring], self.rest_length[spring]]);
+                (r, s, row)
+            })
+            .collect()
+    }
+    /// [is_fixed, x, y, vx, vy] per mass.
+    fn flat_row(&self) -> Vec<f64> {
+        (0..self.len())
+            .flat_map(|i| {
+                [
+                    f64::from(u8::from(self.fixed[i])),
+                    self.position[i][0],
+                    self.position[i][1],
+                    self.velocity[i][0],
+                    self.velocity[i][1],
+                ]
+            })
+            .collect()
+    }
 }
 
 /// Every (state, Δv) transition of a trajectory set, for statistics.
-fn transitions(data: &[NBodyTrajectory]) -> impl Iterator<Item = (Bodies, Vec<[f64; 2]>)> + '_ {
+fn transitions<T: ObjectTrajectory>(
+    data: &[T],
+) -> impl Iterator<Item = (T::State, Vec<[f64; 2]>)> + '_ {
     data.iter()
-        .flat_map(|traj| (0..traj.n_frames() - 1).map(move |t| (traj.bodies(t), delta_v(traj, t))))
-}
-
-fn delta_v(traj: &NBodyTrajectory, t: usize) -> Vec<[f64; 2]> {
-    traj.velocity[t + 1]
-        .iter()
-        .zip(&traj.velocity[t])
-        .map(|(a, b)| [a[0] - b[0], a[1] - b[1]])
-        .collect()
+        .flat_map(|traj| (0..traj.n_frames() - 1).map(move |t| (traj.state(t), traj.delta_v(t))))
 }
 
 /// Normalisation of the Interaction Network's inputs and target.
@@ -155,14 +242,17 @@ pub struct InNormalization {
 
 impl InNormalization {
     /// Statistics of the training trajectories.
-    pub fn fit(train: &[NBodyTrajectory]) -> Self {
+    pub fn fit<T: ObjectTrajectory>(train: &[T]) -> Self
+    where
+        T::State: GraphFeatures,
+    {
         let object = Standardizer::fit(
-            transitions(train).flat_map(|(b, _)| (0..b.len()).map(move |i| object_row(&b, i))),
-            3,
+            transitions(train).flat_map(|(b, _)| b.object_rows()),
+            T::State::OBJECT_WIDTH,
         );
         let relation = Standardizer::fit(
-            transitions(train).flat_map(|(b, _)| relations(&b).map(|r| r.2).collect::<Vec<_>>()),
-            3,
+            transitions(train).flat_map(|(b, _)| b.relation_rows().into_iter().map(|r| r.2)),
+            T::State::RELATION_WIDTH,
         );
         let target = Standardizer::fit(
             transitions(train).flat_map(|(_, dv)| dv.into_iter().map(|d| d.to_vec())),
@@ -185,28 +275,35 @@ struct GraphBatch {
     sizes: Vec<usize>,
 }
 
-fn graph_batch(systems: &[&Bodies], norm: &InNormalization, device: &Device) -> GraphBatch {
+fn graph_batch<S: GraphFeatures>(
+    systems: &[&S],
+    norm: &InNormalization,
+    device: &Device,
+) -> GraphBatch {
     let (mut objects, mut attrs, mut senders, mut receivers) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut sizes = Vec::with_capacity(systems.len());
     let mut offset = 0i64;
     for b in systems {
-        for i in 0..b.len() {
-            norm.object.apply(&object_row(b, i), &mut objects);
+        let rows = b.object_rows();
+        for row in &rows {
+            norm.object.apply(row, &mut objects);
         }
-        for (r, s, a) in relations(b) {
+        for (r, s, a) in b.relation_rows() {
             norm.relation.apply(&a, &mut attrs);
             receivers.push(offset + r as i64);
             senders.push(offset + s as i64);
         }
-        offset += b.len() as i64;
+        offset += rows.len() as i64;
+        sizes.push(rows.len());
     }
     let (n, e) = (offset as usize, senders.len());
     GraphBatch {
-        objects: Tensor::from_data(TensorData::new(objects, [n, 3]), device),
-        relations: Tensor::from_data(TensorData::new(attrs, [e, 3]), device),
+        objects: Tensor::from_data(TensorData::new(objects, [n, S::OBJECT_WIDTH]), device),
+        relations: Tensor::from_data(TensorData::new(attrs, [e, S::RELATION_WIDTH]), device),
         senders: Tensor::from_data(TensorData::new(senders, [e]), device),
         receivers: Tensor::from_data(TensorData::new(receivers, [e]), device),
-        sizes: systems.iter().map(|b| b.len()).collect(),
+        sizes,
     }
 }
 
@@ -241,18 +338,19 @@ fn unbatch(prediction: Tensor<2>, sizes: &[usize], norm: &Standardizer) -> Vec<V
         .collect()
 }
 
-/// A trained Interaction Network with its normalisation.
+/// A trained Interaction Network with its normalisation, for states of type `S`.
 #[derive(Debug, Clone)]
-pub struct InDynamics {
+pub struct InDynamics<S> {
     /// The network (inference copy).
     pub network: InteractionNetwork,
     /// Input and target statistics.
     pub norm: InNormalization,
     device: Device,
+    state: PhantomData<fn(&S)>,
 }
 
-impl DeltaV for InDynamics {
-    fn delta_v(&self, systems: &[&Bodies]) -> Vec<Vec<[f64; 2]>> {
+impl<S: GraphFeatures> DeltaV<S> for InDynamics<S> {
+    fn delta_v(&self, systems: &[&S]) -> Vec<Vec<[f64; 2]>> {
         let batch = graph_batch(systems, &self.norm, &self.device);
         let out = self.network.forward(
             batch.objects,
@@ -264,38 +362,30 @@ impl DeltaV for InDynamics {
     }
 }
 
-/// The MLP baseline on one fixed body count: [m, x, y, vx, vy] of every body → every Δv.
+/// The MLP baseline on one fixed object count: the state's flat row → every Δv.
 #[derive(Debug, Clone)]
-pub struct MlpDynamics {
+pub struct MlpDynamics<S> {
     /// The network (inference copy).
     pub network: Mlp,
-    /// Bodies it was trained on.
+    /// Objects it was trained on.
     pub n_bodies: usize,
     input: Standardizer,
     target: Standardizer,
     device: Device,
+    state: PhantomData<fn(&S)>,
 }
 
-fn mlp_row(b: &Bodies) -> Vec<f64> {
-    (0..b.len())
-        .flat_map(|i| {
-            [
-                b.mass[i],
-                b.position[i][0],
-                b.position[i][1],
-                b.velocity[i][0],
-                b.velocity[i][1],
-            ]
-        })
-        .collect()
-}
-
-impl MlpDynamics {
-    fn forward(&self, network: &Mlp, systems: &[&Bodies], device: &Device) -> Tensor<2> {
+impl<S: GraphFeatures> MlpDynamics<S> {
+    fn forward(&self, network: &Mlp, systems: &[&S], device: &Device) -> Tensor<2> {
         let mut input = Vec::new();
         for b in systems {
-            assert_eq!(b.len(), self.n_bodies, "the MLP baseline has a fixed N");
-            self.input.apply(&mlp_row(b), &mut input);
+            let row = b.flat_row();
+            assert_eq!(
+                row.len(),
+                5 * self.n_bodies,
+                "the MLP baseline has a fixed N"
+            );
+            self.input.apply(&row, &mut input);
         }
         let width = 5 * self.n_bodies;
         network.forward(Tensor::from_data(
@@ -305,8 +395,8 @@ impl MlpDynamics {
     }
 }
 
-impl DeltaV for MlpDynamics {
-    fn delta_v(&self, systems: &[&Bodies]) -> Vec<Vec<[f64; 2]>> {
+impl<S: GraphFeatures> DeltaV<S> for MlpDynamics<S> {
+    fn delta_v(&self, systems: &[&S]) -> Vec<Vec<[f64; 2]>> {
         let out = self.forward(&self.network, systems, &self.device);
         let flat: Vec<f32> = out.into_data().try_to_vec::<f32>().expect("f32");
         flat.chunks_exact(2 * self.n_bodies)
@@ -337,7 +427,7 @@ pub struct Fitted<M> {
 }
 
 /// Transitions (trajectory, frame) drawn uniformly.
-fn draw(data: &[NBodyTrajectory], count: usize, rng: &mut impl Rng) -> Vec<(usize, usize)> {
+fn draw<T: ObjectTrajectory>(data: &[T], count: usize, rng: &mut impl Rng) -> Vec<(usize, usize)> {
     (0..count)
         .map(|_| {
             let k = rng.random_range(0..data.len());
@@ -346,7 +436,7 @@ fn draw(data: &[NBodyTrajectory], count: usize, rng: &mut impl Rng) -> Vec<(usiz
         .collect()
 }
 
-fn check(data: &[NBodyTrajectory], what: &str) -> Result<(), TrainError> {
+fn check<T: ObjectTrajectory>(data: &[T], what: &str) -> Result<(), TrainError> {
     if data.is_empty() || data.iter().any(|t| t.n_frames() < 2) {
         return Err(TrainError::Data(format!(
             "the {what} set needs trajectories of at least 2 frames"
@@ -357,12 +447,12 @@ fn check(data: &[NBodyTrajectory], what: &str) -> Result<(), TrainError> {
 
 /// The shared loop: Adam with exponential decay on `loss(model, transitions)`, validation on a
 /// fixed draw from `valid`.
-fn fit<M: Module>(
-    config: &NBodyTrainConfig,
+fn fit<M: Module, T: ObjectTrajectory>(
+    config: &ObjectTrainConfig,
     mut model: M,
-    train: &[NBodyTrajectory],
-    valid: &[NBodyTrajectory],
-    loss: impl Fn(&M, &[NBodyTrajectory], &[(usize, usize)]) -> Tensor<1>,
+    train: &[T],
+    valid: &[T],
+    loss: impl Fn(&M, &[T], &[(usize, usize)]) -> Tensor<1>,
     progress: &mut dyn FnMut(usize, f32),
 ) -> Result<Fitted<M>, TrainError> {
     let mut optimizer = AdamConfig::new().init();
@@ -413,27 +503,31 @@ fn seeded_init<M: Module>(device: &Device, seed: u64, init: impl Fn() -> M) -> M
     init().load_record(record)
 }
 
-/// Trains the Interaction Network on `train` (any mix of body counts).
-pub fn train_interaction_network(
-    config: &NBodyTrainConfig,
-    train: &[NBodyTrajectory],
-    valid: &[NBodyTrajectory],
+/// Trains the Interaction Network on `train` (any mix of object counts).
+pub fn train_interaction_network<T: ObjectTrajectory>(
+    config: &ObjectTrainConfig,
+    train: &[T],
+    valid: &[T],
     device: &Device,
     progress: &mut dyn FnMut(usize, f32),
-) -> Result<Fitted<InDynamics>, TrainError> {
+) -> Result<Fitted<InDynamics<T::State>>, TrainError>
+where
+    T::State: GraphFeatures,
+{
     check(train, "training")?;
     check(valid, "validation")?;
     let norm = InNormalization::fit(train);
-    let net_config = InteractionNetworkConfig::new(3, 3, 2)
-        .with_relation_hidden(config.relation_hidden)
-        .with_relation_layers(config.relation_layers)
-        .with_effect(config.effect)
-        .with_object_hidden(config.object_hidden);
+    let net_config =
+        InteractionNetworkConfig::new(T::State::OBJECT_WIDTH, T::State::RELATION_WIDTH, 2)
+            .with_relation_hidden(config.relation_hidden)
+            .with_relation_layers(config.relation_layers)
+            .with_effect(config.effect)
+            .with_object_hidden(config.object_hidden);
     let network = seeded_init(device, config.seed, || net_config.init(device));
-    let loss = |net: &InteractionNetwork, data: &[NBodyTrajectory], pick: &[(usize, usize)]| {
-        let states: Vec<Bodies> = pick.iter().map(|&(k, t)| data[k].bodies(t)).collect();
-        let dvs: Vec<Vec<[f64; 2]>> = pick.iter().map(|&(k, t)| delta_v(&data[k], t)).collect();
-        let refs: Vec<&Bodies> = states.iter().collect();
+    let loss = |net: &InteractionNetwork, data: &[T], pick: &[(usize, usize)]| {
+        let states: Vec<T::State> = pick.iter().map(|&(k, t)| data[k].state(t)).collect();
+        let dvs: Vec<Vec<[f64; 2]>> = pick.iter().map(|&(k, t)| data[k].delta_v(t)).collect();
+        let refs: Vec<&T::State> = states.iter().collect();
         let dv_refs: Vec<&[[f64; 2]]> = dvs.iter().map(Vec::as_slice).collect();
         let batch = graph_batch(&refs, &norm, device);
         let target = target_tensor(&dv_refs, &norm.target, device);
@@ -451,31 +545,35 @@ pub fn train_interaction_network(
             network: fitted.model.valid(),
             norm,
             device: device.clone(),
+            state: PhantomData,
         },
         train_loss: fitted.train_loss,
         valid_loss: fitted.valid_loss,
     })
 }
 
-/// Trains the MLP baseline on the trajectories of `train` with exactly `n_bodies` bodies.
-pub fn train_mlp_baseline(
-    config: &NBodyTrainConfig,
+/// Trains the MLP baseline on the trajectories of `train` with exactly `n_bodies` objects.
+pub fn train_mlp_baseline<T: ObjectTrajectory + Clone>(
+    config: &ObjectTrainConfig,
     n_bodies: usize,
-    train: &[NBodyTrajectory],
-    valid: &[NBodyTrajectory],
+    train: &[T],
+    valid: &[T],
     device: &Device,
     progress: &mut dyn FnMut(usize, f32),
-) -> Result<Fitted<MlpDynamics>, TrainError> {
-    let pick_n = |data: &[NBodyTrajectory]| -> Vec<NBodyTrajectory> {
+) -> Result<Fitted<MlpDynamics<T::State>>, TrainError>
+where
+    T::State: GraphFeatures,
+{
+    let pick_n = |data: &[T]| -> Vec<T> {
         data.iter()
-            .filter(|t| t.n_bodies() == n_bodies)
+            .filter(|t| t.n_objects() == n_bodies)
             .cloned()
             .collect()
     };
     let (train, valid) = (pick_n(train), pick_n(valid));
     check(&train, &format!("{n_bodies}-body training"))?;
     check(&valid, &format!("{n_bodies}-body validation"))?;
-    let input = Standardizer::fit(transitions(&train).map(|(b, _)| mlp_row(&b)), 5 * n_bodies);
+    let input = Standardizer::fit(transitions(&train).map(|(b, _)| b.flat_row()), 5 * n_bodies);
     let target = Standardizer::fit(
         transitions(&train).map(|(_, dv)| dv.iter().flatten().copied().collect()),
         2 * n_bodies,
@@ -494,14 +592,15 @@ pub fn train_mlp_baseline(
         input,
         target,
         device: device.clone(),
+        state: PhantomData,
     };
-    let loss = |net: &Mlp, data: &[NBodyTrajectory], pick: &[(usize, usize)]| {
-        let states: Vec<Bodies> = pick.iter().map(|&(k, t)| data[k].bodies(t)).collect();
-        let refs: Vec<&Bodies> = states.iter().collect();
+    let loss = |net: &Mlp, data: &[T], pick: &[(usize, usize)]| {
+        let states: Vec<T::State> = pick.iter().map(|&(k, t)| data[k].state(t)).collect();
+        let refs: Vec<&T::State> = states.iter().collect();
         let out = shell.forward(net, &refs, device);
         let mut target = Vec::new();
         for &(k, t) in pick {
-            let dv: Vec<f64> = delta_v(&data[k], t).iter().flatten().copied().collect();
+            let dv: Vec<f64> = data[k].delta_v(t).iter().flatten().copied().collect();
             shell.target.apply(&dv, &mut target);
         }
         let target = Tensor::from_data(TensorData::new(target, [pick.len(), 2 * n_bodies]), device);

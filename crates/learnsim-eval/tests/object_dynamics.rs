@@ -1,7 +1,9 @@
 //! n-body scoring on systems whose answers are known: free particles, constant acceleration,
 //! hand-computed one-step errors.
 
-use learnsim_eval::nbody::{ConstantVelocityDv, DeltaV, one_step_mse, rollout, score_rollouts};
+use learnsim_eval::object_dynamics::{
+    ConstantVelocityDv, DeltaV, one_step_mse, rollout, score_rollouts,
+};
 use learnsim_sim::nbody::{Bodies, NBodyConfig, NBodyTrajectory};
 
 /// Two bodies in uniform acceleration a (constant across bodies), frames dt apart:
@@ -30,7 +32,7 @@ fn accelerating(a: [f64; 2], frames: usize, dt: f64) -> NBodyTrajectory {
 /// The exact model of uniform acceleration: Δv = a·dt for every body.
 struct Uniform([f64; 2], f64);
 
-impl DeltaV for Uniform {
+impl DeltaV<Bodies> for Uniform {
     fn delta_v(&self, systems: &[&Bodies]) -> Vec<Vec<[f64; 2]>> {
         let dv = [self.0[0] * self.1, self.0[1] * self.1];
         systems.iter().map(|b| vec![dv; b.len()]).collect()
@@ -64,8 +66,15 @@ fn the_trapezoidal_rollout_is_exact_under_constant_acceleration_and_cv_errs_by_h
         gravity: 0.0,
         ..NBodyConfig::default()
     };
-    let scores =
-        score_rollouts(&ConstantVelocityDv, &[traj], &physics, 20, 20, &[1, 5, 20]).unwrap();
+    let scores = score_rollouts(
+        &ConstantVelocityDv,
+        &[traj],
+        &|b: &Bodies| physics.energy(b),
+        20,
+        20,
+        &[1, 5, 20],
+    )
+    .unwrap();
     let a2 = a[0] * a[0] + a[1] * a[1];
     for (h, mse) in scores.mse_by_horizon {
         let expected: f64 = (1..=h)
@@ -82,7 +91,7 @@ fn the_trapezoidal_rollout_is_exact_under_constant_acceleration_and_cv_errs_by_h
 #[test]
 fn a_blown_up_rollout_is_reported_with_its_step() {
     struct Explode;
-    impl DeltaV for Explode {
+    impl DeltaV<Bodies> for Explode {
         fn delta_v(&self, systems: &[&Bodies]) -> Vec<Vec<[f64; 2]>> {
             systems
                 .iter()
@@ -96,4 +105,43 @@ fn a_blown_up_rollout_is_reported_with_its_step() {
     let traj = accelerating([0.0, 0.0], 10, 0.1);
     let err = rollout(&Explode, &traj, 2, 5).unwrap_err().to_string();
     assert!(err.contains("step 2") && err.contains("frame 4"), "{err}");
+}
+
+/// The exact model of the spring chain: Δv = F dt from the chain's own forces.
+struct ChainPhysics(f64);
+
+impl DeltaV<learnsim_sim::spring_chain::Chain> for ChainPhysics {
+    fn delta_v(&self, systems: &[&learnsim_sim::spring_chain::Chain]) -> Vec<Vec<[f64; 2]>> {
+        systems
+            .iter()
+            .map(|c| {
+                c.forces()
+                    .iter()
+                    .map(|f| [f[0] * self.0, f[1] * self.0])
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn chain_rollouts_with_the_true_forces_replay_the_ground_truth() {
+    use learnsim_eval::object_dynamics::ZeroVelocityDv;
+    use learnsim_sim::spring_chain::ChainConfig;
+    // Chain::advance is the simulator's own semi-implicit Euler step, so Δv = F dt reproduces
+    // the trajectory exactly (same operations in the same order: bit-identical).
+    let config = ChainConfig::default();
+    let truth = config.simulate(7, Some(0.5), 51, 11);
+    let states = rollout(&ChainPhysics(config.dt), &truth, 0, 50).unwrap();
+    for (t, s) in states.iter().enumerate() {
+        assert_eq!(s.position, truth.position[t], "frame {t}");
+    }
+    // Zero velocity stops every free mass; fixed ends never move under any model.
+    let stopped = rollout(&ZeroVelocityDv, &truth, 10, 3).unwrap();
+    assert!(stopped[1].velocity.iter().all(|v| *v == [0.0, 0.0]));
+    assert_eq!(stopped[1].position, truth.position[10]);
+    let mut wild = truth.state(10);
+    wild.velocity[0] = [5.0, 5.0];
+    let moved = learnsim_eval::object_dynamics::ObjectState::advance(&wild, &[[1.0, 1.0]; 7], 0.1);
+    assert_eq!(moved.position[0], truth.position[10][0]);
 }
