@@ -4,22 +4,19 @@
 //! unseen 4- and 9-mass chains against the static and zero-velocity baselines → metrics.json,
 //! report.md, plots, leaderboard row.
 
-use crate::nbody_case::{curve, progress_bar, rollout_json};
-use crate::run::{RunArgs, bar, leaderboard_of};
-use crate::{leaderboard, plots, report};
+use crate::object_case::{
+    generate_sets, loss_ends, progress_bar, rollout_json, setup, write_outputs,
+};
+use crate::plots;
+use crate::run::{RunArgs, bar};
 use anyhow::{Context, Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
-use learnsim_data::write_bytes_atomically;
 use learnsim_eval::object_dynamics::{
     ConstantVelocityDv, DeltaV, ZeroVelocityDv, one_step_mse, score_rollouts,
 };
 use learnsim_models::default_training_device;
 use learnsim_sim::spring_chain::{Chain, ChainConfig, ChainTrajectory};
-use learnsim_sim::{Split, trajectory_seed};
 use learnsim_train::object_dynamics::{ObjectTrainConfig, train_interaction_network};
-use rayon::prelude::*;
 use serde_json::{Map, Value, json};
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Registry name.
@@ -33,13 +30,6 @@ const TEST_SPACING: f64 = 0.5;
 /// Rollout horizons reported.
 const HORIZONS: [usize; 5] = [1, 5, 10, 20, 50];
 
-fn read_config(path: &Path) -> Result<ObjectTrainConfig> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    toml::from_str(&text)
-        .with_context(|| format!("{}: not a valid spring-chain config", path.display()))
-}
-
 /// Train and valid: N in `n_bodies`, random spacing; test: N = `n_bodies[0] − 1`; the
 /// generalisation set: N = `n_generalisation`; both test sets at spacing 0.5.
 fn generate(
@@ -50,40 +40,14 @@ fn generate(
     if lo < 3 || hi < lo || config.frames < 2 || config.n_generalisation < 2 {
         bail!("spring-chain config: need 3 ≤ n_bodies[0] ≤ n_bodies[1], frames ≥ 2");
     }
-    let total: usize = config.trajectories.iter().sum();
-    let progress = ProgressBar::new(total as u64).with_style(
-        ProgressStyle::with_template(
-            "simulate [{elapsed_precise}] {wide_bar} {pos}/{len} trajectories",
-        )
-        .expect("valid template"),
-    );
-    let mut sets = Vec::new();
-    for (k, &count) in config.trajectories.iter().enumerate() {
-        let (split, base) = match k {
-            0 => (Split::Train, 0),
-            1 => (Split::Valid, 0),
-            2 => (Split::Test, 0),
-            _ => (Split::Test, 1_000_000),
+    generate_sets(config, |k, i, seed| {
+        let (n, spacing) = match k {
+            0 | 1 => (lo + i % (hi - lo + 1), None),
+            2 => (lo - 1, Some(TEST_SPACING)),
+            _ => (config.n_generalisation, Some(TEST_SPACING)),
         };
-        let set: Vec<ChainTrajectory> = (0..count)
-            .into_par_iter()
-            .map(|i| {
-                let (n, spacing) = match k {
-                    0 | 1 => (lo + i % (hi - lo + 1), None),
-                    2 => (lo - 1, Some(TEST_SPACING)),
-                    _ => (config.n_generalisation, Some(TEST_SPACING)),
-                };
-                let seed = trajectory_seed(config.seed, split, base + i);
-                let traj = physics.simulate(n, spacing, config.frames, seed);
-                progress.inc(1);
-                traj
-            })
-            .collect();
-        sets.push(set);
-    }
-    progress.finish_and_clear();
-    let [a, b, c, d]: [Vec<ChainTrajectory>; 4] = sets.try_into().expect("four sets");
-    Ok([a, b, c, d])
+        Ok(physics.simulate(n, spacing, config.frames, seed))
+    })
 }
 
 /// Drops `energy_drift`: the chains start unstretched at y ≈ 0, so E_0 ≈ 0 and a drift
@@ -97,36 +61,29 @@ fn without_energy(mut m: Map<String, Value>) -> Map<String, Value> {
 
 /// `learnsim run spring-chain`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs").join(NAME));
-    let config_path = args
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("configs").join(format!("{NAME}.toml")));
-    let mut config = read_config(&config_path)?;
-    if args.quick {
-        config.trajectories = [40, 8, 8, 8];
-        config.steps = 200;
-        config.validate_every = 50;
-    }
-    if matches!(args.tier, crate::TierArg::Paper) {
-        // The demo trains 100k iterations on fresh systems; more data, longer training.
-        config.trajectories = [10_000, 200, 200, 200];
-        config.steps = 100_000;
-        config.lr_decay_steps = 50_000.0;
-    }
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    let config_text = toml::to_string(&config)?;
-    write_bytes_atomically(&out.join("config.toml"), config_text.as_bytes())?;
+    let setup = setup(
+        args,
+        NAME,
+        |config| {
+            config.trajectories = [40, 8, 8, 8];
+            config.steps = 200;
+            config.validate_every = 50;
+        },
+        |config| {
+            // The demo trains 100k iterations on fresh systems; more data, longer training.
+            config.trajectories = [10_000, 200, 200, 200];
+            config.steps = 100_000;
+            config.lr_decay_steps = 50_000.0;
+        },
+    )?;
+    let (config, out) = (&setup.config, &setup.out);
     let physics = ChainConfig::default();
-    let [train, valid, small, large] = generate(&config, &physics)?;
+    let [train, valid, small, large] = generate(config, &physics)?;
 
     let device = default_training_device();
     let clock = Instant::now();
     let (progress, mut callback) = progress_bar("train GN", config.steps);
-    let fitted = train_interaction_network(&config, &train, &valid, &device, &mut callback)?;
+    let fitted = train_interaction_network(config, &train, &valid, &device, &mut callback)?;
     progress.finish_and_clear();
     let train_s = clock.elapsed().as_secs_f64();
     let model = fitted.model.clone();
@@ -164,14 +121,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
             zero_json.insert(format!("{k}_{label}"), v);
         }
     }
-    let first = fitted
-        .valid_loss
-        .first()
-        .map_or(f64::NAN, |p| f64::from(p.loss));
-    let last = fitted
-        .valid_loss
-        .last()
-        .map_or(f64::NAN, |p| f64::from(p.loss));
+    let (first, last) = loss_ends(&fitted.valid_loss);
     metrics.insert("valid_loss_initial".into(), json!(first));
     metrics.insert("valid_loss_final".into(), json!(last));
 
@@ -195,17 +145,10 @@ pub fn run(args: &RunArgs) -> Result<String> {
         physics.simulate(n_large, Some(TEST_SPACING), config.frames, seed);
     }
     let gt_fps = gt_frames as f64 / gt_clock.elapsed().as_secs_f64();
-    let tier = if args.quick {
-        "quick"
-    } else if matches!(args.tier, crate::TierArg::Paper) {
-        "paper"
-    } else {
-        "cpu"
-    };
     let report = json!({
         "case": NAME,
         "model": "graph-network",
-        "tier": tier,
+        "tier": setup.tier,
         "seed": config.seed,
         "metrics": metrics,
         "baselines": { "static": static_json, "zero_velocity": zero_json },
@@ -218,8 +161,6 @@ pub fn run(args: &RunArgs) -> Result<String> {
             "speedup": in_fps / gt_fps,
         },
     });
-    let path = out.join("metrics.json");
-    write_bytes_atomically(&path, serde_json::to_string_pretty(&report)?.as_bytes())?;
     // The plot's horizon keys are `vel_mse_H` of the 9-mass set, renamed for the plotter.
     let horizon_series = |m: &Value| -> Value {
         let mut out = Map::new();
@@ -245,11 +186,6 @@ pub fn run(args: &RunArgs) -> Result<String> {
         ],
         "vel_mse",
     )?;
-    plots::loss_curves(
-        &out.join("loss.png"),
-        &curve(&fitted.train_loss),
-        &curve(&fitted.valid_loss),
-    )?;
     let notes = format!(
         "Trained on {} chains of {}–{} masses (random spacing 0.2–1.0). Suffix `_n{n_small}`: {} chains of {n_small} masses; `_n{n_large}`: {} chains of {n_large} masses (both unseen sizes, spacing 0.5); `_train_sizes`: the {} validation chains. Rollouts of {steps} steps from frame 0; `vel_mse_H` and `mse_H` average the first H predicted frames (Σ over x, y, mean over masses, fixed ends included at zero error). `static` keeps v_t, `zero_velocity` predicts v = 0.",
         train.len(),
@@ -259,23 +195,16 @@ pub fn run(args: &RunArgs) -> Result<String> {
         large.len(),
         valid.len(),
     );
-    write_bytes_atomically(
-        &out.join("report.md"),
-        report::markdown_with(
-            &report,
-            &notes,
-            &[
-                (
-                    "velocity error against horizon, 9 masses",
-                    "error_vs_horizon.png",
-                ),
-                ("loss curves", "loss.png"),
-            ],
-        )
-        .as_bytes(),
+    let (path, db) = write_outputs(
+        &setup,
+        &report,
+        (&fitted.train_loss, &fitted.valid_loss),
+        &notes,
+        &[(
+            "velocity error against horizon, 9 masses",
+            "error_vs_horizon.png",
+        )],
     )?;
-    let db = leaderboard_of(&out);
-    leaderboard::record(&db, &out, &report, &config_text)?;
     let key = |n: usize| format!("vel_mse_{steps}_n{n}");
     Ok(format!(
         "{NAME}: {steps}-step velocity MSE {:.3e} on {n_small} masses (static {:.3e}), {:.3e} on {n_large} (static {:.3e}), pass = {pass}; wrote {} and report.md; recorded in {}",

@@ -6,6 +6,7 @@ mod chain_case;
 mod generate;
 mod leaderboard;
 mod nbody_case;
+mod object_case;
 mod plots;
 mod render;
 mod report;

@@ -187,23 +187,7 @@ fn absurd_sizes_are_refused_before_any_work() {
 fn quick_run_writes_metrics_with_the_documented_schema() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/water-drop-2d.toml");
-    let result = learnsim(&[
-        "run",
-        "water-drop-2d",
-        "--quick",
-        "--out",
-        out.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-    ]);
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    let text = std::fs::read_to_string(out.join("metrics.json")).unwrap();
-    let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let (m, text) = quick_run("water-drop-2d", &out);
     for key in [
         "case",
         "model",
@@ -310,17 +294,13 @@ fn quick_run_writes_metrics_with_the_documented_schema() {
     );
 }
 
-/// `learnsim run nbody-2d --quick`: the Interaction Network case end to end (simulate, train
-/// the IN and the MLP baseline, score, report, leaderboard). Checks the schema and that the IN
-/// learned something; the bars themselves are a benchmark.
-#[test]
-fn quick_nbody_run_writes_metrics_report_and_leaderboard_row() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("nbody");
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/nbody-2d.toml");
+/// Runs `learnsim run CASE --quick --out OUT` with the repository's config; returns metrics.json
+/// parsed and as text.
+fn quick_run(case: &str, out: &Path) -> (serde_json::Value, String) {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../configs/{case}.toml"));
     let result = learnsim(&[
         "run",
-        "nbody-2d",
+        case,
         "--quick",
         "--out",
         out.to_str().unwrap(),
@@ -333,7 +313,17 @@ fn quick_nbody_run_writes_metrics_report_and_leaderboard_row() {
         String::from_utf8_lossy(&result.stderr)
     );
     let text = std::fs::read_to_string(out.join("metrics.json")).unwrap();
-    let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    (serde_json::from_str(&text).unwrap(), text)
+}
+
+/// `learnsim run nbody-2d --quick`: the Interaction Network case end to end (simulate, train
+/// the IN and the MLP baseline, score, report, leaderboard). Checks the schema and that the IN
+/// learned something; the bars themselves are a benchmark.
+#[test]
+fn quick_nbody_run_writes_metrics_report_and_leaderboard_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("nbody");
+    let (m, text) = quick_run("nbody-2d", &out);
     assert_eq!(m["case"], "nbody-2d");
     assert_eq!(m["model"], "interaction-network");
     assert_eq!(m["bars"].as_array().unwrap().len(), 4);
@@ -384,23 +374,7 @@ fn quick_nbody_run_writes_metrics_report_and_leaderboard_row() {
 fn quick_spring_chain_run_writes_metrics_and_bars_for_both_test_sizes() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("chain");
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/spring-chain.toml");
-    let result = learnsim(&[
-        "run",
-        "spring-chain",
-        "--quick",
-        "--out",
-        out.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-    ]);
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    let text = std::fs::read_to_string(out.join("metrics.json")).unwrap();
-    let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let (m, text) = quick_run("spring-chain", &out);
     assert_eq!(m["case"], "spring-chain");
     let bars = m["bars"].as_array().unwrap();
     assert_eq!(bars.len(), 2);
