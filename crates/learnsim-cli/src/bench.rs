@@ -1,7 +1,7 @@
 //! `learnsim bench sim`: ground-truth throughput, measured, never asserted.
 
 use crate::run::{RunArgs, run};
-use crate::{TierArg, find_case, leaderboard};
+use crate::{TierArg, all_case_names, check_case_name, leaderboard};
 use anyhow::{Result, bail};
 use clap::Args;
 use learnsim_sim::{Case, Split, Tier, trajectory_seed};
@@ -82,10 +82,10 @@ pub struct CasesBenchArgs {
 #[expect(clippy::print_stderr, reason = "one progress line per finished case")]
 pub fn cases(args: &CasesBenchArgs) -> Result<String> {
     let names: Vec<String> = if args.cases.is_empty() {
-        Case::ALL
-            .iter()
-            .map(|c| c.name().to_string())
+        all_case_names()
+            .into_iter()
             .filter(|n| PathBuf::from("configs").join(format!("{n}.toml")).exists())
+            .map(str::to_string)
             .collect()
     } else {
         args.cases.clone()
@@ -94,7 +94,7 @@ pub fn cases(args: &CasesBenchArgs) -> Result<String> {
         bail!("no cases to run: none named and no configs/CASE.toml found");
     }
     for name in &names {
-        find_case(name)?;
+        check_case_name(name)?;
     }
     for name in &names {
         let summary = run(&RunArgs {

@@ -130,7 +130,13 @@ pub fn table(db: &Path, case: Option<&str>, format: Format) -> Result<String> {
                 .iter()
                 .map(|k| value(k).map_or("–".into(), |v| format!("{v:.3e}"))),
         );
+        let bars = report["bars"].as_array().map_or(&[][..], Vec::as_slice);
+        let passed = bars
+            .iter()
+            .filter(|b| b["pass"].as_bool() == Some(true))
+            .count();
         cells.extend([
+            format!("{passed}/{}", bars.len()),
             if pass { "yes" } else { "no" }.to_string(),
             finished,
             hash,
@@ -144,7 +150,7 @@ pub fn table(db: &Path, case: Option<&str>, format: Format) -> Result<String> {
     let header: Vec<&str> = ["model", "tier", "seed"]
         .into_iter()
         .chain(COLUMNS)
-        .chain(["pass", "finished (UTC)", "config", "run"])
+        .chain(["bars passed", "pass", "finished (UTC)", "config", "run"])
         .collect();
     let mut out = String::new();
     if format == Format::Csv {

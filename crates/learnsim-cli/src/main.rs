@@ -12,7 +12,7 @@ mod render;
 mod report;
 mod run;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use learnsim_sim::{Case, Tier};
 use std::path::PathBuf;
@@ -90,18 +90,43 @@ impl From<TierArg> for Tier {
     }
 }
 
-/// Looks a case up by name, suggesting the closest registered name on a miss.
-pub fn find_case(name: &str) -> Result<Case> {
-    if let Some(case) = Case::from_name(name) {
-        return Ok(case);
-    }
-    let closest = Case::ALL
+/// The object cases, which `learnsim run` dispatches by name: (name, description).
+pub const OBJECT_CASES: [(&str, &str); 2] = [
+    (nbody_case::NAME, nbody_case::DESCRIPTION),
+    (chain_case::NAME, chain_case::DESCRIPTION),
+];
+
+/// Every case name `learnsim run` takes: the particle registry, then the object cases.
+pub fn all_case_names() -> Vec<&'static str> {
+    Case::ALL
         .iter()
         .map(|c| c.name())
-        .chain([nbody_case::NAME, chain_case::NAME])
+        .chain(OBJECT_CASES.iter().map(|c| c.0))
+        .collect()
+}
+
+fn unknown_case(name: &str) -> anyhow::Error {
+    let closest = all_case_names()
+        .into_iter()
         .min_by_key(|c| strsim::levenshtein(c, name))
         .unwrap_or_default();
-    bail!("unknown case `{name}`; did you mean `{closest}`? (`learnsim cases` lists them all)")
+    anyhow::anyhow!(
+        "unknown case `{name}`; did you mean `{closest}`? (`learnsim cases` lists them all)"
+    )
+}
+
+/// Looks a particle case up by name, suggesting the closest registered name on a miss.
+pub fn find_case(name: &str) -> Result<Case> {
+    Case::from_name(name).ok_or_else(|| unknown_case(name))
+}
+
+/// Checks that `learnsim run` knows `name` (a particle or an object case).
+pub fn check_case_name(name: &str) -> Result<()> {
+    if all_case_names().contains(&name) {
+        Ok(())
+    } else {
+        Err(unknown_case(name))
+    }
 }
 
 #[expect(clippy::print_stdout, reason = "the CLI's job is to print")]
@@ -125,17 +150,13 @@ fn main() -> Result<()> {
             );
         }
         Command::Cases => {
-            let width = Case::ALL
-                .iter()
-                .map(|c| c.name().len())
-                .max()
-                .unwrap_or(0)
-                .max(chain_case::NAME.len());
+            let width = all_case_names().iter().map(|n| n.len()).max().unwrap_or(0);
             for case in Case::ALL {
                 println!("{:width$}  {}", case.name(), case.description());
             }
-            println!("{:width$}  {}", nbody_case::NAME, nbody_case::DESCRIPTION);
-            println!("{:width$}  {}", chain_case::NAME, chain_case::DESCRIPTION);
+            for (name, description) in OBJECT_CASES {
+                println!("{name:width$}  {description}");
+            }
         }
         Command::Bench { what } => match what {
             BenchCommand::Sim(args) => {
