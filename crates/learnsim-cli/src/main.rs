@@ -4,6 +4,7 @@
 mod bench;
 mod chain_case;
 mod generate;
+mod gns_kernel;
 mod leaderboard;
 mod nbody_case;
 mod object_case;
@@ -57,6 +58,9 @@ enum BenchCommand {
     Sim(bench::SimBenchArgs),
     /// Run the benchmark suite (`learnsim run` per case) and print the leaderboard.
     Cases(bench::CasesBenchArgs),
+    /// The GNS kernel benchmark of the JAX reference (GNS-10-128, N 1000, E 20 000): first
+    /// losses, then `RESULT train|infer: ...` and `peak_rss_mb` in the reference's format.
+    GnsKernel(gns_kernel::GnsKernelArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -164,6 +168,7 @@ fn main() -> Result<()> {
                 println!("{report}");
             }
             BenchCommand::Cases(args) => print!("{}", bench::cases(&args)?),
+            BenchCommand::GnsKernel(args) => println!("{}", gns_kernel::run(&args)?),
         },
     }
     Ok(())

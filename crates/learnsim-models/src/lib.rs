@@ -20,7 +20,7 @@ pub use interaction_network::{InteractionNetwork, InteractionNetworkConfig};
 pub use learned_simulator::{
     GnsModel, GraphInput, LearnedSimulator, LearnedSimulatorConfig, Normalization,
 };
-pub use mlp::{Mlp, MlpConfig};
+pub use mlp::{Mlp, MlpConfig, MlpParameter};
 
 /// The device learnsim trains on: burn's pure-Rust `flex` CPU backend with autodiff, or the
 /// best wgpu adapter (Vulkan/Metal/WebGPU, set `CUBECL_WGPU_DEFAULT_DEVICE` to choose) when

@@ -1,10 +1,10 @@
 //! Multi-layer perceptron: Linear → ReLU → … → Linear, optionally followed by LayerNorm.
 
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::activation::relu;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 
 /// Shape of an MLP.
 #[derive(Config, Debug)]
@@ -45,7 +45,63 @@ impl MlpConfig {
     }
 }
 
+/// Which parameter [`Mlp::with_parameters`] asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MlpParameter {
+    /// A linear layer's weight `[fan_in, fan_out]`, row-major.
+    Weight { fan_in: usize, fan_out: usize },
+    /// A linear layer's bias `[fan_out]`.
+    Bias { fan_in: usize, fan_out: usize },
+    /// LayerNorm's gain `[width]`.
+    NormGain { width: usize },
+    /// LayerNorm's bias `[width]`.
+    NormBias { width: usize },
+}
+
 impl Mlp {
+    /// The same MLP with every parameter replaced by `values(which)`, asked for in the order
+    /// layer 0 weight, layer 0 bias, layer 1 weight, …, then LayerNorm gain and bias — the
+    /// order of the GNS kernel benchmark's reference (`../shared/bench/`), so that weights drawn
+    /// or saved elsewhere load exactly.
+    ///
+    /// # Panics
+    /// If `values` returns a vector of the wrong length.
+    pub fn with_parameters(
+        mut self,
+        values: &mut dyn FnMut(MlpParameter) -> Vec<f32>,
+        device: &Device,
+    ) -> Self {
+        let mut fetch = |which: MlpParameter, len: usize| {
+            let v = values(which);
+            assert_eq!(v.len(), len, "{which:?}: got {} values", v.len());
+            v
+        };
+        for layer in &mut self.layers {
+            let [fan_in, fan_out] = layer.weight.dims();
+            let w = fetch(MlpParameter::Weight { fan_in, fan_out }, fan_in * fan_out);
+            layer.weight = Param::from_tensor(Tensor::from_data(
+                TensorData::new(w, [fan_in, fan_out]),
+                device,
+            ));
+            let b = fetch(MlpParameter::Bias { fan_in, fan_out }, fan_out);
+            layer.bias = Some(Param::from_tensor(Tensor::from_data(
+                TensorData::new(b, [fan_out]),
+                device,
+            )));
+        }
+        if let Some(norm) = &mut self.norm {
+            let [width] = norm.gamma.dims();
+            let g = fetch(MlpParameter::NormGain { width }, width);
+            norm.gamma = Param::from_tensor(Tensor::from_data(TensorData::new(g, [width]), device));
+            let b = fetch(MlpParameter::NormBias { width }, width);
+            norm.beta = Some(Param::from_tensor(Tensor::from_data(
+                TensorData::new(b, [width]),
+                device,
+            )));
+        }
+        self
+    }
+
     /// # Shapes
     /// - `input`: `[rows, d_input]`
     /// - returns: `[rows, d_output]`

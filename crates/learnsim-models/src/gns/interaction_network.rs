@@ -21,6 +21,13 @@ impl InteractionBlock {
         }
     }
 
+    /// The block with its edge MLP, then its node MLP, passed through `f`.
+    pub fn map_mlps(self, f: &mut dyn FnMut(Mlp) -> Mlp) -> Self {
+        let edge_mlp = f(self.edge_mlp);
+        let node_mlp = f(self.node_mlp);
+        Self { edge_mlp, node_mlp }
+    }
+
     /// # Shapes
     /// - `nodes`: `[N, L]`, `edges`: `[E, L]`, `senders`/`receivers`: `[E]`
     /// - returns: (`[N, L]`, `[E, L]`)

@@ -54,6 +54,25 @@ impl GnsConfig {
 }
 
 impl Gns {
+    /// The network with every MLP passed through `f` in the order node encoder, edge encoder,
+    /// then each block's edge and node MLP, then the decoder (the reference's `param_sizes`).
+    pub fn map_mlps(self, f: &mut dyn FnMut(Mlp) -> Mlp) -> Self {
+        let node_encoder = f(self.node_encoder);
+        let edge_encoder = f(self.edge_encoder);
+        let processor = self
+            .processor
+            .into_iter()
+            .map(|block| block.map_mlps(f))
+            .collect();
+        let decoder = f(self.decoder);
+        Self {
+            node_encoder,
+            edge_encoder,
+            processor,
+            decoder,
+        }
+    }
+
     /// # Shapes
     /// - `nodes`: `[N, node_in]`, `edges`: `[E, edge_in]`, `senders`/`receivers`: `[E]`
     /// - returns: `[N, node_out]`
