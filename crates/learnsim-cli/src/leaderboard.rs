@@ -27,10 +27,14 @@ fn open(db: &Path) -> Result<Connection> {
     let conn = Connection::open(db)
         .with_context(|| format!("cannot open leaderboard {}", db.display()))?;
     conn.busy_timeout(Duration::from_secs(60))?;
-    conn.pragma_update(None, "journal_mode", "WAL")
+    // Switching a new database to WAL needs an exclusive lock, and SQLite answers BUSY at once
+    // (without the busy handler) when another connection is creating the file at the same
+    // moment; CI saw this with four writers starting together. Retry for the same 60 s.
+    retry_busy(|| conn.pragma_update(None, "journal_mode", "WAL"))
         .with_context(|| format!("{}: cannot switch to WAL", db.display()))?;
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS runs (
+    retry_busy(|| {
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS runs (
             id INTEGER PRIMARY KEY,
             finished TEXT NOT NULL DEFAULT (datetime('now')),
             run_dir TEXT NOT NULL,
@@ -42,9 +46,26 @@ fn open(db: &Path) -> Result<Connection> {
             config_hash TEXT NOT NULL,
             report TEXT NOT NULL
         );",
-    )
+        )
+    })
     .with_context(|| format!("{}: not a learnsim leaderboard", db.display()))?;
     Ok(conn)
+}
+
+/// Runs `f` until it stops failing with SQLITE_BUSY, for at most 60 s.
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// FNV-1a 64 of the resolved config's text: which runs used the same recipe.

@@ -89,11 +89,22 @@ fn render(report: &Value, baselines: &[&str], notes: &str, figures: &[(&str, &st
         .as_object()
         .map(|m| m.keys().collect())
         .unwrap_or_default();
-    // Group by metric family, then by horizon (numeric), `full` last.
+    // Group by metric family and qualifier, then by horizon (numeric), `full` last:
+    // `mse_5_n6` sorts as (mse, n6, 5), so `mse_5_n6` comes before `mse_10_n6`.
     let order = |k: &str| {
-        let (family, suffix) = k.rsplit_once('_').unwrap_or((k, ""));
-        let h = suffix.parse::<usize>().unwrap_or(usize::MAX);
-        (family.to_string(), h, k.to_string())
+        let parts: Vec<&str> = k.split('_').collect();
+        let at = parts
+            .iter()
+            .position(|p| p.parse::<usize>().is_ok() || *p == "full");
+        match at {
+            Some(i) => (
+                parts[..i].join("_"),
+                parts[i + 1..].join("_"),
+                parts[i].parse::<usize>().unwrap_or(usize::MAX),
+                k.to_string(),
+            ),
+            None => (k.to_string(), String::new(), usize::MAX, k.to_string()),
+        }
     };
     names.sort_by_key(|k| order(k));
     for name in names {
@@ -138,6 +149,16 @@ mod tests {
         assert!(md.contains("| escaped_fraction | 0 | 0 | yes |"), "{md}");
         assert!(md.find("| mse_5 ").unwrap() < md.find("| mse_20 ").unwrap());
         assert!(md.find("| mse_20 ").unwrap() < md.find("| mse_full ").unwrap());
+        let r = json!({
+            "metrics": {"mse_10_n6": 1.0, "mse_5_n6": 2.0, "mse_50": 3.0, "mse_5": 4.0},
+            "baselines": {}
+        });
+        let md = markdown_with(&r, "", &[]);
+        let at = |k: &str| md.find(&format!("| {k} ")).unwrap();
+        assert!(
+            at("mse_5") < at("mse_50") && at("mse_5_n6") < at("mse_10_n6"),
+            "{md}"
+        );
         assert!(
             md.contains("| mse_20 | 1.000e-5 | – | – | 4.000e-5 |"),
             "{md}"
