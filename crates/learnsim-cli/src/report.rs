@@ -153,11 +153,11 @@ mod tests {
             "metrics": {"mse_10_n6": 1.0, "mse_5_n6": 2.0, "mse_50": 3.0, "mse_5": 4.0},
             "baselines": {}
         });
-        let md = markdown_with(&r, "", &[]);
-        let at = |k: &str| md.find(&format!("| {k} ")).unwrap();
+        let qualified = markdown_with(&r, "", &[]);
+        let at = |k: &str| qualified.find(&format!("| {k} ")).unwrap();
         assert!(
             at("mse_5") < at("mse_50") && at("mse_5_n6") < at("mse_10_n6"),
-            "{md}"
+            "{qualified}"
         );
         assert!(
             md.contains("| mse_20 | 1.000e-5 | – | – | 4.000e-5 |"),
