@@ -169,7 +169,12 @@ pub fn write_outputs(
     let curve = |points: &[LossPoint]| -> Vec<(usize, f32)> {
         points.iter().map(|p| (p.step, p.loss)).collect()
     };
-    plots::loss_curves(&out.join("loss.png"), &curve(losses.0), &curve(losses.1))?;
+    plots::loss_curves(
+        &out.join("loss.png"),
+        &curve(losses.0),
+        &curve(losses.1),
+        false,
+    )?;
     let mut all_figures = figures.to_vec();
     all_figures.push(("loss curves", "loss.png"));
     write_bytes_atomically(

@@ -100,7 +100,15 @@ pub fn error_vs_horizon(path: &Path, series: &[(&str, &Value)], metric: &str) ->
 
 /// `loss.png`: training loss (a 50-step running mean over the noisy per-step values) and
 /// validation loss against step, log y.
-pub fn loss_curves(path: &Path, train: &[(usize, f32)], valid: &[(usize, f32)]) -> Result<()> {
+///
+/// `noisy_inputs`: whether training inputs carry noise that validation inputs lack (GNS), which
+/// the legend says, since it is why the training curve can sit above the validation curve.
+pub fn loss_curves(
+    path: &Path,
+    train: &[(usize, f32)],
+    valid: &[(usize, f32)],
+    noisy_inputs: bool,
+) -> Result<()> {
     register_font();
     let e = err(path);
     let window = 50usize;
@@ -153,12 +161,20 @@ pub fn loss_curves(path: &Path, train: &[(usize, f32)], valid: &[(usize, f32)]) 
     chart
         .draw_series(LineSeries::new(smooth, a.stroke_width(2)))
         .map_err(|x| e(x.to_string()))?
-        .label(format!("train (noisy inputs, {window}-step mean)"))
+        .label(if noisy_inputs {
+            format!("train (noisy inputs, {window}-step mean)")
+        } else {
+            format!("train ({window}-step mean)")
+        })
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], a.stroke_width(2)));
     chart
         .draw_series(LineSeries::new(valid.clone(), b.stroke_width(2)))
         .map_err(|x| e(x.to_string()))?
-        .label("validation (noise-free)")
+        .label(if noisy_inputs {
+            "validation (noise-free)"
+        } else {
+            "validation"
+        })
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], b.stroke_width(2)));
     chart
         .draw_series(valid.iter().map(|&p| Circle::new(p, 4, b.filled())))

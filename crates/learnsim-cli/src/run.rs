@@ -402,6 +402,7 @@ pub fn finish(
         &out.join("loss.png"),
         &curve(&trainer.state.train_loss),
         &curve(&trainer.state.valid_loss),
+        true,
     )?;
     render_run(out, trainer, dataset, RenderFormat::All)?;
     write_bytes_atomically(&out.join("report.md"), report::markdown(&report).as_bytes())?;
