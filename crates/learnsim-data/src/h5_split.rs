@@ -165,11 +165,29 @@ fn read_trajectory(
         )));
     }
     let ids = read_integers(&types).map_err(bad)?;
+    // LagrangeBench pads particle arrays with type 9 (`matscipy_pad`); padding is not a particle.
+    let padding = |id: i64| {
+        convention == TypeConvention::Lagrangebench && id == crate::LAGRANGEBENCH_PADDING_TYPE
+    };
     let kind: Vec<ParticleKind> = ids
         .iter()
+        .filter(|&&id| !padding(id))
         .map(|&id| ParticleKind::from_id(id, convention))
         .collect::<Result<_, _>>()
         .map_err(|e| bad(format!("`particle_type`: {e}")))?;
+    if kind.is_empty() {
+        return Err(bad("every particle is padding (type 9)".into()));
+    }
+    let values = if kind.len() == n_particles {
+        values
+    } else {
+        values
+            .chunks_exact(dim)
+            .enumerate()
+            .filter(|(flat, _)| !padding(ids[flat % n_particles]))
+            .flat_map(|(_, p)| p.iter().copied())
+            .collect()
+    };
     Trajectory::new(dim, n_frames, values, kind).map_err(|e| bad(e.to_string()))
 }
 

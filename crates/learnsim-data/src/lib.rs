@@ -5,17 +5,29 @@
 //! gzip-chunked) and `particle_type` (int `[N]`). Every write goes to a temporary file that is
 //! renamed into place, so a crash never leaves a half-written dataset under the final name.
 //! Every read checks what it finds and reports the file and the problem.
+//!
+//! The field's other formats (DeepMind TFRecord, geoelements NPZ, LagrangeBench's own
+//! metadata) are read and written by [`formats`]; [`load_dataset`] takes any of them.
 
 mod atomic;
 mod error;
+pub mod formats;
 mod h5_split;
 mod metadata_file;
+pub mod npz;
+pub mod pickle;
+mod rollout_pickle;
 mod stats;
+pub mod tfrecord;
 
 pub use atomic::{write_atomically, write_bytes_atomically};
 pub use error::DataError;
+pub use formats::{
+    DatasetFormat, Imported, LAGRANGEBENCH_PADDING_TYPE, export_dataset, import_dataset,
+};
 pub use h5_split::{read_split, write_split};
 pub use metadata_file::{read_metadata, write_metadata};
+pub use rollout_pickle::{RolloutExport, write_rollout_pickle};
 pub use stats::{DiffStats, difference_stats};
 
 use learnsim_core::{Metadata, Trajectory};
@@ -33,8 +45,14 @@ pub struct Dataset {
     pub splits: [Vec<Trajectory>; 3],
 }
 
-/// Loads `dir/metadata.json` and the three splits, checking that they agree.
+/// Loads the dataset in `dir` in whichever format it is (see [`DatasetFormat::detect`]).
 pub fn load_dataset(dir: &Path) -> Result<Dataset, DataError> {
+    let format = DatasetFormat::detect(dir)?;
+    Ok(import_dataset(dir, format)?.dataset)
+}
+
+/// Loads a learnsim dataset: `dir/metadata.json` and the three splits, checking that they agree.
+pub fn load_learnsim_dataset(dir: &Path) -> Result<Dataset, DataError> {
     let metadata = read_metadata(&dir.join("metadata.json"))?;
     let mut splits: [Vec<Trajectory>; 3] = Default::default();
     for (k, name) in SPLITS.iter().enumerate() {

@@ -7,37 +7,9 @@
 
 mod common;
 
+use common::run_python;
 use learnsim_core::TypeConvention;
 use learnsim_data::{read_split, write_split};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("LEARNSIM_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    }
-}
-
-fn run_python(script: &str, args: &[&Path]) -> String {
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("cannot start Python: run scripts/test.sh, which installs h5py into .venv");
-    assert!(
-        out.status.success(),
-        "Python failed (h5py and numpy are needed; scripts/test.sh installs them):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 #[test]
 fn files_we_write_have_lagrangebench_layout_in_h5py() {

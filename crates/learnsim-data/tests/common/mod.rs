@@ -2,6 +2,8 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use learnsim_core::{Metadata, ParticleKind, Trajectory, TypeConvention};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// A trajectory with distinct, reproducible values: x = frame + particle/128 + axis/1024, exact in f32 and in numpy alike.
 pub fn trajectory(
@@ -54,4 +56,34 @@ pub fn metadata() -> Metadata {
         seed: 0,
         num_trajectories: [2, 1, 1],
     }
+}
+
+/// The Python with the interop packages: `LEARNSIM_PYTHON`, else the workspace `.venv`, else
+/// `python3`.
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("LEARNSIM_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
+/// Runs `script` with `args`, failing the test with Python's stderr if it fails.
+pub fn run_python(script: &str, args: &[&Path]) -> String {
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("cannot start Python: run scripts/test.sh, which installs h5py into .venv");
+    assert!(
+        out.status.success(),
+        "Python failed (h5py and numpy are needed; scripts/test.sh installs them):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -1,0 +1,929 @@
+//! The part of Python's pickle format that numpy arrays travel in.
+//!
+//! geoelements/gns stores each trajectory in its NPZ as a numpy *object* array, which `np.save`
+//! writes as a pickle, and DeepMind's rollouts are pickled dicts of numpy arrays. No crate on
+//! crates.io reads numpy arrays out of a pickle (serde-pickle refuses the `numpy` globals they
+//! are rebuilt from), so this module has a small pickle machine of its own. It **never calls
+//! anything**: globals stay names, `REDUCE` and `BUILD` stay records of what Python would have
+//! done, and only the exact shapes numpy produces are turned into arrays. Every length is
+//! checked against the bytes that remain, and nested values are walked with a depth limit, so
+//! a hostile pickle gets an error, not a crash or a huge allocation.
+//!
+//! The writer emits protocol 3 with numpy 1.x's global names (`numpy.core.multiarray`), which
+//! numpy 1.x and 2.x both load.
+
+use std::collections::HashMap;
+
+/// A pickled value, as nodes of an arena so that `BUILD` and `APPEND` through the memo act on the
+/// one object they name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Bytes(Vec<u8>),
+    Tuple(Vec<usize>),
+    List(Vec<usize>),
+    Dict(Vec<(usize, usize)>),
+    /// A global named by module and attribute; never imported.
+    Global(String, String),
+    /// `callable(*args)`, not called.
+    Reduce(usize, usize),
+    /// `object.__setstate__(state)`, not applied.
+    Build(usize, usize),
+}
+
+/// A parsed pickle: the arena and the root node.
+#[derive(Debug)]
+pub struct Pickle {
+    nodes: Vec<Node>,
+    root: usize,
+}
+
+/// Deepest nesting [`Pickle`] walks; numpy's pickles nest four levels.
+const MAX_DEPTH: usize = 64;
+
+#[derive(Clone, Copy)]
+enum Slot {
+    Mark,
+    Value(usize),
+}
+
+impl Pickle {
+    /// Parses `bytes` (protocols 0–5 for the opcodes numpy and plain containers use).
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        let mut p = Parser {
+            bytes,
+            pos: 0,
+            nodes: Vec::new(),
+            stack: Vec::new(),
+            memo: HashMap::new(),
+        };
+        let root = p.run()?;
+        Ok(Self {
+            nodes: p.nodes,
+            root,
+        })
+    }
+
+    /// The root node's id.
+    pub fn root(&self) -> usize {
+        self.root
+    }
+
+    /// Node `id`.
+    pub fn node(&self, id: usize) -> &Node {
+        &self.nodes[id]
+    }
+
+    /// The items of a dict node, keys as strings.
+    pub fn dict_items(&self, id: usize) -> Result<Vec<(String, usize)>, String> {
+        let Node::Dict(items) = self.node(id) else {
+            return Err("expected a dict".into());
+        };
+        items
+            .iter()
+            .map(|&(k, v)| match self.node(k) {
+                Node::Str(s) => Ok((s.clone(), v)),
+                other => Err(format!("dict key is not a string: {other:?}")),
+            })
+            .collect()
+    }
+
+    /// Decodes a numpy array node (`_reconstruct` + `BUILD`), or a list/tuple of numbers as a
+    /// 1-D array, or a number as a 0-D array.
+    pub fn array(&self, id: usize) -> Result<NdArray, String> {
+        self.array_at(id, 0)
+    }
+
+    fn array_at(&self, id: usize, depth: usize) -> Result<NdArray, String> {
+        if depth > MAX_DEPTH {
+            return Err("pickle nests too deeply".into());
+        }
+        match self.node(id) {
+            Node::Int(v) => Ok(NdArray::new(vec![], ArrayData::Int(vec![*v]))),
+            Node::Float(v) => Ok(NdArray::new(vec![], ArrayData::Float(vec![*v]))),
+            Node::Build(object, state) => self.reconstructed_array(*object, *state, depth),
+            other => Err(format!("expected a numpy array, found {}", describe(other))),
+        }
+    }
+
+    fn reconstructed_array(
+        &self,
+        object: usize,
+        state: usize,
+        depth: usize,
+    ) -> Result<NdArray, String> {
+        let Node::Reduce(callable, _) = self.node(object) else {
+            return Err("expected numpy's _reconstruct(...)".into());
+        };
+        match self.node(*callable) {
+            Node::Global(m, n)
+                if (m == "numpy.core.multiarray" || m == "numpy._core.multiarray")
+                    && n == "_reconstruct" => {}
+            other => {
+                return Err(format!(
+                    "expected numpy's _reconstruct, found {}",
+                    describe(other)
+                ));
+            }
+        }
+        let Node::Tuple(state) = self.node(state) else {
+            return Err("ndarray state is not a tuple".into());
+        };
+        let [_, shape, dtype, fortran, data] = state[..] else {
+            return Err(format!(
+                "ndarray state has {} entries, expected 5",
+                state.len()
+            ));
+        };
+        let Node::Tuple(dims) = self.node(shape) else {
+            return Err("ndarray shape is not a tuple".into());
+        };
+        let shape: Vec<usize> = dims
+            .iter()
+            .map(|&d| match self.node(d) {
+                Node::Int(v) if *v >= 0 => Ok(*v as usize),
+                other => Err(format!("bad dimension {}", describe(other))),
+            })
+            .collect::<Result<_, _>>()?;
+        let count = checked_product(&shape)?;
+        if matches!(self.node(fortran), Node::Bool(true)) && shape.len() > 1 {
+            return Err("Fortran-ordered arrays are not supported".into());
+        }
+        let dtype = self.dtype(dtype)?;
+        let data = match (dtype, self.node(data)) {
+            (Dtype::Object, Node::List(items)) => {
+                if items.len() != count {
+                    return Err(format!(
+                        "object array of shape {shape:?} holds {} items",
+                        items.len()
+                    ));
+                }
+                let items = items
+                    .iter()
+                    .map(|&i| self.array_at(i, depth + 1))
+                    .collect::<Result<_, _>>()?;
+                ArrayData::Object(items)
+            }
+            (Dtype::Object, other) => {
+                return Err(format!(
+                    "object array data is {}, expected a list",
+                    describe(other)
+                ));
+            }
+            (dtype, Node::Bytes(raw)) => dtype.decode(raw, count)?,
+            (_, other) => {
+                return Err(format!("array data is {}, expected bytes", describe(other)));
+            }
+        };
+        Ok(NdArray { shape, data })
+    }
+
+    fn dtype(&self, id: usize) -> Result<Dtype, String> {
+        let (reduce, state) = match self.node(id) {
+            Node::Build(object, state) => (*object, Some(*state)),
+            _ => (id, None),
+        };
+        let Node::Reduce(callable, args) = self.node(reduce) else {
+            return Err("expected numpy.dtype(...)".into());
+        };
+        if !matches!(self.node(*callable), Node::Global(m, n) if m == "numpy" && n == "dtype") {
+            return Err("expected numpy.dtype".into());
+        }
+        let Node::Tuple(args) = self.node(*args) else {
+            return Err("numpy.dtype arguments are not a tuple".into());
+        };
+        let code = match args.first().map(|&a| self.node(a)) {
+            Some(Node::Str(s)) => s.clone(),
+            _ => return Err("numpy.dtype has no type code".into()),
+        };
+        let big_endian = state.is_some_and(|s| match self.node(s) {
+            Node::Tuple(items) => {
+                matches!(items.get(1).map(|&i| self.node(i)), Some(Node::Str(e)) if e == ">")
+            }
+            _ => false,
+        });
+        Dtype::from_code(&code, big_endian)
+    }
+}
+
+/// A numpy array's shape and values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NdArray {
+    /// Shape, C order.
+    pub shape: Vec<usize>,
+    /// Values.
+    pub data: ArrayData,
+}
+
+/// Values of an [`NdArray`], widened losslessly (f32 → f64, any integer → i64).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArrayData {
+    Float(Vec<f64>),
+    Int(Vec<i64>),
+    Object(Vec<NdArray>),
+}
+
+impl NdArray {
+    /// An array of `shape` holding `data`.
+    pub fn new(shape: Vec<usize>, data: ArrayData) -> Self {
+        Self { shape, data }
+    }
+
+    /// The values as f32 (floats only).
+    pub fn to_f32(&self) -> Result<Vec<f32>, String> {
+        match &self.data {
+            ArrayData::Float(v) => Ok(v.iter().map(|&x| x as f32).collect()),
+            ArrayData::Int(_) => Err("expected a float array, found integers".into()),
+            ArrayData::Object(_) => Err("expected a float array, found objects".into()),
+        }
+    }
+
+    /// The values as i64 (integers only).
+    pub fn to_i64(&self) -> Result<Vec<i64>, String> {
+        match &self.data {
+            ArrayData::Int(v) => Ok(v.clone()),
+            ArrayData::Float(_) => Err("expected an integer array, found floats".into()),
+            ArrayData::Object(_) => Err("expected an integer array, found objects".into()),
+        }
+    }
+}
+
+/// The numpy element types we decode.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Dtype {
+    F32 {
+        big_endian: bool,
+    },
+    F64 {
+        big_endian: bool,
+    },
+    Int {
+        size: usize,
+        signed: bool,
+        big_endian: bool,
+    },
+    Bool,
+    Object,
+}
+
+impl Dtype {
+    /// From numpy's short code (`f4`, `<f8`, `i8`, `u1`, `b1`, `O8`, `|O` …).
+    pub fn from_code(code: &str, big_endian: bool) -> Result<Self, String> {
+        let (big_endian, body) = match code.as_bytes().first() {
+            Some(b'<' | b'|' | b'=') => (false, &code[1..]),
+            Some(b'>') => (true, &code[1..]),
+            _ => (big_endian, code),
+        };
+        Ok(match body {
+            "f4" => Self::F32 { big_endian },
+            "f8" => Self::F64 { big_endian },
+            "b1" | "?" => Self::Bool,
+            "O" | "O8" => Self::Object,
+            _ => {
+                let (kind, size) = body.split_at(1);
+                let size: usize = size
+                    .parse()
+                    .map_err(|_| format!("unsupported dtype `{code}`"))?;
+                let signed = match kind {
+                    "i" => true,
+                    "u" => false,
+                    _ => return Err(format!("unsupported dtype `{code}`")),
+                };
+                if !matches!(size, 1 | 2 | 4 | 8) {
+                    return Err(format!("unsupported dtype `{code}`"));
+                }
+                Self::Int {
+                    size,
+                    signed,
+                    big_endian,
+                }
+            }
+        })
+    }
+
+    /// Bytes per element (8 for object pointers, which are never decoded from bytes).
+    pub fn size(self) -> usize {
+        match self {
+            Self::F32 { .. } => 4,
+            Self::F64 { .. } | Self::Object => 8,
+            Self::Int { size, .. } => size,
+            Self::Bool => 1,
+        }
+    }
+
+    /// Decodes `count` elements from `raw`, which must hold exactly that many.
+    pub fn decode(self, raw: &[u8], count: usize) -> Result<ArrayData, String> {
+        let expected = count
+            .checked_mul(self.size())
+            .ok_or("array size overflows")?;
+        if raw.len() != expected {
+            return Err(format!(
+                "array data has {} bytes, shape and dtype need {expected}",
+                raw.len()
+            ));
+        }
+        let word = |chunk: &[u8], big: bool| {
+            let mut b = [0u8; 8];
+            if big {
+                for (d, s) in b.iter_mut().zip(chunk.iter().rev()) {
+                    *d = *s;
+                }
+            } else {
+                b[..chunk.len()].copy_from_slice(chunk);
+            }
+            u64::from_le_bytes(b)
+        };
+        Ok(match self {
+            Self::F32 { big_endian } => ArrayData::Float(
+                raw.chunks_exact(4)
+                    .map(|c| f32::from_bits(word(c, big_endian) as u32) as f64)
+                    .collect(),
+            ),
+            Self::F64 { big_endian } => ArrayData::Float(
+                raw.chunks_exact(8)
+                    .map(|c| f64::from_bits(word(c, big_endian)))
+                    .collect(),
+            ),
+            Self::Int {
+                size,
+                signed,
+                big_endian,
+            } => ArrayData::Int(
+                raw.chunks_exact(size)
+                    .map(|c| {
+                        let u = word(c, big_endian);
+                        let shift = 64 - 8 * size as u32;
+                        if signed {
+                            ((u << shift) as i64) >> shift
+                        } else {
+                            u as i64
+                        }
+                    })
+                    .collect(),
+            ),
+            Self::Bool => ArrayData::Int(raw.iter().map(|&b| i64::from(b != 0)).collect()),
+            Self::Object => return Err("object arrays are pickled, not raw bytes".into()),
+        })
+    }
+}
+
+fn checked_product(shape: &[usize]) -> Result<usize, String> {
+    shape.iter().try_fold(1usize, |acc, &d| {
+        acc.checked_mul(d)
+            .ok_or_else(|| format!("shape {shape:?} overflows"))
+    })
+}
+
+fn describe(node: &Node) -> String {
+    match node {
+        Node::Global(m, n) => format!("global {m}.{n}"),
+        Node::Bytes(b) => format!("{} bytes", b.len()),
+        Node::Str(s) => format!("string {s:?}"),
+        Node::Tuple(t) => format!("a tuple of {}", t.len()),
+        Node::List(t) => format!("a list of {}", t.len()),
+        other => format!("{other:?}"),
+    }
+}
+
+struct Parser<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    nodes: Vec<Node>,
+    stack: Vec<Slot>,
+    memo: HashMap<u64, usize>,
+}
+
+impl Parser<'_> {
+    fn run(&mut self) -> Result<usize, String> {
+        loop {
+            let at = self.pos;
+            let op = self.take(1)?[0];
+            self.step(op)
+                .map_err(|e| format!("pickle opcode 0x{op:02x} at byte {at}: {e}"))?;
+            if op == b'.' {
+                return match self.stack.pop() {
+                    Some(Slot::Value(v)) => Ok(v),
+                    _ => Err("pickle ends with an empty stack".into()),
+                };
+            }
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or_else(|| {
+                format!(
+                    "pickle truncated: need {n} bytes at byte {}, {} remain",
+                    self.pos,
+                    self.bytes.len() - self.pos
+                )
+            })?;
+        let s = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn uint(&mut self, n: usize) -> Result<u64, String> {
+        let b = self.take(n)?;
+        let mut w = [0u8; 8];
+        w[..n].copy_from_slice(b);
+        Ok(u64::from_le_bytes(w))
+    }
+
+    fn line(&mut self) -> Result<String, String> {
+        let rest = &self.bytes[self.pos..];
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or("unterminated text line")?;
+        let line = String::from_utf8(rest[..end].to_vec()).map_err(|_| "non-UTF-8 text line")?;
+        self.pos += end + 1;
+        Ok(line)
+    }
+
+    fn len_prefixed(&mut self, width: usize) -> Result<Vec<u8>, String> {
+        let len = self.uint(width)?;
+        let len = usize::try_from(len).map_err(|_| "length overflows")?;
+        Ok(self.take(len)?.to_vec())
+    }
+
+    fn push(&mut self, node: Node) {
+        self.nodes.push(node);
+        self.stack.push(Slot::Value(self.nodes.len() - 1));
+    }
+
+    fn pop(&mut self) -> Result<usize, String> {
+        match self.stack.pop() {
+            Some(Slot::Value(v)) => Ok(v),
+            Some(Slot::Mark) => Err("unexpected mark".into()),
+            None => Err("stack underflow".into()),
+        }
+    }
+
+    fn top(&self) -> Result<usize, String> {
+        match self.stack.last() {
+            Some(Slot::Value(v)) => Ok(*v),
+            _ => Err("no value on the stack".into()),
+        }
+    }
+
+    fn pop_mark(&mut self) -> Result<Vec<usize>, String> {
+        let mark = self
+            .stack
+            .iter()
+            .rposition(|s| matches!(s, Slot::Mark))
+            .ok_or("no mark on the stack")?;
+        let items = self.stack[mark + 1..]
+            .iter()
+            .map(|s| match s {
+                Slot::Value(v) => *v,
+                Slot::Mark => unreachable!("rposition found the last mark"),
+            })
+            .collect();
+        self.stack.truncate(mark);
+        Ok(items)
+    }
+
+    fn memo_put(&mut self, key: u64) -> Result<(), String> {
+        let v = self.top()?;
+        self.memo.insert(key, v);
+        Ok(())
+    }
+
+    fn memo_get(&mut self, key: u64) -> Result<(), String> {
+        let v = *self.memo.get(&key).ok_or("memo key not defined")?;
+        self.stack.push(Slot::Value(v));
+        Ok(())
+    }
+
+    fn text(bytes: Vec<u8>) -> Result<Node, String> {
+        String::from_utf8(bytes)
+            .map(Node::Str)
+            .map_err(|_| "string is not UTF-8".into())
+    }
+
+    fn extend_list(&mut self, list: usize, items: Vec<usize>) -> Result<(), String> {
+        match &mut self.nodes[list] {
+            Node::List(v) => {
+                v.extend(items);
+                Ok(())
+            }
+            _ => Err("APPEND to something that is not a list".into()),
+        }
+    }
+
+    fn extend_dict(&mut self, dict: usize, items: Vec<usize>) -> Result<(), String> {
+        if items.len() % 2 != 0 {
+            return Err("odd number of dict items".into());
+        }
+        match &mut self.nodes[dict] {
+            Node::Dict(v) => {
+                v.extend(items.chunks(2).map(|kv| (kv[0], kv[1])));
+                Ok(())
+            }
+            _ => Err("SETITEM on something that is not a dict".into()),
+        }
+    }
+
+    fn step(&mut self, op: u8) -> Result<(), String> {
+        match op {
+            0x80 => {
+                let proto = self.take(1)?[0];
+                if proto > 5 {
+                    return Err(format!("unsupported protocol {proto}"));
+                }
+            }
+            0x95 => {
+                self.take(8)?;
+            }
+            b'.' => {}
+            b'(' => self.stack.push(Slot::Mark),
+            b'N' => self.push(Node::None),
+            0x88 => self.push(Node::Bool(true)),
+            0x89 => self.push(Node::Bool(false)),
+            b'J' => {
+                let v = self.uint(4)? as u32 as i32;
+                self.push(Node::Int(v.into()));
+            }
+            b'K' => {
+                let v = self.uint(1)?;
+                self.push(Node::Int(v as i64));
+            }
+            b'M' => {
+                let v = self.uint(2)?;
+                self.push(Node::Int(v as i64));
+            }
+            0x8a => {
+                let n = self.uint(1)? as usize;
+                let b = self.take(n)?.to_vec();
+                if n > 8 {
+                    return Err("integer wider than 64 bits".into());
+                }
+                let mut w = [0u8; 8];
+                w[..n].copy_from_slice(&b);
+                let shift = 64 - 8 * n as u32;
+                let v = if n == 0 {
+                    0
+                } else {
+                    (i64::from_le_bytes(w) << shift) >> shift
+                };
+                self.push(Node::Int(v));
+            }
+            b'G' => {
+                let b: [u8; 8] = self.take(8)?.try_into().expect("8 bytes");
+                self.push(Node::Float(f64::from_be_bytes(b)));
+            }
+            b'X' => {
+                let b = self.len_prefixed(4)?;
+                self.push(Self::text(b)?);
+            }
+            0x8c => {
+                let b = self.len_prefixed(1)?;
+                self.push(Self::text(b)?);
+            }
+            0x8d => {
+                let b = self.len_prefixed(8)?;
+                self.push(Self::text(b)?);
+            }
+            b'B' | b'T' => {
+                let b = self.len_prefixed(4)?;
+                self.push(Node::Bytes(b));
+            }
+            b'C' | b'U' => {
+                let b = self.len_prefixed(1)?;
+                self.push(Node::Bytes(b));
+            }
+            0x8e => {
+                let b = self.len_prefixed(8)?;
+                self.push(Node::Bytes(b));
+            }
+            b')' => self.push(Node::Tuple(vec![])),
+            0x85..=0x87 => {
+                let n = (op - 0x84) as usize;
+                let mut items = (0..n).map(|_| self.pop()).collect::<Result<Vec<_>, _>>()?;
+                items.reverse();
+                self.push(Node::Tuple(items));
+            }
+            b't' => {
+                let items = self.pop_mark()?;
+                self.push(Node::Tuple(items));
+            }
+            b']' => self.push(Node::List(vec![])),
+            b'l' => {
+                let items = self.pop_mark()?;
+                self.push(Node::List(items));
+            }
+            b'a' => {
+                let v = self.pop()?;
+                let list = self.top()?;
+                self.extend_list(list, vec![v])?;
+            }
+            b'e' => {
+                let items = self.pop_mark()?;
+                let list = self.top()?;
+                self.extend_list(list, items)?;
+            }
+            b'}' => self.push(Node::Dict(vec![])),
+            b'd' => {
+                let items = self.pop_mark()?;
+                self.push(Node::Dict(vec![]));
+                let dict = self.top()?;
+                self.extend_dict(dict, items)?;
+            }
+            b's' => {
+                let v = self.pop()?;
+                let k = self.pop()?;
+                let dict = self.top()?;
+                self.extend_dict(dict, vec![k, v])?;
+            }
+            b'u' => {
+                let items = self.pop_mark()?;
+                let dict = self.top()?;
+                self.extend_dict(dict, items)?;
+            }
+            b'c' => {
+                let module = self.line()?;
+                let name = self.line()?;
+                self.push(Node::Global(module, name));
+            }
+            0x93 => {
+                let name = self.pop()?;
+                let module = self.pop()?;
+                match (&self.nodes[module], &self.nodes[name]) {
+                    (Node::Str(m), Node::Str(n)) => {
+                        let g = Node::Global(m.clone(), n.clone());
+                        self.push(g);
+                    }
+                    _ => return Err("STACK_GLOBAL needs two strings".into()),
+                }
+            }
+            b'R' | 0x81 => {
+                let args = self.pop()?;
+                let callable = self.pop()?;
+                self.push(Node::Reduce(callable, args));
+            }
+            b'b' => {
+                let state = self.pop()?;
+                let object = self.top()?;
+                // Move the object to a new slot and put the BUILD where it was, so that memo
+                // references to the object see it built.
+                let moved = std::mem::replace(&mut self.nodes[object], Node::None);
+                self.nodes.push(moved);
+                let inner = self.nodes.len() - 1;
+                self.nodes[object] = Node::Build(inner, state);
+            }
+            b'q' => {
+                let k = self.uint(1)?;
+                self.memo_put(k)?;
+            }
+            b'r' => {
+                let k = self.uint(4)?;
+                self.memo_put(k)?;
+            }
+            0x94 => {
+                let k = self.memo.len() as u64;
+                self.memo_put(k)?;
+            }
+            b'p' => {
+                let k = self.line()?.parse().map_err(|_| "bad PUT key")?;
+                self.memo_put(k)?;
+            }
+            b'h' => {
+                let k = self.uint(1)?;
+                self.memo_get(k)?;
+            }
+            b'j' => {
+                let k = self.uint(4)?;
+                self.memo_get(k)?;
+            }
+            b'g' => {
+                let k = self.line()?.parse().map_err(|_| "bad GET key")?;
+                self.memo_get(k)?;
+            }
+            b'0' => {
+                self.stack.pop().ok_or("POP on an empty stack")?;
+            }
+            b'1' => {
+                self.pop_mark()?;
+            }
+            b'2' => {
+                let v = self.top()?;
+                self.stack.push(Slot::Value(v));
+            }
+            other => return Err(format!("unsupported opcode 0x{other:02x}")),
+        }
+        Ok(())
+    }
+}
+
+/// Writes pickles (protocol 3) of dicts, lists, numbers, strings and numpy arrays.
+#[derive(Debug, Default)]
+pub struct PickleWriter {
+    out: Vec<u8>,
+}
+
+/// A value to pickle.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PyValue {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    List(Vec<PyValue>),
+    Dict(Vec<(String, PyValue)>),
+    /// A numpy array: shape, C-order values and their dtype.
+    Array(Vec<usize>, ArrayValues),
+    /// A 1-D numpy object array.
+    ObjectArray(Vec<PyValue>),
+}
+
+/// Values of a numpy array to write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArrayValues {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    I64(Vec<i64>),
+}
+
+impl PickleWriter {
+    /// Pickles `value` (protocol 3).
+    pub fn to_bytes(value: &PyValue) -> Vec<u8> {
+        let mut w = Self::default();
+        w.out.extend_from_slice(&[0x80, 3]);
+        w.value(value);
+        w.out.push(b'.');
+        w.out
+    }
+
+    fn op(&mut self, op: u8) {
+        self.out.push(op);
+    }
+
+    fn str(&mut self, s: &str) {
+        self.op(b'X');
+        self.out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        self.out.extend_from_slice(s.as_bytes());
+    }
+
+    fn int(&mut self, v: i64) {
+        if let Ok(v) = i32::try_from(v) {
+            self.op(b'J');
+            self.out.extend_from_slice(&v.to_le_bytes());
+        } else {
+            self.op(0x8a);
+            self.out.push(8);
+            self.out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+
+    fn global(&mut self, module: &str, name: &str) {
+        self.op(b'c');
+        self.out.extend_from_slice(module.as_bytes());
+        self.op(b'\n');
+        self.out.extend_from_slice(name.as_bytes());
+        self.op(b'\n');
+    }
+
+    fn value(&mut self, v: &PyValue) {
+        match v {
+            PyValue::None => self.op(b'N'),
+            PyValue::Bool(b) => self.op(if *b { 0x88 } else { 0x89 }),
+            PyValue::Int(i) => self.int(*i),
+            PyValue::Float(f) => {
+                self.op(b'G');
+                self.out.extend_from_slice(&f.to_be_bytes());
+            }
+            PyValue::Str(s) => self.str(s),
+            PyValue::List(items) => {
+                self.op(b']');
+                if !items.is_empty() {
+                    self.op(b'(');
+                    items.iter().for_each(|i| self.value(i));
+                    self.op(b'e');
+                }
+            }
+            PyValue::Dict(items) => {
+                self.op(b'}');
+                if !items.is_empty() {
+                    self.op(b'(');
+                    for (k, v) in items {
+                        self.str(k);
+                        self.value(v);
+                    }
+                    self.op(b'u');
+                }
+            }
+            PyValue::Array(shape, values) => {
+                let (code, raw): (&str, Vec<u8>) = match values {
+                    ArrayValues::F32(v) => ("f4", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+                    ArrayValues::F64(v) => ("f8", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+                    ArrayValues::I64(v) => ("i8", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+                };
+                self.array_header(shape);
+                self.dtype(code, "<", 0);
+                self.op(0x89);
+                self.op(b'B');
+                self.out
+                    .extend_from_slice(&(raw.len() as u32).to_le_bytes());
+                self.out.extend_from_slice(&raw);
+                self.op(b't');
+                self.op(b'b');
+            }
+            PyValue::ObjectArray(items) => {
+                self.array_header(&[items.len()]);
+                // numpy's object dtype carries flags 63 (NPY_OBJECT_DTYPE_FLAGS).
+                self.dtype("O8", "|", 63);
+                self.op(0x89);
+                self.value(&PyValue::List(items.clone()));
+                self.op(b't');
+                self.op(b'b');
+            }
+        }
+    }
+
+    /// `_reconstruct(ndarray, (0,), b'b')`, then the state tuple's mark, version and shape.
+    fn array_header(&mut self, shape: &[usize]) {
+        self.global("numpy.core.multiarray", "_reconstruct");
+        self.global("numpy", "ndarray");
+        self.int(0);
+        self.op(0x85);
+        self.op(b'C');
+        self.out.extend_from_slice(&[1, b'b']);
+        self.op(0x87);
+        self.op(b'R');
+        self.op(b'(');
+        self.int(1);
+        self.op(b'(');
+        for &d in shape {
+            self.int(d as i64);
+        }
+        self.op(b't');
+    }
+
+    fn dtype(&mut self, code: &str, endian: &str, flags: i64) {
+        self.global("numpy", "dtype");
+        self.str(code);
+        self.op(0x89);
+        self.op(0x88);
+        self.op(0x87);
+        self.op(b'R');
+        self.op(b'(');
+        self.int(3);
+        self.str(endian);
+        for _ in 0..3 {
+            self.op(b'N');
+        }
+        self.int(-1);
+        self.int(-1);
+        self.int(flags);
+        self.op(b't');
+        self.op(b'b');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrays_round_trip_through_our_writer_and_reader() {
+        let positions = PyValue::Array(
+            vec![2, 3, 2],
+            ArrayValues::F32((0..12).map(|i| i as f32 / 3.0).collect()),
+        );
+        let types = PyValue::Array(vec![3], ArrayValues::I64(vec![5, 3, -1]));
+        let bytes = PickleWriter::to_bytes(&PyValue::ObjectArray(vec![positions, types]));
+        let pickle = Pickle::parse(&bytes).unwrap();
+        let array = pickle.array(pickle.root()).unwrap();
+        let ArrayData::Object(items) = array.data else {
+            panic!("not an object array")
+        };
+        assert_eq!(items[0].shape, [2, 3, 2]);
+        assert_eq!(
+            items[0].to_f32().unwrap(),
+            (0..12).map(|i| i as f32 / 3.0).collect::<Vec<_>>()
+        );
+        assert_eq!(items[1].to_i64().unwrap(), [5, 3, -1]);
+    }
+
+    #[test]
+    fn hostile_lengths_are_errors_not_allocations() {
+        // BINBYTES8 claiming 2^62 bytes.
+        let mut bytes = vec![0x80, 4, 0x8e];
+        bytes.extend_from_slice(&(1u64 << 62).to_le_bytes());
+        let err = Pickle::parse(&bytes).unwrap_err();
+        assert!(err.contains("truncated"), "{err}");
+        // A list appended into itself through the memo is walked with a depth limit.
+        let cyclic = [0x80, 3, b']', b'q', 0, b'h', 0, b'a', b'.'];
+        let p = Pickle::parse(&cyclic).unwrap();
+        assert!(p.array(p.root()).is_err());
+    }
+}
