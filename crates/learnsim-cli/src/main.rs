@@ -3,6 +3,7 @@
 
 mod bench;
 mod chain_case;
+mod convert;
 mod generate;
 mod gns_kernel;
 mod leaderboard;
@@ -32,6 +33,9 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// List every registered case with a one-line description.
     Cases,
+    /// Convert a dataset between learnsim, DeepMind (TFRecord), geoelements (NPZ) and
+    /// LagrangeBench (HDF5).
+    Convert(convert::ConvertArgs),
     /// Train a GNS on a dataset; resumes from RUN/checkpoint if present.
     Train(run::TrainArgs),
     /// Roll a trained GNS and the baselines out over a split; prints metrics as JSON.
@@ -141,6 +145,7 @@ fn main() -> Result<()> {
             let summary = generate::run(&args)?;
             println!("{summary}");
         }
+        Command::Convert(args) => println!("{}", convert::convert(&args)?),
         Command::Train(args) => println!("{}", run::train_command(&args)?),
         Command::Run(args) => println!("{}", run::run(&args)?),
         Command::Rollout(args) => println!("{}", run::rollout_command(&args)?),

@@ -424,7 +424,10 @@ pub enum RenderFormat {
     Gif,
     /// `vtk/truth.pvd`, `vtk/prediction.pvd` and their `.vtu` frames.
     Vtk,
-    /// Both.
+    /// `rollout_0.pkl` in DeepMind's layout, for their `render_rollout.py` and geoelements'
+    /// renderer.
+    Pickle,
+    /// All three.
     All,
 }
 
@@ -445,10 +448,32 @@ pub fn render_run(
         model: &model,
         device: default_inference_device(),
     };
-    let predicted = rollout(&mut stepper, truth)
-        .context("the learned simulator's rollout failed")?
-        .predicted;
-    if format != RenderFormat::Vtk {
+    let rolled = rollout(&mut stepper, truth).context("the learned simulator's rollout failed")?;
+    let predicted = rolled.predicted;
+    if matches!(format, RenderFormat::Pickle | RenderFormat::All) {
+        let split = rolled.warmup * truth.n_particles * truth.dim;
+        let types: Vec<i64> = truth
+            .kind
+            .iter()
+            .map(|k| {
+                k.id(learnsim_core::TypeConvention::Deepmind)
+                    .expect("every kind has a DeepMind id")
+            })
+            .collect();
+        learnsim_data::write_rollout_pickle(
+            &out.join("rollout_0.pkl"),
+            &learnsim_data::RolloutExport {
+                dim: truth.dim,
+                n_particles: truth.n_particles,
+                initial_positions: &truth.position[..split],
+                predicted: &predicted.position[split..],
+                ground_truth: &truth.position[split..],
+                particle_types: &types,
+                metadata: &dataset.metadata,
+            },
+        )?;
+    }
+    if matches!(format, RenderFormat::Gif | RenderFormat::All) {
         render::gif(
             &out.join("rollout.gif"),
             truth,
@@ -457,7 +482,7 @@ pub fn render_run(
             100,
         )?;
     }
-    if format != RenderFormat::Gif {
+    if matches!(format, RenderFormat::Vtk | RenderFormat::All) {
         let dir = out.join("vtk");
         render::vtk(&dir, "truth", truth, &dataset.metadata)?;
         render::vtk(&dir, "prediction", &predicted, &dataset.metadata)?;

@@ -128,6 +128,52 @@ fn same_seed_gives_identical_positions_and_another_seed_differs() {
 }
 
 #[test]
+fn convert_carries_generated_data_through_every_format_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("learnsim");
+    generate("water-drop-2d", &source, 3);
+    let original = load_dataset(&source).unwrap();
+    let mut previous = source;
+    for format in ["deepmind", "geoelements", "lagrangebench", "learnsim"] {
+        let next = dir.path().join(format!("as-{format}"));
+        let result = learnsim(&[
+            "convert",
+            "--to",
+            format,
+            previous.to_str().unwrap(),
+            next.to_str().unwrap(),
+        ]);
+        assert!(
+            result.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let summary = String::from_utf8_lossy(&result.stdout);
+        assert!(
+            summary.contains(&format!("({format}): train 2, valid 1, test 1")),
+            "{summary}"
+        );
+        assert_eq!(
+            load_dataset(&next).unwrap().splits,
+            original.splits,
+            "{format}"
+        );
+        previous = next;
+    }
+    // Converting into a folder that holds another format's dataset is refused, naming it.
+    let clash = learnsim(&[
+        "convert",
+        "--to",
+        "geoelements",
+        previous.to_str().unwrap(),
+        dir.path().join("as-deepmind").to_str().unwrap(),
+    ]);
+    assert!(!clash.status.success());
+    let err = String::from_utf8_lossy(&clash.stderr);
+    assert!(err.contains("already holds a deepmind dataset"), "{err}");
+}
+
+#[test]
 fn metadata_statistics_are_finite_and_positive() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("d");
@@ -265,6 +311,37 @@ fn quick_run_writes_metrics_with_the_documented_schema() {
         (a - b).abs() <= 1e-9 * b.abs().max(1e-30),
         "rollout after reload {a} vs run {b}"
     );
+    // The same data as DeepMind TFRecords gives the same rollout: `--data` takes any format.
+    let deepmind = dir.path().join("deepmind");
+    let converted = learnsim(&[
+        "convert",
+        "--to",
+        "deepmind",
+        out.join("data").to_str().unwrap(),
+        deepmind.to_str().unwrap(),
+    ]);
+    assert!(
+        converted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&converted.stderr)
+    );
+    let from_deepmind = learnsim(&[
+        "rollout",
+        "--run",
+        out.to_str().unwrap(),
+        "--data",
+        deepmind.to_str().unwrap(),
+    ]);
+    assert!(
+        from_deepmind.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_deepmind.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&from_deepmind.stdout).unwrap();
+    assert_eq!(r["metrics"]["mse_20"].as_f64().unwrap(), a);
+    // The rollout in DeepMind's pickle layout, for their renderer.
+    let pickle = std::fs::read(out.join("rollout_0.pkl")).unwrap();
+    assert!(pickle.starts_with(&[0x80, 3]) && pickle.ends_with(b"."));
 
     // The report, figures and renders sit beside metrics.json.
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();

@@ -201,6 +201,16 @@ pub fn export_dataset(
     format: DatasetFormat,
     dataset: &Dataset,
 ) -> Result<(), DataError> {
+    export_dataset_with_progress(dir, format, dataset, &mut |_| {})
+}
+
+/// [`export_dataset`], calling `progress(n)` after each split with the `n` trajectories it held.
+pub fn export_dataset_with_progress(
+    dir: &Path,
+    format: DatasetFormat,
+    dataset: &Dataset,
+    progress: &mut dyn FnMut(usize),
+) -> Result<(), DataError> {
     std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
     let mut metadata = dataset.metadata.clone();
     if let Some(convention) = format.convention() {
@@ -257,6 +267,7 @@ pub fn export_dataset(
                 write_bytes_atomically(&path, &bytes)?;
             }
         }
+        progress(trajectories.len());
     }
     let meta_path = dir.join("metadata.json");
     let text = match format {

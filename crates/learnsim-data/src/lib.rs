@@ -23,7 +23,8 @@ pub mod tfrecord;
 pub use atomic::{write_atomically, write_bytes_atomically};
 pub use error::DataError;
 pub use formats::{
-    DatasetFormat, Imported, LAGRANGEBENCH_PADDING_TYPE, export_dataset, import_dataset,
+    DatasetFormat, Imported, LAGRANGEBENCH_PADDING_TYPE, export_dataset,
+    export_dataset_with_progress, import_dataset,
 };
 pub use h5_split::{read_split, write_split};
 pub use metadata_file::{read_metadata, write_metadata};

@@ -520,7 +520,7 @@ impl Parser<'_> {
     }
 
     fn extend_dict(&mut self, dict: usize, items: Vec<usize>) -> Result<(), String> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err("odd number of dict items".into());
         }
         match &mut self.nodes[dict] {

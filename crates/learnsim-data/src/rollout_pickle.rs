@@ -31,7 +31,7 @@ pub struct RolloutExport<'a> {
 pub fn write_rollout_pickle(path: &Path, rollout: &RolloutExport) -> Result<(), DataError> {
     let per_frame = rollout.n_particles * rollout.dim;
     let frames = |values: &[f32], what: &str| {
-        if per_frame == 0 || values.len() % per_frame != 0 {
+        if per_frame == 0 || !values.len().is_multiple_of(per_frame) {
             return Err(DataError::invalid(
                 path,
                 format!(

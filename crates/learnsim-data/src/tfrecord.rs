@@ -213,7 +213,7 @@ pub fn decode_record(bytes: &[u8], dim: usize) -> Result<DeepmindRecord, String>
         None => return Err("context has no `key`".into()),
     };
     let type_bytes = single_bytes(context.get("particle_type"), "context `particle_type`")?;
-    if type_bytes.len() % 8 != 0 {
+    if !type_bytes.len().is_multiple_of(8) {
         return Err(format!(
             "context `particle_type` has {} bytes, not a whole number of int64",
             type_bytes.len()
@@ -264,7 +264,7 @@ pub fn decode_record(bytes: &[u8], dim: usize) -> Result<DeepmindRecord, String>
             let mut width = None;
             for (t, frame) in list.feature.iter().enumerate() {
                 let bytes = single_bytes(Some(frame), &format!("`step_context` frame {t}"))?;
-                if bytes.len() % 4 != 0 || width.is_some_and(|w| w != bytes.len() / 4) {
+                if !bytes.len().is_multiple_of(4) || width.is_some_and(|w| w != bytes.len() / 4) {
                     return Err(format!(
                         "`step_context` frame {t} has {} bytes, inconsistent with float32 [C]",
                         bytes.len()
@@ -410,11 +410,10 @@ mod tests {
 
     #[test]
     fn masked_crc_matches_tensorflow() {
-        // crc32c("123456789") = 0xE3069283 (the CRC-32C check value); the mask is
-        // ((crc >> 15) | (crc << 17)) + 0xa282ead8 (tensorflow/core/lib/hash/crc32c.h).
-        let crc: u32 = 0xE306_9283;
-        let expected = ((crc >> 15) | (crc << 17)).wrapping_add(0xa282_ead8);
-        assert_eq!(masked_crc32c(b"123456789"), expected);
+        // crc32c("123456789") is the CRC-32C check value 0xE3069283; the masked value
+        // 0xC78AB0E5 is what the Python `tfrecord` package's `masked_crc` returns for it.
+        assert_eq!(crc32c::crc32c(b"123456789"), 0xE306_9283);
+        assert_eq!(masked_crc32c(b"123456789"), 0xC78A_B0E5);
     }
 
     #[test]
