@@ -4,6 +4,7 @@
 //! - [`sph`]: 2D weakly compressible SPH (Taylor–Green vortex, dam break).
 //! - [`nbody`]: 2D softened-gravity n-body with velocity Verlet (Interaction Networks).
 //! - [`spring_chain`]: the graph_nets demo mass–spring chain (fixed ends, Hooke, gravity).
+//! - [`stillinger_weber`]: Stillinger–Weber silicon clusters (three-body; the SchNet case).
 //! - [`scenes`]: seeded initial conditions.
 //! - [`Case`]: the registry of particle cases that `learnsim generate` knows.
 //!
@@ -16,6 +17,7 @@ pub mod nbody;
 pub mod scenes;
 pub mod sph;
 pub mod spring_chain;
+pub mod stillinger_weber;
 
 pub use case::{Case, CaseInfo, GenerationPlan, Split, Tier, trajectory_seed};
 
