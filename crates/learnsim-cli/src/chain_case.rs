@@ -64,12 +64,12 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let setup = setup(
         args,
         NAME,
-        |config| {
+        |config: &mut ObjectTrainConfig| {
             config.trajectories = [40, 8, 8, 8];
             config.steps = 200;
             config.validate_every = 50;
         },
-        |config| {
+        |config: &mut ObjectTrainConfig| {
             // The demo trains 100k iterations on fresh systems; more data, longer training.
             config.trajectories = [10_000, 200, 200, 200];
             config.steps = 100_000;

@@ -13,6 +13,7 @@ mod plots;
 mod render;
 mod report;
 mod run;
+mod schnet_case;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -99,9 +100,10 @@ impl From<TierArg> for Tier {
 }
 
 /// The object cases, which `learnsim run` dispatches by name: (name, description).
-pub const OBJECT_CASES: [(&str, &str); 2] = [
+pub const OBJECT_CASES: [(&str, &str); 3] = [
     (nbody_case::NAME, nbody_case::DESCRIPTION),
     (chain_case::NAME, chain_case::DESCRIPTION),
+    (schnet_case::NAME, schnet_case::DESCRIPTION),
 ];
 
 /// Every case name `learnsim run` takes: the particle registry, then the object cases.

@@ -53,14 +53,14 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let setup = setup(
         args,
         NAME,
-        |config| {
+        |config: &mut ObjectTrainConfig| {
             config.trajectories = [24, 4, 8, 4];
             config.frames = 60;
             config.steps = 150;
             config.validate_every = 50;
             config.rollout_steps = 20;
         },
-        |config| {
+        |config: &mut ObjectTrainConfig| {
             // cases.md [1] (d), GPU profile: the paper's network sizes and 10x the data.
             config.trajectories = [2000, 200, 200, 200];
             config.relation_hidden = 150;

@@ -16,11 +16,11 @@ use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 
 /// A prepared run: its folder, its resolved config and that config as saved.
-pub struct Setup {
+pub struct Setup<C = ObjectTrainConfig> {
     /// Run folder.
     pub out: PathBuf,
     /// Resolved config (file, then `--quick` / `--tier paper` overrides).
-    pub config: ObjectTrainConfig,
+    pub config: C,
     /// The resolved config as TOML (saved as RUN/config.toml; hashed by the leaderboard).
     pub config_text: String,
     /// `quick`, `cpu` or `paper`.
@@ -29,12 +29,12 @@ pub struct Setup {
 
 /// Reads `--config` (default `configs/NAME.toml`), applies the tier's overrides, creates the
 /// run folder (default `runs/NAME`) and saves the resolved config there.
-pub fn setup(
+pub fn setup<C: serde::de::DeserializeOwned + serde::Serialize>(
     args: &RunArgs,
     name: &str,
-    quick: impl FnOnce(&mut ObjectTrainConfig),
-    paper: impl FnOnce(&mut ObjectTrainConfig),
-) -> Result<Setup> {
+    quick: impl FnOnce(&mut C),
+    paper: impl FnOnce(&mut C),
+) -> Result<Setup<C>> {
     let out = args
         .out
         .clone()
@@ -45,7 +45,7 @@ pub fn setup(
         .unwrap_or_else(|| PathBuf::from("configs").join(format!("{name}.toml")));
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let mut config: ObjectTrainConfig = toml::from_str(&text)
+    let mut config: C = toml::from_str(&text)
         .with_context(|| format!("{}: not a valid {name} config", path.display()))?;
     let tier = if args.quick {
         quick(&mut config);
@@ -156,8 +156,8 @@ pub fn loss_ends(valid: &[LossPoint]) -> (f64, f64) {
 /// Writes metrics.json, loss.png, report.md (with `notes` and the figures, loss.png last) and
 /// records the run in the leaderboard next to the run folder. Returns metrics.json's path and
 /// the leaderboard's.
-pub fn write_outputs(
-    setup: &Setup,
+pub fn write_outputs<C>(
+    setup: &Setup<C>,
     report_json: &Value,
     losses: (&[LossPoint], &[LossPoint]),
     notes: &str,

@@ -248,6 +248,9 @@ pub fn run(args: &RunArgs) -> Result<String> {
     if args.case == crate::nbody_case::NAME {
         return crate::nbody_case::run(args);
     }
+    if args.case == crate::schnet_case::NAME {
+        return crate::schnet_case::run(args);
+    }
     if args.case == crate::chain_case::NAME {
         return crate::chain_case::run(args);
     }

@@ -6,6 +6,8 @@
 //!   2020).
 //! - [`InteractionNetwork`]: relational + object MLPs over all ordered pairs (Battaglia et al.
 //!   2016), the n-body case's model.
+//! - [`SchNet`]: continuous-filter convolutions with forces by autodiff (Schütt et al. 2017),
+//!   the silicon case's model.
 //! - [`LearnedSimulator`]: featurize → network → decode, plus decode's inverse for the training
 //!   targets (DeepMind's `learned_simulator.py`).
 
@@ -14,6 +16,7 @@ pub mod graph;
 mod interaction_network;
 mod learned_simulator;
 mod mlp;
+mod schnet;
 
 pub use gns::{Gns, GnsConfig, InteractionBlock};
 pub use interaction_network::{InteractionNetwork, InteractionNetworkConfig};
@@ -21,6 +24,7 @@ pub use learned_simulator::{
     GnsModel, GraphInput, LearnedSimulator, LearnedSimulatorConfig, Normalization,
 };
 pub use mlp::{Mlp, MlpConfig, MlpParameter};
+pub use schnet::{AtomsGraph, SchNet, SchNetConfig, SchNetInteraction, ssp};
 
 /// The device learnsim trains on: burn's pure-Rust `flex` CPU backend with autodiff, or the
 /// best wgpu adapter (Vulkan/Metal/WebGPU, set `CUBECL_WGPU_DEFAULT_DEVICE` to choose) when

@@ -6,6 +6,7 @@
 mod config;
 mod noise;
 pub mod object_dynamics;
+pub mod schnet;
 mod trainer;
 
 pub use config::TrainConfig;

@@ -493,7 +493,7 @@ fn fit<M: Module, T: ObjectTrajectory>(
 
 /// burn draws initial weights from the device's RNG: seed it, under a lock so that models built
 /// concurrently cannot interleave, and force every lazy parameter now.
-fn seeded_init<M: Module>(device: &Device, seed: u64, init: impl Fn() -> M) -> M {
+pub(crate) fn seeded_init<M: Module>(device: &Device, seed: u64, init: impl Fn() -> M) -> M {
     static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = INIT
         .lock()
