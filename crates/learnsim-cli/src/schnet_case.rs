@@ -37,15 +37,22 @@ fn generate(
         bail!("schnet-si config: need cluster sizes and at least 10 configurations per size");
     }
     let bar = ProgressBar::new(config.cluster_sizes.len() as u64).with_style(
-        ProgressStyle::with_template("sample Langevin MD [{elapsed_precise}] {wide_bar} {pos}/{len} cluster sizes")
-            .expect("valid template"),
+        ProgressStyle::with_template(
+            "sample Langevin MD [{elapsed_precise}] {wide_bar} {pos}/{len} cluster sizes",
+        )
+        .expect("valid template"),
     );
     let per_size: Vec<Vec<Configuration>> = config
         .cluster_sizes
         .par_iter()
         .map(|&n| {
             let seed = trajectory_seed(config.seed, Split::Train, n);
-            let out = sample_clusters(potential, &ClusterSampling::recipe(n), config.configurations, seed);
+            let out = sample_clusters(
+                potential,
+                &ClusterSampling::recipe(n),
+                config.configurations,
+                seed,
+            );
             bar.inc(1);
             out
         })
@@ -111,7 +118,9 @@ fn thermal_velocities(n: usize, temperature: f64, seed: u64) -> Vec<[f64; 3]> {
         / SILICON_MASS_AMU)
         .sqrt();
     let normal = Normal::new(0.0, std).expect("valid normal");
-    let mut v: Vec<[f64; 3]> = (0..n).map(|_| [0; 3].map(|_| normal.sample(&mut rng))).collect();
+    let mut v: Vec<[f64; 3]> = (0..n)
+        .map(|_| [0; 3].map(|_| normal.sample(&mut rng)))
+        .collect();
     for d in 0..3 {
         let mean = v.iter().map(|x| x[d]).sum::<f64>() / n as f64;
         v.iter_mut().for_each(|x| x[d] -= mean);
@@ -122,7 +131,10 @@ fn thermal_velocities(n: usize, temperature: f64, seed: u64) -> Vec<[f64; 3]> {
 /// Largest |E_total(t) − E_total(0)| over the run, relative to the mean kinetic energy.
 fn drift(energies: &[(f64, f64)]) -> (f64, f64) {
     let total: Vec<f64> = energies.iter().map(|(u, k)| u + k).collect();
-    let worst = total.iter().map(|t| (t - total[0]).abs()).fold(0.0, f64::max);
+    let worst = total
+        .iter()
+        .map(|t| (t - total[0]).abs())
+        .fold(0.0, f64::max);
     let mean_ke = energies.iter().map(|(_, k)| k).sum::<f64>() / energies.len() as f64;
     (worst / mean_ke, mean_ke)
 }
@@ -161,7 +173,10 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let schnet = trained.predict(&test, &device);
     let schnet_eval_s = clock.elapsed().as_secs_f64();
     let pair = PairPotential::fit(&train, config.n_rbf, config.cutoff);
-    let pair_pred: Vec<EnergyForces> = test.iter().map(|c| pair.energy_forces(&c.positions)).collect();
+    let pair_pred: Vec<EnergyForces> = test
+        .iter()
+        .map(|c| pair.energy_forces(&c.positions))
+        .collect();
     let mean_pred: Vec<EnergyForces> = test
         .iter()
         .map(|c| EnergyForces {
@@ -181,9 +196,16 @@ pub fn run(args: &RunArgs) -> Result<String> {
 
     // NVE from a test configuration: learned forces, then the ground truth for reference.
     let start = &test[0];
-    let v0 = thermal_velocities(start.positions.len(), config.nve_temperature, config.seed ^ 0x4E5E);
+    let v0 = thermal_velocities(
+        start.positions.len(),
+        config.nve_temperature,
+        config.seed ^ 0x4E5E,
+    );
     let nve_bar = ProgressBar::new_spinner();
-    nve_bar.set_message(format!("NVE with learned forces, {} steps", config.nve_steps));
+    nve_bar.set_message(format!(
+        "NVE with learned forces, {} steps",
+        config.nve_steps
+    ));
     nve_bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let (mut x, mut v) = (start.positions.clone(), v0.clone());
     let learned = nve(
@@ -195,7 +217,9 @@ pub fn run(args: &RunArgs) -> Result<String> {
         config.nve_steps,
     );
     nve_bar.finish_and_clear();
-    let non_finite = learned.iter().any(|(u, k)| !(u.is_finite() && k.is_finite()));
+    let non_finite = learned
+        .iter()
+        .any(|(u, k)| !(u.is_finite() && k.is_finite()));
     let (learned_drift, learned_ke) = drift(&learned);
     let (mut x, mut v) = (start.positions.clone(), v0);
     let truth = nve(
@@ -220,11 +244,24 @@ pub fn run(args: &RunArgs) -> Result<String> {
         "valid_loss_final": last,
     });
     let bars = vec![
-        bar("energy MAE / pair-potential energy MAE", e_mae / pair_e, 0.5, true),
-        bar("energy MAE / energy std (within each cluster size)", e_mae / e_std, 0.1, true),
+        bar(
+            "energy MAE / pair-potential energy MAE",
+            e_mae / pair_e,
+            0.5,
+            true,
+        ),
+        bar(
+            "energy MAE / energy std (within each cluster size)",
+            e_mae / e_std,
+            0.1,
+            true,
+        ),
         bar("force MAE / force std", f_mae / f_std, 0.3, true),
         bar(
-            &format!("{}-step learned-force NVE energy drift / mean kinetic energy", config.nve_steps),
+            &format!(
+                "{}-step learned-force NVE energy drift / mean kinetic energy",
+                config.nve_steps
+            ),
             if non_finite { f64::NAN } else { learned_drift },
             0.01,
             true,

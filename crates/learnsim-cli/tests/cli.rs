@@ -499,7 +499,10 @@ fn quick_schnet_run_reports_energies_forces_and_a_finite_nve_drift() {
     }
     for baseline in ["pair_potential", "mean_energy"] {
         for key in ["energy_mae", "force_mae"] {
-            assert!(m["baselines"][baseline][key].as_f64().is_some(), "{baseline}.{key}");
+            assert!(
+                m["baselines"][baseline][key].as_f64().is_some(),
+                "{baseline}.{key}"
+            );
         }
     }
     // 150 Adam steps lower the normalised validation loss (measured 1.19 -> 0.55).

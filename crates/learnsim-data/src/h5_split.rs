@@ -200,10 +200,14 @@ fn read_trajectory(
 /// chunk dims claimed 3 GB.)
 fn check_claimed_size(dataset: &rust_hdf5::H5Dataset, file_len: u64) -> Result<(), String> {
     const MAX_DEFLATE_RATIO: u64 = 1032;
-    let limit = file_len.saturating_mul(MAX_DEFLATE_RATIO).saturating_add(1 << 20);
+    let limit = file_len
+        .saturating_mul(MAX_DEFLATE_RATIO)
+        .saturating_add(1 << 20);
     let bytes = |dims: &[usize]| {
         dims.iter()
-            .try_fold(dataset.element_size() as u64, |a, &d| a.checked_mul(d as u64))
+            .try_fold(dataset.element_size() as u64, |a, &d| {
+                a.checked_mul(d as u64)
+            })
     };
     let shape = dataset.shape();
     if bytes(&shape).is_none_or(|b| b > limit) {

@@ -302,8 +302,8 @@ fn a_zip_bomb_is_refused_before_inflating() {
 fn an_hdf5_chunk_claiming_gigabytes_is_refused_before_decoding() {
     // Found by the `hdf5` fuzz target (five minutes, -malloc_limit_mb=512): a 12 KB file whose
     // `position` chunk claims 3 GB made the decoder allocate it. Now refused up front.
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/hostile/chunk_claims_3gb.h5");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile/chunk_claims_3gb.h5");
     let err = learnsim_data::read_split(&path, learnsim_core::TypeConvention::Lagrangebench)
         .unwrap_err()
         .to_string();

@@ -142,7 +142,9 @@ impl SchNet {
     pub fn forward(&self, positions: Tensor<2>, graph: &AtomsGraph) -> Tensor<1> {
         let device = positions.device();
         let n_atoms = graph.n_atoms();
-        let index = |v: &[i64]| Tensor::<1, Int>::from_data(TensorData::new(v.to_vec(), [v.len()]), &device);
+        let index = |v: &[i64]| {
+            Tensor::<1, Int>::from_data(TensorData::new(v.to_vec(), [v.len()]), &device)
+        };
         let (senders, receivers) = (index(&graph.senders), index(&graph.receivers));
         let d = gather(positions.clone(), senders.clone()) - gather(positions, receivers.clone());
         let r = d.powf_scalar(2.0).sum_dim(1).sqrt(); // [P, 1]
@@ -167,7 +169,10 @@ impl SchNet {
         let ones = Tensor::<2>::ones([n_atoms, 1], &device);
         let mut x = ones.matmul(self.embedding.val()); // [A, F]
         for block in &self.blocks {
-            let w = block.filter2.forward(ssp(block.filter1.forward(rbf.clone()))) * fc.clone();
+            let w = block
+                .filter2
+                .forward(ssp(block.filter1.forward(rbf.clone())))
+                * fc.clone();
             let xj = gather(block.in2f.forward(x.clone()), senders.clone());
             let v = scatter_add(xj * w, receivers.clone(), n_atoms);
             let v = block.f2out2.forward(ssp(block.f2out1.forward(v)));
@@ -190,10 +195,17 @@ impl SchNet {
         graph: &AtomsGraph,
         device: &Device,
     ) -> (Vec<f32>, Vec<f32>) {
-        let x = Tensor::<2>::from_data(TensorData::new(positions.to_vec(), [graph.n_atoms(), 3]), device)
-            .require_grad();
+        let x = Tensor::<2>::from_data(
+            TensorData::new(positions.to_vec(), [graph.n_atoms(), 3]),
+            device,
+        )
+        .require_grad();
         let out = self.forward(x.clone(), graph);
-        let values = out.clone().into_data().try_to_vec::<f32>().expect("f32 outputs");
+        let values = out
+            .clone()
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 outputs");
         let grads = out.sum().backward();
         let gradient = x
             .grad(&grads)

@@ -62,13 +62,22 @@ fn the_energy_is_invariant_under_rotation_translation_and_permutation() {
     let (c, s) = (0.7f32.cos(), 0.7f32.sin());
     let moved: Vec<f32> = x
         .chunks(3)
-        .flat_map(|p| [c * p[0] + s * p[2] + 1.0, p[1] - 3.0, -s * p[0] + c * p[2] + 0.5])
+        .flat_map(|p| {
+            [
+                c * p[0] + s * p[2] + 1.0,
+                p[1] - 3.0,
+                -s * p[0] + c * p[2] + 0.5,
+            ]
+        })
         .collect();
     let permuted: Vec<f32> = x.chunks(3).rev().flatten().copied().collect();
     // f32 distances change in the last bits under rotation: |E| ~ 10, so 1e-4 relative.
     for (what, y) in [("rotated", moved), ("permuted", permuted)] {
         let e2 = energy(&model, &y, &device);
-        assert!((e2 - e).abs() < 1e-4 * (1.0 + e.abs()), "{what}: {e2} vs {e}");
+        assert!(
+            (e2 - e).abs() < 1e-4 * (1.0 + e.abs()),
+            "{what}: {e2} vs {e}"
+        );
     }
 }
 

@@ -307,7 +307,7 @@ pub fn sample_clusters(
             }
         }
         step += 1;
-        if step >= sampling.equilibration && step % sampling.sample_every == 0 {
+        if step >= sampling.equilibration && step.is_multiple_of(sampling.sample_every) {
             let sw = potential.energy_forces(&x);
             out.push(Configuration {
                 positions: x.clone(),
