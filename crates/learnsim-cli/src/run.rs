@@ -64,6 +64,13 @@ pub fn read_config(path: &Path) -> Result<TrainConfig> {
     reason = "progress lines when stderr is not a terminal"
 )]
 pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trainer, f64)> {
+    for (k, name) in ["train", "valid"].iter().enumerate() {
+        if dataset.splits[k].is_empty() {
+            anyhow::bail!(
+                "the dataset has no {name} trajectories (DeepMind and geoelements datasets often ship without a valid split); training needs both train and valid"
+            );
+        }
+    }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     std::fs::write(out.join("config.toml"), toml::to_string(&config)?)
         .context("cannot save the resolved config")?;

@@ -171,6 +171,22 @@ fn convert_carries_generated_data_through_every_format_unchanged() {
     assert!(!clash.status.success());
     let err = String::from_utf8_lossy(&clash.stderr);
     assert!(err.contains("already holds a deepmind dataset"), "{err}");
+    // A DeepMind dataset without a valid split loads, but training says what is missing.
+    let deepmind = dir.path().join("as-deepmind");
+    std::fs::remove_file(deepmind.join("valid.tfrecord")).unwrap();
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/water-drop-2d.toml");
+    let train = learnsim(&[
+        "train",
+        "--data",
+        deepmind.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        dir.path().join("run").to_str().unwrap(),
+    ]);
+    assert!(!train.status.success());
+    let err = String::from_utf8_lossy(&train.stderr);
+    assert!(err.contains("no valid trajectories"), "{err}");
 }
 
 #[test]

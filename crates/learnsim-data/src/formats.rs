@@ -173,6 +173,9 @@ pub fn import_dataset(dir: &Path, format: DatasetFormat) -> Result<Imported, Dat
         }
         None => foreign_metadata(&json, &meta_path, format, dim, &splits)?,
     };
+    let mut metadata = metadata;
+    // What the files hold, whatever the metadata says (a split may have been left out).
+    metadata.num_trajectories = [splits[0].len(), splits[1].len(), splits[2].len()];
     metadata
         .validate()
         .map_err(|e| DataError::invalid(&meta_path, e.to_string()))?;

@@ -58,6 +58,9 @@ pub fn load_learnsim_dataset(dir: &Path) -> Result<Dataset, DataError> {
     let mut splits: [Vec<Trajectory>; 3] = Default::default();
     for (k, name) in SPLITS.iter().enumerate() {
         let path = dir.join(format!("{name}.h5"));
+        if k > 0 && !path.exists() && metadata.num_trajectories[k] == 0 {
+            continue; // converted from a dataset that had no such split
+        }
         let trajectories = read_split(&path, metadata.particle_type_convention)?;
         for (index, t) in trajectories.iter().enumerate() {
             if t.dim != metadata.dim {

@@ -300,3 +300,19 @@ print(truth.shape, truth.dtype, mask.tolist(), rollout["metadata"]["bounds"], ro
         "{report}"
     );
 }
+
+#[test]
+fn a_missing_split_stays_missing_through_conversions() {
+    // DeepMind and geoelements datasets often ship without a valid split.
+    let root = tempfile::tempdir().unwrap();
+    let mut data = sample_dataset();
+    data.splits[1].clear();
+    data.metadata.num_trajectories = [2, 0, 1];
+    export_dataset(&root.path().join("dm"), DatasetFormat::Deepmind, &data).unwrap();
+    assert!(!root.path().join("dm/valid.tfrecord").exists());
+    let back = load_dataset(&root.path().join("dm")).unwrap();
+    export_dataset(&root.path().join("ours"), DatasetFormat::Learnsim, &back).unwrap();
+    let ours = load_dataset(&root.path().join("ours")).unwrap();
+    assert_eq!(ours.splits, data.splits);
+    assert_eq!(ours.metadata.num_trajectories, [2, 0, 1]);
+}
