@@ -43,7 +43,12 @@ pub struct TrainConfig {
 impl TrainConfig {
     /// The learning rate at `step`.
     pub fn learning_rate(&self, step: usize) -> f64 {
-        (self.lr_initial - self.lr_final) * 0.1f64.powf(step as f64 / self.lr_decay_steps)
-            + self.lr_final
+        exponential_decay(self.lr_initial, self.lr_final, self.lr_decay_steps, step)
     }
+}
+
+/// GNS's learning-rate schedule, shared by every trainer:
+/// `(initial − final)·0.1^(step / decay_steps) + final`.
+pub fn exponential_decay(initial: f64, last: f64, decay_steps: f64, step: usize) -> f64 {
+    (initial - last) * 0.1f64.powf(step as f64 / decay_steps) + last
 }

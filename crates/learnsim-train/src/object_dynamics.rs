@@ -76,8 +76,7 @@ fn default_mlp_layers() -> usize {
 impl ObjectTrainConfig {
     /// The learning rate at `step`.
     pub fn learning_rate(&self, step: usize) -> f64 {
-        (self.lr_initial - self.lr_final) * 0.1f64.powf(step as f64 / self.lr_decay_steps)
-            + self.lr_final
+        crate::config::exponential_decay(self.lr_initial, self.lr_final, self.lr_decay_steps, step)
     }
 }
 

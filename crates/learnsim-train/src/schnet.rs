@@ -57,8 +57,7 @@ pub struct SchNetTrainConfig {
 impl SchNetTrainConfig {
     /// The learning rate at `step`.
     pub fn learning_rate(&self, step: usize) -> f64 {
-        (self.lr_initial - self.lr_final) * 0.1f64.powf(step as f64 / self.lr_decay_steps)
-            + self.lr_final
+        crate::config::exponential_decay(self.lr_initial, self.lr_final, self.lr_decay_steps, step)
     }
 
     /// The network's sizes.
