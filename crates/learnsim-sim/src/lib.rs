@@ -5,12 +5,16 @@
 //! - [`nbody`]: 2D softened-gravity n-body with velocity Verlet (Interaction Networks).
 //! - [`spring_chain`]: the graph_nets demo mass–spring chain (fixed ends, Hooke, gravity).
 //! - [`stillinger_weber`]: Stillinger–Weber silicon clusters (three-body; the SchNet case).
+//! - [`kob_andersen`]: the Kob–Andersen binary Lennard-Jones glass former (3D, periodic).
+//! - [`glass`]: iso-configurational propensity data from it (the glassy-dynamics case).
 //! - [`scenes`]: seeded initial conditions.
 //! - [`Case`]: the registry of particle cases that `learnsim generate` knows.
 //!
 //! Physics laws, pairing (learnsim-core's cell list), boundaries and integrators stay separate.
 
 pub mod case;
+pub mod glass;
+pub mod kob_andersen;
 pub mod mat2;
 pub mod mpm;
 pub mod nbody;
