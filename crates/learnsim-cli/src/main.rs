@@ -5,6 +5,7 @@ mod bench;
 mod chain_case;
 mod convert;
 mod generate;
+mod glass_case;
 mod gns_kernel;
 mod leaderboard;
 mod nbody_case;
@@ -100,10 +101,11 @@ impl From<TierArg> for Tier {
 }
 
 /// The object cases, which `learnsim run` dispatches by name: (name, description).
-pub const OBJECT_CASES: [(&str, &str); 3] = [
+pub const OBJECT_CASES: [(&str, &str); 4] = [
     (nbody_case::NAME, nbody_case::DESCRIPTION),
     (chain_case::NAME, chain_case::DESCRIPTION),
     (schnet_case::NAME, schnet_case::DESCRIPTION),
+    (glass_case::NAME, glass_case::DESCRIPTION),
 ];
 
 /// Every case name `learnsim run` takes: the particle registry, then the object cases.

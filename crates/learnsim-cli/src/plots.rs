@@ -189,3 +189,87 @@ pub fn loss_curves(
     root.present().map_err(|x| e(x.to_string()))?;
     Ok(())
 }
+
+/// One set of points of an [`xy_plot`]: label, points, drawn as a line or as dots.
+pub struct XySeries<'a> {
+    /// Legend text.
+    pub label: &'a str,
+    /// (x, y) points.
+    pub points: &'a [(f64, f64)],
+    /// A line through the points (else one dot per point).
+    pub line: bool,
+}
+
+/// A plain x–y chart on linear axes fitted to the finite points: lines (e.g. a relaxation
+/// curve against log₁₀ t) or dots (e.g. predicted against true values), in the palette's order.
+pub fn xy_plot(
+    path: &Path,
+    caption: &str,
+    (x_desc, y_desc): (&str, &str),
+    series: &[XySeries<'_>],
+) -> Result<()> {
+    register_font();
+    let e = err(path);
+    let all: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|s| s.points.iter().copied())
+        .filter(|p| p.0.is_finite() && p.1.is_finite())
+        .collect();
+    if all.is_empty() {
+        return Err(anyhow!("no finite points to plot"));
+    }
+    let range = |v: Vec<f64>| {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let pad = 0.05 * (hi - lo).max(1e-9);
+        (lo - pad)..(hi + pad)
+    };
+    let xs = range(all.iter().map(|p| p.0).collect());
+    let ys = range(all.iter().map(|p| p.1).collect());
+    let root = BitMapBackend::new(path, (800, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(caption, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(70)
+        .build_cartesian_2d(xs, ys)
+        .map_err(|x| e(x.to_string()))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .draw()
+        .map_err(|x| e(x.to_string()))?;
+    for (k, s) in series.iter().enumerate() {
+        let colour = SERIES_COLOURS[k % SERIES_COLOURS.len()];
+        if s.line {
+            chart
+                .draw_series(LineSeries::new(s.points.to_vec(), colour.stroke_width(2)))
+                .map_err(|x| e(x.to_string()))?
+                .label(s.label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
+        } else {
+            chart
+                .draw_series(
+                    s.points
+                        .iter()
+                        .map(|&p| Circle::new(p, 2, colour.mix(0.6).filled())),
+                )
+                .map_err(|x| e(x.to_string()))?
+                .label(s.label)
+                .legend(move |(x, y)| Circle::new((x + 10, y), 4, colour.filled()));
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|x| e(x.to_string()))?;
+    root.present().map_err(|x| e(x.to_string()))?;
+    Ok(())
+}

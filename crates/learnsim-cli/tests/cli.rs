@@ -492,6 +492,49 @@ fn quick_spring_chain_run_writes_metrics_and_bars_for_both_test_sizes() {
     assert!(out.join("report.md").exists() && out.join("error_vs_horizon.png").exists());
 }
 
+/// `learnsim run glass-ka --quick`: Kob–Andersen MD with τ_α and iso-configurational runs,
+/// graph-network training, Pearson r against the baselines and under cube symmetries, plots.
+#[test]
+fn quick_glass_run_reports_correlations_baselines_and_the_relaxation_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("glass");
+    let (m, text) = quick_run("glass-ka", &out);
+    assert_eq!(m["case"], "glass-ka");
+    assert_eq!(m["bars"].as_array().unwrap().len(), 3, "{text}");
+    for key in [
+        "pearson_r",
+        "pearson_r_train",
+        "pearson_r_max_change_under_symmetry",
+        "mse",
+        "valid_loss_initial",
+        "valid_loss_final",
+    ] {
+        assert!(
+            m["metrics"][key].as_f64().is_some_and(f64::is_finite),
+            "{key}: {text}"
+        );
+    }
+    // τ_α exists and is positive; the quick tier's 5-τ equilibration is far below 5 τ_α,
+    // which the report must say.
+    assert!(m["metrics"]["tau_alpha"].as_f64().unwrap() > 0.0);
+    let ratio = m["metrics"]["equilibration_over_tau_alpha"]
+        .as_f64()
+        .unwrap();
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert_eq!(
+        ratio < 5.0,
+        report.contains("shorter than the recipe's 5 τ_α")
+    );
+    // Propensities are mean displacements: positive, sub-box.
+    let mean = m["metrics"]["propensity_mean_a"].as_f64().unwrap();
+    assert!(mean > 0.0 && mean < 3.0, "{mean}");
+    assert!(m["baselines"]["linear_energy_neighbours"]["pearson_r"].is_number());
+    assert!(m["baselines"]["type_mean"]["mse"].as_f64().unwrap() > 0.0);
+    for file in ["propensity.png", "isf.png", "loss.png", "config.toml"] {
+        assert!(out.join(file).exists(), "{file} missing");
+    }
+}
+
 /// `learnsim run schnet-si --quick`: Langevin sampling, energy-only SchNet training, autodiff
 /// forces against both baselines, a learned-force NVE run, report and leaderboard row.
 #[test]

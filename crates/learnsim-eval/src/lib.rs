@@ -15,7 +15,7 @@ mod sinkhorn;
 pub use baselines::{Ballistic, ConstantVelocity, Persistence};
 pub use metrics::{
     HORIZONS, energy_drift, escaped_fraction, frame_kinetic_energy, frame_mae, frame_mse,
-    mse_at_horizons,
+    mse_at_horizons, pearson,
 };
 pub use protocol::{Protocol, Scores, score};
 pub use rollout::{FrameStepper, LearnedStepper, Rollout, RolloutError, rollout};

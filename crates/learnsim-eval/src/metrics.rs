@@ -157,3 +157,20 @@ pub fn energy_drift(energy: &[f64], scale: f64) -> f64 {
     }
     energy.iter().map(|e| (e - e0).abs()).fold(0.0, f64::max) / scale.abs()
 }
+
+/// Pearson correlation of `a` and `b` (equal lengths). NaN when either is constant, empty or
+/// not finite, so a degenerate prediction cannot pass a correlation bar.
+pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len(), "pearson of slices of different lengths");
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        let (dx, dy) = (x - ma, y - mb);
+        sab += dx * dy;
+        saa += dx * dx;
+        sbb += dy * dy;
+    }
+    let r = sab / (saa * sbb).sqrt();
+    if r.is_finite() { r } else { f64::NAN }
+}

@@ -11,9 +11,10 @@ use crate::kob_andersen::{GlassSystem, SPECIES_A, Species, displacements, self_i
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// How the propensity data are made.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GlassRecipe {
     /// A particles.
     pub n_a: usize,
@@ -73,7 +74,7 @@ impl GlassRecipe {
 }
 
 /// F_s(k, t) of the A particles, averaged over NVE runs, and the τ_α read off it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Relaxation {
     /// Times of the samples.
     pub times: Vec<f64>,
@@ -84,7 +85,7 @@ pub struct Relaxation {
 }
 
 /// One configuration and its propensities.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PropensitySample {
     /// Positions at t = 0, wrapped into `[0, L)³`.
     pub positions: Vec<[f64; 3]>,
@@ -100,8 +101,54 @@ pub struct PropensitySample {
     pub neighbours: Vec<usize>,
 }
 
+impl PropensitySample {
+    /// Checks that every per-particle vector has one entry per particle and that positions lie
+    /// in the box and values are finite; says what is wrong otherwise.
+    pub fn check(&self) -> Result<(), String> {
+        let n = self.positions.len();
+        for (name, len) in [
+            ("species", self.species.len()),
+            ("propensity", self.propensity.len()),
+            ("potential_energy", self.potential_energy.len()),
+            ("neighbours", self.neighbours.len()),
+        ] {
+            if len != n {
+                return Err(format!("{name} has {len} entries for {n} particles"));
+            }
+        }
+        if !(self.box_length.is_finite() && self.box_length > 0.0) {
+            return Err(format!("box length {} is not positive", self.box_length));
+        }
+        if let Some(i) = self.positions.iter().position(|x| {
+            x.iter()
+                .any(|c| !c.is_finite() || *c < 0.0 || *c >= self.box_length)
+        }) {
+            return Err(format!(
+                "particle {i} lies outside [0, L)³ or is not finite"
+            ));
+        }
+        if let Some(i) = self
+            .propensity
+            .iter()
+            .chain(&self.potential_energy)
+            .position(|v| !v.is_finite())
+        {
+            return Err(format!(
+                "value {i} of propensity/potential_energy is not finite"
+            ));
+        }
+        if let Some(i) = self.species.iter().position(|&s| s > 1) {
+            return Err(format!(
+                "particle {i} has species {} (A = 0, B = 1)",
+                self.species[i]
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The whole data set.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GlassDataset {
     /// The relaxation measured at the start.
     pub relaxation: Relaxation,

@@ -4,6 +4,7 @@
 //! and resumed from a checkpoint replays exactly the batches an uninterrupted run would have.
 
 mod config;
+pub mod glass;
 mod noise;
 pub mod object_dynamics;
 pub mod schnet;

@@ -1,0 +1,408 @@
+//! `learnsim run glass-ka`: glassy dynamics from static structure (Bapst et al. 2020) —
+//! Kob–Andersen MD (melt, Langevin equilibration, τ_α from the self-ISF, iso-configurational
+//! NVE runs) → a graph network on the radius-2 graph trained on the propensity of A particles
+//! → test Pearson r against the linear and type-mean baselines, and under cube symmetries →
+//! metrics.json, report.md, plots, leaderboard row.
+
+use crate::object_case::{loss_ends, progress_bar, setup, write_outputs};
+use crate::plots::{XySeries, xy_plot};
+use crate::run::{RunArgs, bar};
+use anyhow::{Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use learnsim_data::write_bytes_atomically;
+use learnsim_eval::pearson;
+use learnsim_models::default_training_device;
+use learnsim_sim::glass::{GlassDataset, GlassRecipe, PropensitySample, glass_dataset};
+use learnsim_sim::kob_andersen::{SPECIES_A, random_cube_symmetry};
+use learnsim_sim::{Split, trajectory_seed};
+use learnsim_train::glass::{
+    GlassTrainConfig, IDENTITY, LinearBaseline, TrainedGlassNetwork, a_values, train_glass_network,
+};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::path::Path;
+use std::time::Instant;
+
+/// Registry name.
+pub const NAME: &str = "glass-ka";
+/// One line for `learnsim cases`.
+pub const DESCRIPTION: &str =
+    "Graph network predicting Kob-Andersen glass propensity from static structure (3D, periodic)";
+
+/// Random cube symmetries the equivariance bar tries; the bar takes the largest change.
+const SYMMETRY_TRIALS: usize = 8;
+
+/// What `glass_data.json` in the run folder holds: the data and what made it, so a second
+/// run with the same recipe and seeds reuses four minutes of MD instead of redoing it.
+#[derive(Serialize, Deserialize)]
+struct CachedData {
+    recipe: GlassRecipe,
+    seeds: Vec<u64>,
+    data: GlassDataset,
+}
+
+/// Reads the cache if it was made by the same recipe and seeds; any other content is reported
+/// and ignored (the data are then simulated again and the file replaced).
+#[expect(clippy::print_stderr, reason = "says why the cached data are not used")]
+fn cached(path: &Path, recipe: &GlassRecipe, seeds: &[u64]) -> Option<GlassDataset> {
+    let bytes = std::fs::read(path).ok()?;
+    let why = match serde_json::from_slice::<CachedData>(&bytes) {
+        Err(e) => format!("not a glass data file ({e})"),
+        Ok(c) if c.recipe != *recipe || c.seeds != seeds => {
+            "made by another recipe or seed".to_string()
+        }
+        Ok(c) if c.data.samples.len() != seeds.len() => {
+            format!("{} samples for {} seeds", c.data.samples.len(), seeds.len())
+        }
+        Ok(c) => match c
+            .data
+            .samples
+            .iter()
+            .enumerate()
+            .find_map(|(i, s)| s.check().err().map(|e| format!("configuration {i}: {e}")))
+        {
+            Some(e) => e,
+            None => return Some(c.data),
+        },
+    };
+    eprintln!("{}: {why}; simulating again", path.display());
+    None
+}
+
+/// Simulates every configuration with a progress bar (train seeds first, then test seeds),
+/// or reuses `RUN/glass_data.json` when the recipe and seeds are the same.
+#[expect(clippy::print_stderr, reason = "says that cached data are reused")]
+fn generate(config: &GlassTrainConfig, out: &Path) -> Result<GlassDataset> {
+    if config.train_configurations == 0 || config.test_configurations == 0 || config.iso_runs == 0 {
+        bail!(
+            "glass-ka config: need training and test configurations and iso-configurational runs"
+        );
+    }
+    let seeds: Vec<u64> = (0..config.train_configurations)
+        .map(|i| trajectory_seed(config.seed, Split::Train, i))
+        .chain(
+            (0..config.test_configurations).map(|i| trajectory_seed(config.seed, Split::Test, i)),
+        )
+        .collect();
+    let recipe = config.recipe();
+    let path = out.join("glass_data.json");
+    if let Some(data) = cached(&path, &recipe, &seeds) {
+        eprintln!("reusing the simulated configurations in {}", path.display());
+        return Ok(data);
+    }
+    let bar = ProgressBar::new(seeds.len() as u64).with_style(
+        ProgressStyle::with_template(
+            "Kob-Andersen MD [{elapsed_precise}] {wide_bar} {pos}/{len} configurations ({msg})",
+        )
+        .expect("valid template"),
+    );
+    bar.set_message("measuring τ_α, then equilibrating and running iso-configurational NVE");
+    bar.enable_steady_tick(std::time::Duration::from_millis(500));
+    let done = || bar.inc(1);
+    let data = glass_dataset(&recipe, &seeds, &done)?;
+    bar.finish_and_clear();
+    let cache = CachedData {
+        recipe,
+        seeds,
+        data,
+    };
+    write_bytes_atomically(&path, serde_json::to_string(&cache)?.as_bytes())?;
+    Ok(cache.data)
+}
+
+/// Pearson r over the A particles of `samples` between `predicted` (one vector per sample)
+/// and the propensities.
+fn r_on_a(samples: &[PropensitySample], predicted: &[Vec<f64>]) -> f64 {
+    let truth = a_values(samples, |s| &s.propensity);
+    let wrapped: Vec<PropensitySample> = samples
+        .iter()
+        .zip(predicted)
+        .map(|(s, p)| PropensitySample {
+            propensity: p.clone(),
+            ..s.clone()
+        })
+        .collect();
+    pearson(&a_values(&wrapped, |s| &s.propensity), &truth)
+}
+
+/// Mean squared error over the A particles.
+fn mse_on_a(samples: &[PropensitySample], predicted: &[Vec<f64>]) -> f64 {
+    let (mut sum, mut count) = (0.0, 0usize);
+    for (s, p) in samples.iter().zip(predicted) {
+        for ((t, y), &sp) in s.propensity.iter().zip(p).zip(&s.species) {
+            if sp == SPECIES_A {
+                sum += (t - y).powi(2);
+                count += 1;
+            }
+        }
+    }
+    sum / count.max(1) as f64
+}
+
+fn predict_all(
+    trained: &TrainedGlassNetwork,
+    samples: &[PropensitySample],
+    config: &GlassTrainConfig,
+    symmetry: learnsim_train::glass::CubeSymmetry,
+    device: &burn::tensor::Device,
+) -> Result<Vec<Vec<f64>>> {
+    samples
+        .iter()
+        .map(|s| Ok(trained.predict(s, config.radius, symmetry, device)?))
+        .collect()
+}
+
+/// `learnsim run glass-ka`.
+pub fn run(args: &RunArgs) -> Result<String> {
+    let setup = setup(
+        args,
+        NAME,
+        |config: &mut GlassTrainConfig| {
+            config.train_configurations = 3;
+            config.test_configurations = 1;
+            config.iso_runs = 2;
+            config.isf_runs = 2;
+            config.melt_time = 2.0;
+            config.equilibration_time = 5.0;
+            config.epochs = 10;
+            config.validate_every = 10;
+        },
+        |config: &mut GlassTrainConfig| {
+            // The reference's sizes: MLPs of 64, 7 message-passing steps, 400 configurations.
+            config.latent = 64;
+            config.message_passing_steps = 7;
+            config.train_configurations = 320;
+            config.test_configurations = 80;
+            config.iso_runs = 30;
+        },
+    )?;
+    let config = &setup.config;
+    let clock = Instant::now();
+    let data = generate(config, &setup.out)?;
+    let simulate_s = clock.elapsed().as_secs_f64();
+    let tau = data.relaxation.tau_alpha;
+    let (train, test) = data.samples.split_at(config.train_configurations);
+
+    let device = default_training_device();
+    let clock = Instant::now();
+    let (progress, mut callback) = progress_bar("train glass GN", config.steps());
+    let trained = train_glass_network(config, train, test, &device, &mut callback)?;
+    progress.finish_and_clear();
+    let train_s = clock.elapsed().as_secs_f64();
+
+    let clock = Instant::now();
+    let gn = predict_all(&trained, test, config, IDENTITY, &device)?;
+    let predict_s = clock.elapsed().as_secs_f64();
+    let r_gn = r_on_a(test, &gn);
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5E77);
+    let mut symmetry_change = 0.0f64;
+    for _ in 0..SYMMETRY_TRIALS {
+        let moved = predict_all(
+            &trained,
+            test,
+            config,
+            random_cube_symmetry(&mut rng),
+            &device,
+        )?;
+        symmetry_change = symmetry_change.max((r_on_a(test, &moved) - r_gn).abs());
+    }
+    let linear = LinearBaseline::fit(train)?;
+    let linear_pred: Vec<Vec<f64>> = test.iter().map(|s| linear.predict(s)).collect();
+    let r_linear = r_on_a(test, &linear_pred);
+    let mean_pred: Vec<Vec<f64>> = test
+        .iter()
+        .map(|s| vec![trained.scale.mean; s.species.len()])
+        .collect();
+    let (mse_gn, mse_linear, mse_mean) = (
+        mse_on_a(test, &gn),
+        mse_on_a(test, &linear_pred),
+        mse_on_a(test, &mean_pred),
+    );
+    let r_train = r_on_a(
+        train,
+        &predict_all(&trained, train, config, IDENTITY, &device)?,
+    );
+
+    let (first, last) = loss_ends(&trained.test_loss);
+    let equilibration_over_tau = config.equilibration_time / tau;
+    let metrics = json!({
+        "pearson_r": r_gn,
+        "pearson_r_train": r_train,
+        "pearson_r_max_change_under_symmetry": symmetry_change,
+        "mse": mse_gn,
+        "tau_alpha": tau,
+        "equilibration_over_tau_alpha": equilibration_over_tau,
+        "propensity_mean_a": trained.scale.mean,
+        "propensity_std_a": trained.scale.std,
+        "valid_loss_initial": first,
+        "valid_loss_final": last,
+    });
+    let bars = vec![
+        bar("test Pearson r (A particles)", r_gn, 0.3, false),
+        bar(
+            "test Pearson r minus the linear baseline's",
+            r_gn - r_linear,
+            0.0,
+            false,
+        ),
+        bar(
+            &format!("largest |Δr| over {SYMMETRY_TRIALS} random axis permutations × reflections"),
+            symmetry_change,
+            0.01,
+            true,
+        ),
+    ];
+    let pass = bars.iter().all(|b| b["pass"].as_bool() == Some(true));
+    let n_test: usize = test.iter().map(|s| s.species.len()).sum();
+    let report = json!({
+        "case": NAME,
+        "model": "graph-network",
+        "tier": setup.tier,
+        "seed": config.seed,
+        "metrics": metrics,
+        "baselines": {
+            "linear_energy_neighbours": {
+                "pearson_r": r_linear,
+                "mse": mse_linear,
+                "coefficients": linear.coefficients,
+            },
+            "type_mean": { "pearson_r": f64::NAN, "mse": mse_mean },
+        },
+        "bars": bars,
+        "pass": pass,
+        "timing": {
+            "simulate_s": simulate_s,
+            "train_s": train_s,
+            "gn_particles_per_s": n_test as f64 / predict_s,
+        },
+    });
+
+    // Figures: the relaxation that defines τ_α, and predictions against propensities.
+    let isf: Vec<(f64, f64)> = data
+        .relaxation
+        .times
+        .iter()
+        .zip(&data.relaxation.isf)
+        .filter(|(t, _)| **t > 0.0)
+        .map(|(t, f)| (t.log10(), *f))
+        .collect();
+    let e_line = [
+        (isf[0].0, (-1.0f64).exp()),
+        (isf[isf.len() - 1].0, (-1.0f64).exp()),
+    ];
+    let tau_line = [(tau.log10(), 0.0), (tau.log10(), 1.0)];
+    xy_plot(
+        &setup.out.join("isf.png"),
+        &format!(
+            "self-ISF of A particles at k = {}, τ_α = {tau:.2}",
+            config.isf_k
+        ),
+        ("log10 t (LJ units)", "F_s(k, t)"),
+        &[
+            XySeries {
+                label: "F_s(k, t)",
+                points: &isf,
+                line: true,
+            },
+            XySeries {
+                label: "1/e",
+                points: &e_line,
+                line: true,
+            },
+            XySeries {
+                label: "τ_α",
+                points: &tau_line,
+                line: true,
+            },
+        ],
+    )?;
+    let truth = a_values(test, |s| &s.propensity);
+    let pairs = |pred: &[Vec<f64>]| -> Vec<(f64, f64)> {
+        let wrapped: Vec<PropensitySample> = test
+            .iter()
+            .zip(pred)
+            .map(|(s, p)| PropensitySample {
+                propensity: p.clone(),
+                ..s.clone()
+            })
+            .collect();
+        truth
+            .iter()
+            .copied()
+            .zip(a_values(&wrapped, |s| &s.propensity))
+            .collect()
+    };
+    let (gn_points, linear_points) = (pairs(&gn), pairs(&linear_pred));
+    let gn_label = format!("graph network (r = {r_gn:.3})");
+    let linear_label = format!("linear baseline (r = {r_linear:.3})");
+    xy_plot(
+        &setup.out.join("propensity.png"),
+        "test A particles: predicted against measured propensity",
+        ("propensity |Δr(τ_α)| (σ)", "prediction (σ)"),
+        &[
+            XySeries {
+                label: &gn_label,
+                points: &gn_points,
+                line: false,
+            },
+            XySeries {
+                label: &linear_label,
+                points: &linear_points,
+                line: false,
+            },
+        ],
+    )?;
+
+    let equilibration_warning = if equilibration_over_tau < 5.0 {
+        format!(
+            " **Warning: the equilibration ({:.1} τ_α) is shorter than the recipe's 5 τ_α; raise equilibration_time.**",
+            equilibration_over_tau
+        )
+    } else {
+        String::new()
+    };
+    let notes = format!(
+        "Kob–Andersen mixture, {} A + {} B at density {} (periodic cube), T = {}. Each configuration: FCC lattice, melt at T = {} for {} τ, Langevin (BAOAB, γ = {}) at T for {} τ ({:.1} τ_α), then {} iso-configurational NVE runs (velocity Verlet, dt {}) from fresh Boltzmann velocities; propensity = mean |Δr| at τ_α = {tau:.2}, where the A particles' self-ISF at k = {} reaches 1/e (measured once, on training configuration 0, over {} NVE runs). {} training and {} test configurations, each from its own seed. Graph network: GNS encode–process–decode, latent {}, {} hidden layer(s) per MLP, {} message-passing steps, on the radius-{} graph (edge input: minimum-image displacement and its length; node input: one-hot species), loss on the A particles only, {} epochs, batch {}, Adam {} → {}, random axis permutations and reflections: {}. The test loss curve is monitoring only; the final weights are scored (no selection on test). No gradient clipping (the reference clips the global norm at 1). The type-mean baseline predicts one constant for all A particles, so its Pearson r is undefined (NaN); its MSE is the propensity variance. Training-set r: {r_train:.3}.{equilibration_warning}",
+        config.n_a,
+        config.n_b,
+        config.density,
+        config.temperature,
+        config.melt_temperature,
+        config.melt_time,
+        config.friction,
+        config.equilibration_time,
+        equilibration_over_tau,
+        config.iso_runs,
+        config.dt,
+        config.isf_k,
+        config.isf_runs,
+        train.len(),
+        test.len(),
+        config.latent,
+        config.n_hidden,
+        config.message_passing_steps,
+        config.radius,
+        config.epochs,
+        config.batch_size,
+        config.lr_initial,
+        config.lr_final,
+        config.augment,
+    );
+    let (path, db) = write_outputs(
+        &setup,
+        &report,
+        (&trained.train_loss, &trained.test_loss),
+        &notes,
+        &[
+            ("predicted against measured propensity", "propensity.png"),
+            ("self intermediate scattering function", "isf.png"),
+        ],
+    )?;
+    Ok(format!(
+        "{NAME}: test Pearson r {r_gn:.3} (linear baseline {r_linear:.3}, train {r_train:.3}), largest change under cube symmetries {symmetry_change:.4}, τ_α {tau:.2}, pass = {pass}; wrote {} and report.md; recorded in {}",
+        path.display(),
+        db.display()
+    ))
+}

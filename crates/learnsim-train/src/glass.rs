@@ -1,0 +1,517 @@
+//! Glassy dynamics from static structure (Bapst et al. 2020): a graph network on the radius
+//! graph of a Kob–Andersen configuration predicts each particle's propensity.
+//!
+//! The network is the GNS encode–process–decode [`Gns`] (node input: one-hot species; edge
+//! input: the minimum-image displacement x_s − x_r and its length; output: one number per
+//! particle). The loss is the MSE of the normalised propensity of the A particles, as in the
+//! reference. Each step draws one of the cube's 48 axis permutations × reflections and
+//! applies it to the displacements (the augmentation of the reference). Also here: the linear
+//! baseline on per-particle potential energy and neighbour count.
+
+use crate::TrainError;
+use crate::object_dynamics::seeded_init;
+use crate::trainer::LossPoint;
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use learnsim_core::{CellList, Domain, SelfEdges};
+use learnsim_models::{Gns, GnsConfig};
+use learnsim_sim::glass::{GlassRecipe, PropensitySample};
+use learnsim_sim::kob_andersen::{SPECIES_A, random_cube_symmetry};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// The `glass-ka` case's configuration (`configs/glass-ka.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlassTrainConfig {
+    /// Seed of the simulations, the initialisation, the batches and the augmentation.
+    pub seed: u64,
+    /// A particles per configuration.
+    pub n_a: usize,
+    /// B particles per configuration.
+    pub n_b: usize,
+    /// Number density.
+    pub density: f64,
+    /// Temperature.
+    pub temperature: f64,
+    /// MD time step.
+    pub dt: f64,
+    /// Temperature of the melt.
+    pub melt_temperature: f64,
+    /// Duration of the melt.
+    pub melt_time: f64,
+    /// Duration of the Langevin equilibration (≥ 5 τ_α).
+    pub equilibration_time: f64,
+    /// Langevin friction.
+    pub friction: f64,
+    /// Wavenumber of the self-ISF that defines τ_α.
+    pub isf_k: f64,
+    /// NVE runs averaged for τ_α.
+    pub isf_runs: usize,
+    /// Longest time searched for τ_α.
+    pub isf_max_time: f64,
+    /// Training configurations.
+    pub train_configurations: usize,
+    /// Test configurations.
+    pub test_configurations: usize,
+    /// Iso-configurational runs per configuration.
+    pub iso_runs: usize,
+    /// Radius of the graph (σ_AA units).
+    pub radius: f64,
+    /// Latent width.
+    pub latent: usize,
+    /// Hidden layers per MLP.
+    pub n_hidden: usize,
+    /// Message-passing steps.
+    pub message_passing_steps: usize,
+    /// Passes over the training configurations.
+    pub epochs: usize,
+    /// Configurations per batch.
+    pub batch_size: usize,
+    /// Learning rate at step 0.
+    pub lr_initial: f64,
+    /// Learning rate approached at the end.
+    pub lr_final: f64,
+    /// lr = (lr_initial − lr_final)·0.1^(step / lr_decay_steps) + lr_final.
+    pub lr_decay_steps: f64,
+    /// Test loss (monitoring only, never used for selection) every this many steps.
+    pub validate_every: usize,
+    /// Random axis permutations and reflections during training.
+    pub augment: bool,
+}
+
+impl GlassTrainConfig {
+    /// The learning rate at `step`.
+    pub fn learning_rate(&self, step: usize) -> f64 {
+        crate::config::exponential_decay(self.lr_initial, self.lr_final, self.lr_decay_steps, step)
+    }
+
+    /// Optimiser steps of the whole run.
+    pub fn steps(&self) -> usize {
+        self.epochs * self.train_configurations.div_ceil(self.batch_size.max(1))
+    }
+
+    /// The simulation recipe.
+    pub fn recipe(&self) -> GlassRecipe {
+        GlassRecipe {
+            n_a: self.n_a,
+            n_b: self.n_b,
+            density: self.density,
+            temperature: self.temperature,
+            dt: self.dt,
+            melt_temperature: self.melt_temperature,
+            melt_time: self.melt_time,
+            equilibration_time: self.equilibration_time,
+            friction: self.friction,
+            isf_k: self.isf_k,
+            isf_runs: self.isf_runs,
+            isf_max_time: self.isf_max_time,
+            configurations: self.train_configurations + self.test_configurations,
+            iso_runs: self.iso_runs,
+        }
+    }
+
+    /// The network's sizes.
+    pub fn network(&self) -> GnsConfig {
+        GnsConfig::new(2, 4, 1)
+            .with_latent(self.latent)
+            .with_n_hidden(self.n_hidden)
+            .with_message_passing_steps(self.message_passing_steps)
+    }
+}
+
+/// A cube symmetry: coordinate `a` of the image is `signs[a] · x[perm[a]]`.
+pub type CubeSymmetry = ([usize; 3], [f64; 3]);
+
+/// The identity of the cube's symmetry group.
+pub const IDENTITY: CubeSymmetry = ([0, 1, 2], [1.0, 1.0, 1.0]);
+
+/// The radius graph of one configuration: receivers-sorted edges and their minimum-image
+/// displacements x_s − x_r.
+#[derive(Debug, Clone)]
+pub struct StructureGraph {
+    /// Species per particle.
+    pub species: Vec<u8>,
+    /// Sender of each edge.
+    pub senders: Vec<u32>,
+    /// Receiver of each edge.
+    pub receivers: Vec<u32>,
+    /// x_s − x_r per edge.
+    pub displacements: Vec<[f64; 3]>,
+}
+
+impl StructureGraph {
+    /// The graph of `sample` at `radius` (periodic, no self-edges).
+    pub fn new(sample: &PropensitySample, radius: f64) -> Result<Self, TrainError> {
+        let domain = Domain::new([0.0; 3], [sample.box_length; 3], [true; 3])
+            .map_err(|e| TrainError::Data(format!("glass configuration: {e}")))?;
+        let cells = CellList::new(domain, radius)
+            .map_err(|e| TrainError::Data(format!("glass radius graph: {e}")))?;
+        let edges = cells.edges(&sample.positions, SelfEdges::Exclude);
+        let displacements = edges
+            .senders
+            .iter()
+            .zip(&edges.receivers)
+            .map(|(&s, &r)| {
+                domain.displacement(&sample.positions[s as usize], &sample.positions[r as usize])
+            })
+            .collect();
+        Ok(Self {
+            species: sample.species.clone(),
+            senders: edges.senders,
+            receivers: edges.receivers,
+            displacements,
+        })
+    }
+
+    /// Number of particles.
+    pub fn n_nodes(&self) -> usize {
+        self.species.len()
+    }
+}
+
+/// Network inputs of several graphs concatenated, their displacements mapped by `symmetry`.
+struct Batch {
+    nodes: Vec<f32>,
+    edges: Vec<f32>,
+    senders: Vec<i64>,
+    receivers: Vec<i64>,
+    n_nodes: usize,
+}
+
+impl Batch {
+    fn new(graphs: &[&StructureGraph], symmetry: CubeSymmetry) -> Self {
+        let (perm, signs) = symmetry;
+        let mut batch = Self {
+            nodes: Vec::new(),
+            edges: Vec::new(),
+            senders: Vec::new(),
+            receivers: Vec::new(),
+            n_nodes: 0,
+        };
+        for g in graphs {
+            let offset = batch.n_nodes as i64;
+            for &s in &g.species {
+                batch.nodes.extend(if s == SPECIES_A {
+                    [1.0, 0.0]
+                } else {
+                    [0.0, 1.0]
+                });
+            }
+            for d in &g.displacements {
+                let length = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+                batch
+                    .edges
+                    .extend((0..3).map(|a| (signs[a] * d[perm[a]]) as f32));
+                batch.edges.push(length as f32);
+            }
+            batch
+                .senders
+                .extend(g.senders.iter().map(|&s| i64::from(s) + offset));
+            batch
+                .receivers
+                .extend(g.receivers.iter().map(|&r| i64::from(r) + offset));
+            batch.n_nodes += g.n_nodes();
+        }
+        batch
+    }
+
+    /// # Shapes
+    /// - returns: `[n_nodes]`
+    fn forward(&self, model: &Gns, device: &Device) -> Tensor<1> {
+        let n_edges = self.senders.len();
+        let nodes = Tensor::<2>::from_data(
+            TensorData::new(self.nodes.clone(), [self.n_nodes, 2]),
+            device,
+        );
+        let edges =
+            Tensor::<2>::from_data(TensorData::new(self.edges.clone(), [n_edges, 4]), device);
+        let senders =
+            Tensor::<1, Int>::from_data(TensorData::new(self.senders.clone(), [n_edges]), device);
+        let receivers =
+            Tensor::<1, Int>::from_data(TensorData::new(self.receivers.clone(), [n_edges]), device);
+        model
+            .forward(nodes, edges, senders, receivers)
+            .reshape([self.n_nodes])
+    }
+}
+
+/// Propensity normalisation over the A particles of the training set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PropensityScale {
+    /// Mean propensity of A particles.
+    pub mean: f64,
+    /// Its standard deviation.
+    pub std: f64,
+}
+
+impl PropensityScale {
+    /// Fitted on the A particles of `train`.
+    pub fn fit(train: &[PropensitySample]) -> Self {
+        let values: Vec<f64> = a_values(train, |s| &s.propensity);
+        let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+        let var =
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len().max(1) as f64;
+        Self {
+            mean,
+            std: var.sqrt().max(1e-12),
+        }
+    }
+}
+
+/// The values of `field` at the A particles of every sample, in order.
+pub fn a_values(
+    samples: &[PropensitySample],
+    field: impl Fn(&PropensitySample) -> &Vec<f64>,
+) -> Vec<f64> {
+    samples
+        .iter()
+        .flat_map(|s| {
+            field(s)
+                .iter()
+                .zip(&s.species)
+                .filter(|(_, sp)| **sp == SPECIES_A)
+                .map(|(v, _)| *v)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A trained propensity network.
+#[derive(Debug, Clone)]
+pub struct TrainedGlassNetwork {
+    /// The network.
+    pub model: Gns,
+    /// Target normalisation.
+    pub scale: PropensityScale,
+    /// Training loss per step.
+    pub train_loss: Vec<LossPoint>,
+    /// Test loss at step 0 and every `validate_every` steps (monitoring only).
+    pub test_loss: Vec<LossPoint>,
+}
+
+fn masked_loss(
+    prediction: Tensor<1>,
+    graphs: &[&StructureGraph],
+    samples: &[&PropensitySample],
+    scale: &PropensityScale,
+    device: &Device,
+) -> Tensor<1> {
+    let mut target = Vec::new();
+    let mut mask = Vec::new();
+    for s in samples {
+        for (p, &sp) in s.propensity.iter().zip(&s.species) {
+            target.push(((p - scale.mean) / scale.std) as f32);
+            mask.push(if sp == SPECIES_A { 1.0f32 } else { 0.0 });
+        }
+    }
+    debug_assert_eq!(
+        target.len(),
+        graphs.iter().map(|g| g.n_nodes()).sum::<usize>()
+    );
+    let count = mask.iter().sum::<f32>().max(1.0);
+    let n = target.len();
+    let target = Tensor::<1>::from_data(TensorData::new(target, [n]), device);
+    let mask = Tensor::<1>::from_data(TensorData::new(mask, [n]), device);
+    ((prediction - target).powf_scalar(2.0) * mask).sum() / count
+}
+
+/// Trains on `train` (graphs built from it at `config.radius`); `progress(step, loss)` after
+/// every step. The test loss is recorded for the loss curve only.
+pub fn train_glass_network(
+    config: &GlassTrainConfig,
+    train: &[PropensitySample],
+    test: &[PropensitySample],
+    device: &Device,
+    progress: &mut dyn FnMut(usize, f32),
+) -> Result<TrainedGlassNetwork, TrainError> {
+    if train.is_empty() || test.is_empty() {
+        return Err(TrainError::Data(
+            "glass-ka needs training and test configurations".into(),
+        ));
+    }
+    let scale = PropensityScale::fit(train);
+    let train_graphs = train
+        .iter()
+        .map(|s| StructureGraph::new(s, config.radius))
+        .collect::<Result<Vec<_>, _>>()?;
+    let test_graphs = test
+        .iter()
+        .map(|s| StructureGraph::new(s, config.radius))
+        .collect::<Result<Vec<_>, _>>()?;
+    let network = config.network();
+    let mut model = seeded_init(device, config.seed, || network.init(device));
+    let mut optimizer = AdamConfig::new().init();
+    let inference = device.clone().inner();
+    let test_refs: Vec<&PropensitySample> = test.iter().collect();
+    let evaluate = |model: &Gns| -> f32 {
+        let m = model.valid();
+        let graphs: Vec<&StructureGraph> = test_graphs.iter().collect();
+        let prediction = Batch::new(&graphs, IDENTITY).forward(&m, &inference);
+        masked_loss(prediction, &graphs, &test_refs, &scale, &inference).into_scalar()
+    };
+    let steps = config.steps();
+    let mut train_loss = Vec::with_capacity(steps);
+    let mut test_loss = vec![LossPoint {
+        step: 0,
+        loss: evaluate(&model),
+    }];
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x61A5_5000);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut cursor = order.len();
+    let batch_size = config.batch_size.clamp(1, train.len());
+    for step in 0..steps {
+        let mut picked = Vec::with_capacity(batch_size);
+        while picked.len() < batch_size {
+            if cursor == order.len() {
+                order.shuffle(&mut rng);
+                cursor = 0;
+            }
+            picked.push(order[cursor]);
+            cursor += 1;
+        }
+        let symmetry = if config.augment {
+            random_cube_symmetry(&mut rng)
+        } else {
+            IDENTITY
+        };
+        let graphs: Vec<&StructureGraph> = picked.iter().map(|&i| &train_graphs[i]).collect();
+        let samples: Vec<&PropensitySample> = picked.iter().map(|&i| &train[i]).collect();
+        let prediction = Batch::new(&graphs, symmetry).forward(&model, device);
+        let loss = masked_loss(prediction, &graphs, &samples, &scale, device);
+        let value: f32 = loss.clone().into_scalar();
+        if !value.is_finite() {
+            return Err(TrainError::Diverged { step, loss: value });
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optimizer.step(config.learning_rate(step), model, grads);
+        train_loss.push(LossPoint { step, loss: value });
+        progress(step + 1, value);
+        if (step + 1) % config.validate_every.max(1) == 0 || step + 1 == steps {
+            test_loss.push(LossPoint {
+                step: step + 1,
+                loss: evaluate(&model),
+            });
+        }
+    }
+    Ok(TrainedGlassNetwork {
+        model,
+        scale,
+        train_loss,
+        test_loss,
+    })
+}
+
+impl TrainedGlassNetwork {
+    /// Predicted propensity of every particle of `sample` seen through `symmetry` (its
+    /// positions mapped by the permutation and reflection before the graph is built).
+    pub fn predict(
+        &self,
+        sample: &PropensitySample,
+        radius: f64,
+        symmetry: CubeSymmetry,
+        device: &Device,
+    ) -> Result<Vec<f64>, TrainError> {
+        let (perm, signs) = symmetry;
+        let l = sample.box_length;
+        let moved = PropensitySample {
+            positions: sample
+                .positions
+                .iter()
+                .map(|x| std::array::from_fn(|a| (signs[a] * x[perm[a]]).rem_euclid(l)))
+                .collect(),
+            ..sample.clone()
+        };
+        let graph = StructureGraph::new(&moved, radius)?;
+        let inference = device.clone().inner();
+        let prediction = Batch::new(&[&graph], IDENTITY).forward(&self.model.valid(), &inference);
+        let values: Vec<f32> = prediction
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| TrainError::Data(format!("glass prediction: {e:?}")))?;
+        Ok(values
+            .into_iter()
+            .map(|y| self.scale.mean + self.scale.std * f64::from(y))
+            .collect())
+    }
+}
+
+/// Least squares of propensity on [1, per-particle potential energy, neighbour count]
+/// over the A particles (the reference's local-structure baseline).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LinearBaseline {
+    /// Intercept, energy coefficient, neighbour-count coefficient.
+    pub coefficients: [f64; 3],
+}
+
+fn features(sample: &PropensitySample, i: usize) -> [f64; 3] {
+    [1.0, sample.potential_energy[i], sample.neighbours[i] as f64]
+}
+
+impl LinearBaseline {
+    /// Fitted on the A particles of `train` by the normal equations.
+    pub fn fit(train: &[PropensitySample]) -> Result<Self, TrainError> {
+        let mut ata = [[0.0; 3]; 3];
+        let mut atb = [0.0; 3];
+        for s in train {
+            for i in (0..s.species.len()).filter(|&i| s.species[i] == SPECIES_A) {
+                let x = features(s, i);
+                for r in 0..3 {
+                    atb[r] += x[r] * s.propensity[i];
+                    for c in 0..3 {
+                        ata[r][c] += x[r] * x[c];
+                    }
+                }
+            }
+        }
+        solve3(ata, atb)
+            .map(|coefficients| Self { coefficients })
+            .ok_or_else(|| {
+                TrainError::Data(
+                    "linear baseline: the energy and neighbour-count features are collinear".into(),
+                )
+            })
+    }
+
+    /// Predicted propensity of every particle of `sample`.
+    pub fn predict(&self, sample: &PropensitySample) -> Vec<f64> {
+        (0..sample.species.len())
+            .map(|i| {
+                features(sample, i)
+                    .iter()
+                    .zip(&self.coefficients)
+                    .map(|(x, c)| x * c)
+                    .sum()
+            })
+            .collect()
+    }
+}
+
+/// Solves the 3×3 system `a x = b` by Gaussian elimination with partial pivoting.
+fn solve3(mut a: [[f64; 3]; 3], mut b: [f64; 3]) -> Option<[f64; 3]> {
+    let scale = a.iter().flatten().fold(0.0f64, |m, v| m.max(v.abs()));
+    for col in 0..3 {
+        let pivot = (col..3).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[pivot][col].abs() <= 1e-12 * scale {
+            return None;
+        }
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        for row in col + 1..3 {
+            let f = a[row][col] / a[col][col];
+            for c in col..3 {
+                a[row][c] -= f * a[col][c];
+            }
+            b[row] -= f * b[col];
+        }
+    }
+    let mut x = [0.0; 3];
+    for row in (0..3).rev() {
+        let rest: f64 = (row + 1..3).map(|c| a[row][c] * x[c]).sum();
+        x[row] = (b[row] - rest) / a[row][row];
+    }
+    Some(x)
+}
