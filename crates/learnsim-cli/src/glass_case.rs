@@ -75,7 +75,10 @@ fn cached(path: &Path, recipe: &GlassRecipe, seeds: &[u64]) -> Option<GlassDatas
 /// or reuses `RUN/glass_data.json` when the recipe and seeds are the same.
 #[expect(clippy::print_stderr, reason = "says that cached data are reused")]
 fn generate(config: &GlassTrainConfig, out: &Path) -> Result<GlassDataset> {
-    if config.train_configurations == 0 || config.test_configurations == 0 || config.iso_runs == 0 {
+    if config.train_configurations == 0
+        || config.test_configurations == 0
+        || config.md.iso_runs == 0
+    {
         bail!(
             "glass-ka config: need training and test configurations and iso-configurational runs"
         );
@@ -86,7 +89,7 @@ fn generate(config: &GlassTrainConfig, out: &Path) -> Result<GlassDataset> {
             (0..config.test_configurations).map(|i| trajectory_seed(config.seed, Split::Test, i)),
         )
         .collect();
-    let recipe = config.recipe();
+    let recipe = config.md.clone();
     let path = out.join("glass_data.json");
     if let Some(data) = cached(&path, &recipe, &seeds) {
         eprintln!("reusing the simulated configurations in {}", path.display());
@@ -112,45 +115,77 @@ fn generate(config: &GlassTrainConfig, out: &Path) -> Result<GlassDataset> {
     Ok(cache.data)
 }
 
-/// Pearson r over the A particles of `samples` between `predicted` (one vector per sample)
-/// and the propensities.
-fn r_on_a(samples: &[PropensitySample], predicted: &[Vec<f64>]) -> f64 {
-    let truth = a_values(samples, |s| &s.propensity);
-    let wrapped: Vec<PropensitySample> = samples
-        .iter()
+/// (prediction, target) of the A particles of one sample.
+fn a_pairs(
+    config: &GlassTrainConfig,
+    sample: &PropensitySample,
+    predicted: &[f64],
+) -> Vec<(f64, f64)> {
+    config
+        .targets(sample)
+        .into_iter()
         .zip(predicted)
-        .map(|(s, p)| PropensitySample {
-            propensity: p.clone(),
-            ..s.clone()
-        })
-        .collect();
-    pearson(&a_values(&wrapped, |s| &s.propensity), &truth)
+        .zip(&sample.species)
+        .filter(|(_, sp)| **sp == SPECIES_A)
+        .map(|((t, p), _)| (*p, t))
+        .collect()
 }
 
-/// Mean squared error over the A particles.
-fn mse_on_a(samples: &[PropensitySample], predicted: &[Vec<f64>]) -> f64 {
-    let (mut sum, mut count) = (0.0, 0usize);
-    for (s, p) in samples.iter().zip(predicted) {
-        for ((t, y), &sp) in s.propensity.iter().zip(p).zip(&s.species) {
-            if sp == SPECIES_A {
-                sum += (t - y).powi(2);
-                count += 1;
-            }
-        }
+fn r_of(pairs: &[(f64, f64)]) -> f64 {
+    let (p, t): (Vec<f64>, Vec<f64>) = pairs.iter().copied().unzip();
+    pearson(&p, &t)
+}
+
+/// Pearson r over the A particles: (within each configuration, averaged; pooled over all).
+fn correlations(
+    config: &GlassTrainConfig,
+    samples: &[PropensitySample],
+    predicted: &[Vec<f64>],
+) -> (f64, f64) {
+    let per: Vec<Vec<(f64, f64)>> = samples
+        .iter()
+        .zip(predicted)
+        .map(|(s, p)| a_pairs(config, s, p))
+        .collect();
+    let within = per.iter().map(|p| r_of(p)).sum::<f64>() / per.len().max(1) as f64;
+    (within, r_of(&per.concat()))
+}
+
+/// The correlation the bars use: within configurations when the targets are relative to
+/// each configuration's mean (a pooled r would then mix in nothing but the offsets the
+/// target removed), pooled otherwise.
+fn score(config: &GlassTrainConfig, (within, pooled): (f64, f64)) -> f64 {
+    if config.relative_to_configuration {
+        within
+    } else {
+        pooled
     }
-    sum / count.max(1) as f64
+}
+
+/// Mean squared error of the targets over the A particles.
+fn mse_on_a(
+    config: &GlassTrainConfig,
+    samples: &[PropensitySample],
+    predicted: &[Vec<f64>],
+) -> f64 {
+    let pairs: Vec<(f64, f64)> = samples
+        .iter()
+        .zip(predicted)
+        .flat_map(|(s, p)| a_pairs(config, s, p))
+        .collect();
+    pairs.iter().map(|(p, t)| (p - t).powi(2)).sum::<f64>() / pairs.len().max(1) as f64
 }
 
 fn predict_all(
     trained: &TrainedGlassNetwork,
     samples: &[PropensitySample],
-    config: &GlassTrainConfig,
+    (config, symmetrize): (&GlassTrainConfig, bool),
     symmetry: learnsim_train::glass::CubeSymmetry,
     device: &burn::tensor::Device,
 ) -> Result<Vec<Vec<f64>>> {
     samples
         .iter()
-        .map(|s| Ok(trained.predict(s, config.radius, symmetry, device)?))
+        .map(|s| Ok(trained.predict(s, config, symmetry, symmetrize, device)?))
         .collect()
 }
 
@@ -162,10 +197,10 @@ pub fn run(args: &RunArgs) -> Result<String> {
         |config: &mut GlassTrainConfig| {
             config.train_configurations = 3;
             config.test_configurations = 1;
-            config.iso_runs = 2;
-            config.isf_runs = 2;
-            config.melt_time = 2.0;
-            config.equilibration_time = 5.0;
+            config.md.iso_runs = 2;
+            config.md.isf_runs = 2;
+            config.md.melt_time = 2.0;
+            config.md.equilibration_time = 5.0;
             config.epochs = 10;
             config.validate_every = 10;
         },
@@ -175,7 +210,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
             config.message_passing_steps = 7;
             config.train_configurations = 320;
             config.test_configurations = 80;
-            config.iso_runs = 30;
+            config.md.iso_runs = 30;
         },
     )?;
     let config = &setup.config;
@@ -193,54 +228,95 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let train_s = clock.elapsed().as_secs_f64();
 
     let clock = Instant::now();
-    let gn = predict_all(&trained, test, config, IDENTITY, &device)?;
+    // The network as trained, then (with `symmetrize`) averaged over the 48 cube symmetries.
+    let raw_pred = predict_all(&trained, test, (config, false), IDENTITY, &device)?;
     let predict_s = clock.elapsed().as_secs_f64();
-    let r_gn = r_on_a(test, &gn);
+    let raw_r = correlations(config, test, &raw_pred);
+    let gn = if config.symmetrize {
+        predict_all(&trained, test, (config, true), IDENTITY, &device)?
+    } else {
+        raw_pred.clone()
+    };
+    let gn_r = correlations(config, test, &gn);
+    let r_gn = score(config, gn_r);
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5E77);
-    let mut symmetry_change = 0.0f64;
+    let (mut symmetry_change, mut raw_change) = (0.0f64, 0.0f64);
     for _ in 0..SYMMETRY_TRIALS {
-        let moved = predict_all(
-            &trained,
-            test,
-            config,
-            random_cube_symmetry(&mut rng),
-            &device,
-        )?;
-        symmetry_change = symmetry_change.max((r_on_a(test, &moved) - r_gn).abs());
+        let g = random_cube_symmetry(&mut rng);
+        let moved = predict_all(&trained, test, (config, false), g, &device)?;
+        let r = score(config, correlations(config, test, &moved));
+        raw_change = raw_change.max((r - score(config, raw_r)).abs());
+        if config.symmetrize {
+            let moved = predict_all(&trained, test, (config, true), g, &device)?;
+            let r = score(config, correlations(config, test, &moved));
+            symmetry_change = symmetry_change.max((r - r_gn).abs());
+        }
     }
-    let linear = LinearBaseline::fit(train)?;
+    if !config.symmetrize {
+        symmetry_change = raw_change;
+    }
+    let linear = LinearBaseline::fit(config, train)?;
     let linear_pred: Vec<Vec<f64>> = test.iter().map(|s| linear.predict(s)).collect();
-    let r_linear = r_on_a(test, &linear_pred);
+    let linear_r = correlations(config, test, &linear_pred);
+    let r_linear = score(config, linear_r);
     let mean_pred: Vec<Vec<f64>> = test
         .iter()
         .map(|s| vec![trained.scale.mean; s.species.len()])
         .collect();
     let (mse_gn, mse_linear, mse_mean) = (
-        mse_on_a(test, &gn),
-        mse_on_a(test, &linear_pred),
-        mse_on_a(test, &mean_pred),
+        mse_on_a(config, test, &gn),
+        mse_on_a(config, test, &linear_pred),
+        mse_on_a(config, test, &mean_pred),
     );
-    let r_train = r_on_a(
-        train,
-        &predict_all(&trained, train, config, IDENTITY, &device)?,
+    let r_train = score(
+        config,
+        correlations(
+            config,
+            train,
+            &predict_all(
+                &trained,
+                train,
+                (config, config.symmetrize),
+                IDENTITY,
+                &device,
+            )?,
+        ),
     );
+    let raw = a_values(&data.samples, |s| &s.propensity);
+    let raw_mean = raw.iter().sum::<f64>() / raw.len() as f64;
+    let raw_std =
+        (raw.iter().map(|p| (p - raw_mean).powi(2)).sum::<f64>() / raw.len() as f64).sqrt();
 
     let (first, last) = loss_ends(&trained.test_loss);
-    let equilibration_over_tau = config.equilibration_time / tau;
+    let equilibration_over_tau = config.md.equilibration_time / tau;
     let metrics = json!({
         "pearson_r": r_gn,
+        "pearson_r_within_configurations": gn_r.0,
+        "pearson_r_pooled": gn_r.1,
         "pearson_r_train": r_train,
+        "pearson_r_unsymmetrized": score(config, raw_r),
+        "pearson_r_max_change_under_symmetry_unsymmetrized": raw_change,
         "pearson_r_max_change_under_symmetry": symmetry_change,
         "mse": mse_gn,
         "tau_alpha": tau,
         "equilibration_over_tau_alpha": equilibration_over_tau,
-        "propensity_mean_a": trained.scale.mean,
-        "propensity_std_a": trained.scale.std,
+        "propensity_mean_a": raw_mean,
+        "propensity_std_a": raw_std,
+        "target_std_a": trained.scale.std,
         "valid_loss_initial": first,
         "valid_loss_final": last,
     });
     let bars = vec![
-        bar("test Pearson r (A particles)", r_gn, 0.3, false),
+        bar(
+            if config.relative_to_configuration {
+                "test Pearson r (A particles, within each configuration, averaged)"
+            } else {
+                "test Pearson r (A particles, pooled)"
+            },
+            r_gn,
+            0.3,
+            false,
+        ),
         bar(
             "test Pearson r minus the linear baseline's",
             r_gn - r_linear,
@@ -265,6 +341,8 @@ pub fn run(args: &RunArgs) -> Result<String> {
         "baselines": {
             "linear_energy_neighbours": {
                 "pearson_r": r_linear,
+                "pearson_r_within_configurations": linear_r.0,
+                "pearson_r_pooled": linear_r.1,
                 "mse": mse_linear,
                 "coefficients": linear.coefficients,
             },
@@ -297,7 +375,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         &setup.out.join("isf.png"),
         &format!(
             "self-ISF of A particles at k = {}, τ_α = {tau:.2}",
-            config.isf_k
+            config.md.isf_k
         ),
         ("log10 t (LJ units)", "F_s(k, t)"),
         &[
@@ -318,20 +396,11 @@ pub fn run(args: &RunArgs) -> Result<String> {
             },
         ],
     )?;
-    let truth = a_values(test, |s| &s.propensity);
     let pairs = |pred: &[Vec<f64>]| -> Vec<(f64, f64)> {
-        let wrapped: Vec<PropensitySample> = test
-            .iter()
+        test.iter()
             .zip(pred)
-            .map(|(s, p)| PropensitySample {
-                propensity: p.clone(),
-                ..s.clone()
-            })
-            .collect();
-        truth
-            .iter()
-            .copied()
-            .zip(a_values(&wrapped, |s| &s.propensity))
+            .flat_map(|(s, p)| a_pairs(config, s, p))
+            .map(|(p, t)| (t, p))
             .collect()
     };
     let (gn_points, linear_points) = (pairs(&gn), pairs(&linear_pred));
@@ -339,8 +408,12 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let linear_label = format!("linear baseline (r = {r_linear:.3})");
     xy_plot(
         &setup.out.join("propensity.png"),
-        "test A particles: predicted against measured propensity",
-        ("propensity |Δr(τ_α)| (σ)", "prediction (σ)"),
+        if config.relative_to_configuration {
+            "test A particles: predicted against measured propensity, relative to the configuration's mean"
+        } else {
+            "test A particles: predicted against measured propensity"
+        },
+        ("target: propensity |Δr(τ_α)| (σ)", "prediction (σ)"),
         &[
             XySeries {
                 label: &gn_label,
@@ -364,20 +437,20 @@ pub fn run(args: &RunArgs) -> Result<String> {
         String::new()
     };
     let notes = format!(
-        "Kob–Andersen mixture, {} A + {} B at density {} (periodic cube), T = {}. Each configuration: FCC lattice, melt at T = {} for {} τ, Langevin (BAOAB, γ = {}) at T for {} τ ({:.1} τ_α), then {} iso-configurational NVE runs (velocity Verlet, dt {}) from fresh Boltzmann velocities; propensity = mean |Δr| at τ_α = {tau:.2}, where the A particles' self-ISF at k = {} reaches 1/e (measured once, on training configuration 0, over {} NVE runs). {} training and {} test configurations, each from its own seed. Graph network: GNS encode–process–decode, latent {}, {} hidden layer(s) per MLP, {} message-passing steps, on the radius-{} graph (edge input: minimum-image displacement and its length; node input: one-hot species), loss on the A particles only, {} epochs, batch {}, Adam {} → {}, random axis permutations and reflections: {}. The test loss curve is monitoring only; the final weights are scored (no selection on test). No gradient clipping (the reference clips the global norm at 1). The type-mean baseline predicts one constant for all A particles, so its Pearson r is undefined (NaN); its MSE is the propensity variance. Training-set r: {r_train:.3}.{equilibration_warning}",
-        config.n_a,
-        config.n_b,
-        config.density,
-        config.temperature,
-        config.melt_temperature,
-        config.melt_time,
-        config.friction,
-        config.equilibration_time,
+        "Kob–Andersen mixture, {} A + {} B at density {} (periodic cube), T = {}. Each configuration: FCC lattice, melt at T = {} for {} τ, Langevin (BAOAB, γ = {}) at T for {} τ ({:.1} τ_α), then {} iso-configurational NVE runs (velocity Verlet, dt {}) from fresh Boltzmann velocities; propensity = mean |Δr| at τ_α = {tau:.2}, where the A particles' self-ISF at k = {} reaches 1/e (measured once, on training configuration 0, over {} NVE runs). {} training and {} test configurations, each from its own seed. Graph network: GNS encode–process–decode, latent {}, {} hidden layer(s) per MLP, {} message-passing steps, on the radius-{} graph (edge input: minimum-image displacement and its length; node input: one-hot species), loss on the A particles only, {} epochs, batch {}, Adam {} → {}, random axis permutations and reflections: {}; predictions averaged over the 48 cube symmetries: {} (the network alone: test r {:.3}, largest change under a symmetry {:.4}). The test loss curve is monitoring only; the final weights are scored (no selection on test). No gradient clipping (the reference clips the global norm at 1). Targets: {}. The type-mean baseline predicts one constant for all A particles, so its Pearson r is undefined (NaN); its MSE is the target variance. Pooled test r {:.3} (linear {:.3}); within configurations {:.3} (linear {:.3}). Training-set r: {r_train:.3}.{equilibration_warning}",
+        config.md.n_a,
+        config.md.n_b,
+        config.md.density,
+        config.md.temperature,
+        config.md.melt_temperature,
+        config.md.melt_time,
+        config.md.friction,
+        config.md.equilibration_time,
         equilibration_over_tau,
-        config.iso_runs,
-        config.dt,
-        config.isf_k,
-        config.isf_runs,
+        config.md.iso_runs,
+        config.md.dt,
+        config.md.isf_k,
+        config.md.isf_runs,
         train.len(),
         test.len(),
         config.latent,
@@ -389,6 +462,18 @@ pub fn run(args: &RunArgs) -> Result<String> {
         config.lr_initial,
         config.lr_final,
         config.augment,
+        config.symmetrize,
+        score(config, raw_r),
+        raw_change,
+        if config.relative_to_configuration {
+            "propensity minus the mean over its configuration's A particles (a 256-particle box's mobility fluctuates as a whole from configuration to configuration; no local structure predicts that), and r is taken within each test configuration and averaged"
+        } else {
+            "raw propensity, r pooled over all test A particles"
+        },
+        gn_r.1,
+        linear_r.1,
+        gn_r.0,
+        linear_r.0,
     );
     let (path, db) = write_outputs(
         &setup,

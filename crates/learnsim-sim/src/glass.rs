@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 /// How the propensity data are made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GlassRecipe {
     /// A particles.
     pub n_a: usize,
@@ -40,15 +41,13 @@ pub struct GlassRecipe {
     pub isf_runs: usize,
     /// Longest time searched for τ_α.
     pub isf_max_time: f64,
-    /// Configurations.
-    pub configurations: usize,
     /// Iso-configurational NVE runs per configuration.
     pub iso_runs: usize,
 }
 
 impl GlassRecipe {
     /// The CPU tier of cases.md: N = 256 (205 A + 51 B), density 1.2, T = 0.6, dt 0.005,
-    /// 24 configurations × 16 iso-configurational runs.
+    /// 16 iso-configurational runs per configuration.
     pub fn cpu() -> Self {
         Self {
             n_a: 205,
@@ -63,7 +62,6 @@ impl GlassRecipe {
             isf_k: 7.25,
             isf_runs: 8,
             isf_max_time: 150.0,
-            configurations: 24,
             iso_runs: 16,
         }
     }

@@ -375,6 +375,17 @@ impl GlassSystem {
         }
     }
 
+    /// The closing half of either integrator: forces at the new positions, then the last
+    /// half-kick v += dt/2 · F.
+    fn forces_and_half_kick(&mut self, dt: f64) {
+        self.compute_forces();
+        for (v, f) in self.velocities.iter_mut().zip(&self.forces) {
+            for a in 0..3 {
+                v[a] += 0.5 * dt * f[a];
+            }
+        }
+    }
+
     /// One velocity-Verlet step of `dt` (NVE).
     pub fn step_nve(&mut self, dt: f64) {
         for ((x, v), f) in self
@@ -388,12 +399,7 @@ impl GlassSystem {
                 x[a] += dt * v[a];
             }
         }
-        self.compute_forces();
-        for (v, f) in self.velocities.iter_mut().zip(&self.forces) {
-            for a in 0..3 {
-                v[a] += 0.5 * dt * f[a];
-            }
-        }
+        self.forces_and_half_kick(dt);
     }
 
     /// One BAOAB Langevin step of `dt` at `temperature` with friction `gamma` (NVT; the
@@ -415,12 +421,7 @@ impl GlassSystem {
                 x[a] += 0.5 * dt * v[a];
             }
         }
-        self.compute_forces();
-        for (v, f) in self.velocities.iter_mut().zip(&self.forces) {
-            for a in 0..3 {
-                v[a] += 0.5 * dt * f[a];
-            }
-        }
+        self.forces_and_half_kick(dt);
     }
 
     /// Number of neighbours of each particle within `radius` (minimum image).
@@ -490,18 +491,32 @@ pub fn displacements(start: &[[f64; 3]], now: &[[f64; 3]]) -> Vec<f64> {
         .collect()
 }
 
+const AXIS_PERMUTATIONS: [[usize; 3]; 6] = [
+    [0, 1, 2],
+    [0, 2, 1],
+    [1, 0, 2],
+    [1, 2, 0],
+    [2, 0, 1],
+    [2, 1, 0],
+];
+
 /// A uniformly random element of the 48 axis permutations × reflections of the cube, as
 /// (permutation, signs): coordinate `a` of the image is `signs[a] · x[perm[a]]`.
 pub fn random_cube_symmetry(rng: &mut impl Rng) -> ([usize; 3], [f64; 3]) {
-    const PERMS: [[usize; 3]; 6] = [
-        [0, 1, 2],
-        [0, 2, 1],
-        [1, 0, 2],
-        [1, 2, 0],
-        [2, 0, 1],
-        [2, 1, 0],
-    ];
-    let perm = PERMS[rng.random_range(0..6)];
+    let perm = AXIS_PERMUTATIONS[rng.random_range(0..6)];
     let signs = [0; 3].map(|_| if rng.random_bool(0.5) { -1.0 } else { 1.0 });
     (perm, signs)
+}
+
+/// All 48 axis permutations × reflections of the cube (the octahedral group O_h), identity
+/// first.
+pub fn cube_symmetries() -> Vec<([usize; 3], [f64; 3])> {
+    let mut all = Vec::with_capacity(48);
+    for perm in AXIS_PERMUTATIONS {
+        for bits in 0..8u8 {
+            let signs = [0, 1, 2].map(|a| if bits >> a & 1 == 1 { -1.0 } else { 1.0 });
+            all.push((perm, signs));
+        }
+    }
+    all
 }

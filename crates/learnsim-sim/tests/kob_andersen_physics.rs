@@ -5,7 +5,7 @@
 
 use learnsim_sim::glass::{GlassRecipe, equilibrated, propensity};
 use learnsim_sim::kob_andersen::{
-    GlassSystem, KobAndersen, SPECIES_A, SPECIES_B, random_cube_symmetry, self_isf,
+    GlassSystem, KobAndersen, SPECIES_A, SPECIES_B, cube_symmetries, random_cube_symmetry, self_isf,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -241,4 +241,34 @@ fn the_same_seed_gives_identical_configurations_and_seeds_differ() {
     // 205 A and 51 B particles in a cube of density 1.2.
     assert_eq!(a.species.iter().filter(|&&s| s == SPECIES_B).count(), 51);
     assert!((a.box_length.powi(3) * 1.2 - 256.0).abs() < 1e-9);
+}
+
+#[test]
+fn the_cube_group_has_48_distinct_orthogonal_elements_closed_under_composition() {
+    let group = cube_symmetries();
+    assert_eq!(group.len(), 48);
+    assert_eq!(group[0], ([0, 1, 2], [1.0, 1.0, 1.0]));
+    let apply = |g: &([usize; 3], [f64; 3]), x: [f64; 3]| -> [f64; 3] {
+        std::array::from_fn(|a| g.1[a] * x[g.0[a]])
+    };
+    // Distinct as maps: their images of a generic vector differ.
+    let probe = [1.0, 2.0, 3.0];
+    let images: Vec<[f64; 3]> = group.iter().map(|g| apply(g, probe)).collect();
+    for i in 0..48 {
+        for j in i + 1..48 {
+            assert_ne!(images[i], images[j]);
+        }
+    }
+    // Closed: every composition is again an element.
+    for g in &group {
+        for h in &group {
+            let composed = apply(g, apply(h, probe));
+            assert!(images.contains(&composed));
+        }
+    }
+    // The random element is one of them.
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    for _ in 0..10 {
+        assert!(group.contains(&random_cube_symmetry(&mut rng)));
+    }
 }

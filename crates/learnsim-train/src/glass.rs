@@ -17,7 +17,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use learnsim_core::{CellList, Domain, SelfEdges};
 use learnsim_models::{Gns, GnsConfig};
 use learnsim_sim::glass::{GlassRecipe, PropensitySample};
-use learnsim_sim::kob_andersen::{SPECIES_A, random_cube_symmetry};
+use learnsim_sim::kob_andersen::{SPECIES_A, cube_symmetries, random_cube_symmetry};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -29,36 +29,12 @@ use serde::{Deserialize, Serialize};
 pub struct GlassTrainConfig {
     /// Seed of the simulations, the initialisation, the batches and the augmentation.
     pub seed: u64,
-    /// A particles per configuration.
-    pub n_a: usize,
-    /// B particles per configuration.
-    pub n_b: usize,
-    /// Number density.
-    pub density: f64,
-    /// Temperature.
-    pub temperature: f64,
-    /// MD time step.
-    pub dt: f64,
-    /// Temperature of the melt.
-    pub melt_temperature: f64,
-    /// Duration of the melt.
-    pub melt_time: f64,
-    /// Duration of the Langevin equilibration (≥ 5 τ_α).
-    pub equilibration_time: f64,
-    /// Langevin friction.
-    pub friction: f64,
-    /// Wavenumber of the self-ISF that defines τ_α.
-    pub isf_k: f64,
-    /// NVE runs averaged for τ_α.
-    pub isf_runs: usize,
-    /// Longest time searched for τ_α.
-    pub isf_max_time: f64,
+    /// How each configuration is simulated (the `[md]` table).
+    pub md: GlassRecipe,
     /// Training configurations.
     pub train_configurations: usize,
     /// Test configurations.
     pub test_configurations: usize,
-    /// Iso-configurational runs per configuration.
-    pub iso_runs: usize,
     /// Radius of the graph (σ_AA units).
     pub radius: f64,
     /// Latent width.
@@ -81,6 +57,42 @@ pub struct GlassTrainConfig {
     pub validate_every: usize,
     /// Random axis permutations and reflections during training.
     pub augment: bool,
+    /// Learn and score each particle's propensity relative to the mean of the A particles of
+    /// its own configuration. In a box of a few hundred particles the whole configuration's
+    /// mobility fluctuates from one configuration to the next (a finite-size, collective
+    /// effect no local structure predicts), which would otherwise enter the target.
+    pub relative_to_configuration: bool,
+    /// Average the prediction over the 48 cube symmetries (exactly invariant under them).
+    pub symmetrize: bool,
+    /// Gaussians expanding the edge length on [`DISTANCE_BASIS_START`, radius] (SchNet's
+    /// radial basis; 0: the raw length). The first coordination shells sit within a few
+    /// tenths of σ of each other, and a basis lets the first layer resolve them linearly.
+    pub distance_basis: usize,
+}
+
+/// Centre of the first Gaussian of the distance basis: no pair comes closer than ~0.7σ.
+pub const DISTANCE_BASIS_START: f64 = 0.6;
+
+impl GlassTrainConfig {
+    /// Edge input width: the displacement (3) and the length or its basis expansion.
+    pub fn edge_width(&self) -> usize {
+        3 + self.distance_basis.max(1)
+    }
+
+    /// The edge-length features: the length, or Gaussians exp(−(r − μ_k)²/(2w²)) with centres
+    /// spaced w apart from [`DISTANCE_BASIS_START`] to the radius.
+    fn length_features(&self, r: f64, out: &mut Vec<f32>) {
+        let k = self.distance_basis;
+        if k == 0 {
+            out.push(r as f32);
+            return;
+        }
+        let width = (self.radius - DISTANCE_BASIS_START) / (k.max(2) - 1) as f64;
+        out.extend((0..k).map(|i| {
+            let mu = DISTANCE_BASIS_START + i as f64 * width;
+            (-(r - mu).powi(2) / (2.0 * width * width)).exp() as f32
+        }));
+    }
 }
 
 impl GlassTrainConfig {
@@ -94,29 +106,20 @@ impl GlassTrainConfig {
         self.epochs * self.train_configurations.div_ceil(self.batch_size.max(1))
     }
 
-    /// The simulation recipe.
-    pub fn recipe(&self) -> GlassRecipe {
-        GlassRecipe {
-            n_a: self.n_a,
-            n_b: self.n_b,
-            density: self.density,
-            temperature: self.temperature,
-            dt: self.dt,
-            melt_temperature: self.melt_temperature,
-            melt_time: self.melt_time,
-            equilibration_time: self.equilibration_time,
-            friction: self.friction,
-            isf_k: self.isf_k,
-            isf_runs: self.isf_runs,
-            isf_max_time: self.isf_max_time,
-            configurations: self.train_configurations + self.test_configurations,
-            iso_runs: self.iso_runs,
+    /// The target of every particle of `sample`: its propensity, minus the mean over the
+    /// sample's A particles when `relative_to_configuration`.
+    pub fn targets(&self, sample: &PropensitySample) -> Vec<f64> {
+        if !self.relative_to_configuration {
+            return sample.propensity.clone();
         }
+        let a = a_values(std::slice::from_ref(sample), |s| &s.propensity);
+        let mean = a.iter().sum::<f64>() / a.len().max(1) as f64;
+        sample.propensity.iter().map(|p| p - mean).collect()
     }
 
     /// The network's sizes.
     pub fn network(&self) -> GnsConfig {
-        GnsConfig::new(2, 4, 1)
+        GnsConfig::new(2, self.edge_width(), 1)
             .with_latent(self.latent)
             .with_n_hidden(self.n_hidden)
             .with_message_passing_steps(self.message_passing_steps)
@@ -183,7 +186,7 @@ struct Batch {
 }
 
 impl Batch {
-    fn new(graphs: &[&StructureGraph], symmetry: CubeSymmetry) -> Self {
+    fn new(config: &GlassTrainConfig, graphs: &[&StructureGraph], symmetry: CubeSymmetry) -> Self {
         let (perm, signs) = symmetry;
         let mut batch = Self {
             nodes: Vec::new(),
@@ -206,7 +209,7 @@ impl Batch {
                 batch
                     .edges
                     .extend((0..3).map(|a| (signs[a] * d[perm[a]]) as f32));
-                batch.edges.push(length as f32);
+                config.length_features(length, &mut batch.edges);
             }
             batch
                 .senders
@@ -227,8 +230,11 @@ impl Batch {
             TensorData::new(self.nodes.clone(), [self.n_nodes, 2]),
             device,
         );
-        let edges =
-            Tensor::<2>::from_data(TensorData::new(self.edges.clone(), [n_edges, 4]), device);
+        let width = self.edges.len() / n_edges.max(1);
+        let edges = Tensor::<2>::from_data(
+            TensorData::new(self.edges.clone(), [n_edges, width]),
+            device,
+        );
         let senders =
             Tensor::<1, Int>::from_data(TensorData::new(self.senders.clone(), [n_edges]), device);
         let receivers =
@@ -249,9 +255,20 @@ pub struct PropensityScale {
 }
 
 impl PropensityScale {
-    /// Fitted on the A particles of `train`.
-    pub fn fit(train: &[PropensitySample]) -> Self {
-        let values: Vec<f64> = a_values(train, |s| &s.propensity);
+    /// Fitted on the A particles' targets (`config.targets`) of `train`.
+    pub fn fit(config: &GlassTrainConfig, train: &[PropensitySample]) -> Self {
+        let values: Vec<f64> = train
+            .iter()
+            .flat_map(|s| {
+                config
+                    .targets(s)
+                    .into_iter()
+                    .zip(&s.species)
+                    .filter(|(_, sp)| **sp == SPECIES_A)
+                    .map(|(v, _)| v)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
         let var =
             values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len().max(1) as f64;
@@ -297,13 +314,13 @@ fn masked_loss(
     prediction: Tensor<1>,
     graphs: &[&StructureGraph],
     samples: &[&PropensitySample],
-    scale: &PropensityScale,
+    (config, scale): (&GlassTrainConfig, &PropensityScale),
     device: &Device,
 ) -> Tensor<1> {
     let mut target = Vec::new();
     let mut mask = Vec::new();
     for s in samples {
-        for (p, &sp) in s.propensity.iter().zip(&s.species) {
+        for (p, &sp) in config.targets(s).iter().zip(&s.species) {
             target.push(((p - scale.mean) / scale.std) as f32);
             mask.push(if sp == SPECIES_A { 1.0f32 } else { 0.0 });
         }
@@ -333,7 +350,7 @@ pub fn train_glass_network(
             "glass-ka needs training and test configurations".into(),
         ));
     }
-    let scale = PropensityScale::fit(train);
+    let scale = PropensityScale::fit(config, train);
     let train_graphs = train
         .iter()
         .map(|s| StructureGraph::new(s, config.radius))
@@ -350,8 +367,15 @@ pub fn train_glass_network(
     let evaluate = |model: &Gns| -> f32 {
         let m = model.valid();
         let graphs: Vec<&StructureGraph> = test_graphs.iter().collect();
-        let prediction = Batch::new(&graphs, IDENTITY).forward(&m, &inference);
-        masked_loss(prediction, &graphs, &test_refs, &scale, &inference).into_scalar()
+        let prediction = Batch::new(config, &graphs, IDENTITY).forward(&m, &inference);
+        masked_loss(
+            prediction,
+            &graphs,
+            &test_refs,
+            (config, &scale),
+            &inference,
+        )
+        .into_scalar()
     };
     let steps = config.steps();
     let mut train_loss = Vec::with_capacity(steps);
@@ -380,8 +404,8 @@ pub fn train_glass_network(
         };
         let graphs: Vec<&StructureGraph> = picked.iter().map(|&i| &train_graphs[i]).collect();
         let samples: Vec<&PropensitySample> = picked.iter().map(|&i| &train[i]).collect();
-        let prediction = Batch::new(&graphs, symmetry).forward(&model, device);
-        let loss = masked_loss(prediction, &graphs, &samples, &scale, device);
+        let prediction = Batch::new(config, &graphs, symmetry).forward(&model, device);
+        let loss = masked_loss(prediction, &graphs, &samples, (config, &scale), device);
         let value: f32 = loss.clone().into_scalar();
         if !value.is_finite() {
             return Err(TrainError::Diverged { step, loss: value });
@@ -406,13 +430,17 @@ pub fn train_glass_network(
 }
 
 impl TrainedGlassNetwork {
-    /// Predicted propensity of every particle of `sample` seen through `symmetry` (its
-    /// positions mapped by the permutation and reflection before the graph is built).
+    /// Predicted target (propensity, or relative propensity) of every particle of `sample`
+    /// seen through `symmetry` (its positions mapped by the permutation and reflection before
+    /// the graph is built). With `symmetrize`, the prediction is the mean over the 48 cube
+    /// symmetries applied to the displacements (group averaging), which makes it invariant
+    /// under that group by construction.
     pub fn predict(
         &self,
         sample: &PropensitySample,
-        radius: f64,
+        config: &GlassTrainConfig,
         symmetry: CubeSymmetry,
+        symmetrize: bool,
         device: &Device,
     ) -> Result<Vec<f64>, TrainError> {
         let (perm, signs) = symmetry;
@@ -425,16 +453,28 @@ impl TrainedGlassNetwork {
                 .collect(),
             ..sample.clone()
         };
-        let graph = StructureGraph::new(&moved, radius)?;
+        let graph = StructureGraph::new(&moved, config.radius)?;
         let inference = device.clone().inner();
-        let prediction = Batch::new(&[&graph], IDENTITY).forward(&self.model.valid(), &inference);
-        let values: Vec<f32> = prediction
-            .into_data()
-            .try_to_vec::<f32>()
-            .map_err(|e| TrainError::Data(format!("glass prediction: {e:?}")))?;
-        Ok(values
+        let model = self.model.valid();
+        let group = if symmetrize {
+            cube_symmetries()
+        } else {
+            vec![IDENTITY]
+        };
+        let mut sum = vec![0.0f64; graph.n_nodes()];
+        for g in &group {
+            let prediction = Batch::new(config, &[&graph], *g).forward(&model, &inference);
+            let values: Vec<f32> = prediction
+                .into_data()
+                .try_to_vec::<f32>()
+                .map_err(|e| TrainError::Data(format!("glass prediction: {e:?}")))?;
+            for (s, y) in sum.iter_mut().zip(values) {
+                *s += f64::from(y);
+            }
+        }
+        Ok(sum
             .into_iter()
-            .map(|y| self.scale.mean + self.scale.std * f64::from(y))
+            .map(|y| self.scale.mean + self.scale.std * y / group.len() as f64)
             .collect())
     }
 }
@@ -452,15 +492,17 @@ fn features(sample: &PropensitySample, i: usize) -> [f64; 3] {
 }
 
 impl LinearBaseline {
-    /// Fitted on the A particles of `train` by the normal equations.
-    pub fn fit(train: &[PropensitySample]) -> Result<Self, TrainError> {
+    /// Fitted on the A particles' targets (`config.targets`) of `train` by the normal
+    /// equations.
+    pub fn fit(config: &GlassTrainConfig, train: &[PropensitySample]) -> Result<Self, TrainError> {
         let mut ata = [[0.0; 3]; 3];
         let mut atb = [0.0; 3];
         for s in train {
+            let targets = config.targets(s);
             for i in (0..s.species.len()).filter(|&i| s.species[i] == SPECIES_A) {
                 let x = features(s, i);
                 for r in 0..3 {
-                    atb[r] += x[r] * s.propensity[i];
+                    atb[r] += x[r] * targets[i];
                     for c in 0..3 {
                         ata[r][c] += x[r] * x[c];
                     }

@@ -5,7 +5,7 @@
 use learnsim_core::{Domain, SelfEdges, brute_force_edges};
 use learnsim_models::default_training_device;
 use learnsim_sim::glass::PropensitySample;
-use learnsim_sim::kob_andersen::{SPECIES_A, SPECIES_B};
+use learnsim_sim::kob_andersen::{SPECIES_A, SPECIES_B, random_cube_symmetry};
 use learnsim_train::glass::{
     GlassTrainConfig, IDENTITY, LinearBaseline, StructureGraph, train_glass_network,
 };
@@ -95,7 +95,11 @@ fn the_linear_baseline_recovers_exact_coefficients() {
             s
         })
         .collect();
-    let fit = LinearBaseline::fit(&samples).unwrap();
+    let c = GlassTrainConfig {
+        relative_to_configuration: false,
+        ..config()
+    };
+    let fit = LinearBaseline::fit(&c, &samples).unwrap();
     for (got, want) in fit.coefficients.iter().zip([0.3, 0.02, -0.01]) {
         assert!((got - want).abs() < 1e-9, "{:?}", fit.coefficients);
     }
@@ -103,7 +107,7 @@ fn the_linear_baseline_recovers_exact_coefficients() {
     let mut flat = samples[0].clone();
     flat.potential_energy = vec![-6.0; 256];
     flat.neighbours = vec![7; 256];
-    assert!(LinearBaseline::fit(&[flat]).is_err());
+    assert!(LinearBaseline::fit(&c, &[flat]).is_err());
 }
 
 #[test]
@@ -120,7 +124,7 @@ fn training_is_deterministic_and_the_network_is_permutation_equivariant_and_tran
     };
     assert_eq!(curve(&a), curve(&b));
 
-    let base = a.predict(&test[0], c.radius, IDENTITY, &device).unwrap();
+    let base = a.predict(&test[0], &c, IDENTITY, false, &device).unwrap();
     let scale = base.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     // Permuting the particles permutes the predictions (sum aggregation is order-free; f32
     // summation order changes, so allow 1e-5 relative).
@@ -133,7 +137,7 @@ fn training_is_deterministic_and_the_network_is_permutation_equivariant_and_tran
         neighbours: perm.iter().map(|&i| test[0].neighbours[i]).collect(),
         box_length: L,
     };
-    let p = a.predict(&permuted, c.radius, IDENTITY, &device).unwrap();
+    let p = a.predict(&permuted, &c, IDENTITY, false, &device).unwrap();
     for (k, &i) in perm.iter().enumerate() {
         assert!((p[k] - base[i]).abs() < 1e-5 * scale, "particle {i}");
     }
@@ -147,9 +151,20 @@ fn training_is_deterministic_and_the_network_is_permutation_equivariant_and_tran
             .collect(),
         ..test[0].clone()
     };
-    let t = a.predict(&shifted, c.radius, IDENTITY, &device).unwrap();
+    let t = a.predict(&shifted, &c, IDENTITY, false, &device).unwrap();
     for (x, y) in t.iter().zip(&base) {
         assert!((x - y).abs() < 1e-5 * scale);
+    }
+    // Averaged over the 48 cube symmetries, the prediction is invariant under each of them:
+    // rotating the box permutes the 48 terms of the mean (f32 rounding of each term only).
+    let averaged = a.predict(&test[0], &c, IDENTITY, true, &device).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for _ in 0..3 {
+        let g = random_cube_symmetry(&mut rng);
+        let moved = a.predict(&test[0], &c, g, true, &device).unwrap();
+        for (x, y) in moved.iter().zip(&averaged) {
+            assert!((x - y).abs() < 1e-5 * scale, "{x} vs {y} under {g:?}");
+        }
     }
 }
 
@@ -169,7 +184,7 @@ fn the_network_learns_a_structural_signal_from_the_radius_graph() {
     c.validate_every = 40;
     let trained = train_glass_network(&c, &train, &test, &device, &mut |_, _| {}).unwrap();
     let predicted = trained
-        .predict(&test[0], c.radius, IDENTITY, &device)
+        .predict(&test[0], &c, IDENTITY, false, &device)
         .unwrap();
     let (p, t): (Vec<f64>, Vec<f64>) = predicted
         .iter()
