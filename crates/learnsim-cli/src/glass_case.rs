@@ -409,9 +409,9 @@ pub fn run(args: &RunArgs) -> Result<String> {
     xy_plot(
         &setup.out.join("propensity.png"),
         if config.relative_to_configuration {
-            "test A particles: predicted against measured propensity, relative to the configuration's mean"
+            "test A particles, relative to each configuration's mean"
         } else {
-            "test A particles: predicted against measured propensity"
+            "test A particles: prediction against propensity"
         },
         ("target: propensity |Δr(τ_α)| (σ)", "prediction (σ)"),
         &[

@@ -533,6 +533,44 @@ fn quick_glass_run_reports_correlations_baselines_and_the_relaxation_time() {
     for file in ["propensity.png", "isf.png", "loss.png", "config.toml"] {
         assert!(out.join(file).exists(), "{file} missing");
     }
+    // A second run reuses the cached MD data and reproduces the figures; a corrupt cache is
+    // named, ignored and replaced by a fresh simulation, which gives the same data again.
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/glass-ka.toml");
+    let rerun = || {
+        let result = learnsim(&[
+            "run",
+            "glass-ka",
+            "--quick",
+            "--out",
+            out.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ]);
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let again: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+        (again, String::from_utf8_lossy(&result.stderr).into_owned())
+    };
+    let (again, stderr) = rerun();
+    assert!(
+        stderr.contains("reusing the simulated configurations"),
+        "{stderr}"
+    );
+    assert_eq!(again["metrics"]["pearson_r"], m["metrics"]["pearson_r"]);
+    let cache = out.join("glass_data.json");
+    let bytes = std::fs::read(&cache).unwrap();
+    std::fs::write(&cache, &bytes[..bytes.len() / 2]).unwrap();
+    let (third, stderr) = rerun();
+    assert!(
+        stderr.contains("glass_data.json") && stderr.contains("not a glass data file"),
+        "{stderr}"
+    );
+    assert_eq!(third["metrics"]["pearson_r"], m["metrics"]["pearson_r"]);
+    assert_eq!(std::fs::read(&cache).unwrap(), bytes);
 }
 
 /// `learnsim run schnet-si --quick`: Langevin sampling, energy-only SchNet training, autodiff
