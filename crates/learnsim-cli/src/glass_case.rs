@@ -101,7 +101,7 @@ fn generate(config: &GlassTrainConfig, out: &Path) -> Result<GlassDataset> {
         )
         .expect("valid template"),
     );
-    bar.set_message("measuring τ_α, then equilibrating and running iso-configurational NVE");
+    bar.set_message("equilibrating, measuring τ_α, then iso-configurational NVE runs");
     bar.enable_steady_tick(std::time::Duration::from_millis(500));
     let done = || bar.inc(1);
     let data = glass_dataset(&recipe, &seeds, &done)?;
@@ -324,7 +324,9 @@ pub fn run(args: &RunArgs) -> Result<String> {
             false,
         ),
         bar(
-            &format!("largest |Δr| over {SYMMETRY_TRIALS} random axis permutations × reflections"),
+            &format!(
+                "largest change of test r over {SYMMETRY_TRIALS} random axis permutations × reflections"
+            ),
             symmetry_change,
             0.01,
             true,
@@ -437,7 +439,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         String::new()
     };
     let notes = format!(
-        "Kob–Andersen mixture, {} A + {} B at density {} (periodic cube), T = {}. Each configuration: FCC lattice, melt at T = {} for {} τ, Langevin (BAOAB, γ = {}) at T for {} τ ({:.1} τ_α), then {} iso-configurational NVE runs (velocity Verlet, dt {}) from fresh Boltzmann velocities; propensity = mean |Δr| at τ_α = {tau:.2}, where the A particles' self-ISF at k = {} reaches 1/e (measured once, on training configuration 0, over {} NVE runs). {} training and {} test configurations, each from its own seed. Graph network: GNS encode–process–decode, latent {}, {} hidden layer(s) per MLP, {} message-passing steps, on the radius-{} graph (edge input: minimum-image displacement and its length; node input: one-hot species), loss on the A particles only, {} epochs, batch {}, Adam {} → {}, random axis permutations and reflections: {}; predictions averaged over the 48 cube symmetries: {} (the network alone: test r {:.3}, largest change under a symmetry {:.4}). The test loss curve is monitoring only; the final weights are scored (no selection on test). No gradient clipping (the reference clips the global norm at 1). Targets: {}. The type-mean baseline predicts one constant for all A particles, so its Pearson r is undefined (NaN); its MSE is the target variance. Pooled test r {:.3} (linear {:.3}); within configurations {:.3} (linear {:.3}). Training-set r: {r_train:.3}.{equilibration_warning}",
+        "Kob–Andersen mixture, {} A + {} B at density {} (periodic cube), T = {}. Each configuration: FCC lattice, melt at T = {} for {} τ, Langevin (BAOAB, γ = {}) at T for {} τ ({:.1} τ_α), then {} iso-configurational NVE runs (velocity Verlet, dt {}) from fresh Boltzmann velocities; propensity = mean |Δr| at τ_α = {tau:.2}, where the A particles' self-ISF at k = {} reaches 1/e (measured once, before the propensity runs, over {} NVE runs spread across the configurations). {} training and {} test configurations, each from its own seed. Graph network: GNS encode–process–decode, latent {}, {} hidden layer(s) per MLP, {} message-passing steps, on the radius-{} graph (edge input: minimum-image displacement and its length expanded in {} Gaussians on [0.6, {}] (the raw length if 0); node input: one-hot species), loss on the A particles only, {} epochs, batch {}, Adam {} → {}, random axis permutations and reflections: {}; predictions averaged over the 48 cube symmetries: {} (the network alone: test r {:.3}, largest change under a symmetry {:.4}). The test loss curve is monitoring only; the final weights are scored (no selection on test). No gradient clipping (the reference clips the global norm at 1). Targets: {}. The type-mean baseline predicts one constant for all A particles, so its Pearson r is undefined (NaN); its MSE is the target variance. Pooled test r {:.3} (linear {:.3}); within configurations {:.3} (linear {:.3}). Training-set r: {r_train:.3}.{equilibration_warning}",
         config.md.n_a,
         config.md.n_b,
         config.md.density,
@@ -456,6 +458,8 @@ pub fn run(args: &RunArgs) -> Result<String> {
         config.latent,
         config.n_hidden,
         config.message_passing_steps,
+        config.radius,
+        config.distance_basis,
         config.radius,
         config.epochs,
         config.batch_size,

@@ -66,7 +66,8 @@ fn render(report: &Value, baselines: &[&str], notes: &str, figures: &[(&str, &st
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} |",
-            bar["name"].as_str().unwrap_or("?"),
+            // A `|` inside a cell would end it.
+            bar["name"].as_str().unwrap_or("?").replace('|', "\\|"),
             cell(&bar["value"]),
             cell(&bar["threshold"]),
             if bar["pass"].as_bool() == Some(true) {
@@ -76,7 +77,7 @@ fn render(report: &Value, baselines: &[&str], notes: &str, figures: &[(&str, &st
             }
         );
     }
-    let _ = writeln!(s, "\n## Rollout metrics (test split)\n\n{notes}\n");
+    let _ = writeln!(s, "\n## Metrics (test split)\n\n{notes}\n");
     let _ = writeln!(
         s,
         "| metric | {} | {} |\n|---|---|{}",
@@ -115,14 +116,26 @@ fn render(report: &Value, baselines: &[&str], notes: &str, figures: &[(&str, &st
         s.push('\n');
     }
     let t = &report["timing"];
-    let _ = writeln!(
-        s,
-        "\n## Speed (same machine, same run)\n\n| | frames/s |\n|---|---|\n| ground truth | {} |\n| learned simulator (rollout) | {} |\n| speed-up | {}× |\n\nTraining took {} s.\n",
-        cell(&t["ground_truth_steps_per_s"]),
-        cell(&t["rollout_steps_per_s"]),
-        cell(&t["speedup"]),
-        cell(&t["train_s"]),
-    );
+    if t.get("rollout_steps_per_s").is_some() {
+        let _ = writeln!(
+            s,
+            "\n## Speed (same machine, same run)\n\n| | frames/s |\n|---|---|\n| ground truth | {} |\n| learned simulator (rollout) | {} |\n| speed-up | {}× |\n\nTraining took {} s.\n",
+            cell(&t["ground_truth_steps_per_s"]),
+            cell(&t["rollout_steps_per_s"]),
+            cell(&t["speedup"]),
+            cell(&t["train_s"]),
+        );
+    } else {
+        // Cases that do not roll out (SchNet, glass): their own timing keys, as they are.
+        let _ = writeln!(
+            s,
+            "\n## Speed (same machine, same run)\n\n| timing | value |\n|---|---|"
+        );
+        for (key, value) in t.as_object().into_iter().flatten() {
+            let _ = writeln!(s, "| {key} | {} |", cell(value));
+        }
+        s.push('\n');
+    }
     s.push_str("## Figures\n");
     for (caption, file) in figures {
         let _ = write!(s, "\n![{caption}]({file})\n");

@@ -3,8 +3,9 @@
 //! Each configuration is melted from a lattice, equilibrated with a Langevin thermostat, and
 //! then run `iso_runs` times in NVE from the same positions with fresh Boltzmann velocities
 //! (the iso-configurational ensemble). A particle's propensity is the mean over those runs of
-//! |r_i(τ_α) − r_i(0)|. τ_α is measured once, at the start, as the time at which the A
-//! particles' self intermediate scattering function at k = 7.25 reaches 1/e.
+//! |r_i(τ_α) − r_i(0)|. τ_α is measured once, after equilibration and before the propensity
+//! runs, as the time at which the A particles' self intermediate scattering function at
+//! k = 7.25, averaged over NVE runs spread across the configurations, first reaches 1/e.
 
 use crate::SimError;
 use crate::kob_andersen::{GlassSystem, SPECIES_A, Species, displacements, self_isf};
@@ -215,17 +216,26 @@ fn nve_run(
     Ok(system)
 }
 
-/// Measures F_s(k, t) of the A particles over `isf_runs` NVE runs from `system`, and τ_α.
+/// Measures F_s(k, t) of the A particles over `isf_runs` NVE runs, run `i` from
+/// `systems[i % len]` (one run per configuration when there are enough: in a box of a few
+/// hundred particles the relaxation of one configuration differs markedly from the next), and
+/// τ_α.
 pub fn measure_relaxation(
     recipe: &GlassRecipe,
-    system: &GlassSystem,
+    systems: &[GlassSystem],
     seed: u64,
 ) -> Result<Relaxation, SimError> {
+    if systems.is_empty() || recipe.isf_runs == 0 {
+        return Err(SimError::Scene(
+            "τ_α needs at least one configuration and one NVE run".into(),
+        ));
+    }
     let steps = recipe.steps(recipe.isf_max_time);
     let every = recipe.steps(0.1).max(1);
     let curves = (0..recipe.isf_runs)
         .into_par_iter()
         .map(|run| {
+            let system = &systems[run % systems.len()];
             let mut curve = Vec::new();
             let start = system.positions.clone();
             nve_run(
@@ -319,9 +329,9 @@ pub fn sample(
     })
 }
 
-/// τ_α from configuration 0, then every configuration (each from its own seed in
-/// `seeds`, melted and equilibrated independently) with its propensities, in parallel.
-/// `done()` is called as each configuration finishes.
+/// Every configuration (each from its own seed in `seeds`, melted and equilibrated
+/// independently, in parallel), then τ_α measured once over them, then each configuration's
+/// propensities at τ_α. `done()` is called as each configuration's propensities are finished.
 pub fn glass_dataset(
     recipe: &GlassRecipe,
     seeds: &[u64],
@@ -332,19 +342,17 @@ pub fn glass_dataset(
             "glass data set needs at least one configuration".into(),
         ));
     };
-    let first = equilibrated(recipe, first_seed)?;
-    let relaxation = measure_relaxation(recipe, &first, first_seed ^ 0x15F)?;
-    let tau = relaxation.tau_alpha;
-    let samples = seeds
+    let systems = seeds
         .par_iter()
-        .enumerate()
-        .map(|(i, &seed)| {
-            let system = if i == 0 {
-                first.clone()
-            } else {
-                equilibrated(recipe, seed)?
-            };
-            let out = sample(recipe, &system, tau, seed ^ 0x1503)?;
+        .map(|&seed| equilibrated(recipe, seed))
+        .collect::<Result<Vec<_>, SimError>>()?;
+    let relaxation = measure_relaxation(recipe, &systems, first_seed ^ 0x15F)?;
+    let tau = relaxation.tau_alpha;
+    let samples = systems
+        .par_iter()
+        .zip(seeds)
+        .map(|(system, &seed)| {
+            let out = sample(recipe, system, tau, seed ^ 0x1503)?;
             done();
             Ok(out)
         })
