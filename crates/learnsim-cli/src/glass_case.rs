@@ -13,10 +13,11 @@ use learnsim_data::write_bytes_atomically;
 use learnsim_eval::pearson;
 use learnsim_models::default_training_device;
 use learnsim_sim::glass::{GlassDataset, GlassRecipe, PropensitySample, glass_dataset};
-use learnsim_sim::kob_andersen::{SPECIES_A, random_cube_symmetry};
+use learnsim_sim::kob_andersen::random_cube_symmetry;
 use learnsim_sim::{Split, trajectory_seed};
 use learnsim_train::glass::{
-    GlassTrainConfig, IDENTITY, LinearBaseline, TrainedGlassNetwork, a_values, train_glass_network,
+    GlassTrainConfig, IDENTITY, LinearBaseline, TrainedGlassNetwork, a_values, of_a,
+    train_glass_network,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -121,13 +122,8 @@ fn a_pairs(
     sample: &PropensitySample,
     predicted: &[f64],
 ) -> Vec<(f64, f64)> {
-    config
-        .targets(sample)
-        .into_iter()
-        .zip(predicted)
-        .zip(&sample.species)
-        .filter(|(_, sp)| **sp == SPECIES_A)
-        .map(|((t, p), _)| (*p, t))
+    of_a(predicted, &sample.species)
+        .zip(of_a(&config.targets(sample), &sample.species))
         .collect()
 }
 

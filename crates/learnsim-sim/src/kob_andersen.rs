@@ -491,6 +491,10 @@ pub fn displacements(start: &[[f64; 3]], now: &[[f64; 3]]) -> Vec<f64> {
         .collect()
 }
 
+/// A cube symmetry as (permutation, signs): coordinate `a` of the image is
+/// `signs[a] · x[perm[a]]`.
+pub type CubeSymmetry = ([usize; 3], [f64; 3]);
+
 const AXIS_PERMUTATIONS: [[usize; 3]; 6] = [
     [0, 1, 2],
     [0, 2, 1],
@@ -500,9 +504,8 @@ const AXIS_PERMUTATIONS: [[usize; 3]; 6] = [
     [2, 1, 0],
 ];
 
-/// A uniformly random element of the 48 axis permutations × reflections of the cube, as
-/// (permutation, signs): coordinate `a` of the image is `signs[a] · x[perm[a]]`.
-pub fn random_cube_symmetry(rng: &mut impl Rng) -> ([usize; 3], [f64; 3]) {
+/// A uniformly random element of the 48 axis permutations × reflections of the cube.
+pub fn random_cube_symmetry(rng: &mut impl Rng) -> CubeSymmetry {
     let perm = AXIS_PERMUTATIONS[rng.random_range(0..6)];
     let signs = [0; 3].map(|_| if rng.random_bool(0.5) { -1.0 } else { 1.0 });
     (perm, signs)
@@ -510,7 +513,7 @@ pub fn random_cube_symmetry(rng: &mut impl Rng) -> ([usize; 3], [f64; 3]) {
 
 /// All 48 axis permutations × reflections of the cube (the octahedral group O_h), identity
 /// first.
-pub fn cube_symmetries() -> Vec<([usize; 3], [f64; 3])> {
+pub fn cube_symmetries() -> Vec<CubeSymmetry> {
     let mut all = Vec::with_capacity(48);
     for perm in AXIS_PERMUTATIONS {
         for bits in 0..8u8 {

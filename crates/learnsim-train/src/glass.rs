@@ -17,6 +17,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use learnsim_core::{CellList, Domain, SelfEdges};
 use learnsim_models::{Gns, GnsConfig};
 use learnsim_sim::glass::{GlassRecipe, PropensitySample};
+pub use learnsim_sim::kob_andersen::CubeSymmetry;
 use learnsim_sim::kob_andersen::{SPECIES_A, cube_symmetries, random_cube_symmetry};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -112,7 +113,7 @@ impl GlassTrainConfig {
         if !self.relative_to_configuration {
             return sample.propensity.clone();
         }
-        let a = a_values(std::slice::from_ref(sample), |s| &s.propensity);
+        let a: Vec<f64> = of_a(&sample.propensity, &sample.species).collect();
         let mean = a.iter().sum::<f64>() / a.len().max(1) as f64;
         sample.propensity.iter().map(|p| p - mean).collect()
     }
@@ -125,9 +126,6 @@ impl GlassTrainConfig {
             .with_message_passing_steps(self.message_passing_steps)
     }
 }
-
-/// A cube symmetry: coordinate `a` of the image is `signs[a] · x[perm[a]]`.
-pub type CubeSymmetry = ([usize; 3], [f64; 3]);
 
 /// The identity of the cube's symmetry group.
 pub const IDENTITY: CubeSymmetry = ([0, 1, 2], [1.0, 1.0, 1.0]);
@@ -144,17 +142,21 @@ pub struct StructureGraph {
     pub receivers: Vec<u32>,
     /// x_s − x_r per edge.
     pub displacements: Vec<[f64; 3]>,
+    /// The edge-length features (`GlassTrainConfig::edge_width` − 3 per edge), which no cube
+    /// symmetry changes, so they are computed once per graph.
+    pub length_features: Vec<f32>,
 }
 
 impl StructureGraph {
-    /// The graph of `sample` at `radius` (periodic, no self-edges).
-    pub fn new(sample: &PropensitySample, radius: f64) -> Result<Self, TrainError> {
+    /// The graph of `sample` at `config.radius` (periodic, no self-edges) with its edge-length
+    /// features.
+    pub fn new(sample: &PropensitySample, config: &GlassTrainConfig) -> Result<Self, TrainError> {
         let domain = Domain::new([0.0; 3], [sample.box_length; 3], [true; 3])
             .map_err(|e| TrainError::Data(format!("glass configuration: {e}")))?;
-        let cells = CellList::new(domain, radius)
+        let cells = CellList::new(domain, config.radius)
             .map_err(|e| TrainError::Data(format!("glass radius graph: {e}")))?;
         let edges = cells.edges(&sample.positions, SelfEdges::Exclude);
-        let displacements = edges
+        let displacements: Vec<[f64; 3]> = edges
             .senders
             .iter()
             .zip(&edges.receivers)
@@ -162,11 +164,20 @@ impl StructureGraph {
                 domain.displacement(&sample.positions[s as usize], &sample.positions[r as usize])
             })
             .collect();
+        let mut length_features =
+            Vec::with_capacity(displacements.len() * (config.edge_width() - 3));
+        for d in &displacements {
+            config.length_features(
+                (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt(),
+                &mut length_features,
+            );
+        }
         Ok(Self {
             species: sample.species.clone(),
             senders: edges.senders,
             receivers: edges.receivers,
             displacements,
+            length_features,
         })
     }
 
@@ -186,7 +197,7 @@ struct Batch {
 }
 
 impl Batch {
-    fn new(config: &GlassTrainConfig, graphs: &[&StructureGraph], symmetry: CubeSymmetry) -> Self {
+    fn new(graphs: &[&StructureGraph], symmetry: CubeSymmetry) -> Self {
         let (perm, signs) = symmetry;
         let mut batch = Self {
             nodes: Vec::new(),
@@ -204,12 +215,16 @@ impl Batch {
                     [0.0, 1.0]
                 });
             }
-            for d in &g.displacements {
-                let length = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+            let per_edge = g.length_features.len() / g.displacements.len().max(1);
+            for (d, lengths) in g
+                .displacements
+                .iter()
+                .zip(g.length_features.chunks_exact(per_edge.max(1)))
+            {
                 batch
                     .edges
                     .extend((0..3).map(|a| (signs[a] * d[perm[a]]) as f32));
-                config.length_features(length, &mut batch.edges);
+                batch.edges.extend_from_slice(lengths);
             }
             batch
                 .senders
@@ -259,15 +274,7 @@ impl PropensityScale {
     pub fn fit(config: &GlassTrainConfig, train: &[PropensitySample]) -> Self {
         let values: Vec<f64> = train
             .iter()
-            .flat_map(|s| {
-                config
-                    .targets(s)
-                    .into_iter()
-                    .zip(&s.species)
-                    .filter(|(_, sp)| **sp == SPECIES_A)
-                    .map(|(v, _)| v)
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|s| of_a(&config.targets(s), &s.species).collect::<Vec<_>>())
             .collect();
         let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
         let var =
@@ -286,15 +293,17 @@ pub fn a_values(
 ) -> Vec<f64> {
     samples
         .iter()
-        .flat_map(|s| {
-            field(s)
-                .iter()
-                .zip(&s.species)
-                .filter(|(_, sp)| **sp == SPECIES_A)
-                .map(|(v, _)| *v)
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|s| of_a(field(s), &s.species))
         .collect()
+}
+
+/// The entries of `values` that belong to A particles, in order.
+pub fn of_a<'a, T: Copy>(values: &'a [T], species: &'a [u8]) -> impl Iterator<Item = T> + 'a {
+    values
+        .iter()
+        .zip(species)
+        .filter(|(_, sp)| **sp == SPECIES_A)
+        .map(|(v, _)| *v)
 }
 
 /// A trained propensity network.
@@ -310,30 +319,44 @@ pub struct TrainedGlassNetwork {
     pub test_loss: Vec<LossPoint>,
 }
 
-fn masked_loss(
-    prediction: Tensor<1>,
-    graphs: &[&StructureGraph],
-    samples: &[&PropensitySample],
-    (config, scale): (&GlassTrainConfig, &PropensityScale),
-    device: &Device,
-) -> Tensor<1> {
-    let mut target = Vec::new();
-    let mut mask = Vec::new();
-    for s in samples {
-        for (p, &sp) in config.targets(s).iter().zip(&s.species) {
-            target.push(((p - scale.mean) / scale.std) as f32);
-            mask.push(if sp == SPECIES_A { 1.0f32 } else { 0.0 });
+/// A sample's normalised targets and its A-particle mask, built once.
+struct Targets {
+    values: Vec<f32>,
+    mask: Vec<f32>,
+}
+
+impl Targets {
+    fn new(sample: &PropensitySample, config: &GlassTrainConfig, scale: &PropensityScale) -> Self {
+        Self {
+            values: config
+                .targets(sample)
+                .iter()
+                .map(|p| ((p - scale.mean) / scale.std) as f32)
+                .collect(),
+            mask: sample
+                .species
+                .iter()
+                .map(|&sp| if sp == SPECIES_A { 1.0 } else { 0.0 })
+                .collect(),
         }
     }
-    debug_assert_eq!(
-        target.len(),
-        graphs.iter().map(|g| g.n_nodes()).sum::<usize>()
-    );
+}
+
+/// MSE over the A particles of the concatenated `targets`.
+fn masked_loss(prediction: Tensor<1>, targets: &[&Targets], device: &Device) -> Tensor<1> {
+    let values: Vec<f32> = targets
+        .iter()
+        .flat_map(|t| t.values.iter().copied())
+        .collect();
+    let mask: Vec<f32> = targets
+        .iter()
+        .flat_map(|t| t.mask.iter().copied())
+        .collect();
     let count = mask.iter().sum::<f32>().max(1.0);
-    let n = target.len();
-    let target = Tensor::<1>::from_data(TensorData::new(target, [n]), device);
+    let n = values.len();
+    let values = Tensor::<1>::from_data(TensorData::new(values, [n]), device);
     let mask = Tensor::<1>::from_data(TensorData::new(mask, [n]), device);
-    ((prediction - target).powf_scalar(2.0) * mask).sum() / count
+    ((prediction - values).powf_scalar(2.0) * mask).sum() / count
 }
 
 /// Trains on `train` (graphs built from it at `config.radius`); `progress(step, loss)` after
@@ -353,29 +376,30 @@ pub fn train_glass_network(
     let scale = PropensityScale::fit(config, train);
     let train_graphs = train
         .iter()
-        .map(|s| StructureGraph::new(s, config.radius))
+        .map(|s| StructureGraph::new(s, config))
         .collect::<Result<Vec<_>, _>>()?;
     let test_graphs = test
         .iter()
-        .map(|s| StructureGraph::new(s, config.radius))
+        .map(|s| StructureGraph::new(s, config))
         .collect::<Result<Vec<_>, _>>()?;
     let network = config.network();
     let mut model = seeded_init(device, config.seed, || network.init(device));
     let mut optimizer = AdamConfig::new().init();
     let inference = device.clone().inner();
-    let test_refs: Vec<&PropensitySample> = test.iter().collect();
+    let train_targets: Vec<Targets> = train
+        .iter()
+        .map(|s| Targets::new(s, config, &scale))
+        .collect();
+    let test_targets: Vec<Targets> = test
+        .iter()
+        .map(|s| Targets::new(s, config, &scale))
+        .collect();
+    let test_targets: Vec<&Targets> = test_targets.iter().collect();
     let evaluate = |model: &Gns| -> f32 {
         let m = model.valid();
         let graphs: Vec<&StructureGraph> = test_graphs.iter().collect();
-        let prediction = Batch::new(config, &graphs, IDENTITY).forward(&m, &inference);
-        masked_loss(
-            prediction,
-            &graphs,
-            &test_refs,
-            (config, &scale),
-            &inference,
-        )
-        .into_scalar()
+        let prediction = Batch::new(&graphs, IDENTITY).forward(&m, &inference);
+        masked_loss(prediction, &test_targets, &inference).into_scalar()
     };
     let steps = config.steps();
     let mut train_loss = Vec::with_capacity(steps);
@@ -403,9 +427,9 @@ pub fn train_glass_network(
             IDENTITY
         };
         let graphs: Vec<&StructureGraph> = picked.iter().map(|&i| &train_graphs[i]).collect();
-        let samples: Vec<&PropensitySample> = picked.iter().map(|&i| &train[i]).collect();
-        let prediction = Batch::new(config, &graphs, symmetry).forward(&model, device);
-        let loss = masked_loss(prediction, &graphs, &samples, (config, &scale), device);
+        let targets: Vec<&Targets> = picked.iter().map(|&i| &train_targets[i]).collect();
+        let prediction = Batch::new(&graphs, symmetry).forward(&model, device);
+        let loss = masked_loss(prediction, &targets, device);
         let value: f32 = loss.clone().into_scalar();
         if !value.is_finite() {
             return Err(TrainError::Diverged { step, loss: value });
@@ -453,7 +477,7 @@ impl TrainedGlassNetwork {
                 .collect(),
             ..sample.clone()
         };
-        let graph = StructureGraph::new(&moved, config.radius)?;
+        let graph = StructureGraph::new(&moved, config)?;
         let inference = device.clone().inner();
         let model = self.model.valid();
         let group = if symmetrize {
@@ -463,7 +487,7 @@ impl TrainedGlassNetwork {
         };
         let mut sum = vec![0.0f64; graph.n_nodes()];
         for g in &group {
-            let prediction = Batch::new(config, &[&graph], *g).forward(&model, &inference);
+            let prediction = Batch::new(&[&graph], *g).forward(&model, &inference);
             let values: Vec<f32> = prediction
                 .into_data()
                 .try_to_vec::<f32>()

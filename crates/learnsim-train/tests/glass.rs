@@ -55,7 +55,13 @@ fn config() -> GlassTrainConfig {
 #[test]
 fn the_radius_graph_is_the_brute_force_graph_with_minimum_image_displacements() {
     let s = sample(1);
-    let g = StructureGraph::new(&s, 2.0).unwrap();
+    let c = config();
+    assert_eq!(c.radius, 2.0);
+    let g = StructureGraph::new(&s, &c).unwrap();
+    assert_eq!(
+        g.length_features.len(),
+        g.senders.len() * (c.edge_width() - 3)
+    );
     let domain = Domain::new([0.0; 3], [L; 3], [true; 3]).unwrap();
     let brute = brute_force_edges(&domain, 2.0, &s.positions, SelfEdges::Exclude);
     assert_eq!(g.senders, brute.senders);
