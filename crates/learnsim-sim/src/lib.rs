@@ -7,6 +7,7 @@
 //! - [`stillinger_weber`]: Stillinger–Weber silicon clusters (three-body; the SchNet case).
 //! - [`kob_andersen`]: the Kob–Andersen binary Lennard-Jones glass former (3D, periodic).
 //! - [`glass`]: iso-configurational propensity data from it (the glassy-dynamics case).
+//! - [`mie`]: light scattering by multilayer spheres (transfer-matrix Mie; the ScatterNet case).
 //! - [`scenes`]: seeded initial conditions.
 //! - [`Case`]: the registry of particle cases that `learnsim generate` knows.
 //!
@@ -16,6 +17,7 @@ pub mod case;
 pub mod glass;
 pub mod kob_andersen;
 pub mod mat2;
+pub mod mie;
 pub mod mpm;
 pub mod nbody;
 pub mod scenes;
