@@ -8,6 +8,7 @@ mod generate;
 mod glass_case;
 mod gns_kernel;
 mod leaderboard;
+mod nanophotonics_case;
 mod nbody_case;
 mod object_case;
 mod plots;
@@ -101,11 +102,12 @@ impl From<TierArg> for Tier {
 }
 
 /// The object cases, which `learnsim run` dispatches by name: (name, description).
-pub const OBJECT_CASES: [(&str, &str); 4] = [
+pub const OBJECT_CASES: [(&str, &str); 5] = [
     (nbody_case::NAME, nbody_case::DESCRIPTION),
     (chain_case::NAME, chain_case::DESCRIPTION),
     (schnet_case::NAME, schnet_case::DESCRIPTION),
     (glass_case::NAME, glass_case::DESCRIPTION),
+    (nanophotonics_case::NAME, nanophotonics_case::DESCRIPTION),
 ];
 
 /// Every case name `learnsim run` takes: the particle registry, then the object cases.

@@ -258,6 +258,9 @@ pub fn run(args: &RunArgs) -> Result<String> {
     if args.case == crate::glass_case::NAME {
         return crate::glass_case::run(args);
     }
+    if args.case == crate::nanophotonics_case::NAME {
+        return crate::nanophotonics_case::run(args);
+    }
     if args.case == crate::schnet_case::NAME {
         return crate::schnet_case::run(args);
     }

@@ -215,6 +215,9 @@ fn cases_lists_every_case_and_unknown_names_get_a_suggestion() {
         "dam-break-2d",
         "nbody-2d",
         "spring-chain",
+        "schnet-si",
+        "glass-ka",
+        "nanophotonics",
     ] {
         assert!(listed.contains(case), "{listed}");
     }
@@ -490,6 +493,55 @@ fn quick_spring_chain_run_writes_metrics_and_bars_for_both_test_sizes() {
             < 0.5 * m["metrics"]["valid_loss_initial"].as_f64().unwrap()
     );
     assert!(out.join("report.md").exists() && out.join("error_vs_horizon.png").exists());
+}
+
+/// `learnsim run nanophotonics --quick`: Mie spectra, ScatterNet training, inverse design
+/// checked with the true solver, random search, report. The quick network already beats the
+/// mean spectrum; designs stay inside the thickness range; the run is reproducible.
+#[test]
+fn quick_nanophotonics_run_designs_inside_the_range_and_is_reproducible() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("nano");
+    let (m, text) = quick_run("nanophotonics", &out);
+    assert_eq!(m["case"], "nanophotonics");
+    assert_eq!(m["bars"].as_array().unwrap().len(), 3, "{text}");
+    let error = m["metrics"]["test_mean_relative_error"].as_f64().unwrap();
+    let mean = m["baselines"]["train_mean_spectrum"]["test_mean_relative_error"]
+        .as_f64()
+        .unwrap();
+    assert!(error < mean, "network {error} vs mean spectrum {mean}");
+    let designs = m["metrics"]["design_thicknesses_nm"].as_array().unwrap();
+    assert_eq!(designs.len(), 4);
+    for d in designs {
+        for t in d.as_array().unwrap() {
+            assert!((30.0..=70.0).contains(&t.as_f64().unwrap()), "{t}");
+        }
+    }
+    for (errors, what) in [
+        (&m["metrics"]["design_errors"], "design"),
+        (
+            &m["baselines"]["random_search"]["design_errors"],
+            "random search",
+        ),
+    ] {
+        let errors = errors.as_array().unwrap();
+        assert_eq!(errors.len(), 4, "{what}");
+        assert!(errors.iter().all(|e| e.as_f64().unwrap() > 0.0), "{what}");
+    }
+    for file in ["design_0.png", "design_3.png", "loss.png", "report.md"] {
+        assert!(out.join(file).exists(), "{file} missing");
+    }
+    // Same seed, same numbers.
+    let again = dir.path().join("nano2");
+    let (m2, _) = quick_run("nanophotonics", &again);
+    assert_eq!(
+        m["metrics"]["design_errors"],
+        m2["metrics"]["design_errors"]
+    );
+    assert_eq!(
+        m["metrics"]["test_mean_relative_error"],
+        m2["metrics"]["test_mean_relative_error"]
+    );
 }
 
 /// `learnsim run glass-ka --quick`: Kob–Andersen MD with τ_α and iso-configurational runs,
