@@ -3,6 +3,7 @@
 //! - [`mpm`]: 2D MLS-MPM with water, sand (Drucker–Prager) and goop (plastic Neo-Hookean).
 //! - [`sph`]: 2D weakly compressible SPH (Taylor–Green vortex, dam break).
 //! - [`nbody`]: 2D softened-gravity n-body with velocity Verlet (Interaction Networks).
+//! - [`pendulum`]: a torque-driven pendulum (Lagrangian ODE, RK4; the control case).
 //! - [`spring_chain`]: the graph_nets demo mass–spring chain (fixed ends, Hooke, gravity).
 //! - [`stillinger_weber`]: Stillinger–Weber silicon clusters (three-body; the SchNet case).
 //! - [`kob_andersen`]: the Kob–Andersen binary Lennard-Jones glass former (3D, periodic).
@@ -20,6 +21,7 @@ pub mod mat2;
 pub mod mie;
 pub mod mpm;
 pub mod nbody;
+pub mod pendulum;
 pub mod scenes;
 pub mod sph;
 pub mod spring_chain;
