@@ -11,6 +11,7 @@ mod leaderboard;
 mod nanophotonics_case;
 mod nbody_case;
 mod object_case;
+mod pendulum_case;
 mod plots;
 mod render;
 mod report;
@@ -102,12 +103,13 @@ impl From<TierArg> for Tier {
 }
 
 /// The object cases, which `learnsim run` dispatches by name: (name, description).
-pub const OBJECT_CASES: [(&str, &str); 5] = [
+pub const OBJECT_CASES: [(&str, &str); 6] = [
     (nbody_case::NAME, nbody_case::DESCRIPTION),
     (chain_case::NAME, chain_case::DESCRIPTION),
     (schnet_case::NAME, schnet_case::DESCRIPTION),
     (glass_case::NAME, glass_case::DESCRIPTION),
     (nanophotonics_case::NAME, nanophotonics_case::DESCRIPTION),
+    (pendulum_case::NAME, pendulum_case::DESCRIPTION),
 ];
 
 /// Every case name `learnsim run` takes: the particle registry, then the object cases.

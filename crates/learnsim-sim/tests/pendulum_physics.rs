@@ -18,8 +18,8 @@ fn frictionless() -> Pendulum {
 fn small_angle_period_matches_the_analytic_one() {
     let p = frictionless();
     let theta0: f64 = 0.01;
-    let analytic = 2.0 * std::f64::consts::PI * (p.length / p.gravity).sqrt()
-        * (1.0 + theta0 * theta0 / 16.0);
+    let analytic =
+        2.0 * std::f64::consts::PI * (p.length / p.gravity).sqrt() * (1.0 + theta0 * theta0 / 16.0);
     let mut state = [theta0, 0.0];
     let mut crossings = Vec::new();
     for n in 0..2000 {

@@ -8,6 +8,7 @@ pub mod glass;
 pub mod nanophotonics;
 mod noise;
 pub mod object_dynamics;
+pub mod pendulum;
 pub mod schnet;
 mod trainer;
 

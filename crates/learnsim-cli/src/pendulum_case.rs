@@ -1,0 +1,307 @@
+//! `learnsim run pendulum-mpc`: graph networks as learnable physics engines for control
+//! (Sanchez-Gonzalez et al. 2018) — random-action pendulum episodes → a GN and an MLP trained
+//! one step at a time → open-loop errors → gradient MPC swing-up through the GN and through
+//! the true ODE → metrics.json, report.md, plots, leaderboard row.
+
+use crate::object_case::{progress_bar, setup, write_outputs};
+use crate::plots::{XySeries, xy_plot};
+use crate::run::{RunArgs, bar};
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+use learnsim_models::{default_inference_device, default_training_device};
+use learnsim_sim::{Split, trajectory_seed};
+use learnsim_train::pendulum::{
+    ControlEpisode, Dynamics, PendulumConfig, TrueDynamics, episodes, mpc_episode, open_loop_error,
+    parameter_count, train_models,
+};
+use serde_json::json;
+use std::time::Instant;
+
+/// Registry name.
+pub const NAME: &str = "pendulum-mpc";
+/// One line for `learnsim cases`.
+pub const DESCRIPTION: &str =
+    "GN as a learnable physics engine: pendulum model, then gradient MPC swing-up through it";
+
+fn control(
+    label: &'static str,
+    model: &impl Dynamics,
+    config: &PendulumConfig,
+    device: &burn::tensor::Device,
+) -> (ControlEpisode, f64) {
+    let bar = ProgressBar::new(config.mpc.control_steps as u64).with_style(
+        ProgressStyle::with_template(&format!(
+            "{label} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} control steps (ETA {{eta}})"
+        ))
+        .expect("valid template"),
+    );
+    let clock = Instant::now();
+    let episode = mpc_episode(model, config, device, &mut |s| bar.set_position(s as u64));
+    bar.finish_and_clear();
+    (episode, clock.elapsed().as_secs_f64())
+}
+
+/// `learnsim run pendulum-mpc`.
+pub fn run(args: &RunArgs) -> Result<String> {
+    let setup = setup(
+        args,
+        NAME,
+        |c: &mut PendulumConfig| {
+            c.train_episodes = 40;
+            c.test_episodes = 8;
+            c.steps = 200;
+            c.validate_every = 50;
+            c.mpc.control_steps = 10;
+            c.mpc.iterations = 3;
+            c.mpc.upright_steps = 5;
+        },
+        |c: &mut PendulumConfig| {
+            c.train_episodes = 5000;
+            c.steps = 30_000;
+            c.latent = 128;
+        },
+    )?;
+    let config = &setup.config;
+    let clock = Instant::now();
+    let train = episodes(config, config.train_episodes, |i| {
+        trajectory_seed(config.seed, Split::Train, i)
+    });
+    let test = episodes(config, config.test_episodes, |i| {
+        trajectory_seed(config.seed, Split::Test, i)
+    });
+    let simulate_s = clock.elapsed().as_secs_f64();
+
+    let device = default_training_device();
+    let clock = Instant::now();
+    let (progress, mut callback) = progress_bar("train GN then MLP", 2 * config.steps);
+    let trained = train_models(config, &train, &test, &device, &mut callback)?;
+    progress.finish_and_clear();
+    let train_s = clock.elapsed().as_secs_f64();
+
+    let inference = default_inference_device();
+    let (gn, mlp) = (trained.gn_inference(), trained.mlp_inference());
+    let horizon = config.rollout_horizon;
+    let gn_error = open_loop_error(&gn, &test, horizon, &inference);
+    let mlp_error = open_loop_error(&mlp, &test, horizon, &inference);
+    let truth_error = open_loop_error(
+        &TrueDynamics(config.pendulum.clone()),
+        &test,
+        horizon,
+        &inference,
+    );
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let (gn_h, mlp_h) = (mean(&gn_error), mean(&mlp_error));
+
+    let (gn_mpc, gn_mpc_s) = control("MPC through the GN", &trained.gn, config, &device);
+    let (true_mpc, true_mpc_s) = control(
+        "MPC through the true ODE",
+        &TrueDynamics(config.pendulum.clone()),
+        config,
+        &device,
+    );
+    let return_ratio = gn_mpc.control_return / true_mpc.control_return;
+
+    let metrics = json!({
+        "gn_one_step_error": gn_error[0],
+        "gn_rollout_error": gn_h,
+        "gn_rollout_error_final": gn_error[horizon - 1],
+        "gn_parameters": parameter_count(&trained.gn.model),
+        "mlp_parameters": parameter_count(&trained.mlp.model),
+        "true_ode_in_f32_rollout_error": mean(&truth_error),
+        "gn_mpc_return": gn_mpc.control_return,
+        "true_mpc_return": true_mpc.control_return,
+        "mpc_return_ratio": return_ratio,
+        "gn_mpc_final_upright_error": gn_mpc.final_upright_error,
+        "true_mpc_final_upright_error": true_mpc.final_upright_error,
+        "gn_test_loss_final": trained.gn_test_loss.last().map(|p| f64::from(p.loss)),
+    });
+    let bars = vec![
+        bar(
+            &format!("GN {horizon}-step open-loop error minus the MLP's"),
+            gn_h - mlp_h,
+            0.0,
+            true,
+        ),
+        bar(
+            "GN-model MPC return / true-model MPC return",
+            return_ratio,
+            0.8,
+            false,
+        ),
+        bar(
+            &format!(
+                "largest |θ − π| (rad) over the last {} steps of GN-model MPC",
+                config.mpc.upright_steps
+            ),
+            gn_mpc.final_upright_error,
+            0.2,
+            true,
+        ),
+    ];
+    let pass = bars.iter().all(|b| b["pass"].as_bool() == Some(true));
+    let report = json!({
+        "case": NAME,
+        "model": "graph-network",
+        "tier": setup.tier,
+        "seed": config.seed,
+        "metrics": metrics,
+        "baselines": {
+            "mlp": {
+                "one_step_error": mlp_error[0],
+                "rollout_error": mlp_h,
+                "rollout_error_final": mlp_error[horizon - 1],
+            },
+            "true_model_mpc": {
+                "mpc_return": true_mpc.control_return,
+                "final_upright_error": true_mpc.final_upright_error,
+            },
+        },
+        "bars": bars,
+        "pass": pass,
+        "timing": {
+            "simulate_s": simulate_s,
+            "train_s": train_s,
+            "gn_mpc_s": gn_mpc_s,
+            "true_mpc_s": true_mpc_s,
+        },
+    });
+
+    let dt = config.pendulum.dt;
+    let angle = |e: &ControlEpisode| -> Vec<(f64, f64)> {
+        e.states
+            .iter()
+            .enumerate()
+            .map(|(t, s)| (t as f64 * dt, s[0]))
+            .collect()
+    };
+    let torque = |e: &ControlEpisode| -> Vec<(f64, f64)> {
+        e.torques
+            .iter()
+            .enumerate()
+            .map(|(t, u)| (t as f64 * dt, *u))
+            .collect()
+    };
+    let upright: Vec<(f64, f64)> = vec![
+        (0.0, std::f64::consts::PI),
+        (config.mpc.control_steps as f64 * dt, std::f64::consts::PI),
+    ];
+    let (gn_angle, true_angle) = (angle(&gn_mpc), angle(&true_mpc));
+    xy_plot(
+        &setup.out.join("swing_up.png"),
+        "pendulum swing-up by gradient MPC (θ = π is upright)",
+        ("time (s)", "θ (rad, unwrapped)"),
+        &[
+            XySeries {
+                label: "through the GN",
+                points: &gn_angle,
+                line: true,
+            },
+            XySeries {
+                label: "through the true ODE",
+                points: &true_angle,
+                line: true,
+            },
+            XySeries {
+                label: "upright",
+                points: &upright,
+                line: true,
+            },
+        ],
+    )?;
+    let (gn_torque, true_torque) = (torque(&gn_mpc), torque(&true_mpc));
+    xy_plot(
+        &setup.out.join("torques.png"),
+        "applied torques",
+        ("time (s)", "u (N·m)"),
+        &[
+            XySeries {
+                label: "through the GN",
+                points: &gn_torque,
+                line: true,
+            },
+            XySeries {
+                label: "through the true ODE",
+                points: &true_torque,
+                line: true,
+            },
+        ],
+    )?;
+    let by_step = |e: &[f64]| -> Vec<(f64, f64)> {
+        e.iter()
+            .enumerate()
+            .map(|(k, v)| ((k + 1) as f64, v.max(1e-12).log10()))
+            .collect()
+    };
+    let (gn_curve, mlp_curve) = (by_step(&gn_error), by_step(&mlp_error));
+    xy_plot(
+        &setup.out.join("error_vs_horizon.png"),
+        "open-loop error on random-action test episodes",
+        ("steps", "log10 mean (Δθ² + Δθ̇²)"),
+        &[
+            XySeries {
+                label: "GN",
+                points: &gn_curve,
+                line: true,
+            },
+            XySeries {
+                label: "MLP",
+                points: &mlp_curve,
+                line: true,
+            },
+        ],
+    )?;
+
+    let notes = format!(
+        "Pendulum: {} kg bob on a {} m rod, g {}, joint friction {}, |u| ≤ {} N·m (below m·g·l = {:.2}, so the swing-up must pump), RK4 with dt {} s, θ from hanging down. Data: {} training and {} test episodes of {} steps with uniform random torques from θ₀ uniform on the circle and |θ̇₀| ≤ {}. GN: nodes world (fixed) and pole with [cos θ, sin θ, θ̇/s, fixed], the hinge as two directed edges with [±u/u_max, ±1], latent {}, {} hidden layers, {} message-passing step(s), output the normalised (Δθ, Δθ̇) at the pole ({} parameters); MLP: [cos θ, sin θ, θ̇/s, u/u_max] → 3 × {} ReLU → (Δθ, Δθ̇) ({} parameters). Both: {} Adam steps of batch {} on the same batches, lr {} → {}. Open-loop errors replay the recorded torques for {} steps from every {}th state of the test episodes. MPC: horizon {}, {} Adam iterations (lr {}) per control step on a = atanh(u/u_max), warm-started from the shifted plan; stage cost 1 + cos θ + {}·θ̇² + {}·(u/u_max)²; the first torque is applied to the true pendulum; {} control steps from θ₀ = {} rad. Return = Σ (1 − cos θ)/2 over the episode's states (1 per step upright). The true ODE rolled out in f32 tensors (the planner of the true-model MPC) scores open-loop error {:.2e} against the f64 simulator. A cartpole is not part of this case yet.",
+        config.pendulum.mass,
+        config.pendulum.length,
+        config.pendulum.gravity,
+        config.pendulum.damping,
+        config.pendulum.max_torque,
+        config.pendulum.mass * config.pendulum.gravity * config.pendulum.length,
+        config.pendulum.dt,
+        train.len(),
+        test.len(),
+        config.episode_steps,
+        config.max_speed,
+        config.latent,
+        config.n_hidden,
+        config.message_passing_steps,
+        parameter_count(&trained.gn.model),
+        config.mlp_hidden,
+        parameter_count(&trained.mlp.model),
+        config.steps,
+        config.batch_size,
+        config.lr_initial,
+        config.lr_final,
+        horizon,
+        horizon,
+        config.mpc.horizon,
+        config.mpc.iterations,
+        config.mpc.lr,
+        config.mpc.speed_weight,
+        config.mpc.torque_weight,
+        config.mpc.control_steps,
+        config.mpc.initial_angle,
+        mean(&truth_error),
+    );
+    let (path, db) = write_outputs(
+        &setup,
+        &report,
+        (&trained.gn_loss, &trained.gn_test_loss),
+        &notes,
+        &[
+            ("swing-up trajectories", "swing_up.png"),
+            ("applied torques", "torques.png"),
+            ("open-loop error against horizon", "error_vs_horizon.png"),
+        ],
+    )?;
+    Ok(format!(
+        "{NAME}: GN {horizon}-step error {gn_h:.3e} vs MLP {mlp_h:.3e}; MPC return through the GN {:.1} vs true model {:.1} (ratio {return_ratio:.2}); final |θ − π| ≤ {:.3} rad; pass = {pass}; wrote {} and report.md; recorded in {}",
+        gn_mpc.control_return,
+        true_mpc.control_return,
+        gn_mpc.final_upright_error,
+        path.display(),
+        db.display()
+    ))
+}
