@@ -181,10 +181,10 @@ pub fn run(args: &RunArgs) -> Result<String> {
             .map(|(t, u)| (t as f64 * dt, *u))
             .collect()
     };
-    let upright: Vec<(f64, f64)> = vec![
-        (0.0, std::f64::consts::PI),
-        (config.mpc.control_steps as f64 * dt, std::f64::consts::PI),
-    ];
+    let end = config.mpc.control_steps as f64 * dt;
+    let upright: Vec<(f64, f64)> = vec![(0.0, std::f64::consts::PI), (end, std::f64::consts::PI)];
+    let upright_below: Vec<(f64, f64)> =
+        vec![(0.0, -std::f64::consts::PI), (end, -std::f64::consts::PI)];
     let (gn_angle, true_angle) = (angle(&gn_mpc), angle(&true_mpc));
     xy_plot(
         &setup.out.join("swing_up.png"),
@@ -202,8 +202,13 @@ pub fn run(args: &RunArgs) -> Result<String> {
                 line: true,
             },
             XySeries {
-                label: "upright",
+                label: "upright (θ = π)",
                 points: &upright,
+                line: true,
+            },
+            XySeries {
+                label: "upright (θ = −π)",
+                points: &upright_below,
                 line: true,
             },
         ],
@@ -252,7 +257,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
     )?;
 
     let notes = format!(
-        "Pendulum: {} kg bob on a {} m rod, g {}, joint friction {}, |u| ≤ {} N·m (below m·g·l = {:.2}, so the swing-up must pump), RK4 with dt {} s, θ from hanging down. Data: {} training and {} test episodes of {} steps with uniform random torques from θ₀ uniform on the circle and |θ̇₀| ≤ {}. GN: nodes world (fixed) and pole with [cos θ, sin θ, θ̇/s, fixed], the hinge as two directed edges with [±u/u_max, ±1], latent {}, {} hidden layers, {} message-passing step(s), output the normalised (Δθ, Δθ̇) at the pole ({} parameters); MLP: [cos θ, sin θ, θ̇/s, u/u_max] → 3 × {} ReLU → (Δθ, Δθ̇) ({} parameters). Both: {} Adam steps of batch {} on the same batches, lr {} → {}. Open-loop errors replay the recorded torques for {} steps from every {}th state of the test episodes. MPC: horizon {}, {} Adam iterations (lr {}) per control step on a = atanh(u/u_max), warm-started from the shifted plan; stage cost 1 + cos θ + {}·θ̇² + {}·(u/u_max)²; the first torque is applied to the true pendulum; {} control steps from θ₀ = {} rad. Return = Σ (1 − cos θ)/2 over the episode's states (1 per step upright). The true ODE rolled out in f32 tensors (the planner of the true-model MPC) scores open-loop error {:.2e} against the f64 simulator. A cartpole is not part of this case yet.",
+        "Pendulum: {} kg bob on a {} m rod, g {}, joint friction {}, |u| ≤ {} N·m (below m·g·l = {:.2}, so the swing-up must pump), RK4 with dt {} s, θ from hanging down. Data: {} training and {} test episodes of {} steps with uniform random torques from θ₀ uniform on the circle and |θ̇₀| ≤ {}. GN: nodes world (fixed) and pole with [cos θ, sin θ, θ̇/s, fixed], the hinge as two directed edges with [±u/u_max, ±1], latent {}, {} hidden layers, {} message-passing step(s), output the normalised (Δθ, Δθ̇) at the pole ({} parameters); MLP: [cos θ, sin θ, θ̇/s, u/u_max] → 3 × {} ReLU → (Δθ, Δθ̇) ({} parameters). Both: {} Adam steps of batch {} on the same batches, lr {} → {}. Open-loop errors replay the recorded torques for {} steps from every {}th state of the test episodes. MPC: horizon {}, {} Adam iterations (lr {}) per control step on u/u_max, projected onto [−1, 1] after each, warm-started from the shifted plan; stage cost 1 + cos θ + {}·θ̇² + {}·(u/u_max)² + {}·((E − E_up)/E_up)² with E the predicted energy and E_up = 2mgl (the energy term makes a 0.6 s horizon pump); the first torque is applied to the true pendulum; {} control steps from θ₀ = {} rad. Return = Σ (1 − cos θ)/2 over the episode's states (1 per step upright). The true ODE rolled out in f32 tensors (the planner of the true-model MPC) scores open-loop error {:.2e} against the f64 simulator. A cartpole is not part of this case yet.",
         config.pendulum.mass,
         config.pendulum.length,
         config.pendulum.gravity,
@@ -281,6 +286,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         config.mpc.lr,
         config.mpc.speed_weight,
         config.mpc.torque_weight,
+        config.mpc.energy_weight,
         config.mpc.control_steps,
         config.mpc.initial_angle,
         mean(&truth_error),

@@ -218,6 +218,7 @@ fn cases_lists_every_case_and_unknown_names_get_a_suggestion() {
         "schnet-si",
         "glass-ka",
         "nanophotonics",
+        "pendulum-mpc",
     ] {
         assert!(listed.contains(case), "{listed}");
     }
@@ -542,6 +543,50 @@ fn quick_nanophotonics_run_designs_inside_the_range_and_is_reproducible() {
         m["metrics"]["test_mean_relative_error"],
         m2["metrics"]["test_mean_relative_error"]
     );
+}
+
+/// `learnsim run pendulum-mpc --quick`: episodes, GN and MLP training, open-loop errors,
+/// MPC through the GN and the true ODE, plots. The f32 tensor ODE the true-model planner uses
+/// tracks the simulator; models of about equal size; a few control steps move the pendulum.
+#[test]
+fn quick_pendulum_run_trains_both_models_and_controls() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pendulum");
+    let (m, text) = quick_run("pendulum-mpc", &out);
+    assert_eq!(m["case"], "pendulum-mpc");
+    assert_eq!(m["bars"].as_array().unwrap().len(), 3, "{text}");
+    let metrics = &m["metrics"];
+    // 20 steps of f32 RK4 against f64: round-off only.
+    assert!(
+        metrics["true_ode_in_f32_rollout_error"].as_f64().unwrap() < 1e-8,
+        "{text}"
+    );
+    let (gn, mlp) = (
+        metrics["gn_parameters"].as_f64().unwrap(),
+        metrics["mlp_parameters"].as_f64().unwrap(),
+    );
+    assert!(
+        (gn - mlp).abs() < 0.05 * gn,
+        "GN {gn} vs MLP {mlp} parameters"
+    );
+    for key in ["gn_rollout_error", "gn_mpc_return", "true_mpc_return"] {
+        assert!(
+            metrics[key]
+                .as_f64()
+                .is_some_and(|v| v.is_finite() && v > 0.0),
+            "{key}: {text}"
+        );
+    }
+    assert!(m["baselines"]["mlp"]["rollout_error"].as_f64().unwrap() > 0.0);
+    for file in [
+        "swing_up.png",
+        "torques.png",
+        "error_vs_horizon.png",
+        "loss.png",
+        "report.md",
+    ] {
+        assert!(out.join(file).exists(), "{file} missing");
+    }
 }
 
 /// `learnsim run glass-ka --quick`: Kob–Andersen MD with τ_α and iso-configurational runs,

@@ -64,7 +64,8 @@ pub struct MpcConfig {
     pub horizon: usize,
     /// Adam iterations per control step.
     pub iterations: usize,
-    /// Adam learning rate on the unsquashed actions (u = u_max·tanh(a)).
+    /// Adam learning rate on the normalised torques u/u_max, which are clamped to [−1, 1]
+    /// after every step (projected Adam; a tanh squashing saturates and stalls the plan).
     pub lr: f64,
     /// Control steps of the episode.
     pub control_steps: usize,
@@ -74,6 +75,10 @@ pub struct MpcConfig {
     pub speed_weight: f64,
     /// Weight of (u/u_max)² in the stage cost.
     pub torque_weight: f64,
+    /// Weight of ((E − E_up)/E_up)² in the stage cost, E the model-predicted energy and E_up
+    /// that of resting upright: a horizon of 0.6 s is too short to see that pumping pays,
+    /// and without this term the plan parks at the torque-limited equilibrium.
+    pub energy_weight: f64,
     /// Steps at the end that must be upright.
     pub upright_steps: usize,
 }
@@ -562,12 +567,15 @@ pub fn mpc_episode(
     let p = &config.pendulum;
     let h = m.horizon.max(1);
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x3C7A);
-    // Unsquashed plan a; torque = u_max·tanh(a). A small random start breaks the symmetry.
+    // The plan in units of u_max. A small random start breaks the symmetry.
     let mut plan: Vec<f64> = (0..h).map(|_| rng.random_range(-0.1..0.1)).collect();
     let mut state = [m.initial_angle, 0.0];
     let mut states = vec![state];
     let mut torques = Vec::with_capacity(m.control_steps);
     let (beta1, beta2, eps) = (0.9f64, 0.999f64, 1e-8f64);
+    let ml2 = p.mass * p.length * p.length;
+    let mgl = p.mass * p.gravity * p.length;
+    let e_up = 2.0 * mgl;
     for step in 0..m.control_steps {
         let (mut first, mut second) = (vec![0.0; h], vec![0.0; h]);
         for it in 0..m.iterations {
@@ -576,7 +584,7 @@ pub fn mpc_episode(
                 device,
             )
             .require_grad();
-            let u = a.clone().tanh().mul_scalar(p.max_torque);
+            let u = a.clone().mul_scalar(p.max_torque);
             let mut s = tensor2(&[state], device);
             let mut cost = Tensor::<2>::zeros([1, 1], device);
             for k in 0..h {
@@ -585,10 +593,16 @@ pub fn mpc_episode(
                 let theta = s.clone().narrow(1, 0, 1);
                 let omega = s.clone().narrow(1, 1, 1);
                 // Upright is θ = π: 1 + cos θ is 0 there and 2 hanging down.
+                // E − E_up = ½ml²θ̇² + mgl(1 − cos θ) − 2mgl = ½ml²θ̇² − mgl·cos θ − mgl.
                 cost = cost
-                    + theta.cos().add_scalar(1.0)
-                    + (omega.clone() * omega).mul_scalar(m.speed_weight)
-                    + (uk.clone() * uk).mul_scalar(m.torque_weight / (p.max_torque * p.max_torque));
+                    + theta.clone().cos().add_scalar(1.0)
+                    + (omega.clone() * omega.clone()).mul_scalar(m.speed_weight)
+                    + (uk.clone() * uk).mul_scalar(m.torque_weight / (p.max_torque * p.max_torque))
+                    + {
+                        let gap = (omega.clone() * omega).mul_scalar(0.5 * ml2)
+                            - theta.cos().mul_scalar(mgl).add_scalar(mgl);
+                        (gap.clone() * gap).mul_scalar(m.energy_weight / (e_up * e_up))
+                    };
             }
             let grads = cost.sum().backward();
             let g = a
@@ -602,11 +616,13 @@ pub fn mpc_episode(
                 let gi = f64::from(g[i]);
                 first[i] = beta1 * first[i] + (1.0 - beta1) * gi;
                 second[i] = beta2 * second[i] + (1.0 - beta2) * gi * gi;
-                plan[i] -= m.lr * (first[i] / (1.0 - beta1.powi(t)))
-                    / ((second[i] / (1.0 - beta2.powi(t))).sqrt() + eps);
+                plan[i] = (plan[i]
+                    - m.lr * (first[i] / (1.0 - beta1.powi(t)))
+                        / ((second[i] / (1.0 - beta2.powi(t))).sqrt() + eps))
+                    .clamp(-1.0, 1.0);
             }
         }
-        let torque = p.max_torque * plan[0].tanh();
+        let torque = p.max_torque * plan[0];
         state = p.step(state, torque);
         states.push(state);
         torques.push(torque);
