@@ -15,6 +15,7 @@ mod pendulum_case;
 mod plots;
 mod render;
 mod report;
+mod rope_case;
 mod run;
 mod schnet_case;
 
@@ -103,13 +104,14 @@ impl From<TierArg> for Tier {
 }
 
 /// The object cases, which `learnsim run` dispatches by name: (name, description).
-pub const OBJECT_CASES: [(&str, &str); 6] = [
+pub const OBJECT_CASES: [(&str, &str); 7] = [
     (nbody_case::NAME, nbody_case::DESCRIPTION),
     (chain_case::NAME, chain_case::DESCRIPTION),
     (schnet_case::NAME, schnet_case::DESCRIPTION),
     (glass_case::NAME, glass_case::DESCRIPTION),
     (nanophotonics_case::NAME, nanophotonics_case::DESCRIPTION),
     (pendulum_case::NAME, pendulum_case::DESCRIPTION),
+    (rope_case::NAME, rope_case::DESCRIPTION),
 ];
 
 /// Every case name `learnsim run` takes: the particle registry, then the object cases.

@@ -264,6 +264,9 @@ pub fn run(args: &RunArgs) -> Result<String> {
     if args.case == crate::pendulum_case::NAME {
         return crate::pendulum_case::run(args);
     }
+    if args.case == crate::rope_case::NAME {
+        return crate::rope_case::run(args);
+    }
     if args.case == crate::schnet_case::NAME {
         return crate::schnet_case::run(args);
     }

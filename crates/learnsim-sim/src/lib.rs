@@ -4,6 +4,7 @@
 //! - [`sph`]: 2D weakly compressible SPH (Taylor–Green vortex, dam break).
 //! - [`nbody`]: 2D softened-gravity n-body with velocity Verlet (Interaction Networks).
 //! - [`pendulum`]: a torque-driven pendulum (Lagrangian ODE, RK4; the control case).
+//! - [`rope`]: the Compositional Koopman rope (damped springs, top mass on a groove, impulses).
 //! - [`spring_chain`]: the graph_nets demo mass–spring chain (fixed ends, Hooke, gravity).
 //! - [`stillinger_weber`]: Stillinger–Weber silicon clusters (three-body; the SchNet case).
 //! - [`kob_andersen`]: the Kob–Andersen binary Lennard-Jones glass former (3D, periodic).
@@ -22,6 +23,7 @@ pub mod mie;
 pub mod mpm;
 pub mod nbody;
 pub mod pendulum;
+pub mod rope;
 pub mod scenes;
 pub mod sph;
 pub mod spring_chain;

@@ -5,6 +5,7 @@
 
 mod config;
 pub mod glass;
+pub mod koopman;
 pub mod nanophotonics;
 mod noise;
 pub mod object_dynamics;
