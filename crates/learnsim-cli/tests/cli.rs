@@ -219,6 +219,7 @@ fn cases_lists_every_case_and_unknown_names_get_a_suggestion() {
         "glass-ka",
         "nanophotonics",
         "pendulum-mpc",
+        "rope-koopman",
     ] {
         assert!(listed.contains(case), "{listed}");
     }
@@ -585,6 +586,29 @@ fn quick_pendulum_run_trains_both_models_and_controls() {
         "loss.png",
         "report.md",
     ] {
+        assert!(out.join(file).exists(), "{file} missing");
+    }
+}
+
+/// `learnsim run rope-koopman --quick`: rope groups, encoder/decoder training around the
+/// per-group fits, open-loop scores on both sets against the polynomial baseline, plot.
+#[test]
+fn quick_rope_run_scores_both_sets_against_the_polynomial_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rope");
+    let (m, text) = quick_run("rope-koopman", &out);
+    assert_eq!(m["case"], "rope-koopman");
+    assert_eq!(m["bars"].as_array().unwrap().len(), 2, "{text}");
+    for key in [
+        "rollout_position_mse_valid",
+        "rollout_position_mse_extrapolation",
+    ] {
+        let v = m["metrics"][key].as_f64().unwrap();
+        // Positions stay within a few metres: an MSE far below the box's 10 m².
+        assert!(v > 0.0 && v < 10.0, "{key} {v}");
+        assert!(m["baselines"]["polynomial_koopman"][key].as_f64().unwrap() > 0.0);
+    }
+    for file in ["rollout.png", "loss.png", "report.md"] {
         assert!(out.join(file).exists(), "{file} missing");
     }
 }
