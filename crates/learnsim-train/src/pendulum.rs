@@ -37,6 +37,8 @@ pub struct PendulumConfig {
     pub n_hidden: usize,
     /// GN message-passing steps.
     pub message_passing_steps: usize,
+    /// Whether the GN's encoder and processor MLPs end in LayerNorm (GNS's choice).
+    pub layer_norm: bool,
     /// Hidden width of the MLP baseline (3 hidden layers; chosen to match the GN's size).
     pub mlp_hidden: usize,
     /// Adam steps per model.
@@ -91,6 +93,7 @@ impl PendulumConfig {
             .with_latent(self.latent)
             .with_n_hidden(self.n_hidden)
             .with_message_passing_steps(self.message_passing_steps)
+            .with_layer_norm(self.layer_norm)
     }
 
     /// The MLP: [cos θ, sin θ, θ̇/s, u/u_max] → 3 × `mlp_hidden` ReLU → [Δθ, Δθ̇] normalised.

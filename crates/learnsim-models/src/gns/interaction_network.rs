@@ -13,11 +13,22 @@ pub struct InteractionBlock {
 }
 
 impl InteractionBlock {
-    /// A block of latent width `latent` with `n_hidden` hidden layers per MLP.
+    /// A block of latent width `latent` with `n_hidden` hidden layers per MLP, each ending in
+    /// LayerNorm (GNS).
     pub fn new(latent: usize, n_hidden: usize, device: &Device) -> Self {
+        Self::with_layer_norm(latent, n_hidden, true, device)
+    }
+
+    /// As [`new`](Self::new), with or without the closing LayerNorms.
+    pub fn with_layer_norm(
+        latent: usize,
+        n_hidden: usize,
+        layer_norm: bool,
+        device: &Device,
+    ) -> Self {
         Self {
-            edge_mlp: MlpConfig::new(3 * latent, latent, n_hidden, latent, true).init(device),
-            node_mlp: MlpConfig::new(2 * latent, latent, n_hidden, latent, true).init(device),
+            edge_mlp: MlpConfig::new(3 * latent, latent, n_hidden, latent, layer_norm).init(device),
+            node_mlp: MlpConfig::new(2 * latent, latent, n_hidden, latent, layer_norm).init(device),
         }
     }
 

@@ -27,6 +27,9 @@ pub struct GnsConfig {
     /// Message-passing steps, each an unshared block (paper: 10).
     #[config(default = 10)]
     pub message_passing_steps: usize,
+    /// Whether the encoder and processor MLPs end in LayerNorm (GNS: yes).
+    #[config(default = true)]
+    pub layer_norm: bool,
 }
 
 /// The network.
@@ -43,10 +46,14 @@ impl GnsConfig {
     pub fn init(&self, device: &Device) -> Gns {
         let l = self.latent;
         Gns {
-            node_encoder: MlpConfig::new(self.node_in, l, self.n_hidden, l, true).init(device),
-            edge_encoder: MlpConfig::new(self.edge_in, l, self.n_hidden, l, true).init(device),
+            node_encoder: MlpConfig::new(self.node_in, l, self.n_hidden, l, self.layer_norm)
+                .init(device),
+            edge_encoder: MlpConfig::new(self.edge_in, l, self.n_hidden, l, self.layer_norm)
+                .init(device),
             processor: (0..self.message_passing_steps)
-                .map(|_| InteractionBlock::new(l, self.n_hidden, device))
+                .map(|_| {
+                    InteractionBlock::with_layer_norm(l, self.n_hidden, self.layer_norm, device)
+                })
                 .collect(),
             decoder: MlpConfig::new(l, l, self.n_hidden, self.node_out, false).init(device),
         }
