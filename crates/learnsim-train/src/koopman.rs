@@ -76,6 +76,12 @@ pub struct KoopmanConfig {
     pub lr_final: f64,
     /// Validation every this many steps.
     pub validate_every: usize,
+    /// Control: steps to reach the target shape.
+    pub control_steps: usize,
+    /// Control: target shapes per validation group.
+    pub control_targets: usize,
+    /// Control: ridge weight ρ of Σu² in the latent least-squares plan.
+    pub action_cost: f64,
 }
 
 impl KoopmanConfig {
@@ -678,4 +684,112 @@ pub fn polynomial_rollout_mse(
         })
         .collect();
     per_group.iter().sum::<f64>() / per_group.len().max(1) as f64
+}
+
+/// The actions over `horizon` steps that bring the linear latent system from `start` closest
+/// to `target` (‖g_H − g*‖² + ρ‖u‖²). The system is linear in the actions, so this is an exact
+/// least-squares problem: g_H = Φ^H(g₀) + Σ_k u_k·R^(H−1−k), with R^(m) the response m steps
+/// after a unit impulse on the root from zero codes.
+pub fn plan_actions(
+    dynamics: &BlockLinear,
+    start: &[Vec<f64>],
+    target: &[Vec<f64>],
+    horizon: usize,
+    action_cost: f64,
+) -> Vec<f64> {
+    let zero: Vec<Vec<f64>> = start.iter().map(|g| vec![0.0; g.len()]).collect();
+    let mut free = start.to_vec();
+    for _ in 0..horizon {
+        free = dynamics.step(&free, 0.0);
+    }
+    let mut responses = Vec::with_capacity(horizon);
+    let mut r = dynamics.step(&zero, 1.0);
+    for _ in 0..horizon {
+        responses.push(r.concat());
+        r = dynamics.step(&r, 0.0);
+    }
+    let gap: Vec<f64> = target
+        .concat()
+        .iter()
+        .zip(free.concat())
+        .map(|(t, f)| t - f)
+        .collect();
+    // Column k of M is the response of an impulse at step k: R^(H−1−k).
+    let column = |k: usize| &responses[horizon - 1 - k];
+    let mut mtm = vec![0.0; horizon * horizon];
+    let mut mtg = vec![0.0; horizon];
+    for a in 0..horizon {
+        for b in 0..horizon {
+            mtm[a * horizon + b] = column(a).iter().zip(column(b)).map(|(x, y)| x * y).sum();
+        }
+        mtm[a * horizon + a] += action_cost;
+        mtg[a] = column(a).iter().zip(&gap).map(|(x, y)| x * y).sum();
+    }
+    cholesky_solve(&mtm, &mtg, horizon, 1)
+}
+
+/// Mean distance between the balls of two frames.
+pub fn shape_error(a: &[[f64; 4]], b: &[[f64; 4]]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(p, q)| ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt())
+        .sum::<f64>()
+        / a.len().max(1) as f64
+}
+
+/// The frame [x, y, ẋ, ẏ] of positions after a step (velocities as finite differences, as in
+/// the data).
+fn frame_of(pos: &[[f64; 2]], prev: &[[f64; 2]], dt: f64) -> Vec<[f64; 4]> {
+    pos.iter()
+        .zip(prev)
+        .map(|(x, y)| [x[0], x[1], (x[0] - y[0]) / dt, (x[1] - y[1]) / dt])
+        .collect()
+}
+
+/// Receding-horizon control of the true rope from `start` (at rest) toward `target`: at every
+/// step the current frame is encoded, the remaining steps planned in the latent space by
+/// [`plan_actions`], and the first action applied to the simulator. Returns the final frame.
+pub fn control_to_target(
+    nets: &KoopmanNets,
+    dynamics: &BlockLinear,
+    recipe: &RopeRecipe,
+    params: &learnsim_sim::rope::RopeParams,
+    (start, target): (&[[f64; 4]], &[[f64; 4]]),
+    (steps, action_cost): (usize, f64),
+    device: &Device,
+) -> Vec<[f64; 4]> {
+    let goal = nets.frame_codes(&[&target.to_vec()], device).remove(0);
+    let mut pos: Vec<[f64; 2]> = start.iter().map(|s| [s[0], s[1]]).collect();
+    let mut vel: Vec<[f64; 2]> = vec![[0.0; 2]; pos.len()];
+    let mut frame = start.to_vec();
+    for t in 0..steps {
+        let g = nets.frame_codes(&[&frame], device).remove(0);
+        let plan = plan_actions(dynamics, &g, &goal, steps - t, action_cost);
+        let prev = pos.clone();
+        recipe.step(params, &mut pos, &mut vel, plan[0]);
+        frame = frame_of(&pos, &prev, recipe.dt);
+    }
+    frame
+}
+
+/// The random-action baseline from the same start: the data's action rule for `steps`.
+pub fn random_actions_to(
+    recipe: &RopeRecipe,
+    params: &learnsim_sim::rope::RopeParams,
+    start: &[[f64; 4]],
+    steps: usize,
+    seed: u64,
+) -> Vec<[f64; 4]> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut pos: Vec<[f64; 2]> = start.iter().map(|s| [s[0], s[1]]).collect();
+    let mut vel: Vec<[f64; 2]> = vec![[0.0; 2]; pos.len()];
+    let mut frame = start.to_vec();
+    for _ in 0..steps {
+        let u =
+            rng.random_range(-1.0..=1.0) * recipe.action_scale - pos[0][0] * recipe.action_centre;
+        let prev = pos.clone();
+        recipe.step(params, &mut pos, &mut vel, u);
+        frame = frame_of(&pos, &prev, recipe.dt);
+    }
+    frame
 }
