@@ -598,7 +598,15 @@ fn quick_rope_run_scores_both_sets_against_the_polynomial_baseline() {
     let out = dir.path().join("rope");
     let (m, text) = quick_run("rope-koopman", &out);
     assert_eq!(m["case"], "rope-koopman");
-    assert_eq!(m["bars"].as_array().unwrap().len(), 2, "{text}");
+    assert_eq!(m["bars"].as_array().unwrap().len(), 3, "{text}");
+    // Control ran and both controllers end somewhere finite.
+    assert!(m["metrics"]["control_final_shape_error"].as_f64().unwrap() >= 0.0);
+    assert!(
+        m["baselines"]["random_actions"]["control_final_shape_error"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
     for key in [
         "rollout_position_mse_valid",
         "rollout_position_mse_extrapolation",
@@ -608,7 +616,7 @@ fn quick_rope_run_scores_both_sets_against_the_polynomial_baseline() {
         assert!(v > 0.0 && v < 10.0, "{key} {v}");
         assert!(m["baselines"]["polynomial_koopman"][key].as_f64().unwrap() > 0.0);
     }
-    for file in ["rollout.png", "loss.png", "report.md"] {
+    for file in ["rollout.png", "control.png", "loss.png", "report.md"] {
         assert!(out.join(file).exists(), "{file} missing");
     }
 }
