@@ -11,8 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_models::{default_inference_device, default_training_device};
 use learnsim_sim::{Split, trajectory_seed};
 use learnsim_train::pendulum::{
-    ControlEpisode, Dynamics, PendulumConfig, TrueDynamics, episodes, mpc_episode, open_loop_error,
-    parameter_count, train_models,
+    ControlEpisode, Dynamics, PendulumConfig, Plant, TrueDynamics, episodes, mpc_episode,
+    open_loop_error, parameter_count, train_models,
 };
 use serde_json::json;
 use std::time::Instant;
@@ -21,7 +21,7 @@ use std::time::Instant;
 pub const NAME: &str = "pendulum-mpc";
 /// One line for `learnsim cases`.
 pub const DESCRIPTION: &str =
-    "GN as a learnable physics engine: pendulum model, then gradient MPC swing-up through it";
+    "GN as a learnable physics engine: pendulum and cartpole models, MPC swing-up through the GN";
 
 fn control(
     label: &'static str,
@@ -62,35 +62,79 @@ pub fn run(args: &RunArgs) -> Result<String> {
         },
     )?;
     let config = &setup.config;
+    let pendulum = Plant::Pendulum(config.pendulum.clone());
+    let cartpole = Plant::Cartpole(config.cartpole.clone());
     let clock = Instant::now();
-    let train = episodes(config, config.train_episodes, |i| {
-        trajectory_seed(config.seed, Split::Train, i)
-    });
-    let test = episodes(config, config.test_episodes, |i| {
-        trajectory_seed(config.seed, Split::Test, i)
-    });
+    let data = |plant: &Plant, salt: u64| {
+        let train = episodes(config, plant, config.train_episodes, |i| {
+            trajectory_seed(config.seed ^ salt, Split::Train, i)
+        });
+        let test = episodes(config, plant, config.test_episodes, |i| {
+            trajectory_seed(config.seed ^ salt, Split::Test, i)
+        });
+        (train, test)
+    };
+    let (train, test) = data(&pendulum, 0);
+    let (cart_train, cart_test) = data(&cartpole, 0xCA27);
     let simulate_s = clock.elapsed().as_secs_f64();
 
     let device = default_training_device();
     let clock = Instant::now();
-    let (progress, mut callback) = progress_bar("train GN then MLP", 2 * config.steps);
-    let trained = train_models(config, &train, &test, &device, &mut callback)?;
+    let (progress, mut callback) = progress_bar("train pendulum GN then MLP", 2 * config.steps);
+    let trained = train_models(config, &pendulum, &train, &test, &device, &mut callback)?;
+    progress.finish_and_clear();
+    let (progress, mut callback) = progress_bar("train cartpole GN then MLP", 2 * config.steps);
+    let cart_trained = train_models(
+        config,
+        &cartpole,
+        &cart_train,
+        &cart_test,
+        &device,
+        &mut callback,
+    )?;
     progress.finish_and_clear();
     let train_s = clock.elapsed().as_secs_f64();
 
     let inference = default_inference_device();
-    let (gn, mlp) = (trained.gn_inference(), trained.mlp_inference());
     let horizon = config.rollout_horizon;
-    let gn_error = open_loop_error(&gn, &test, horizon, &inference);
-    let mlp_error = open_loop_error(&mlp, &test, horizon, &inference);
-    let truth_error = open_loop_error(
-        &TrueDynamics(config.pendulum.clone()),
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let gn_error = open_loop_error(
+        &trained.gn_inference(),
+        &pendulum,
         &test,
         horizon,
         &inference,
     );
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let mlp_error = open_loop_error(
+        &trained.mlp_inference(),
+        &pendulum,
+        &test,
+        horizon,
+        &inference,
+    );
+    let truth_error = open_loop_error(
+        &TrueDynamics(config.pendulum.clone()),
+        &pendulum,
+        &test,
+        horizon,
+        &inference,
+    );
     let (gn_h, mlp_h) = (mean(&gn_error), mean(&mlp_error));
+    let cart_gn_error = open_loop_error(
+        &cart_trained.gn_inference(),
+        &cartpole,
+        &cart_test,
+        horizon,
+        &inference,
+    );
+    let cart_mlp_error = open_loop_error(
+        &cart_trained.mlp_inference(),
+        &cartpole,
+        &cart_test,
+        horizon,
+        &inference,
+    );
+    let (cart_gn_h, cart_mlp_h) = (mean(&cart_gn_error), mean(&cart_mlp_error));
 
     let (gn_mpc, gn_mpc_s) = control("MPC through the GN", &trained.gn, config, &device);
     let (true_mpc, true_mpc_s) = control(
@@ -114,11 +158,21 @@ pub fn run(args: &RunArgs) -> Result<String> {
         "gn_mpc_final_upright_error": gn_mpc.final_upright_error,
         "true_mpc_final_upright_error": true_mpc.final_upright_error,
         "gn_test_loss_final": trained.gn_test_loss.last().map(|p| f64::from(p.loss)),
+        "cartpole_gn_rollout_error": cart_gn_h,
+        "cartpole_gn_one_step_error": cart_gn_error[0],
+        "cartpole_gn_parameters": parameter_count(&cart_trained.gn.model),
+        "cartpole_mlp_parameters": parameter_count(&cart_trained.mlp.model),
     });
     let bars = vec![
         bar(
-            &format!("GN {horizon}-step open-loop error minus the MLP's"),
+            &format!("pendulum: GN {horizon}-step open-loop error minus the MLP's"),
             gn_h - mlp_h,
+            0.0,
+            true,
+        ),
+        bar(
+            &format!("cartpole: GN {horizon}-step open-loop error minus the MLP's"),
+            cart_gn_h - cart_mlp_h,
             0.0,
             true,
         ),
@@ -150,6 +204,8 @@ pub fn run(args: &RunArgs) -> Result<String> {
                 "one_step_error": mlp_error[0],
                 "rollout_error": mlp_h,
                 "rollout_error_final": mlp_error[horizon - 1],
+                "cartpole_one_step_error": cart_mlp_error[0],
+                "cartpole_rollout_error": cart_mlp_h,
             },
             "true_model_mpc": {
                 "mpc_return": true_mpc.control_return,
@@ -238,26 +294,37 @@ pub fn run(args: &RunArgs) -> Result<String> {
             .collect()
     };
     let (gn_curve, mlp_curve) = (by_step(&gn_error), by_step(&mlp_error));
+    let (cart_gn_curve, cart_mlp_curve) = (by_step(&cart_gn_error), by_step(&cart_mlp_error));
     xy_plot(
         &setup.out.join("error_vs_horizon.png"),
         "open-loop error on random-action test episodes",
         ("steps", "log10 mean (Δθ² + Δθ̇²)"),
         &[
             XySeries {
-                label: "GN",
+                label: "pendulum GN",
                 points: &gn_curve,
                 line: true,
             },
             XySeries {
-                label: "MLP",
+                label: "pendulum MLP",
                 points: &mlp_curve,
+                line: true,
+            },
+            XySeries {
+                label: "cartpole GN",
+                points: &cart_gn_curve,
+                line: true,
+            },
+            XySeries {
+                label: "cartpole MLP",
+                points: &cart_mlp_curve,
                 line: true,
             },
         ],
     )?;
 
     let notes = format!(
-        "Pendulum: {} kg bob on a {} m rod, g {}, joint friction {}, |u| ≤ {} N·m (below m·g·l = {:.2}, so the swing-up must pump), RK4 with dt {} s, θ from hanging down. Data: {} training and {} test episodes of {} steps with uniform random torques from θ₀ uniform on the circle and |θ̇₀| ≤ {}. GN: nodes world (fixed) and pole with [cos θ, sin θ, θ̇/s, fixed], the hinge as two directed edges with [±u/u_max, ±1], latent {}, {} hidden layers, {} message-passing step(s), output the normalised (Δθ, Δθ̇) at the pole ({} parameters); MLP: [cos θ, sin θ, θ̇/s, u/u_max] → 3 × {} ReLU → (Δθ, Δθ̇) ({} parameters). Both: {} Adam steps of batch {} on the same batches, lr {} → {}. Open-loop errors replay the recorded torques for {} steps from every {}th state of the test episodes. MPC: horizon {}, {} Adam iterations (lr {}) per control step on u/u_max, projected onto [−1, 1] after each, warm-started from the shifted plan; stage cost 1 + cos θ + {}·θ̇² + {}·(u/u_max)² + {}·((E − E_up)/E_up)² with E the predicted energy and E_up = 2mgl (the energy term makes a 0.6 s horizon pump); the first torque is applied to the true pendulum; {} control steps from θ₀ = {} rad. Return = Σ (1 − cos θ)/2 over the episode's states (1 per step upright). The true ODE rolled out in f32 tensors (the planner of the true-model MPC) scores open-loop error {:.2e} against the f64 simulator. A cartpole is not part of this case yet.",
+        "Pendulum: {} kg bob on a {} m rod, g {}, joint friction {}, |u| ≤ {} N·m (below m·g·l = {:.2}, so the swing-up must pump), RK4 with dt {} s, θ from hanging down. Data: {} training and {} test episodes of {} steps with uniform random torques from θ₀ uniform on the circle and |θ̇₀| ≤ {}. GN: nodes world (fixed) and pole with [cos θ, sin θ, θ̇/s, fixed, revolute, prismatic], the hinge as two directed edges with [±u/u_max, ±1, revolute, prismatic], latent {}, {} hidden layers, {} message-passing step(s) (at least one per joint), output the normalised (Δθ, Δθ̇) at the pole ({} parameters); MLP: [cos θ, sin θ, θ̇/s, u/u_max] → 3 hidden ReLU layers, their width set to match the GN's parameter count → (Δθ, Δθ̇) ({} parameters). Both: {} Adam steps of batch {} on the same batches, lr {} → {}. Open-loop errors replay the recorded torques for {} steps from every {}th state of the test episodes. MPC: horizon {}, {} Adam iterations (lr {}) per control step on u/u_max, projected onto [−1, 1] after each, warm-started from the shifted plan; stage cost 1 + cos θ + {}·θ̇² + {}·(u/u_max)² + {}·((E − E_up)/E_up)² with E the predicted energy and E_up = 2mgl (the energy term makes a 0.6 s horizon pump); the first torque is applied to the true pendulum; {} control steps from θ₀ = {} rad. Return = Σ (1 − cos θ)/2 over the episode's states (1 per step upright). The true ODE rolled out in f32 tensors (the planner of the true-model MPC) scores open-loop error {:.2e} against the f64 simulator. A cartpole ({} kg cart on a rail driven by |F| ≤ {} N, {} kg bob on {} m, same RK4 and data recipe) is modelled the same way but not controlled: GN nodes world, cart and pole, the rail and the hinge as edge pairs (the force on the rail's), {} parameters against the MLP's {}; its {}-step open-loop errors: GN {:.2e}, MLP {:.2e}.",
         config.pendulum.mass,
         config.pendulum.length,
         config.pendulum.gravity,
@@ -273,7 +340,6 @@ pub fn run(args: &RunArgs) -> Result<String> {
         config.n_hidden,
         config.message_passing_steps,
         parameter_count(&trained.gn.model),
-        config.mlp_hidden,
         parameter_count(&trained.mlp.model),
         config.steps,
         config.batch_size,
@@ -290,6 +356,15 @@ pub fn run(args: &RunArgs) -> Result<String> {
         config.mpc.control_steps,
         config.mpc.initial_angle,
         mean(&truth_error),
+        config.cartpole.cart_mass,
+        config.cartpole.max_force,
+        config.cartpole.pole_mass,
+        config.cartpole.length,
+        parameter_count(&cart_trained.gn.model),
+        parameter_count(&cart_trained.mlp.model),
+        horizon,
+        cart_gn_h,
+        cart_mlp_h,
     );
     let (path, db) = write_outputs(
         &setup,
@@ -303,7 +378,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         ],
     )?;
     Ok(format!(
-        "{NAME}: GN {horizon}-step error {gn_h:.3e} vs MLP {mlp_h:.3e}; MPC return through the GN {:.1} vs true model {:.1} (ratio {return_ratio:.2}); final |θ − π| ≤ {:.3} rad; pass = {pass}; wrote {} and report.md; recorded in {}",
+        "{NAME}: pendulum GN {horizon}-step error {gn_h:.3e} vs MLP {mlp_h:.3e}; cartpole GN {cart_gn_h:.3e} vs MLP {cart_mlp_h:.3e}; MPC return through the GN {:.1} vs true model {:.1} (ratio {return_ratio:.2}); final |θ − π| ≤ {:.3} rad; pass = {pass}; wrote {} and report.md; recorded in {}",
         gn_mpc.control_return,
         true_mpc.control_return,
         gn_mpc.final_upright_error,

@@ -555,7 +555,7 @@ fn quick_pendulum_run_trains_both_models_and_controls() {
     let out = dir.path().join("pendulum");
     let (m, text) = quick_run("pendulum-mpc", &out);
     assert_eq!(m["case"], "pendulum-mpc");
-    assert_eq!(m["bars"].as_array().unwrap().len(), 3, "{text}");
+    assert_eq!(m["bars"].as_array().unwrap().len(), 4, "{text}");
     let metrics = &m["metrics"];
     // 20 steps of f32 RK4 against f64: round-off only.
     assert!(
@@ -570,7 +570,20 @@ fn quick_pendulum_run_trains_both_models_and_controls() {
         (gn - mlp).abs() < 0.05 * gn,
         "GN {gn} vs MLP {mlp} parameters"
     );
-    for key in ["gn_rollout_error", "gn_mpc_return", "true_mpc_return"] {
+    let (gn, mlp) = (
+        metrics["cartpole_gn_parameters"].as_f64().unwrap(),
+        metrics["cartpole_mlp_parameters"].as_f64().unwrap(),
+    );
+    assert!(
+        (gn - mlp).abs() < 0.05 * gn,
+        "cartpole GN {gn} vs MLP {mlp} parameters"
+    );
+    for key in [
+        "gn_rollout_error",
+        "cartpole_gn_rollout_error",
+        "gn_mpc_return",
+        "true_mpc_return",
+    ] {
         assert!(
             metrics[key]
                 .as_f64()

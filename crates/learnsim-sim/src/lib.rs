@@ -3,7 +3,7 @@
 //! - [`mpm`]: 2D MLS-MPM with water, sand (Drucker–Prager) and goop (plastic Neo-Hookean).
 //! - [`sph`]: 2D weakly compressible SPH (Taylor–Green vortex, dam break).
 //! - [`nbody`]: 2D softened-gravity n-body with velocity Verlet (Interaction Networks).
-//! - [`pendulum`]: a torque-driven pendulum (Lagrangian ODE, RK4; the control case).
+//! - [`pendulum`], [`cartpole`]: articulated bodies of the control case (Lagrangian ODEs, RK4).
 //! - [`rope`]: the Compositional Koopman rope (damped springs, top mass on a groove, impulses).
 //! - [`spring_chain`]: the graph_nets demo mass–spring chain (fixed ends, Hooke, gravity).
 //! - [`stillinger_weber`]: Stillinger–Weber silicon clusters (three-body; the SchNet case).
@@ -15,6 +15,7 @@
 //!
 //! Physics laws, pairing (learnsim-core's cell list), boundaries and integrators stay separate.
 
+pub mod cartpole;
 pub mod case;
 pub mod glass;
 pub mod kob_andersen;

@@ -10,6 +10,7 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use learnsim_models::{Gns, GnsConfig, Mlp, MlpConfig};
+use learnsim_sim::cartpole::Cartpole;
 use learnsim_sim::pendulum::{Pendulum, PendulumState, wrap_angle};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -21,8 +22,10 @@ use serde::{Deserialize, Serialize};
 pub struct PendulumConfig {
     /// Seed of the episodes, initialisation, batches and control.
     pub seed: u64,
-    /// The system (`[pendulum]` table).
+    /// The swung-up system (`[pendulum]` table).
     pub pendulum: Pendulum,
+    /// The second system, modelled but not controlled (`[cartpole]` table).
+    pub cartpole: Cartpole,
     /// Random-action training episodes.
     pub train_episodes: usize,
     /// Random-action test episodes (one-step and 20-step errors).
@@ -35,12 +38,11 @@ pub struct PendulumConfig {
     pub latent: usize,
     /// Hidden layers per GN MLP.
     pub n_hidden: usize,
-    /// GN message-passing steps.
+    /// GN message-passing steps (at least the number of joints, so that the action on the
+    /// first joint reaches the last body).
     pub message_passing_steps: usize,
     /// Whether the GN's encoder and processor MLPs end in LayerNorm (GNS's choice).
     pub layer_norm: bool,
-    /// Hidden width of the MLP baseline (3 hidden layers; chosen to match the GN's size).
-    pub mlp_hidden: usize,
     /// Adam steps per model.
     pub steps: usize,
     /// Transitions per step.
@@ -86,19 +88,27 @@ pub struct MpcConfig {
 }
 
 impl PendulumConfig {
-    /// The GN: node input [cos θ, sin θ, θ̇/s, fixed], edge input [u/u_max, direction],
-    /// output [Δθ, Δθ̇] normalised (read at the pole node).
-    pub fn gn(&self) -> GnsConfig {
-        GnsConfig::new(4, 2, 2)
+    /// The GN of `plant`: nodes world and one body per joint with [a, b, q̇/s, fixed,
+    /// revolute, prismatic] ((a, b) = (cos q, sin q) for a hinge, (q/s, 0) for a rail), the
+    /// chain of joints as pairs of directed edges with [u/u_max on the actuated joint,
+    /// direction, revolute, prismatic], output the normalised (Δq, Δq̇) of each body's joint.
+    pub fn gn(&self, plant: &Plant) -> GnsConfig {
+        GnsConfig::new(NODE_WIDTH, EDGE_WIDTH, 2)
             .with_latent(self.latent)
             .with_n_hidden(self.n_hidden)
-            .with_message_passing_steps(self.message_passing_steps)
+            .with_message_passing_steps(self.message_passing_steps.max(plant.joints().len()))
             .with_layer_norm(self.layer_norm)
     }
 
-    /// The MLP: [cos θ, sin θ, θ̇/s, u/u_max] → 3 × `mlp_hidden` ReLU → [Δθ, Δθ̇] normalised.
-    pub fn mlp(&self) -> MlpConfig {
-        MlpConfig::new(4, self.mlp_hidden, 3, 2, false)
+    /// The MLP of `plant`: [(a, b, q̇/s) per joint, u/u_max] → 3 × w ReLU → normalised
+    /// (Δq, Δq̇) per joint, with w chosen so that its parameter count, 2w² + (i + o + 3)w + o,
+    /// is closest to the GN's (`gn_parameters`): a model of equal size.
+    pub fn mlp(&self, plant: &Plant, gn_parameters: usize) -> MlpConfig {
+        let dof = plant.joints().len();
+        let (i, o) = ((3 * dof + 1) as f64, (2 * dof) as f64);
+        let (b, c) = (i + o + 3.0, o - gn_parameters as f64);
+        let width = ((-b + (b * b - 8.0 * c).sqrt()) / 4.0).round().max(1.0) as usize;
+        MlpConfig::new(3 * dof + 1, width, 3, 2 * dof, false)
     }
 
     fn learning_rate(&self, step: usize) -> f64 {
@@ -107,43 +117,117 @@ impl PendulumConfig {
     }
 }
 
+/// A joint of an articulated system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joint {
+    /// A hinge: the coordinate is an angle, seen through (cos, sin).
+    Revolute,
+    /// A rail: the coordinate is a length, seen scaled.
+    Prismatic,
+}
+
+/// The systems of the case, as plants with per-joint state (q₁, q̇₁, q₂, q̇₂, …) and one
+/// actuated joint (the first).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plant {
+    /// Torque on the hinge.
+    Pendulum(Pendulum),
+    /// Force on the cart's rail; the pole hangs from the cart.
+    Cartpole(Cartpole),
+}
+
+const NODE_WIDTH: usize = 6;
+const EDGE_WIDTH: usize = 4;
+
+impl Plant {
+    /// Joints from the world outward.
+    pub fn joints(&self) -> &'static [Joint] {
+        match self {
+            Plant::Pendulum(_) => &[Joint::Revolute],
+            Plant::Cartpole(_) => &[Joint::Prismatic, Joint::Revolute],
+        }
+    }
+
+    /// Name in reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Plant::Pendulum(_) => "pendulum",
+            Plant::Cartpole(_) => "cartpole",
+        }
+    }
+
+    /// Largest action magnitude.
+    pub fn max_action(&self) -> f64 {
+        match self {
+            Plant::Pendulum(p) => p.max_torque,
+            Plant::Cartpole(c) => c.max_force,
+        }
+    }
+
+    /// One step of the simulator.
+    pub fn step(&self, state: &[f64], u: f64) -> Vec<f64> {
+        match self {
+            Plant::Pendulum(p) => p.step([state[0], state[1]], u).to_vec(),
+            Plant::Cartpole(c) => {
+                let s = c.step([state[0], state[1], state[2], state[3]], u);
+                s.to_vec()
+            }
+        }
+    }
+
+    /// A random-action episode.
+    pub fn episode(&self, seed: u64, steps: usize, max_speed: f64) -> Episode {
+        let (states, actions) = match self {
+            Plant::Pendulum(p) => {
+                let (s, a) = p.random_episode(seed, steps, max_speed);
+                (s.iter().map(|x| x.to_vec()).collect(), a)
+            }
+            Plant::Cartpole(c) => {
+                let (s, a) = c.random_episode(seed, steps, max_speed);
+                (s.iter().map(|x| x.to_vec()).collect(), a)
+            }
+        };
+        Episode { states, actions }
+    }
+}
+
 /// Scales fitted on the training transitions.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendulumScale {
-    /// Standard deviation of θ̇ (input scale).
-    pub speed_std: f64,
-    /// Mean of (Δθ, Δθ̇).
-    pub delta_mean: [f64; 2],
-    /// Standard deviation of (Δθ, Δθ̇).
-    pub delta_std: [f64; 2],
+    /// Standard deviation of each state column (inputs: q of rails, q̇ of every joint).
+    pub state_std: Vec<f64>,
+    /// Mean of each column's Δ over a step.
+    pub delta_mean: Vec<f64>,
+    /// Standard deviation of each column's Δ.
+    pub delta_std: Vec<f64>,
 }
 
 /// One transition (s, u, s′).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
     /// State before.
-    pub state: PendulumState,
-    /// Torque held.
+    pub state: Vec<f64>,
+    /// Action held.
     pub torque: f64,
     /// State after.
-    pub next: PendulumState,
+    pub next: Vec<f64>,
 }
 
 /// A random-action episode.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Episode {
-    /// `steps + 1` states.
-    pub states: Vec<PendulumState>,
-    /// `steps` torques.
+    /// `steps + 1` states (q, q̇ per joint).
+    pub states: Vec<Vec<f64>>,
+    /// `steps` actions.
     pub actions: Vec<f64>,
 }
 
 impl Episode {
     fn transitions(&self) -> impl Iterator<Item = Transition> + '_ {
         self.actions.iter().enumerate().map(|(t, &u)| Transition {
-            state: self.states[t],
+            state: self.states[t].clone(),
             torque: u,
-            next: self.states[t + 1],
+            next: self.states[t + 1].clone(),
         })
     }
 }
@@ -152,21 +236,20 @@ impl PendulumScale {
     fn fit(train: &[Episode]) -> Self {
         let all: Vec<Transition> = train.iter().flat_map(Episode::transitions).collect();
         let n = all.len() as f64;
-        let speed_std = (all.iter().map(|t| t.state[1].powi(2)).sum::<f64>() / n).sqrt();
-        let delta = |t: &Transition, i: usize| t.next[i] - t.state[i];
-        let mean = [0, 1].map(|i| all.iter().map(|t| delta(t, i)).sum::<f64>() / n);
-        let std = [0, 1].map(|i| {
-            (all.iter()
-                .map(|t| (delta(t, i) - mean[i]).powi(2))
-                .sum::<f64>()
-                / n)
-                .sqrt()
-                .max(1e-9)
-        });
+        let width = all[0].state.len();
+        let std_of = |f: &dyn Fn(&Transition) -> f64| {
+            let mean = all.iter().map(f).sum::<f64>() / n;
+            let var = all.iter().map(|t| (f(t) - mean).powi(2)).sum::<f64>() / n;
+            (mean, var.sqrt().max(1e-9))
+        };
+        let state_std = (0..width).map(|i| std_of(&|t| t.state[i]).1).collect();
+        let (delta_mean, delta_std) = (0..width)
+            .map(|i| std_of(&|t| t.next[i] - t.state[i]))
+            .unzip();
         Self {
-            speed_std: speed_std.max(1e-9),
-            delta_mean: mean,
-            delta_std: std,
+            state_std,
+            delta_mean,
+            delta_std,
         }
     }
 }
@@ -174,8 +257,9 @@ impl PendulumScale {
 /// A model of one control step on batches of states.
 pub trait Dynamics {
     /// # Shapes
-    /// - `state`: `[B, 2]` (θ, θ̇), `torque`: `[B, 1]` (N·m, already within the limit)
-    /// - returns: `[B, 2]` the states after one step
+    /// - `state`: `[B, 2·joints]` (q, q̇ per joint), `torque`: `[B, 1]` (the action, within
+    ///   the limit)
+    /// - returns: `[B, 2·joints]` the states after one step
     fn step(&self, state: Tensor<2>, torque: Tensor<2>) -> Tensor<2>;
 }
 
@@ -205,83 +289,126 @@ impl Dynamics for TrueDynamics {
     }
 }
 
-/// Features shared by both learned models: ([B, 3] cos θ, sin θ, θ̇/s; [B, 1] u/u_max).
+/// Per-joint features shared by both learned models: `[B, 3]` (a, b, q̇/s) for each joint,
+/// and `[B, 1]` u/u_max.
 fn features(
     state: Tensor<2>,
-    torque: Tensor<2>,
+    action: Tensor<2>,
     scale: &PendulumScale,
-    max_torque: f64,
-) -> (Tensor<2>, Tensor<2>) {
-    let theta = state.clone().narrow(1, 0, 1);
-    let omega = state.narrow(1, 1, 1).div_scalar(scale.speed_std);
-    (
-        Tensor::cat(vec![theta.clone().cos(), theta.sin(), omega], 1),
-        torque.div_scalar(max_torque),
-    )
+    plant: &Plant,
+) -> (Vec<Tensor<2>>, Tensor<2>) {
+    let [b, _] = state.dims();
+    let device = state.device();
+    let per_joint = plant
+        .joints()
+        .iter()
+        .enumerate()
+        .map(|(k, joint)| {
+            let q = state.clone().narrow(1, 2 * k, 1);
+            let rate = state
+                .clone()
+                .narrow(1, 2 * k + 1, 1)
+                .div_scalar(scale.state_std[2 * k + 1]);
+            let (a, s) = match joint {
+                Joint::Revolute => (q.clone().cos(), q.sin()),
+                Joint::Prismatic => (
+                    q.div_scalar(scale.state_std[2 * k]),
+                    Tensor::zeros([b, 1], &device),
+                ),
+            };
+            Tensor::cat(vec![a, s, rate], 1)
+        })
+        .collect();
+    (per_joint, action.div_scalar(plant.max_action()))
 }
 
 /// state + denormalised Δ.
 fn apply_delta(state: Tensor<2>, delta: Tensor<2>, scale: &PendulumScale) -> Tensor<2> {
     let device = state.device();
-    let std = Tensor::<2>::from_data(
-        TensorData::new(scale.delta_std.map(|v| v as f32).to_vec(), [1, 2]),
-        &device,
-    );
-    let mean = Tensor::<2>::from_data(
-        TensorData::new(scale.delta_mean.map(|v| v as f32).to_vec(), [1, 2]),
-        &device,
-    );
-    state + delta * std + mean
+    let row = |v: &[f64]| {
+        Tensor::<2>::from_data(
+            TensorData::new(
+                v.iter().map(|&x| x as f32).collect::<Vec<_>>(),
+                [1, v.len()],
+            ),
+            &device,
+        )
+    };
+    state + delta * row(&scale.delta_std) + row(&scale.delta_mean)
 }
 
-/// The graph network model: per sample the world node (fixed) and the pole node, joined by
-/// the hinge as two directed edges carrying ±u/u_max and the direction.
+/// The graph network model: per sample the world node (fixed) and one node per body, the
+/// joints as pairs of directed edges; the action rides on the first joint's edges.
 #[derive(Debug, Clone)]
 pub struct GnDynamics {
     /// The network.
     pub model: Gns,
     /// Scales.
     pub scale: PendulumScale,
-    /// Torque limit (input scale).
-    pub max_torque: f64,
+    /// The system.
+    pub plant: Plant,
 }
 
 impl GnDynamics {
-    /// Normalised Δ at the pole nodes.
+    /// Normalised Δ of every joint.
     ///
     /// # Shapes
-    /// - `state`: `[B, 2]`, `torque`: `[B, 1]`; returns `[B, 2]`
-    fn delta(&self, state: Tensor<2>, torque: Tensor<2>) -> Tensor<2> {
+    /// - `state`: `[B, 2·joints]`, `action`: `[B, 1]`; returns `[B, 2·joints]`
+    fn delta(&self, state: Tensor<2>, action: Tensor<2>) -> Tensor<2> {
         let [b, _] = state.dims();
         let device = state.device();
-        let (pole, u) = features(state, torque, &self.scale, self.max_torque);
-        let pole = Tensor::cat(vec![pole, Tensor::zeros([b, 1], &device)], 1);
-        let world = Tensor::<2>::from_data(
-            TensorData::new([0.0f32, 0.0, 0.0, 1.0].repeat(b), [b, 4]),
-            &device,
+        let joints = self.plant.joints();
+        let (per_joint, u) = features(state, action, &self.scale, &self.plant);
+        let flags = |joint: Joint| match joint {
+            Joint::Revolute => [1.0f32, 0.0],
+            Joint::Prismatic => [0.0, 1.0],
+        };
+        let constant = |v: Vec<f32>| {
+            let w = v.len();
+            Tensor::<2>::from_data(TensorData::new(v.repeat(b), [b, w]), &device)
+        };
+        // Node blocks of B rows: world, then body k (its joint's features).
+        let mut nodes = vec![constant(vec![0.0, 0.0, 0.0, 1.0, 0.0, 0.0])];
+        for (k, f) in per_joint.into_iter().enumerate() {
+            let [r, p] = flags(joints[k]);
+            nodes.push(Tensor::cat(vec![f, constant(vec![0.0, r, p])], 1));
+        }
+        // Edge blocks: joint k links node k (parent) and k + 1 (child), both ways.
+        let (mut edges, mut senders, mut receivers) = (Vec::new(), Vec::new(), Vec::new());
+        let zero = Tensor::<2>::zeros([b, 1], &device);
+        for (k, &joint) in joints.iter().enumerate() {
+            let [r, p] = flags(joint);
+            let drive = if k == 0 { u.clone() } else { zero.clone() };
+            for (dir, from, to) in [(1.0f32, k, k + 1), (-1.0, k + 1, k)] {
+                edges.push(Tensor::cat(
+                    vec![
+                        drive.clone().mul_scalar(f64::from(dir)),
+                        constant(vec![dir, r, p]),
+                    ],
+                    1,
+                ));
+                senders.extend((0..b).map(|i| (from * b + i) as i64));
+                receivers.extend((0..b).map(|i| (to * b + i) as i64));
+            }
+        }
+        let e = senders.len();
+        let index = |v: Vec<i64>| Tensor::<1, Int>::from_data(TensorData::new(v, [e]), &device);
+        let out = self.model.forward(
+            Tensor::cat(nodes, 0),
+            Tensor::cat(edges, 0),
+            index(senders),
+            index(receivers),
         );
-        let nodes = Tensor::cat(vec![world, pole], 0);
-        let ones = Tensor::<2>::ones([b, 1], &device);
-        let edges = Tensor::cat(
-            vec![
-                Tensor::cat(vec![u.clone(), ones.clone()], 1),
-                Tensor::cat(vec![-u, -ones], 1),
-            ],
-            0,
-        );
-        let b64 = b as i64;
-        let senders: Vec<i64> = (0..b64).chain(b64..2 * b64).collect();
-        let receivers: Vec<i64> = (b64..2 * b64).chain(0..b64).collect();
-        let index = |v: Vec<i64>| Tensor::<1, Int>::from_data(TensorData::new(v, [2 * b]), &device);
-        self.model
-            .forward(nodes, edges, index(senders), index(receivers))
-            .narrow(0, b, b)
+        let bodies: Vec<Tensor<2>> = (1..=joints.len())
+            .map(|k| out.clone().narrow(0, k * b, b))
+            .collect();
+        Tensor::cat(bodies, 1)
     }
 }
 
 impl Dynamics for GnDynamics {
-    fn step(&self, state: Tensor<2>, torque: Tensor<2>) -> Tensor<2> {
-        let delta = self.delta(state.clone(), torque);
+    fn step(&self, state: Tensor<2>, action: Tensor<2>) -> Tensor<2> {
+        let delta = self.delta(state.clone(), action);
         apply_delta(state, delta, &self.scale)
     }
 }
@@ -293,20 +420,21 @@ pub struct MlpDynamics {
     pub model: Mlp,
     /// Scales.
     pub scale: PendulumScale,
-    /// Torque limit (input scale).
-    pub max_torque: f64,
+    /// The system.
+    pub plant: Plant,
 }
 
 impl MlpDynamics {
-    fn delta(&self, state: Tensor<2>, torque: Tensor<2>) -> Tensor<2> {
-        let (s, u) = features(state, torque, &self.scale, self.max_torque);
-        self.model.forward(Tensor::cat(vec![s, u], 1))
+    fn delta(&self, state: Tensor<2>, action: Tensor<2>) -> Tensor<2> {
+        let (mut s, u) = features(state, action, &self.scale, &self.plant);
+        s.push(u);
+        self.model.forward(Tensor::cat(s, 1))
     }
 }
 
 impl Dynamics for MlpDynamics {
-    fn step(&self, state: Tensor<2>, torque: Tensor<2>) -> Tensor<2> {
-        let delta = self.delta(state.clone(), torque);
+    fn step(&self, state: Tensor<2>, action: Tensor<2>) -> Tensor<2> {
+        let delta = self.delta(state.clone(), action);
         apply_delta(state, delta, &self.scale)
     }
 }
@@ -316,21 +444,22 @@ pub fn parameter_count<M: Module>(module: &M) -> usize {
     module.num_params()
 }
 
-/// Random-action episodes, episode `i` seeded by `seeds(i)`.
+/// Random-action episodes of `plant`, episode `i` seeded by `seeds(i)`.
 pub fn episodes(
     config: &PendulumConfig,
+    plant: &Plant,
     count: usize,
     seeds: impl Fn(usize) -> u64,
 ) -> Vec<Episode> {
     (0..count)
-        .map(|i| {
-            let (states, actions) =
-                config
-                    .pendulum
-                    .random_episode(seeds(i), config.episode_steps, config.max_speed);
-            Episode { states, actions }
-        })
+        .map(|i| plant.episode(seeds(i), config.episode_steps, config.max_speed))
         .collect()
+}
+
+fn tensor_rows(rows: &[Vec<f64>], device: &Device) -> Tensor<2> {
+    let width = rows[0].len();
+    let flat: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
+    Tensor::from_data(TensorData::new(flat, [rows.len(), width]), device)
 }
 
 fn tensor2(rows: &[[f64; 2]], device: &Device) -> Tensor<2> {
@@ -343,12 +472,13 @@ fn column(values: &[f64], device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(flat, [values.len(), 1]), device)
 }
 
-fn rows2(t: Tensor<2>) -> Vec<[f64; 2]> {
+fn host_rows(t: Tensor<2>) -> Vec<Vec<f64>> {
+    let [_, width] = t.dims();
     t.into_data()
         .try_to_vec::<f32>()
         .expect("f32 states")
-        .chunks(2)
-        .map(|c| [f64::from(c[0]), f64::from(c[1])])
+        .chunks(width)
+        .map(|c| c.iter().map(|&v| f64::from(v)).collect())
         .collect()
 }
 
@@ -359,16 +489,18 @@ fn one_step_loss(
     scale: &PendulumScale,
     device: &Device,
 ) -> Tensor<1> {
-    let states: Vec<[f64; 2]> = batch.iter().map(|t| t.state).collect();
+    let states: Vec<Vec<f64>> = batch.iter().map(|t| t.state.clone()).collect();
     let torques: Vec<f64> = batch.iter().map(|t| t.torque).collect();
-    let targets: Vec<[f64; 2]> = batch
+    let targets: Vec<Vec<f64>> = batch
         .iter()
         .map(|t| {
-            [0, 1].map(|i| (t.next[i] - t.state[i] - scale.delta_mean[i]) / scale.delta_std[i])
+            (0..t.state.len())
+                .map(|i| (t.next[i] - t.state[i] - scale.delta_mean[i]) / scale.delta_std[i])
+                .collect()
         })
         .collect();
-    let diff =
-        delta(tensor2(&states, device), column(&torques, device)) - tensor2(&targets, device);
+    let diff = delta(tensor_rows(&states, device), column(&torques, device))
+        - tensor_rows(&targets, device);
     (diff.clone() * diff).mean()
 }
 
@@ -391,6 +523,7 @@ pub struct TrainedModels {
 /// Adam with geometric decay); `progress(step, loss)` counts both models' steps.
 pub fn train_models(
     config: &PendulumConfig,
+    plant: &Plant,
     train: &[Episode],
     test: &[Episode],
     device: &Device,
@@ -408,24 +541,23 @@ pub fn train_models(
         ));
     }
     let scale = PendulumScale::fit(train);
-    let max_torque = config.pendulum.max_torque;
-    let gn_config = config.gn();
+    let gn_config = config.gn(plant);
     let mut gn = GnDynamics {
         model: seeded_init(device, config.seed, || gn_config.init(device)),
-        scale,
-        max_torque,
+        scale: scale.clone(),
+        plant: plant.clone(),
     };
-    let mlp_config = config.mlp();
+    let mlp_config = config.mlp(plant, gn.model.num_params());
     let mut mlp = MlpDynamics {
         model: seeded_init(device, config.seed ^ 1, || mlp_config.init(device)),
-        scale,
-        max_torque,
+        scale: scale.clone(),
+        plant: plant.clone(),
     };
     let batches = |step: usize| -> Vec<Transition> {
         let mut rng =
             ChaCha8Rng::seed_from_u64(config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9));
         (0..config.batch_size)
-            .map(|_| transitions[rng.random_range(0..transitions.len())])
+            .map(|_| transitions[rng.random_range(0..transitions.len())].clone())
             .collect()
     };
     let inference = device.clone().inner();
@@ -501,10 +633,11 @@ impl TrainedModels {
 }
 
 /// Open-loop error of `model` against the true episodes: from every `horizon`-th state, the
-/// recorded torques are replayed through the model for `horizon` steps; returns the mean
-/// over windows of (wrapped Δθ)² + (Δθ̇)² at each step 1..=horizon.
+/// recorded actions are replayed through the model for `horizon` steps; returns the mean
+/// over windows of Σ_joints (Δq)² + (Δq̇)² (angles wrapped) at each step 1..=horizon.
 pub fn open_loop_error(
     model: &impl Dynamics,
+    plant: &Plant,
     episodes: &[Episode],
     horizon: usize,
     device: &Device,
@@ -517,13 +650,14 @@ pub fn open_loop_error(
             t += horizon;
         }
     }
-    let mut state = tensor2(
+    let mut state = tensor_rows(
         &starts
             .iter()
-            .map(|&(e, t)| episodes[e].states[t])
+            .map(|&(e, t)| episodes[e].states[t].clone())
             .collect::<Vec<_>>(),
         device,
     );
+    let joints = plant.joints();
     let mut errors = Vec::with_capacity(horizon);
     for k in 0..horizon {
         let torques: Vec<f64> = starts
@@ -531,13 +665,25 @@ pub fn open_loop_error(
             .map(|&(e, t)| episodes[e].actions[t + k])
             .collect();
         state = model.step(state, column(&torques, device));
-        let predicted = rows2(state.clone());
+        let predicted = host_rows(state.clone());
         let sum: f64 = starts
             .iter()
             .zip(&predicted)
             .map(|(&(e, t), p)| {
-                let truth = episodes[e].states[t + k + 1];
-                wrap_angle(p[0] - truth[0]).powi(2) + (p[1] - truth[1]).powi(2)
+                let truth = &episodes[e].states[t + k + 1];
+                joints
+                    .iter()
+                    .enumerate()
+                    .map(|(j, joint)| {
+                        let dq = p[2 * j] - truth[2 * j];
+                        let dq = if *joint == Joint::Revolute {
+                            wrap_angle(dq)
+                        } else {
+                            dq
+                        };
+                        dq.powi(2) + (p[2 * j + 1] - truth[2 * j + 1]).powi(2)
+                    })
+                    .sum::<f64>()
             })
             .sum();
         errors.push(sum / starts.len().max(1) as f64);
