@@ -133,12 +133,7 @@ impl RopeRecipe {
             .map(|i| [x0, 1.0 - self.spacing * i as f64])
             .collect();
         let mut vel = vec![[0.0; 2]; p.n];
-        let frame = |pos: &[[f64; 2]], prev: &[[f64; 2]]| -> Vec<[f64; 4]> {
-            pos.iter()
-                .zip(prev)
-                .map(|(x, y)| [x[0], x[1], (x[0] - y[0]) / self.dt, (x[1] - y[1]) / self.dt])
-                .collect()
-        };
+        let frame = |pos: &[[f64; 2]], prev: &[[f64; 2]]| frame(pos, prev, self.dt);
         let mut states = vec![frame(&pos, &pos)];
         let mut actions = Vec::with_capacity(self.steps);
         for _ in 0..self.steps {
@@ -155,6 +150,15 @@ impl RopeRecipe {
             actions,
         }
     }
+}
+
+/// The frame [x, y, ẋ, ẏ] per ball after a step from `prev` to `pos`: velocities are finite
+/// differences of positions over `dt`, as in the paper's data.
+pub fn frame(pos: &[[f64; 2]], prev: &[[f64; 2]], dt: f64) -> Vec<[f64; 4]> {
+    pos.iter()
+        .zip(prev)
+        .map(|(x, y)| [x[0], x[1], (x[0] - y[0]) / dt, (x[1] - y[1]) / dt])
+        .collect()
 }
 
 /// One rollout.

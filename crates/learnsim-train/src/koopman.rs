@@ -737,15 +737,6 @@ pub fn shape_error(a: &[[f64; 4]], b: &[[f64; 4]]) -> f64 {
         / a.len().max(1) as f64
 }
 
-/// The frame [x, y, ẋ, ẏ] of positions after a step (velocities as finite differences, as in
-/// the data).
-fn frame_of(pos: &[[f64; 2]], prev: &[[f64; 2]], dt: f64) -> Vec<[f64; 4]> {
-    pos.iter()
-        .zip(prev)
-        .map(|(x, y)| [x[0], x[1], (x[0] - y[0]) / dt, (x[1] - y[1]) / dt])
-        .collect()
-}
-
 /// Receding-horizon control of the true rope from `start` (at rest) toward `target`: at every
 /// step the current frame is encoded, the remaining steps planned in the latent space by
 /// [`plan_actions`], and the first action applied to the simulator. Returns the final frame.
@@ -767,7 +758,7 @@ pub fn control_to_target(
         let plan = plan_actions(dynamics, &g, &goal, steps - t, action_cost);
         let prev = pos.clone();
         recipe.step(params, &mut pos, &mut vel, plan[0]);
-        frame = frame_of(&pos, &prev, recipe.dt);
+        frame = learnsim_sim::rope::frame(&pos, &prev, recipe.dt);
     }
     frame
 }
@@ -789,7 +780,7 @@ pub fn random_actions_to(
             rng.random_range(-1.0..=1.0) * recipe.action_scale - pos[0][0] * recipe.action_centre;
         let prev = pos.clone();
         recipe.step(params, &mut pos, &mut vel, u);
-        frame = frame_of(&pos, &prev, recipe.dt);
+        frame = learnsim_sim::rope::frame(&pos, &prev, recipe.dt);
     }
     frame
 }

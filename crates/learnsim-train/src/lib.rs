@@ -5,6 +5,7 @@
 
 mod config;
 pub mod glass;
+mod host_adam;
 pub mod koopman;
 pub mod nanophotonics;
 mod noise;

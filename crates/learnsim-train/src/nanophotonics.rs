@@ -3,6 +3,7 @@
 //! the frozen network.
 
 use crate::TrainError;
+use crate::host_adam::HostAdam;
 use crate::object_dynamics::seeded_init;
 use crate::trainer::LossPoint;
 use burn::module::Module;
@@ -356,8 +357,7 @@ impl TrainedScatterNet {
             .flat_map(|t| t.iter().map(|&v| v as f32))
             .collect();
         let target = Tensor::<2>::from_data(TensorData::new(target_rows, [rows, width]), device);
-        let (beta1, beta2, eps) = (0.9f64, 0.999f64, 1e-8f64);
-        let (mut m, mut v) = (vec![0.0; z.len()], vec![0.0; z.len()]);
+        let mut adam = HostAdam::new(z.len());
         let ratio = d.lr_final / d.lr_initial;
         let row_loss = |z: &[f64], track: bool| {
             let flat: Vec<f32> = z.iter().map(|&x| x as f32).collect();
@@ -378,15 +378,9 @@ impl TrainedScatterNet {
                 .into_data()
                 .try_to_vec::<f32>()
                 .expect("f32 gradient");
-            let t = (step + 1) as i32;
-            for i in 0..z.len() {
-                let gi = f64::from(g[i]);
-                m[i] = beta1 * m[i] + (1.0 - beta1) * gi;
-                v[i] = beta2 * v[i] + (1.0 - beta2) * gi * gi;
-                let step_i = lr * (m[i] / (1.0 - beta1.powi(t)))
-                    / ((v[i] / (1.0 - beta2.powi(t))).sqrt() + eps);
-                z[i] = (z[i] - step_i).clamp(lo[i % layers], hi[i % layers]);
-            }
+            adam.step(&mut z, &g, lr, |i, x| {
+                x.clamp(lo[i % layers], hi[i % layers])
+            });
         }
         let (loss, _) = row_loss(&z, false);
         let losses = loss.into_data().try_to_vec::<f32>().expect("f32 losses");

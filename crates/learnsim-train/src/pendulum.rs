@@ -4,6 +4,7 @@
 //! random-action episodes, and gradient-based MPC through any differentiable model.
 
 use crate::TrainError;
+use crate::host_adam::HostAdam;
 use crate::object_dynamics::seeded_init;
 use crate::trainer::LossPoint;
 use burn::module::Module;
@@ -721,13 +722,12 @@ pub fn mpc_episode(
     let mut state = [m.initial_angle, 0.0];
     let mut states = vec![state];
     let mut torques = Vec::with_capacity(m.control_steps);
-    let (beta1, beta2, eps) = (0.9f64, 0.999f64, 1e-8f64);
     let ml2 = p.mass * p.length * p.length;
     let mgl = p.mass * p.gravity * p.length;
     let e_up = 2.0 * mgl;
     for step in 0..m.control_steps {
-        let (mut first, mut second) = (vec![0.0; h], vec![0.0; h]);
-        for it in 0..m.iterations {
+        let mut adam = HostAdam::new(h);
+        for _ in 0..m.iterations {
             let a = Tensor::<2>::from_data(
                 TensorData::new(plan.iter().map(|&v| v as f32).collect::<Vec<_>>(), [1, h]),
                 device,
@@ -760,16 +760,7 @@ pub fn mpc_episode(
                 .into_data()
                 .try_to_vec::<f32>()
                 .expect("f32 gradient");
-            let t = (it + 1) as i32;
-            for i in 0..h {
-                let gi = f64::from(g[i]);
-                first[i] = beta1 * first[i] + (1.0 - beta1) * gi;
-                second[i] = beta2 * second[i] + (1.0 - beta2) * gi * gi;
-                plan[i] = (plan[i]
-                    - m.lr * (first[i] / (1.0 - beta1.powi(t)))
-                        / ((second[i] / (1.0 - beta2.powi(t))).sqrt() + eps))
-                    .clamp(-1.0, 1.0);
-            }
+            adam.step(&mut plan, &g, m.lr, |_, x| x.clamp(-1.0, 1.0));
         }
         let torque = p.max_torque * plan[0];
         state = p.step(state, torque);
