@@ -1,0 +1,166 @@
+//! Graph networks as learnable physics engines for control (Sanchez-Gonzalez et al. 2018), on
+//! the torque-driven pendulum and the cartpole: a GN with the world and the bodies as nodes and
+//! each joint as a pair of edges (the action on the first joint's), an MLP of equal size,
+//! one-step training on random-action episodes, and gradient-based MPC through any
+//! differentiable model.
+//!
+//! - [`plant`]: the systems (pendulum, cartpole), their joints, episodes and scales.
+//! - [`models`]: one control step as tensors — the GN, the MLP and the true ODE.
+//! - [`training`]: one-step training of both learned models and open-loop errors.
+//! - [`mpc`]: gradient-based model-predictive control through any of them.
+
+mod models;
+mod mpc;
+mod plant;
+mod training;
+
+pub use models::{Dynamics, GnDynamics, MlpDynamics, TrueDynamics, parameter_count};
+pub use mpc::{ControlEpisode, mpc_episode};
+pub use plant::{Episode, Joint, PendulumScale, Plant, Transition, episodes};
+pub use training::{TrainedModels, open_loop_error, train_models};
+
+use crate::TrainError;
+use crate::host_adam::HostAdam;
+use crate::object_dynamics::seeded_init;
+use crate::trainer::LossPoint;
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use learnsim_models::{Gns, GnsConfig, Mlp, MlpConfig};
+use learnsim_sim::cartpole::Cartpole;
+use learnsim_sim::pendulum::{Pendulum, PendulumState, wrap_angle};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Node input width of the GN (see [`PendulumConfig::gn`]).
+const NODE_WIDTH: usize = 6;
+/// Edge input width of the GN.
+const EDGE_WIDTH: usize = 4;
+
+/// The `pendulum-mpc` case's configuration (`configs/pendulum-mpc.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendulumConfig {
+    /// Seed of the episodes, initialisation, batches and control.
+    pub seed: u64,
+    /// The swung-up system (`[pendulum]` table).
+    pub pendulum: Pendulum,
+    /// The second system, modelled but not controlled (`[cartpole]` table).
+    pub cartpole: Cartpole,
+    /// Random-action training episodes.
+    pub train_episodes: usize,
+    /// Random-action test episodes (one-step and 20-step errors).
+    pub test_episodes: usize,
+    /// Steps per episode.
+    pub episode_steps: usize,
+    /// Initial |θ̇| bound of the random episodes (rad/s).
+    pub max_speed: f64,
+    /// GN latent width.
+    pub latent: usize,
+    /// Hidden layers per GN MLP.
+    pub n_hidden: usize,
+    /// GN message-passing steps (at least the number of joints, so that the action on the
+    /// first joint reaches the last body).
+    pub message_passing_steps: usize,
+    /// Whether the GN's encoder and processor MLPs end in LayerNorm (GNS's choice).
+    pub layer_norm: bool,
+    /// Adam steps per model.
+    pub steps: usize,
+    /// Transitions per step.
+    pub batch_size: usize,
+    /// Learning rate at step 0.
+    pub lr_initial: f64,
+    /// Learning rate at the last step (geometric in between).
+    pub lr_final: f64,
+    /// Test loss every this many steps.
+    pub validate_every: usize,
+    /// Steps of the open-loop error.
+    pub rollout_horizon: usize,
+    /// Model-predictive control (`[mpc]` table).
+    pub mpc: MpcConfig,
+}
+
+/// Gradient-based MPC: plan `horizon` torques by Adam through the model, apply the first,
+/// shift the plan, repeat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MpcConfig {
+    /// Planned steps.
+    pub horizon: usize,
+    /// Adam iterations per control step.
+    pub iterations: usize,
+    /// Adam learning rate on the normalised torques u/u_max, which are clamped to [−1, 1]
+    /// after every step (projected Adam; a tanh squashing saturates and stalls the plan).
+    pub lr: f64,
+    /// Control steps of the episode.
+    pub control_steps: usize,
+    /// Initial angle from hanging down (rad; nonzero breaks the symmetry).
+    pub initial_angle: f64,
+    /// Weight of θ̇² in the stage cost.
+    pub speed_weight: f64,
+    /// Weight of (u/u_max)² in the stage cost.
+    pub torque_weight: f64,
+    /// Weight of ((E − E_up)/E_up)² in the stage cost, E the model-predicted energy and E_up
+    /// that of resting upright: a horizon of 0.6 s is too short to see that pumping pays,
+    /// and without this term the plan parks at the torque-limited equilibrium.
+    pub energy_weight: f64,
+    /// Steps at the end that must be upright.
+    pub upright_steps: usize,
+}
+
+impl PendulumConfig {
+    /// The GN of `plant`: nodes world and one body per joint with [a, b, q̇/s, fixed,
+    /// revolute, prismatic] ((a, b) = (cos q, sin q) for a hinge, (q/s, 0) for a rail), the
+    /// chain of joints as pairs of directed edges with [u/u_max on the actuated joint,
+    /// direction, revolute, prismatic], output the normalised (Δq, Δq̇) of each body's joint.
+    pub fn gn(&self, plant: &Plant) -> GnsConfig {
+        GnsConfig::new(NODE_WIDTH, EDGE_WIDTH, 2)
+            .with_latent(self.latent)
+            .with_n_hidden(self.n_hidden)
+            .with_message_passing_steps(self.message_passing_steps.max(plant.joints().len()))
+            .with_layer_norm(self.layer_norm)
+    }
+
+    /// The MLP of `plant`: [(a, b, q̇/s) per joint, u/u_max] → 3 × w ReLU → normalised
+    /// (Δq, Δq̇) per joint, with w chosen so that its parameter count, 2w² + (i + o + 3)w + o,
+    /// is closest to the GN's (`gn_parameters`): a model of equal size.
+    pub fn mlp(&self, plant: &Plant, gn_parameters: usize) -> MlpConfig {
+        let dof = plant.joints().len();
+        let (i, o) = ((3 * dof + 1) as f64, (2 * dof) as f64);
+        let (b, c) = (i + o + 3.0, o - gn_parameters as f64);
+        let width = ((-b + (b * b - 8.0 * c).sqrt()) / 4.0).round().max(1.0) as usize;
+        MlpConfig::new(3 * dof + 1, width, 3, 2 * dof, false)
+    }
+
+    fn learning_rate(&self, step: usize) -> f64 {
+        self.lr_initial
+            * (self.lr_final / self.lr_initial).powf(step as f64 / self.steps.max(1) as f64)
+    }
+}
+
+fn tensor_rows(rows: &[Vec<f64>], device: &Device) -> Tensor<2> {
+    let width = rows[0].len();
+    let flat: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
+    Tensor::from_data(TensorData::new(flat, [rows.len(), width]), device)
+}
+
+fn tensor2(rows: &[[f64; 2]], device: &Device) -> Tensor<2> {
+    let flat: Vec<f32> = rows.iter().flat_map(|r| r.map(|v| v as f32)).collect();
+    Tensor::from_data(TensorData::new(flat, [rows.len(), 2]), device)
+}
+
+fn column(values: &[f64], device: &Device) -> Tensor<2> {
+    let flat: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+    Tensor::from_data(TensorData::new(flat, [values.len(), 1]), device)
+}
+
+fn host_rows(t: Tensor<2>) -> Vec<Vec<f64>> {
+    let [_, width] = t.dims();
+    t.into_data()
+        .try_to_vec::<f32>()
+        .expect("f32 states")
+        .chunks(width)
+        .map(|c| c.iter().map(|&v| f64::from(v)).collect())
+        .collect()
+}
