@@ -2,11 +2,13 @@
 //! leaderboard.
 
 mod bench;
+mod burgers_case;
 mod chain_case;
 mod convert;
 mod generate;
 mod glass_case;
 mod gns_kernel;
+mod hit_case;
 mod leaderboard;
 mod nanophotonics_case;
 mod nbody_case;
@@ -104,7 +106,7 @@ impl From<TierArg> for Tier {
 }
 
 /// The object cases, which `learnsim run` dispatches by name: (name, description).
-pub const OBJECT_CASES: [(&str, &str); 7] = [
+pub const OBJECT_CASES: [(&str, &str); 9] = [
     (nbody_case::NAME, nbody_case::DESCRIPTION),
     (chain_case::NAME, chain_case::DESCRIPTION),
     (schnet_case::NAME, schnet_case::DESCRIPTION),
@@ -112,6 +114,8 @@ pub const OBJECT_CASES: [(&str, &str); 7] = [
     (nanophotonics_case::NAME, nanophotonics_case::DESCRIPTION),
     (pendulum_case::NAME, pendulum_case::DESCRIPTION),
     (rope_case::NAME, rope_case::DESCRIPTION),
+    (hit_case::NAME, hit_case::DESCRIPTION),
+    (burgers_case::NAME, burgers_case::DESCRIPTION),
 ];
 
 /// Every case name `learnsim run` takes: the particle registry, then the object cases.

@@ -273,3 +273,52 @@ pub fn xy_plot(
     root.present().map_err(|x| e(x.to_string()))?;
     Ok(())
 }
+
+/// Side-by-side images of square 2D fields (`n × n` values each, row-major, first index
+/// across), on one shared diverging colour scale (blue – white – red, symmetric about 0).
+pub fn field_panels(path: &Path, caption: &str, panels: &[(&str, &[f64])], n: usize) -> Result<()> {
+    register_font();
+    let e = err(path);
+    if panels.is_empty() || panels.iter().any(|p| p.1.len() != n * n) {
+        return Err(anyhow!("field panels need {n}×{n} values each"));
+    }
+    let limit = panels
+        .iter()
+        .flat_map(|p| p.1.iter())
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, |m, v| m.max(v.abs()))
+        .max(1e-12);
+    let side = 300u32;
+    let width = side * panels.len() as u32 + 20;
+    let root = BitMapBackend::new(path, (width, side + 80)).into_drawing_area();
+    root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
+    let root = root
+        .titled(caption, ("sans-serif", 20))
+        .map_err(|x| e(x.to_string()))?;
+    let areas = root.split_evenly((1, panels.len()));
+    let colour = |v: f64| {
+        let t = (v / limit).clamp(-1.0, 1.0);
+        let fade = |c: f64| (255.0 * (1.0 - t.abs()) + c * t.abs()) as u8;
+        if t >= 0.0 {
+            RGBColor(fade(178.0), fade(24.0), fade(43.0))
+        } else {
+            RGBColor(fade(33.0), fade(102.0), fade(172.0))
+        }
+    };
+    for (area, (label, values)) in areas.iter().zip(panels) {
+        let mut chart = ChartBuilder::on(area)
+            .caption(*label, ("sans-serif", 16))
+            .margin(8)
+            .build_cartesian_2d(0..n, 0..n)
+            .map_err(|x| e(x.to_string()))?;
+        chart
+            .draw_series((0..n).flat_map(|i| {
+                (0..n).map(move |j| {
+                    Rectangle::new([(i, j), (i + 1, j + 1)], colour(values[i * n + j]).filled())
+                })
+            }))
+            .map_err(|x| e(x.to_string()))?;
+    }
+    root.present().map_err(|x| e(x.to_string()))?;
+    Ok(())
+}

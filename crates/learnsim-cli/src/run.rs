@@ -264,6 +264,12 @@ pub fn run(args: &RunArgs) -> Result<String> {
     if args.case == crate::pendulum_case::NAME {
         return crate::pendulum_case::run(args);
     }
+    if args.case == crate::burgers_case::NAME {
+        return crate::burgers_case::run(args);
+    }
+    if args.case == crate::hit_case::NAME {
+        return crate::hit_case::run(args);
+    }
     if args.case == crate::rope_case::NAME {
         return crate::rope_case::run(args);
     }

@@ -754,3 +754,82 @@ fn quick_schnet_run_reports_energies_forces_and_a_finite_nve_drift() {
     assert!(m["metrics"]["nve_drift"].as_f64().unwrap() < 0.01, "{text}");
     assert!(out.join("report.md").exists() && out.join("loss.png").exists());
 }
+
+/// `learnsim run hit-3d --quick`: forced turbulence on 16³ cached in The Well's layout, both
+/// autoencoders, the divergence bars (the curl-A one exact to float32 round-off whatever the
+/// training), spectra and plots; a rerun reuses the cached flow.
+#[test]
+fn quick_hit_run_keeps_the_curl_variant_solenoidal_and_reuses_its_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("hit");
+    let (m, text) = quick_run("hit-3d", &out);
+    assert_eq!(m["case"], "hit-3d");
+    assert_eq!(m["bars"].as_array().unwrap().len(), 4, "{text}");
+    // div_h curl_h = 0 holds for any weights: only f32 round-off (≈ 1e-7 relative) is left.
+    let bars = m["bars"].as_array().unwrap();
+    assert_eq!(bars[0]["pass"], true, "{text}");
+    assert!(m["metrics"]["divergence_ratio"].as_f64().unwrap() < 1e-5);
+    // The plain decoder and the simulator's own fields have O(1e-2) central-difference
+    // divergence.
+    assert!(
+        m["baselines"]["unconstrained_autoencoder"]["divergence_ratio"]
+            .as_f64()
+            .unwrap()
+            > 1e-3
+    );
+    assert!(
+        m["baselines"]["ground_truth"]["divergence_ratio"]
+            .as_f64()
+            .unwrap()
+            > 1e-4
+    );
+    assert_eq!(m["flow"]["from_cache"], false);
+    let data = out.join("data").join("hit-3d.hdf5");
+    assert!(data.exists());
+    for file in [
+        "spectrum.png",
+        "gradient_pdf.png",
+        "fields.png",
+        "divergence.png",
+        "loss.png",
+        "report.md",
+    ] {
+        assert!(out.join(file).exists(), "{file} missing");
+    }
+    let (again, _) = quick_run("hit-3d", &out);
+    assert_eq!(again["flow"]["from_cache"], true);
+    assert_eq!(again["metrics"]["relative_l2"], m["metrics"]["relative_l2"]);
+}
+
+/// `learnsim run burgers-2d --quick`: Burgers data in The Well's layout, both PDE-Nets
+/// through a short curriculum, the learned PDE printed, rollout scores and plots.
+#[test]
+fn quick_burgers_run_prints_the_learned_pde_and_scores_rollouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("burgers");
+    let (m, text) = quick_run("burgers-2d", &out);
+    assert_eq!(m["case"], "burgers-2d");
+    assert_eq!(m["bars"].as_array().unwrap().len(), 5, "{text}");
+    let pde = m["metrics"]["learned_pde"].as_array().unwrap();
+    assert!(pde[0].as_str().unwrap().starts_with("u_t = "), "{text}");
+    assert!(pde[1].as_str().unwrap().starts_with("v_t = "), "{text}");
+    let by_step = m["metrics"]["relative_l2_by_step"].as_array().unwrap();
+    assert_eq!(by_step.len(), 11);
+    // Step 0 is the observed start itself.
+    assert_eq!(by_step[0].as_f64().unwrap(), 0.0);
+    assert!(
+        m["baselines"]["persistence"]["relative_l2_10"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    for file in [
+        "data/train.hdf5",
+        "data/test.hdf5",
+        "error_vs_horizon.png",
+        "fields.png",
+        "report.md",
+    ] {
+        assert!(out.join(file).exists(), "{file} missing");
+    }
+}

@@ -198,7 +198,10 @@ fn read_trajectory(
 /// size exceeds that multiple of the whole file cannot be stored in it: refuse it before the
 /// decoder allocates the claimed size. (Found by the `hdf5` fuzz target: a 12 KB file whose
 /// chunk dims claimed 3 GB.)
-fn check_claimed_size(dataset: &rust_hdf5::H5Dataset, file_len: u64) -> Result<(), String> {
+pub(crate) fn check_claimed_size(
+    dataset: &rust_hdf5::H5Dataset,
+    file_len: u64,
+) -> Result<(), String> {
     const MAX_DEFLATE_RATIO: u64 = 1032;
     let limit = file_len
         .saturating_mul(MAX_DEFLATE_RATIO)

@@ -8,6 +8,8 @@
 //!
 //! The field's other formats (DeepMind TFRecord, geoelements NPZ, LagrangeBench's own
 //! metadata) are read and written by [`formats`]; [`load_dataset`] takes any of them.
+//!
+//! Grid cases store their fields in The Well's HDF5 layout ([`write_well_grid`]).
 
 mod atomic;
 mod error;
@@ -19,6 +21,7 @@ pub mod pickle;
 mod rollout_pickle;
 mod stats;
 pub mod tfrecord;
+mod well_grid;
 
 pub use atomic::{write_atomically, write_bytes_atomically};
 pub use error::DataError;
@@ -30,6 +33,7 @@ pub use h5_split::{read_split, write_split};
 pub use metadata_file::{read_metadata, write_metadata};
 pub use rollout_pickle::{RolloutExport, write_rollout_pickle};
 pub use stats::{DiffStats, difference_stats};
+pub use well_grid::{GridField, WellGrid, read_well_grid, write_well_grid};
 
 use learnsim_core::{Metadata, Trajectory};
 use std::path::Path;

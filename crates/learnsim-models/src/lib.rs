@@ -8,22 +8,32 @@
 //!   2016), the n-body case's model.
 //! - [`SchNet`]: continuous-filter convolutions with forces by autodiff (Schütt et al. 2017),
 //!   the silicon case's model.
+//! - [`FieldAutoencoder`]: periodic 3D convolutional autoencoder, optionally decoding a vector
+//!   potential whose discrete curl is exactly solenoidal (Mohan et al. 2020).
+//! - [`PdeNet`]: moment-constrained derivative filters and SymNets (PDE-Net 2.0).
 //! - [`LearnedSimulator`]: featurize → network → decode, plus decode's inverse for the training
 //!   targets (DeepMind's `learned_simulator.py`).
 
+mod field_autoencoder;
 mod gns;
 pub mod graph;
 mod interaction_network;
 mod learned_simulator;
 mod mlp;
+mod pdenet;
 mod schnet;
 
+pub use field_autoencoder::{
+    FieldAutoencoder, FieldAutoencoderConfig, FieldOutput, central_difference, curl, periodic_pad,
+    pixel_shuffle,
+};
 pub use gns::{Gns, GnsConfig, InteractionBlock};
 pub use interaction_network::{InteractionNetwork, InteractionNetworkConfig};
 pub use learned_simulator::{
     GnsModel, GraphInput, LearnedSimulator, LearnedSimulatorConfig, Normalization,
 };
 pub use mlp::{Mlp, MlpConfig, MlpParameter};
+pub use pdenet::{DERIVATIVES, PdeNet, PdeNetConfig, SymNet};
 pub use schnet::{AtomsGraph, SchNet, SchNetConfig, SchNetInteraction, ssp};
 
 /// The device learnsim trains on: burn's pure-Rust `flex` CPU backend with autodiff, or the

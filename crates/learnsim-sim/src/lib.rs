@@ -3,6 +3,7 @@
 //! - [`mpm`]: 2D MLS-MPM with water, sand (Drucker–Prager) and goop (plastic Neo-Hookean).
 //! - [`sph`]: 2D weakly compressible SPH (Taylor–Green vortex, dam break).
 //! - [`nbody`]: 2D softened-gravity n-body with velocity Verlet (Interaction Networks).
+//! - [`burgers`]: 2D viscous Burgers (upwind, RK2), PDE-Net 2.0's data solver.
 //! - [`pendulum`], [`cartpole`]: articulated bodies of the control case (Lagrangian ODEs, RK4).
 //! - [`rope`]: the Compositional Koopman rope (damped springs, top mass on a groove, impulses).
 //! - [`spring_chain`]: the graph_nets demo mass–spring chain (fixed ends, Hooke, gravity).
@@ -10,11 +11,13 @@
 //! - [`kob_andersen`]: the Kob–Andersen binary Lennard-Jones glass former (3D, periodic).
 //! - [`glass`]: iso-configurational propensity data from it (the glassy-dynamics case).
 //! - [`mie`]: light scattering by multilayer spheres (transfer-matrix Mie; the ScatterNet case).
+//! - [`spectral`]: pseudo-spectral grids (3D FFT) and forced isotropic turbulence.
 //! - [`scenes`]: seeded initial conditions.
 //! - [`Case`]: the registry of particle cases that `learnsim generate` knows.
 //!
 //! Physics laws, pairing (learnsim-core's cell list), boundaries and integrators stay separate.
 
+pub mod burgers;
 pub mod cartpole;
 pub mod case;
 pub mod glass;
@@ -26,6 +29,7 @@ pub mod nbody;
 pub mod pendulum;
 pub mod rope;
 pub mod scenes;
+pub mod spectral;
 pub mod sph;
 pub mod spring_chain;
 pub mod stillinger_weber;

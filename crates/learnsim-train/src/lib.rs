@@ -10,9 +10,11 @@ pub mod koopman;
 pub mod nanophotonics;
 mod noise;
 pub mod object_dynamics;
+pub mod pdenet;
 pub mod pendulum;
 pub mod schnet;
 mod trainer;
+pub mod turbulence;
 
 pub use config::TrainConfig;
 pub use noise::random_walk_noise;

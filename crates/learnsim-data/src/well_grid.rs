@@ -1,0 +1,299 @@
+//! Grid datasets in The Well's self-describing HDF5 layout (Ohana et al. 2024), the parts that
+//! fit learnsim's grid cases:
+//!
+//! - root attributes `dataset_name`, `grid_type` = "cartesian", `n_spatial_dims`,
+//!   `n_trajectories`, `simulation_parameters` (names) and one attribute per parameter;
+//! - `scalars/`: one 0-d dataset per simulation parameter (what the reader takes them from);
+//! - `dimensions/`: attribute `spatial_dims`, datasets `time` [T] and one coordinate array per
+//!   spatial dimension;
+//! - `boundary_conditions/<dim>_periodic/`: attributes `bc_type` = "PERIODIC" and
+//!   `associated_dims`;
+//! - `t0_fields/` (scalars) and `t1_fields/` (vectors), one dataset per field, shaped
+//!   [trajectory, time, *space] and [trajectory, time, *space, component], f32, with the
+//!   attributes `dim_varying`, `sample_varying` and `time_varying`.
+//!
+//! The Well's `t2_fields` and non-periodic boundary masks are not used by any case
+//! and are written empty or not at all.
+
+use crate::{DataError, write_atomically};
+use rust_hdf5::{DatatypeMessage, H5File};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+/// One field on the grid: its name, its tensor order (0 scalar, 1 vector) and its values in
+/// [trajectory, time, *space, component] order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridField {
+    /// Field name (`velocity`, `density`, …).
+    pub name: String,
+    /// 0 for a scalar (t0_fields), 1 for a vector (t1_fields).
+    pub order: usize,
+    /// Values, f32.
+    pub values: Vec<f32>,
+}
+
+/// A whole grid dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WellGrid {
+    /// `dataset_name`.
+    pub name: String,
+    /// Names of the spatial dimensions (`x`, `y`, `z`).
+    pub spatial_dims: Vec<String>,
+    /// Coordinates along each spatial dimension.
+    pub coordinates: Vec<Vec<f64>>,
+    /// Time of each frame.
+    pub time: Vec<f64>,
+    /// Trajectories.
+    pub n_trajectories: usize,
+    /// Named simulation parameters.
+    pub parameters: Vec<(String, f64)>,
+    /// The fields.
+    pub fields: Vec<GridField>,
+}
+
+impl WellGrid {
+    /// The shape a field of `order` must have: [trajectory, time, *space(, components)].
+    pub fn field_shape(&self, order: usize) -> Vec<usize> {
+        let mut shape = vec![self.n_trajectories, self.time.len()];
+        shape.extend(self.coordinates.iter().map(Vec::len));
+        if order == 1 {
+            shape.push(self.spatial_dims.len());
+        }
+        shape
+    }
+
+    /// Checks names, coordinates and every field's length against the declared shape.
+    pub fn check(&self) -> Result<(), String> {
+        if self.spatial_dims.is_empty() || self.spatial_dims.len() != self.coordinates.len() {
+            return Err(format!(
+                "{} spatial dimension names for {} coordinate arrays",
+                self.spatial_dims.len(),
+                self.coordinates.len()
+            ));
+        }
+        for field in &self.fields {
+            if field.order > 1 {
+                return Err(format!(
+                    "field `{}`: tensor order {} (0 or 1)",
+                    field.name, field.order
+                ));
+            }
+            let shape = self.field_shape(field.order);
+            let expected: usize = shape.iter().product();
+            if field.values.len() != expected {
+                return Err(format!(
+                    "field `{}`: {} values for shape {shape:?}",
+                    field.name,
+                    field.values.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The field called `name`.
+    pub fn field(&self, name: &str) -> Option<&GridField> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+/// Writes `grid` to `path` atomically.
+pub fn write_well_grid(path: &Path, grid: &WellGrid) -> Result<(), DataError> {
+    grid.check().map_err(|e| DataError::invalid(path, e))?;
+    let h5 = |e: rust_hdf5::Hdf5Error| DataError::invalid(path, format!("HDF5 write failed: {e}"));
+    let dims: Vec<&str> = grid.spatial_dims.iter().map(String::as_str).collect();
+    write_atomically(path, |tmp| {
+        let file = H5File::create(tmp).map_err(h5)?;
+        file.set_attr_string("dataset_name", &grid.name)
+            .map_err(h5)?;
+        file.set_attr_string("grid_type", "cartesian").map_err(h5)?;
+        file.set_attr_numeric("n_spatial_dims", &(dims.len() as i64))
+            .map_err(h5)?;
+        file.set_attr_numeric("n_trajectories", &(grid.n_trajectories as i64))
+            .map_err(h5)?;
+        let names: Vec<&str> = grid.parameters.iter().map(|p| p.0.as_str()).collect();
+        file.set_attr_string_array("simulation_parameters", &names)
+            .map_err(h5)?;
+        for (name, value) in &grid.parameters {
+            file.set_attr_numeric(name, value).map_err(h5)?;
+        }
+        let scalars = file.create_group("scalars").map_err(h5)?;
+        for (name, value) in &grid.parameters {
+            scalars
+                .new_dataset::<f64>()
+                .shape([1])
+                .create(name)
+                .and_then(|d| d.write_raw(&[*value]))
+                .map_err(h5)?;
+        }
+        let dimensions = file.create_group("dimensions").map_err(h5)?;
+        dimensions
+            .set_attr_string_array("spatial_dims", &dims)
+            .map_err(h5)?;
+        let vector = |g: &rust_hdf5::H5Group, name: &str, v: &[f64]| {
+            g.new_dataset::<f64>()
+                .shape([v.len()])
+                .create(name)
+                .and_then(|d| d.write_raw(v))
+        };
+        vector(&dimensions, "time", &grid.time).map_err(h5)?;
+        for (name, c) in dims.iter().zip(&grid.coordinates) {
+            vector(&dimensions, name, c).map_err(h5)?;
+        }
+        let bcs = file.create_group("boundary_conditions").map_err(h5)?;
+        for name in &dims {
+            let bc = bcs.create_group(&format!("{name}_periodic")).map_err(h5)?;
+            bc.set_attr_string("bc_type", "PERIODIC").map_err(h5)?;
+            bc.set_attr_string_array("associated_dims", &[name])
+                .map_err(h5)?;
+        }
+        let groups = [
+            file.create_group("t0_fields").map_err(h5)?,
+            file.create_group("t1_fields").map_err(h5)?,
+            file.create_group("t2_fields").map_err(h5)?,
+        ];
+        for field in &grid.fields {
+            let shape = grid.field_shape(field.order);
+            let mut chunk = shape.clone();
+            chunk[0] = 1;
+            chunk[1] = 1;
+            let dataset = groups[field.order]
+                .new_dataset::<f32>()
+                .shape(&shape[..])
+                .chunk(&chunk)
+                .deflate(4)
+                .create(&field.name)
+                .map_err(h5)?;
+            dataset.write_raw(&field.values).map_err(h5)?;
+        }
+        file.close().map_err(h5)
+    })
+}
+
+/// Reads a grid dataset written by [`write_well_grid`] (or The Well's own files, for the parts
+/// listed in the module docs), checking every shape.
+pub fn read_well_grid(path: &Path) -> Result<WellGrid, DataError> {
+    if !path.exists() {
+        return Err(DataError::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        ));
+    }
+    match catch_unwind(AssertUnwindSafe(|| read_unguarded(path))) {
+        Ok(result) => result,
+        Err(_) => Err(DataError::invalid(
+            path,
+            "corrupt HDF5 file (decoder failed)",
+        )),
+    }
+}
+
+fn read_unguarded(path: &Path) -> Result<WellGrid, DataError> {
+    let bad = |problem: String| DataError::invalid(path, problem);
+    let file = H5File::open(path).map_err(|e| bad(format!("not a readable HDF5 file: {e}")))?;
+    let file_len = std::fs::metadata(path).map_or(0, |m| m.len());
+    let name = file
+        .attr_string("dataset_name")
+        .map_err(|e| bad(format!("no `dataset_name` attribute ({e})")))?;
+    let read_f64 = |name: &str| -> Result<Vec<f64>, DataError> {
+        let d = file
+            .dataset(name)
+            .map_err(|e| bad(format!("missing dataset `{name}` ({e})")))?;
+        crate::h5_split::check_claimed_size(&d, file_len)
+            .map_err(|e| bad(format!("`{name}`: {e}")))?;
+        d.read_raw::<f64>()
+            .map_err(|e| bad(format!("cannot read `{name}`: {e}")))
+    };
+    let root = file.root_group();
+    let dimensions = root
+        .group("dimensions")
+        .map_err(|e| bad(format!("no `dimensions` group ({e})")))?;
+    let mut spatial_dims: Vec<String> = dimensions
+        .dataset_names()
+        .map_err(|e| bad(format!("cannot list `dimensions` ({e})")))?
+        .into_iter()
+        .filter(|n| n != "time")
+        .collect();
+    spatial_dims.sort();
+    let time = read_f64("dimensions/time")?;
+    let coordinates = spatial_dims
+        .iter()
+        .map(|d| read_f64(&format!("dimensions/{d}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut parameters = Vec::new();
+    if let Ok(scalars) = root.group("scalars") {
+        let mut names = scalars
+            .dataset_names()
+            .map_err(|e| bad(format!("cannot list `scalars` ({e})")))?;
+        names.sort();
+        for name in names {
+            let value = read_f64(&format!("scalars/{name}"))?;
+            let [value] = value[..] else {
+                return Err(bad(format!(
+                    "`scalars/{name}` holds {} values, not 1",
+                    value.len()
+                )));
+            };
+            parameters.push((name, value));
+        }
+    }
+    // The trajectory count is the leading axis of every field.
+    let mut n_trajectories = None;
+    for group in ["t0_fields", "t1_fields"] {
+        if let Ok(g) = root.group(group) {
+            for field in g.dataset_names().unwrap_or_default() {
+                if let Ok(d) = file.dataset(&format!("{group}/{field}")) {
+                    n_trajectories = n_trajectories.or(d.shape().first().copied());
+                }
+            }
+        }
+    }
+    let n_trajectories =
+        n_trajectories.ok_or_else(|| bad("holds no field in t0_fields or t1_fields".into()))?;
+    let mut grid = WellGrid {
+        name,
+        spatial_dims,
+        coordinates,
+        time,
+        n_trajectories,
+        parameters,
+        fields: Vec::new(),
+    };
+    for (order, group) in ["t0_fields", "t1_fields"].iter().enumerate() {
+        let Ok(g) = root.group(group) else { continue };
+        let mut names = g
+            .dataset_names()
+            .map_err(|e| bad(format!("cannot list `{group}` ({e})")))?;
+        names.sort();
+        for field in names {
+            let full = format!("{group}/{field}");
+            let d = file
+                .dataset(&full)
+                .map_err(|e| bad(format!("cannot open `{full}` ({e})")))?;
+            let expected = grid.field_shape(order);
+            if d.shape() != expected {
+                return Err(bad(format!(
+                    "`{full}` has shape {:?}, expected {expected:?} from the dimensions",
+                    d.shape()
+                )));
+            }
+            crate::h5_split::check_claimed_size(&d, file_len)
+                .map_err(|e| bad(format!("`{full}`: {e}")))?;
+            let values = match d.datatype().map_err(|e| bad(format!("`{full}`: {e}")))? {
+                DatatypeMessage::FloatingPoint { size: 4, .. } => d.read_raw::<f32>(),
+                DatatypeMessage::FloatingPoint { size: 8, .. } => d
+                    .read_raw::<f64>()
+                    .map(|v| v.into_iter().map(|x| x as f32).collect()),
+                other => return Err(bad(format!("`{full}` has dtype {other:?}, expected float"))),
+            }
+            .map_err(|e| bad(format!("cannot read `{full}`: {e}")))?;
+            grid.fields.push(GridField {
+                name: field,
+                order,
+                values,
+            });
+        }
+    }
+    grid.check().map_err(bad)?;
+    Ok(grid)
+}

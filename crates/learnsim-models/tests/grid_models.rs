@@ -1,0 +1,187 @@
+//! The grid models' exact parts: the periodic curl is solenoidal for the periodic central
+//! divergence, its axes and signs match the continuum curl, sub-pixel upsampling places every
+//! value, and PDE-Net's filters carry the moments they are built from (the upwind stencil at
+//! the start, its mirrored twin, and SymNet's forward-mode slope against finite differences).
+
+use burn::tensor::{Distribution, Tensor, TensorData};
+use learnsim_models::{
+    FieldAutoencoderConfig, FieldOutput, PdeNetConfig, central_difference, curl,
+    default_inference_device, periodic_pad, pixel_shuffle,
+};
+use std::f64::consts::TAU;
+
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().expect("f32")
+}
+
+fn divergence(u: Tensor<5>, h: f64) -> Tensor<5> {
+    (0..3)
+        .map(|c| central_difference(u.clone().narrow(1, c, 1), 2 + c, h))
+        .reduce(|a, b| a + b)
+        .expect("three components")
+}
+
+#[test]
+fn curl_of_a_potential_is_discretely_solenoidal_with_the_right_axes() {
+    let device = default_inference_device();
+    let (n, h) = (8, TAU / 8.0);
+    // div_h curl_h A = 0 for any A: the periodic difference operators commute. In f32 the
+    // sum of six O(|A|/h) terms leaves round-off of ≈ 1e-7·|A|/h.
+    let a = Tensor::<5>::random([2, 3, n, n, n], Distribution::Normal(0.0, 1.0), &device);
+    let u = curl(a, h);
+    let div = values(divergence(u.clone(), h));
+    let size = values(u).iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let worst = div.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(worst < 1e-5 * size, "div {worst} vs |u| {size}");
+    // A = (0, 0, sin x): curl A = (∂y Az, −∂x Az, 0) = (0, −cos x·sin(h)/h, 0) discretely.
+    let az: Vec<f32> = (0..n * n * n)
+        .map(|p| ((p / (n * n)) as f64 * h).sin() as f32)
+        .collect();
+    let mut data = vec![0.0f32; 2 * n * n * n];
+    data.extend(az);
+    let a = Tensor::<5>::from_data(TensorData::new(data, [1, 3, n, n, n]), &device);
+    let u = values(curl(a, h));
+    for i in 0..n {
+        let p = (i * n + 3) * n + 5;
+        let expected = -((i as f64 * h).cos() * h.sin() / h) as f32;
+        assert!(u[p].abs() < 1e-6, "u_x {}", u[p]);
+        assert!(
+            (u[n * n * n + p] - expected).abs() < 1e-5,
+            "u_y {} vs {expected}",
+            u[n * n * n + p]
+        );
+        assert!(u[2 * n * n * n + p].abs() < 1e-6);
+    }
+}
+
+#[test]
+fn padding_wraps_and_pixel_shuffle_places_every_value() {
+    let device = default_inference_device();
+    let x = Tensor::<5>::from_data(
+        TensorData::new(
+            (0..64).map(|v| v as f32).collect::<Vec<_>>(),
+            [1, 1, 4, 4, 4],
+        ),
+        &device,
+    );
+    let padded = values(periodic_pad(x));
+    // Padded index (0, 0, 0) is the original (3, 3, 3); (5, 1, 2) is (0, 0, 1).
+    assert_eq!(padded[0], 63.0);
+    assert_eq!(padded[(5 * 6 + 1) * 6 + 2], 1.0);
+    // Channel 8k + 4i + 2j + l lands on sub-position (i, j, l).
+    let y = Tensor::<5>::from_data(
+        TensorData::new(
+            (0..8 * 8).map(|v| v as f32).collect::<Vec<_>>(),
+            [1, 8, 2, 2, 2],
+        ),
+        &device,
+    );
+    let shuffled = values(pixel_shuffle(y));
+    // Output (2·1 + 1, 2·0 + 0, 2·1 + 1) = (3, 0, 3) comes from channel 4·1 + 0 + 1 = 5 at
+    // input (1, 0, 1), i.e. value 5·8 + (1·2 + 0)·2 + 1 = 45.
+    assert_eq!(shuffled[(3 * 4) * 4 + 3], 45.0);
+    let mut sorted = shuffled.clone();
+    sorted.sort_by(f32::total_cmp);
+    assert_eq!(sorted, (0..64).map(|v| v as f32).collect::<Vec<_>>());
+}
+
+#[test]
+fn constrained_autoencoder_is_solenoidal_from_the_start() {
+    let device = default_inference_device();
+    let h = TAU / 16.0;
+    for (output, solenoidal) in [
+        (FieldOutput::VectorPotential, true),
+        (FieldOutput::Velocity, false),
+    ] {
+        let net = FieldAutoencoderConfig::new(3, vec![4, 8], output, h).init(&device);
+        let u = Tensor::<5>::random([1, 3, 16, 16, 16], Distribution::Normal(0.0, 1.0), &device);
+        let out = net.forward(u);
+        assert_eq!(out.dims(), [1, 3, 16, 16, 16]);
+        let size = values(out.clone())
+            .iter()
+            .fold(0.0f32, |m, v| m.max(v.abs()));
+        let worst = values(divergence(out, h))
+            .iter()
+            .fold(0.0f32, |m, v| m.max(v.abs()));
+        assert_eq!(
+            worst < 1e-5 * size / h as f32,
+            solenoidal,
+            "div {worst}, |u| {size}"
+        );
+    }
+}
+
+#[test]
+fn pdenet_filters_have_their_moments_and_upwind_twins() {
+    let device = default_inference_device();
+    let h = 0.5;
+    let net = PdeNetConfig::new(2, 2, 2, false, h, 0.01, true).init(&device);
+    let q = values(net.filters());
+    let at = |f: usize, x: i32, y: i32| f64::from(q[f * 25 + ((x + 2) * 5 + y + 2) as usize]);
+    // u_x starts as (3f₀ − 4f₋₁ + f₋₂)/2h along x.
+    for (x, w) in [(0, 3.0), (-1, -4.0), (-2, 1.0), (1, 0.0), (2, 0.0)] {
+        assert!(
+            (at(1, x, 0) - w / (2.0 * h)).abs() < 1e-5,
+            "u_x at {x}: {}",
+            at(1, x, 0)
+        );
+    }
+    // u_y likewise along y, u_xx the 5-point-accurate second difference: moments 0, 0, 1.
+    assert!((at(2, 0, -1) + 4.0 / (2.0 * h)).abs() < 1e-5);
+    for (f, (i, j)) in [
+        (3usize, (2u32, 0u32)),
+        (4, (1, 1)),
+        (5, (0, 2)),
+        (0, (0, 0)),
+    ] {
+        for (a, b) in [(0u32, 0u32), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2)] {
+            let mut moment = 0.0;
+            for x in -2..=2i32 {
+                for y in -2..=2i32 {
+                    moment +=
+                        at(f, x, y) * f64::from(x).powi(a as i32) * f64::from(y).powi(b as i32)
+                            / (fact(a) * fact(b));
+                }
+            }
+            let expected = if (a, b) == (i, j) {
+                h.powi(-((i + j) as i32))
+            } else {
+                0.0
+            };
+            assert!(
+                (moment - expected).abs() < 1e-3 * expected.abs().max(1.0),
+                "filter {f} moment ({a},{b}) = {moment}"
+            );
+        }
+    }
+}
+
+fn fact(k: u32) -> f64 {
+    (1..=k).map(f64::from).product()
+}
+
+#[test]
+fn symnet_slope_matches_finite_differences() {
+    let device = default_inference_device();
+    let net = PdeNetConfig::new(2, 3, 2, false, 0.2, 0.01, true).init(&device);
+    let sym = &net.symnets()[0];
+    let x = Tensor::<2>::random([5, 12], Distribution::Normal(0.0, 1.0), &device);
+    for f in [1usize, 2, 7] {
+        let slope = values(sym.tangent(x.clone(), f));
+        let step = 1e-2f32;
+        let mut bump = vec![0.0f32; 12];
+        bump[f] = step;
+        let shift = Tensor::<2>::from_data(TensorData::new(bump, [1, 12]), &device);
+        let up = values(sym.forward(x.clone() + shift.clone()));
+        let down = values(sym.forward(x.clone() - shift));
+        for p in 0..5 {
+            // Central differences of a degree-8 polynomial: O(step²) error, ≈ 1e-4 here.
+            let fd = (up[p] - down[p]) / (2.0 * step);
+            assert!(
+                (fd - slope[p]).abs() < 1e-3 * (1.0 + slope[p].abs()),
+                "feature {f}: {fd} vs {}",
+                slope[p]
+            );
+        }
+    }
+}
