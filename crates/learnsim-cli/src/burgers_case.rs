@@ -152,6 +152,7 @@ fn train_variant(
 }
 
 /// `learnsim run burgers-2d`.
+#[expect(clippy::print_stderr, reason = "warns of a rollout that blew up")]
 pub fn run(args: &RunArgs) -> Result<String> {
     let setup: Setup<PdeNetTrainConfig> = setup(
         args,
@@ -231,6 +232,16 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let persistence_err = relative_l2_by_step(&test, steps, |u0| vec![u0.clone(); steps + 1]);
     let (at, frozen_at, persistence_at) =
         (model_err[steps], frozen_err[steps], persistence_err[steps]);
+    // A rollout that blew up shows as a non-finite error from its first bad step on.
+    let blew_up = |err: &[f64]| err.iter().position(|e| !e.is_finite());
+    for (label, err) in [
+        ("moment filters", &model_err),
+        ("frozen stencils", &frozen_err),
+    ] {
+        if let Some(step) = blew_up(err) {
+            eprintln!("warning: PDE-Net ({label}) rollout became non-finite at step {step}");
+        }
+    }
 
     let equations = model.equations();
     let frozen_equations = frozen.equations();
@@ -264,6 +275,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         "u_v_x": coefficient(1, monomial(&[U, V + 1], FEATURES)),
         "v_v_y": coefficient(1, monomial(&[V, V + 2], FEATURES)),
         "relative_l2_by_step": model_err,
+        "first_non_finite_step": blew_up(&model_err),
     });
     let bars = vec![
         bar(
@@ -307,6 +319,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         "baselines": {
             "frozen_stencils": {
                 format!("relative_l2_{steps}"): frozen_at,
+                "first_non_finite_step": blew_up(&frozen_err),
                 "viscosity_max_relative_error": f_nu,
                 "advection_max_relative_error": f_adv,
                 "other_max_abs_coefficient": f_other,

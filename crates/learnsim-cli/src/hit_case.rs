@@ -225,6 +225,26 @@ fn train_variant(
     Ok((trained, clock.elapsed().as_secs_f64()))
 }
 
+/// A line each for the simulator and the two autoencoders.
+fn three_lines(
+    path: &Path,
+    caption: &str,
+    axes: (&str, &str),
+    [truth, curl, plain]: [&[(f64, f64)]; 3],
+) -> Result<()> {
+    let series = [
+        ("simulator", truth),
+        ("curl-A autoencoder", curl),
+        ("plain autoencoder", plain),
+    ]
+    .map(|(label, points)| XySeries {
+        label,
+        points,
+        line: true,
+    });
+    xy_plot(path, caption, axes, &series)
+}
+
 /// `learnsim run hit-3d`.
 pub fn run(args: &RunArgs) -> Result<String> {
     let setup: Setup<TurbulenceConfig> = setup(
@@ -404,27 +424,11 @@ pub fn run(args: &RunArgs) -> Result<String> {
         log_spectrum(&with.spectrum),
         log_spectrum(&without.spectrum),
     );
-    xy_plot(
+    three_lines(
         &setup.out.join("spectrum.png"),
         "energy spectrum of the test snapshots",
         ("log10 k", "log10 E(k)"),
-        &[
-            XySeries {
-                label: "simulator",
-                points: &t,
-                line: true,
-            },
-            XySeries {
-                label: "curl-A autoencoder",
-                points: &c,
-                line: true,
-            },
-            XySeries {
-                label: "plain autoencoder",
-                points: &p,
-                line: true,
-            },
-        ],
+        [&t, &c, &p],
     )?;
     let pdf_points = |pdf: &[f64]| -> Vec<(f64, f64)> {
         let width = 2.0 * pdf_range / PDF_BINS as f64;
@@ -444,27 +448,11 @@ pub fn run(args: &RunArgs) -> Result<String> {
         pdf_points(&with.pdf),
         pdf_points(&without.pdf),
     );
-    xy_plot(
+    three_lines(
         &setup.out.join("gradient_pdf.png"),
         "PDF of ∂u/∂x (central differences)",
         ("∂u/∂x / σ", "log10 PDF"),
-        &[
-            XySeries {
-                label: "simulator",
-                points: &t,
-                line: true,
-            },
-            XySeries {
-                label: "curl-A autoencoder",
-                points: &c,
-                line: true,
-            },
-            XySeries {
-                label: "plain autoencoder",
-                points: &p,
-                line: true,
-            },
-        ],
+        [&t, &c, &p],
     )?;
     // u_x on the z = 0 plane of the first test snapshot.
     let slice = |u: &[f32]| -> Vec<f64> { (0..n * n).map(|p| f64::from(u[p * n])).collect() };

@@ -823,6 +823,11 @@ fn quick_burgers_run_prints_the_learned_pde_and_scores_rollouts() {
             .unwrap()
             > 0.0
     );
+    // A blown-up rollout is reported by its first non-finite step (none here: null).
+    assert!(
+        m["metrics"].get("first_non_finite_step").is_some(),
+        "{text}"
+    );
     for file in [
         "data/train.hdf5",
         "data/test.hdf5",
