@@ -28,6 +28,10 @@ pub const NAME: &str = "burgers-2d";
 pub const DESCRIPTION: &str =
     "PDE-Net 2.0: moment-constrained filters + SymNet recover 2D Burgers symbolically";
 
+/// Most SymNet product layers whose expansion is tractable: 3 gives degree 8, at most
+/// C(20, 8) ≈ 1.3e5 monomials; 4 would allow C(28, 16) ≈ 3e7.
+const MAX_PRODUCT_LAYERS: usize = 3;
+
 /// Coefficients below this are pruned before the checks (cases.md).
 const PRUNE: f64 = 1e-3;
 
@@ -170,7 +174,6 @@ pub fn run(args: &RunArgs) -> Result<String> {
             c.blocks = vec![0, 1, 2, 3, 4, 5, 6, 9, 12, 15, 18];
             c.iterations = 2000;
             c.batch = 50;
-            c.hidden_layers = 5;
             c.test_trajectories = 50;
             c.test_steps = 400;
             c.burgers.zoom = 4;
@@ -179,6 +182,12 @@ pub fn run(args: &RunArgs) -> Result<String> {
     )?;
     let config = &setup.config;
     config.burgers.check()?;
+    if config.hidden_layers > MAX_PRODUCT_LAYERS {
+        bail!(
+            "hidden_layers = {}: the learned PDE is read off by expanding the SymNet, a polynomial of degree 2^L in 12 filtered fields; more than {MAX_PRODUCT_LAYERS} product layers do not fit in memory",
+            config.hidden_layers
+        );
+    }
     if config.blocks.is_empty() || config.batch == 0 || config.test_trajectories == 0 {
         bail!("burgers-2d needs blocks, a batch and test trajectories");
     }
