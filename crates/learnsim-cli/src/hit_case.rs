@@ -15,8 +15,8 @@ use learnsim_models::{FieldOutput, default_inference_device, default_training_de
 use learnsim_sim::spectral::Fft3;
 use learnsim_sim::spectral::turbulence::{TurbulenceRecipe, forced_run};
 use learnsim_train::turbulence::{
-    TrainedAutoencoder, TurbulenceConfig, divergence_ratio, energy_spectrum, gradient_pdf,
-    relative_l2, train_autoencoder,
+    TrainedAutoencoder, TurbulenceConfig, derivative, divergence_ratio, energy_spectrum,
+    gradient_pdf, relative_l2, train_autoencoder,
 };
 use serde_json::json;
 use std::path::Path;
@@ -309,19 +309,12 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let fft = Fft3::new(n);
     let truth_spectrum = mean_spectrum(test, &fft);
     // The PDF's range: 6 standard deviations of the true ∂u/∂x.
-    let truth_pdf_std = {
-        let wide = mean_pdf(test, n, h, 50.0);
-        let width = 100.0 / PDF_BINS as f64;
-        let second: f64 = wide
-            .iter()
-            .enumerate()
-            .map(|(b, p)| {
-                let x = -50.0 + (b as f64 + 0.5) * width;
-                x * x * p * width
-            })
-            .sum();
-        second.sqrt().max(1e-6)
-    };
+    let truth_pdf_std = mean(test.iter().map(|u| {
+        let d = derivative(u, n, h, 0, 0);
+        d.iter().map(|v| v * v).sum::<f64>() / d.len() as f64
+    }))
+    .sqrt()
+    .max(1e-6);
     let pdf_range = 6.0 * truth_pdf_std;
     let truth_pdf = mean_pdf(test, n, h, pdf_range);
     let with = score(

@@ -387,9 +387,4 @@ impl PdeNet {
             smoothing,
         )
     }
-
-    /// Fields.
-    pub fn fields(&self) -> usize {
-        self.fields
-    }
 }

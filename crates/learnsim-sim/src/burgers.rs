@@ -134,13 +134,9 @@ fn laplacian(f: &[f64], m: usize, i: usize, j: usize, h: f64) -> f64 {
 }
 
 impl Velocity2 {
-    /// The right-hand side (u_t, v_t) of viscous Burgers with `uw2` advection.
-    pub fn rhs(&self, viscosity: f64) -> (Vec<f64>, Vec<f64>) {
-        self.rhs_with(viscosity, true)
-    }
-
-    /// The right-hand side with or without the advection terms.
-    pub fn rhs_with(&self, viscosity: f64, advection: bool) -> (Vec<f64>, Vec<f64>) {
+    /// The right-hand side (u_t, v_t) of viscous Burgers with `uw2` advection, or of the heat
+    /// equation when `advection` is off.
+    pub fn rhs(&self, viscosity: f64, advection: bool) -> (Vec<f64>, Vec<f64>) {
         let m = self.m;
         let h = std::f64::consts::TAU / m as f64;
         let mut du = vec![0.0; m * m];
@@ -164,20 +160,15 @@ impl Velocity2 {
         (du, dv)
     }
 
-    /// One Heun step.
-    pub fn heun(&mut self, viscosity: f64, dt: f64) {
-        self.heun_with(viscosity, dt, true);
-    }
-
     /// One Heun step, with or without advection.
-    pub fn heun_with(&mut self, viscosity: f64, dt: f64, advection: bool) {
-        let (du0, dv0) = self.rhs_with(viscosity, advection);
+    pub fn heun(&mut self, viscosity: f64, dt: f64, advection: bool) {
+        let (du0, dv0) = self.rhs(viscosity, advection);
         let mid = Velocity2 {
             m: self.m,
             u: self.u.iter().zip(&du0).map(|(x, d)| x + dt * d).collect(),
             v: self.v.iter().zip(&dv0).map(|(x, d)| x + dt * d).collect(),
         };
-        let (du1, dv1) = mid.rhs_with(viscosity, advection);
+        let (du1, dv1) = mid.rhs(viscosity, advection);
         for p in 0..self.u.len() {
             self.u[p] += 0.5 * dt * (du0[p] + du1[p]);
             self.v[p] += 0.5 * dt * (dv0[p] + dv1[p]);
@@ -270,7 +261,7 @@ pub fn burgers_trajectory(
         let steps = (duration / recipe.max_dt).ceil() as usize;
         let dt = duration / steps as f64;
         for s in 0..steps {
-            state.heun_with(recipe.viscosity, dt, recipe.advection);
+            state.heun(recipe.viscosity, dt, recipe.advection);
             if !state.is_finite() {
                 return Err(SimError::NonFinite {
                     step: s,

@@ -16,7 +16,7 @@ fn field(m: usize, f: impl Fn(f64, f64) -> f64) -> Vec<f64> {
 fn run(state: &mut Velocity2, viscosity: f64, time: f64, dt: f64) {
     let steps = (time / dt).round() as usize;
     for _ in 0..steps {
-        state.heun(viscosity, dt);
+        state.heun(viscosity, dt, true);
     }
 }
 
@@ -39,7 +39,7 @@ fn tiny_modes_decay_like_the_heat_equation() {
     let mut heat = state.clone();
     run(&mut state, nu, time, dt);
     for _ in 0..(time / dt).round() as usize {
-        heat.heun_with(nu, dt, false);
+        heat.heun(nu, dt, false);
     }
     let mode = |s: &Velocity2| {
         s.u[m / 8 * m + 3] / (amplitude * (k * (m / 8) as f64 * h + l * 3.0 * h).sin())

@@ -224,16 +224,6 @@ impl TrainedPdeNet {
     pub fn equations(&self) -> Vec<Polynomial> {
         self.model.symnets().iter().map(expand).collect()
     }
-
-    /// The moment matrices in use `[6][5][5]`.
-    pub fn moments(&self) -> Vec<f64> {
-        self.model
-            .moment_matrices()
-            .into_data()
-            .convert::<f64>()
-            .try_to_vec::<f64>()
-            .unwrap_or_default()
-    }
 }
 
 /// A polynomial in the filtered fields: exponent vector (one entry per feature) → coefficient.
@@ -340,20 +330,13 @@ pub fn format_equation(p: &Polynomial, prune: f64) -> String {
         .iter()
         .enumerate()
         .map(|(k, (e, c))| {
-            let sign = if *c < 0.0 {
-                "−"
-            } else if k > 0 {
-                "+"
-            } else {
-                ""
+            let sign = match (k, *c < 0.0) {
+                (0, true) => "−",
+                (0, false) => "",
+                (_, true) => " − ",
+                (_, false) => " + ",
             };
-            let gap = if k > 0 { " " } else { "" };
-            format!(
-                "{gap}{sign}{gap_after}{:.4} {}",
-                c.abs(),
-                monomial_name(e),
-                gap_after = if k > 0 { " " } else { "" }
-            )
+            format!("{sign}{:.4} {}", c.abs(), monomial_name(e))
         })
         .collect::<String>()
 }

@@ -217,29 +217,28 @@ pub fn relative_l2(predicted: &[f32], truth: &[f32]) -> f64 {
     (err / norm).sqrt()
 }
 
+/// The periodic central-difference derivative ∂u_c/∂x_axis of a `[c][x][y][z]` field (n³
+/// values, f64).
+pub fn derivative(u: &[f32], n: usize, spacing: f64, c: usize, axis: usize) -> Vec<f64> {
+    let at = |i: usize, j: usize, l: usize| f64::from(u[((c * n + i) * n + j) * n + l]);
+    let mut d = Vec::with_capacity(n * n * n);
+    for i in 0..n {
+        for j in 0..n {
+            for l in 0..n {
+                let (mut p, mut m) = ([i, j, l], [i, j, l]);
+                p[axis] = (p[axis] + 1) % n;
+                m[axis] = (m[axis] + n - 1) % n;
+                d.push((at(p[0], p[1], p[2]) - at(m[0], m[1], m[2])) / (2.0 * spacing));
+            }
+        }
+    }
+    d
+}
+
 /// The 9 periodic central-difference derivatives ∂_j u_i of a `[c][x][y][z]` field, as
 /// `grad[i][j]` (n³ values each), in f64.
 pub fn velocity_gradient(u: &[f32], n: usize, spacing: f64) -> [[Vec<f64>; 3]; 3] {
-    let at = |c: usize, i: usize, j: usize, l: usize| f64::from(u[((c * n + i) * n + j) * n + l]);
-    std::array::from_fn(|c| {
-        std::array::from_fn(|axis| {
-            let mut d = Vec::with_capacity(n * n * n);
-            for i in 0..n {
-                for j in 0..n {
-                    for l in 0..n {
-                        let mut p = [i, j, l];
-                        let mut m = [i, j, l];
-                        p[axis] = (p[axis] + 1) % n;
-                        m[axis] = (m[axis] + n - 1) % n;
-                        d.push(
-                            (at(c, p[0], p[1], p[2]) - at(c, m[0], m[1], m[2])) / (2.0 * spacing),
-                        );
-                    }
-                }
-            }
-            d
-        })
-    })
+    std::array::from_fn(|c| std::array::from_fn(|axis| derivative(u, n, spacing, c, axis)))
 }
 
 /// mean|div_h u| / rms|∇_h u| with the periodic central differences of the constraint.
@@ -275,15 +274,15 @@ pub fn energy_spectrum(u: &[f32], fft: &Fft3) -> Vec<f64> {
 /// Histogram of ∂u/∂x (central differences) over `bins` equal bins on [−range, range], as a
 /// probability density (values outside are dropped from the counts but not the total).
 pub fn gradient_pdf(u: &[f32], n: usize, spacing: f64, range: f64, bins: usize) -> Vec<f64> {
-    let g = velocity_gradient(u, n, spacing);
+    let dudx = derivative(u, n, spacing, 0, 0);
     let width = 2.0 * range / bins as f64;
     let mut counts = vec![0.0; bins];
-    for &v in &g[0][0] {
+    for &v in &dudx {
         let b = ((v + range) / width).floor();
         if b >= 0.0 && (b as usize) < bins {
             counts[b as usize] += 1.0;
         }
     }
-    let total = g[0][0].len() as f64 * width;
+    let total = dudx.len() as f64 * width;
     counts.iter().map(|c| c / total).collect()
 }

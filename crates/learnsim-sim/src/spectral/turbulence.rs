@@ -111,11 +111,12 @@ pub struct Turbulence {
     viscosity: f64,
     /// ε (0 switches forcing off).
     injection: f64,
-    forcing_wavenumber: f64,
     /// |k|² per mode.
     k2: Vec<f64>,
     /// 2/3-rule mask per mode.
     kept: Vec<bool>,
+    /// The forced modes, 0 < |k| ≤ k_f.
+    band: Vec<usize>,
     /// Simulated time.
     pub time: f64,
 }
@@ -140,14 +141,20 @@ impl Turbulence {
             .map(|m| fft.wavevector(m).iter().map(|k| k * k).sum())
             .collect();
         let kept = (0..fft.len()).map(|m| fft.kept(m)).collect();
+        let band = (0..fft.len())
+            .filter(|&m| {
+                let k2: f64 = fft.wavevector(m).iter().map(|k| k * k).sum();
+                k2 > 0.0 && k2 <= forcing_wavenumber * forcing_wavenumber
+            })
+            .collect();
         let mut state = Self {
             fft,
             modes,
             viscosity,
             injection,
-            forcing_wavenumber,
             k2,
             kept,
+            band,
             time: 0.0,
         };
         let mut modes = std::mem::take(&mut state.modes);
@@ -330,19 +337,17 @@ impl Turbulence {
         });
         self.project(&mut cross);
         if self.injection > 0.0 {
-            let band: Vec<usize> = (0..len)
-                .filter(|&m| self.k2[m] > 0.0 && self.k2[m] <= self.forcing_wavenumber.powi(2))
-                .collect();
             let n3 = len as f64;
             let band_energy = 0.5
-                * band
+                * self
+                    .band
                     .iter()
                     .map(|&m| (0..3).map(|c| modes[c][m].norm_sqr()).sum::<f64>())
                     .sum::<f64>()
                 / (n3 * n3);
             if band_energy > 0.0 {
                 let gain = self.injection / (2.0 * band_energy);
-                for &m in &band {
+                for &m in &self.band {
                     for c in 0..3 {
                         cross[c][m] += modes[c][m] * gain;
                     }
