@@ -10,7 +10,9 @@ use crate::plots::{XySeries, field_panels, xy_plot};
 use crate::run::{RunArgs, bar};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use learnsim_data::{GridField, WellGrid, read_well_grid, write_well_grid};
+use learnsim_data::{
+    GridField, WellGrid, from_component_last, read_well_grid, to_component_last, write_well_grid,
+};
 use learnsim_models::{FieldOutput, default_inference_device, default_training_device};
 use learnsim_sim::spectral::Fft3;
 use learnsim_sim::spectral::turbulence::{TurbulenceRecipe, forced_run};
@@ -59,17 +61,6 @@ struct FlowData {
     cached: bool,
 }
 
-/// Component-first `[c][x][y][z]` ↔ The Well's component-last `[x][y][z][c]`.
-fn to_component_last(u: &[f32], points: usize) -> impl Iterator<Item = f32> + '_ {
-    (0..points).flat_map(move |p| (0..3).map(move |c| u[c * points + p]))
-}
-
-fn from_component_last(u: &[f32], points: usize) -> Vec<f32> {
-    (0..3)
-        .flat_map(|c| (0..points).map(move |p| u[p * 3 + c]))
-        .collect()
-}
-
 /// Reuses `path` when it holds this recipe's run, else simulates and writes it.
 #[expect(clippy::print_stderr, reason = "says why a cached run is not reused")]
 fn flow_data(path: &Path, config: &TurbulenceConfig) -> Result<FlowData> {
@@ -87,7 +78,7 @@ fn flow_data(path: &Path, config: &TurbulenceConfig) -> Result<FlowData> {
                     snapshots: velocity
                         .values
                         .chunks(frame)
-                        .map(|f| from_component_last(f, points))
+                        .map(|f| from_component_last(f, 3))
                         .collect(),
                     time: grid.time,
                     stats: (f64::NAN, f64::NAN, f64::NAN),
@@ -127,7 +118,7 @@ fn flow_data(path: &Path, config: &TurbulenceConfig) -> Result<FlowData> {
             values: run
                 .snapshots
                 .iter()
-                .flat_map(|u| to_component_last(u, points))
+                .flat_map(|u| to_component_last(u, 3))
                 .collect(),
         }],
     };
@@ -263,7 +254,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
             // The GPU tier of cases.md: 128³.
             c.flow.n = 128;
             c.flow.spin_up = 60.0;
-            c.epochs = 100;
+            c.epochs = 200;
         },
     )?;
     let config = &setup.config;

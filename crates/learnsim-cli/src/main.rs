@@ -5,10 +5,12 @@ mod bench;
 mod burgers_case;
 mod chain_case;
 mod convert;
+mod cosmo_case;
 mod generate;
 mod glass_case;
 mod gns_kernel;
 mod hit_case;
+mod kolmogorov_case;
 mod leaderboard;
 mod nanophotonics_case;
 mod nbody_case;
@@ -106,7 +108,7 @@ impl From<TierArg> for Tier {
 }
 
 /// The object cases, which `learnsim run` dispatches by name: (name, description).
-pub const OBJECT_CASES: [(&str, &str); 9] = [
+pub const OBJECT_CASES: [(&str, &str); 11] = [
     (nbody_case::NAME, nbody_case::DESCRIPTION),
     (chain_case::NAME, chain_case::DESCRIPTION),
     (schnet_case::NAME, schnet_case::DESCRIPTION),
@@ -116,6 +118,8 @@ pub const OBJECT_CASES: [(&str, &str); 9] = [
     (rope_case::NAME, rope_case::DESCRIPTION),
     (hit_case::NAME, hit_case::DESCRIPTION),
     (burgers_case::NAME, burgers_case::DESCRIPTION),
+    (cosmo_case::NAME, cosmo_case::DESCRIPTION),
+    (kolmogorov_case::NAME, kolmogorov_case::DESCRIPTION),
 ];
 
 /// Every case name `learnsim run` takes: the particle registry, then the object cases.

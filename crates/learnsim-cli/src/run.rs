@@ -267,6 +267,12 @@ pub fn run(args: &RunArgs) -> Result<String> {
     if args.case == crate::burgers_case::NAME {
         return crate::burgers_case::run(args);
     }
+    if args.case == crate::kolmogorov_case::NAME {
+        return crate::kolmogorov_case::run(args);
+    }
+    if args.case == crate::cosmo_case::NAME {
+        return crate::cosmo_case::run(args);
+    }
     if args.case == crate::hit_case::NAME {
         return crate::hit_case::run(args);
     }

@@ -838,3 +838,88 @@ fn quick_burgers_run_prints_the_learned_pde_and_scores_rollouts() {
         assert!(out.join(file).exists(), "{file} missing");
     }
 }
+
+/// `learnsim run pm-cosmo --quick`: universes simulated and cached per split in The Well's
+/// layout, the U-Net trained a few steps, displacement errors against ZA and 2LPT, T(k) and
+/// r(k), plots; a rerun reuses the cached universes.
+#[test]
+fn quick_cosmo_run_scores_the_unet_against_perturbation_theory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cosmo");
+    let (m, text) = quick_run("pm-cosmo", &out);
+    assert_eq!(m["case"], "pm-cosmo");
+    assert_eq!(m["bars"].as_array().unwrap().len(), 5, "{text}");
+    let unet = m["metrics"]["displacement_error"].as_f64().unwrap();
+    let za = m["baselines"]["zeldovich"]["displacement_error"]
+        .as_f64()
+        .unwrap();
+    let lpt = m["baselines"]["2lpt"]["displacement_error"]
+        .as_f64()
+        .unwrap();
+    // The zero-initialised head starts at ZA and the best validated weights are kept, so the
+    // U-Net cannot do much worse than ZA even after a few steps; 2LPT beats ZA at this
+    // amplitude (shell crossing has barely begun).
+    assert!(unet.is_finite() && unet < 1.5 * za, "{text}");
+    assert!(lpt < za, "{text}");
+    assert_eq!(m["universe"]["from_cache"], false);
+    for file in [
+        "data/train.hdf5",
+        "data/valid.hdf5",
+        "data/test.hdf5",
+        "data/extrapolation.hdf5",
+        "transfer.png",
+        "correlation.png",
+        "fields.png",
+        "report.md",
+    ] {
+        assert!(out.join(file).exists(), "{file} missing");
+    }
+    let (again, _) = quick_run("pm-cosmo", &out);
+    assert_eq!(again["universe"]["from_cache"], true);
+    assert_eq!(
+        again["baselines"]["2lpt"]["displacement_error"],
+        m["baselines"]["2lpt"]["displacement_error"]
+    );
+}
+
+/// `learnsim run kolmogorov-2d --quick`: 2D turbulence runs in The Well's layout, TF-Net, the
+/// U-Net and the coef-0 ablation trained a few steps, rollouts scored against persistence;
+/// a rerun reuses the cached runs.
+#[test]
+fn quick_kolmogorov_run_scores_tfnet_unet_and_persistence() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("kolmogorov");
+    let (m, text) = quick_run("kolmogorov-2d", &out);
+    assert_eq!(m["case"], "kolmogorov-2d");
+    assert_eq!(m["bars"].as_array().unwrap().len(), 4, "{text}");
+    let by_step = m["metrics"]["rmse_by_step"].as_array().unwrap();
+    assert_eq!(by_step.len(), 6);
+    // Persistence's error grows with the horizon on a turbulent flow.
+    let pe = m["baselines"]["persistence"]["rmse_by_step"]
+        .as_array()
+        .unwrap();
+    assert!(pe[5].as_f64().unwrap() > pe[0].as_f64().unwrap(), "{text}");
+    // The output layers start at zero and the best validated weights are kept, so a few
+    // steps leave each model near persistence, not blown up.
+    let tf = m["metrics"]["rmse_mean_10"].as_f64().unwrap();
+    let persistence = m["baselines"]["persistence"]["rmse_mean_10"]
+        .as_f64()
+        .unwrap();
+    assert!(tf.is_finite() && tf < 2.0 * persistence, "{text}");
+    assert_eq!(m["flow"]["from_cache"], false);
+    for file in [
+        "data/kolmogorov-2d.hdf5",
+        "rmse_vs_horizon.png",
+        "spectrum.png",
+        "fields.png",
+        "report.md",
+    ] {
+        assert!(out.join(file).exists(), "{file} missing");
+    }
+    let (again, _) = quick_run("kolmogorov-2d", &out);
+    assert_eq!(again["flow"]["from_cache"], true);
+    assert_eq!(
+        again["baselines"]["persistence"]["rmse_mean_10"],
+        m["baselines"]["persistence"]["rmse_mean_10"]
+    );
+}

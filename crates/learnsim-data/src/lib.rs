@@ -33,7 +33,9 @@ pub use h5_split::{read_split, write_split};
 pub use metadata_file::{read_metadata, write_metadata};
 pub use rollout_pickle::{RolloutExport, write_rollout_pickle};
 pub use stats::{DiffStats, difference_stats};
-pub use well_grid::{GridField, WellGrid, read_well_grid, write_well_grid};
+pub use well_grid::{
+    GridField, WellGrid, from_component_last, read_well_grid, to_component_last, write_well_grid,
+};
 
 use learnsim_core::{Metadata, Trajectory};
 use std::path::Path;

@@ -297,3 +297,18 @@ fn read_unguarded(path: &Path) -> Result<WellGrid, DataError> {
     grid.check().map_err(bad)?;
     Ok(grid)
 }
+
+/// A component-first field `[c][points…]` (learnsim's models) in The Well's component-last
+/// order `[points…][c]`.
+pub fn to_component_last(u: &[f32], components: usize) -> impl Iterator<Item = f32> + '_ {
+    let points = u.len() / components;
+    (0..points).flat_map(move |p| (0..components).map(move |c| u[c * points + p]))
+}
+
+/// The Well's component-last `[points…][c]` back to component-first `[c][points…]`.
+pub fn from_component_last(u: &[f32], components: usize) -> Vec<f32> {
+    let points = u.len() / components;
+    (0..components)
+        .flat_map(|c| (0..points).map(move |p| u[p * components + c]))
+        .collect()
+}

@@ -82,10 +82,11 @@ impl FieldAutoencoderConfig {
     }
 }
 
-/// Pads the three spatial dimensions of `[batch, channels, x, y, z]` periodically by one cell.
-pub fn periodic_pad(x: Tensor<5>) -> Tensor<5> {
+/// Pads the spatial dimensions of `[batch, channels, *space]` (every dimension after the
+/// second) periodically by one cell.
+pub fn periodic_pad<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     let mut x = x;
-    for dim in 2..5 {
+    for dim in 2..D {
         let n = x.dims()[dim];
         x = Tensor::cat(
             vec![

@@ -10,11 +10,17 @@
 //!   the silicon case's model.
 //! - [`FieldAutoencoder`]: periodic 3D convolutional autoencoder, optionally decoding a vector
 //!   potential whose discrete curl is exactly solenoidal (Mohan et al. 2020).
+//! - [`UNet3d`]: periodic 3D U-Net with sub-pixel upsampling (D3M, He et al. 2019).
+//! - [`TfNet`]: TF-Net's learnable spatial and temporal filters, three encoders and a shared
+//!   decoder (Wang et al. 2020), or with `filters = false` the plain U-Net baseline.
+//! - [`Fno2d`]: a 2D Fourier neural operator (Li et al. 2021), TF-Net's spectral baseline;
+//!   it, TF-Net and the U-Net are [`WindowModel`]s (a window of frames → the next frame).
 //! - [`PdeNet`]: moment-constrained derivative filters and SymNets (PDE-Net 2.0).
 //! - [`LearnedSimulator`]: featurize → network → decode, plus decode's inverse for the training
 //!   targets (DeepMind's `learned_simulator.py`).
 
 mod field_autoencoder;
+mod fno;
 mod gns;
 pub mod graph;
 mod interaction_network;
@@ -22,11 +28,15 @@ mod learned_simulator;
 mod mlp;
 mod pdenet;
 mod schnet;
+mod tfnet;
+mod unet3d;
+mod window_model;
 
 pub use field_autoencoder::{
     FieldAutoencoder, FieldAutoencoderConfig, FieldOutput, central_difference, curl, periodic_pad,
     pixel_shuffle,
 };
+pub use fno::{Fno2d, Fno2dConfig};
 pub use gns::{Gns, GnsConfig, InteractionBlock};
 pub use interaction_network::{InteractionNetwork, InteractionNetworkConfig};
 pub use learned_simulator::{
@@ -35,6 +45,9 @@ pub use learned_simulator::{
 pub use mlp::{Mlp, MlpConfig, MlpParameter};
 pub use pdenet::{DERIVATIVES, PdeNet, PdeNetConfig, SymNet};
 pub use schnet::{AtomsGraph, SchNet, SchNetConfig, SchNetInteraction, ssp};
+pub use tfnet::{TfNet, TfNetConfig, pixel_shuffle_2d};
+pub use unet3d::{UNet3d, UNet3dConfig};
+pub use window_model::WindowModel;
 
 /// The device learnsim trains on: burn's pure-Rust `flex` CPU backend with autodiff, or the
 /// best wgpu adapter (Vulkan/Metal/WebGPU, set `CUBECL_WGPU_DEFAULT_DEVICE` to choose) when

@@ -5,8 +5,8 @@
 
 use burn::tensor::{Distribution, Tensor, TensorData};
 use learnsim_models::{
-    FieldAutoencoderConfig, FieldOutput, PdeNetConfig, central_difference, curl,
-    default_inference_device, periodic_pad, pixel_shuffle,
+    FieldAutoencoderConfig, FieldOutput, PdeNetConfig, UNet3dConfig, WindowModel,
+    central_difference, curl, default_inference_device, periodic_pad, pixel_shuffle,
 };
 use std::f64::consts::TAU;
 
@@ -184,4 +184,58 @@ fn symnet_slope_matches_finite_differences() {
             );
         }
     }
+}
+
+/// The periodic U-Net keeps the grid's shape, starts at a zero residual (zero head), and is
+/// equivariant under periodic shifts by multiples of its coarsest stride (2^(levels − 1)):
+/// every layer is a periodic convolution, a stride-2 one or a pixel shuffle, and a shift by
+/// 4 cells is a shift by 1 cell on the coarsest grid. Only f32 summation order differs
+/// (≈ 1e-6 of the output's size).
+#[test]
+fn unet_is_zero_at_start_and_equivariant_under_coarse_shifts() {
+    let device = default_inference_device();
+    let n = 8;
+    let config = UNet3dConfig::new(3, 3, vec![4, 8, 8]);
+    let net = config.init(&device);
+    let x = Tensor::<5>::random([2, 3, n, n, n], Distribution::Normal(0.0, 1.0), &device);
+    let y = net.forward(x.clone());
+    assert_eq!(y.dims(), [2, 3, n, n, n]);
+    assert!(values(y).iter().all(|&v| v == 0.0));
+    // A random head, so that the equivariance check is not of zeros.
+    let net = config.with_zero_head(false).init(&device);
+    let y = net.forward(x.clone());
+    let shifted = net.forward(x.roll_dim(4, 2).roll_dim(-4, 4));
+    let expected = values(y.roll_dim(4, 2).roll_dim(-4, 4));
+    let got = values(shifted);
+    let size = expected.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(size > 0.0);
+    let worst = got
+        .iter()
+        .zip(&expected)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(worst < 1e-5 * size, "shift error {worst} of {size}");
+}
+
+/// TF-Net and the U-Net map a window of frames to the next frame; with the output layer at
+/// zero both start as persistence (the last frame, bit for bit), and the 2D pixel shuffle
+/// places channel 4k + 2i + j at sub-position (i, j).
+#[test]
+fn tfnet_and_unet_start_as_persistence() {
+    let device = default_inference_device();
+    let n = 16;
+    for filters in [true, false] {
+        let net = learnsim_models::TfNetConfig::new(6, 3, vec![4, 8, 8, 8], filters).init(&device);
+        let window = Tensor::<5>::random([2, 6, 2, n, n], Distribution::Normal(0.0, 1.0), &device);
+        let next = net.forward(window.clone());
+        assert_eq!(next.dims(), [2, 2, n, n]);
+        let last = window.narrow(1, 5, 1).reshape([2, 2, n, n]);
+        assert_eq!(values(next), values(last));
+    }
+    let x = Tensor::<4>::from_data(
+        TensorData::new((0..8).map(|v| v as f32).collect::<Vec<_>>(), [1, 8, 1, 1]),
+        &device,
+    );
+    let y = values(learnsim_models::pixel_shuffle_2d(x));
+    // Channel 0 gets 0, 1, 2, 3 at (0,0), (0,1), (1,0), (1,1); channel 1 gets 4..8.
+    assert_eq!(y, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
 }

@@ -495,7 +495,8 @@ pub fn displacements(start: &[[f64; 3]], now: &[[f64; 3]]) -> Vec<f64> {
 /// `signs[a] · x[perm[a]]`.
 pub type CubeSymmetry = ([usize; 3], [f64; 3]);
 
-const AXIS_PERMUTATIONS: [[usize; 3]; 6] = [
+/// The six permutations of three axes (with sign flips, the 48 cube symmetries).
+pub const AXIS_PERMUTATIONS: [[usize; 3]; 6] = [
     [0, 1, 2],
     [0, 2, 1],
     [1, 0, 2],

@@ -3,7 +3,9 @@
 //! Each step draws its windows and noise from an RNG seeded by `(seed, step)`, so a run killed
 //! and resumed from a checkpoint replays exactly the batches an uninterrupted run would have.
 
+mod best_weights;
 mod config;
+pub mod cosmology;
 pub mod glass;
 mod host_adam;
 pub mod koopman;
@@ -13,6 +15,7 @@ pub mod object_dynamics;
 pub mod pdenet;
 pub mod pendulum;
 pub mod schnet;
+pub mod tfnet;
 mod trainer;
 pub mod turbulence;
 

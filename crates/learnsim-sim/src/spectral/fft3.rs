@@ -55,11 +55,7 @@ impl Fft3 {
 
     /// Integer wavenumber of index `i` along one axis: 0, 1, …, n/2, −n/2 + 1, …, −1.
     pub fn wavenumber(&self, i: usize) -> f64 {
-        if i <= self.n / 2 {
-            i as f64
-        } else {
-            i as f64 - self.n as f64
-        }
+        super::wavenumber(i, self.n)
     }
 
     /// The wavevector of flat index `m`.
