@@ -276,9 +276,14 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let valid = &data.snapshots[train_end..train_end + config.valid_snapshots];
     let test = &data.snapshots[train_end + config.valid_snapshots..];
 
+    if config.constrained == FieldOutput::Velocity {
+        bail!(
+            "constrained = \"velocity\" is the plain variant: use vector-potential or leray-potential"
+        );
+    }
     let (constrained, constrained_s) = train_variant(
         config,
-        FieldOutput::VectorPotential,
+        config.constrained,
         "train curl-A autoencoder",
         train,
         valid,

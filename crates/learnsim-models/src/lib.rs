@@ -33,8 +33,8 @@ mod unet3d;
 mod window_model;
 
 pub use field_autoencoder::{
-    FieldAutoencoder, FieldAutoencoderConfig, FieldOutput, central_difference, curl, periodic_pad,
-    pixel_shuffle,
+    FieldAutoencoder, FieldAutoencoderConfig, FieldOutput, central_difference, curl,
+    leray_potential, periodic_pad, pixel_shuffle,
 };
 pub use fno::{Fno2d, Fno2dConfig};
 pub use gns::{Gns, GnsConfig, InteractionBlock};

@@ -6,7 +6,8 @@
 use burn::tensor::{Distribution, Tensor, TensorData};
 use learnsim_models::{
     FieldAutoencoderConfig, FieldOutput, PdeNetConfig, UNet3dConfig, WindowModel,
-    central_difference, curl, default_inference_device, periodic_pad, pixel_shuffle,
+    central_difference, curl, default_inference_device, leray_potential, periodic_pad,
+    pixel_shuffle,
 };
 use std::f64::consts::TAU;
 
@@ -55,6 +56,50 @@ fn curl_of_a_potential_is_discretely_solenoidal_with_the_right_axes() {
 }
 
 #[test]
+fn leray_potential_projects_onto_the_range_of_the_discrete_curl() {
+    let device = default_inference_device();
+    let (n, h) = (8, TAU / 8.0);
+    let project = |v: Tensor<5>| curl(leray_potential(v, h), h);
+    // A field already of the form curl_h B passes unchanged. The spectral layer is three f32
+    // DFTs of length 8 each way (sums of 8 terms, rounding ≈ 1e-7 per term relative to the
+    // largest value) and a division by |s|² ≥ (sin(2π/8)/h)², so 1e-4 of the largest value
+    // leaves two orders of magnitude above the rounding.
+    let b = Tensor::<5>::random([2, 3, n, n, n], Distribution::Normal(0.0, 1.0), &device);
+    let w = curl(b, h);
+    let size = values(w.clone()).iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let back = values(project(w.clone()));
+    let worst = values(w)
+        .iter()
+        .zip(&back)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        worst < 1e-4 * size,
+        "curl_h B changed by {worst} (|w| {size})"
+    );
+    // Any v: the output is div_h-free, and v − u is orthogonal to u (an orthogonal projection),
+    // both to the same relative rounding.
+    let v = Tensor::<5>::random([1, 3, n, n, n], Distribution::Normal(0.0, 1.0), &device);
+    let u = project(v.clone());
+    let div = values(divergence(u.clone(), h));
+    let (u, v) = (values(u), values(v));
+    let size = u.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    let worst = div.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    assert!(worst < 1e-4 * size / h as f32, "div {worst} vs |u| {size}");
+    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| f64::from(x * y)).sum::<f64>();
+    let residual: Vec<f32> = v.iter().zip(&u).map(|(a, b)| a - b).collect();
+    let (cross, norm) = (dot(&residual, &u), dot(&u, &u));
+    assert!(
+        cross.abs() < 1e-4 * norm,
+        "⟨v − u, u⟩ = {cross}, |u|² = {norm}"
+    );
+    // A random field loses its div_h-carrying part: roughly a third of its energy, not all.
+    assert!(
+        norm < 0.9 * dot(&v, &v) && norm > 0.3 * dot(&v, &v),
+        "|u|² = {norm}"
+    );
+}
+
+#[test]
 fn padding_wraps_and_pixel_shuffle_places_every_value() {
     let device = default_inference_device();
     let x = Tensor::<5>::from_data(
@@ -91,6 +136,7 @@ fn constrained_autoencoder_is_solenoidal_from_the_start() {
     let h = TAU / 16.0;
     for (output, solenoidal) in [
         (FieldOutput::VectorPotential, true),
+        (FieldOutput::LerayPotential, true),
         (FieldOutput::Velocity, false),
     ] {
         let net = FieldAutoencoderConfig::new(3, vec![4, 8], output, h).init(&device);

@@ -39,6 +39,14 @@ pub struct TurbulenceConfig {
     pub lr: f64,
     /// … and at the last (geometric in between).
     pub lr_final: f64,
+    /// What the constrained variant's decoder outputs: `vector-potential` (A itself, as in
+    /// Mohan et al.) or `leray-potential` (v, with A = (−Δ_h)⁻¹ curl_h v); u = curl_h A in both.
+    #[serde(default = "leray")]
+    pub constrained: FieldOutput,
+}
+
+fn leray() -> FieldOutput {
+    FieldOutput::LerayPotential
 }
 
 impl TurbulenceConfig {
