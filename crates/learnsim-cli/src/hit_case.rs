@@ -1,7 +1,8 @@
 //! `learnsim run hit-3d`: hard physical constraints in a CNN for 3D turbulence (Mohan et al.
 //! 2020) — a forced isotropic turbulence run from the pseudo-spectral solver, cached as a
 //! Well-layout HDF5 file → the periodic convolutional autoencoder trained twice, decoding the
-//! velocity and decoding a vector potential A with u = curl_h A → reconstruction error,
+//! velocity and decoding (through a fixed Leray layer by default) a vector potential A with
+//! u = curl_h A → reconstruction error,
 //! discrete divergence, energy spectra and the ∂u/∂x PDF on the held-out snapshots →
 //! metrics.json, report.md, plots, leaderboard row.
 
@@ -477,8 +478,16 @@ pub fn run(args: &RunArgs) -> Result<String> {
         n,
     )?;
 
+    let constrained_text = match config.constrained {
+        FieldOutput::LerayPotential => {
+            "The constrained variant's 3 outputs are a field v, made into the vector potential A = (−Δ_h)⁻¹ curl_h v by a fixed spectral layer (Δ_h = div_h grad_h), and u = curl_h A by periodic central differences: the discrete Leray projection of v."
+        }
+        _ => {
+            "The constrained variant's 3 outputs are A and u = curl_h A by periodic central differences."
+        }
+    };
     let notes = format!(
-        "Flow: 3D incompressible Navier–Stokes on [0, 2π)³, {n}³ pseudo-spectral (rotational form, 2/3 rule, Heun with the viscous integrating factor, Courant {}), band forcing on 0 < |k| ≤ {} injecting ε = {} exactly, ν = {:.4} from k_max·η = {}; spin-up {} time units, then {} snapshots {} large-eddy turnovers apart (T_L = {:.2}, Re_λ ≈ {:.0}, mean dissipation / ε = {:.2}; NaN when the run came from the cache). The snapshots are stored in The Well's HDF5 layout under data/. Split in time: the first {} train, the next {} pick the best epoch, the last {} are scored. Autoencoder: periodic 3×3×3 convolutions, stride 2, channels 3 → {:?}, GELU; decoder by sub-pixel convolutions back to 3 channels; {} parameters. The constrained variant's 3 outputs are A and u = curl_h A by periodic central differences; the plain one outputs u. Inputs and outputs scaled by the training rms; MSE loss; Adam, lr {} → {} over {} epochs of batches of {}. Divergence ratio = mean|div_h u| / rms|∇_h u| with the same central differences (the simulator's own fields give {truth_divergence:.2e}: central differences of a spectral field). Spectra are averaged over the test snapshots; the bar checks shells 1–{top}.",
+        "Flow: 3D incompressible Navier–Stokes on [0, 2π)³, {n}³ pseudo-spectral (rotational form, 2/3 rule, Heun with the viscous integrating factor, Courant {}), band forcing on 0 < |k| ≤ {} injecting ε = {} exactly, ν = {:.4} from k_max·η = {}; spin-up {} time units, then {} snapshots {} large-eddy turnovers apart (T_L = {:.2}, Re_λ ≈ {:.0}, mean dissipation / ε = {:.2}; NaN when the run came from the cache). The snapshots are stored in The Well's HDF5 layout under data/. Split in time: the first {} train, the next {} pick the best epoch, the last {} are scored. Autoencoder: periodic 3×3×3 convolutions, stride 2, channels 3 → {:?}, GELU; decoder by sub-pixel convolutions back to 3 channels; {} parameters. {constrained_text} The plain one outputs u. Inputs and outputs scaled by the training rms; MSE loss; Adam, lr {} → {} over {} epochs of batches of {}. Divergence ratio = mean|div_h u| / rms|∇_h u| with the same central differences (the simulator's own fields give {truth_divergence:.2e}: central differences of a spectral field). Spectra are averaged over the test snapshots; the bar checks shells 1–{top}.",
         config.flow.cfl,
         config.flow.forcing_wavenumber,
         config.flow.injection,
