@@ -7,8 +7,9 @@
 use crate::object_case::{Setup, progress_bar, setup, write_outputs};
 use crate::plots::{XySeries, field_panels, xy_plot};
 use crate::run::{RunArgs, bar};
+use crate::side_by_side::side_by_side;
 use anyhow::{Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use learnsim_data::{GridField, WellGrid, write_well_grid};
 use learnsim_models::{default_inference_device, default_training_device};
 use learnsim_sim::burgers::{BurgersTrajectory, burgers_trajectory};
@@ -141,9 +142,11 @@ fn train_variant(
     frozen: bool,
     label: &'static str,
     train: &[BurgersTrajectory],
+    bars: &MultiProgress,
 ) -> Result<(TrainedPdeNet, f64)> {
     let clock = Instant::now();
     let (progress, mut callback) = progress_bar(label, config.iterations * config.blocks.len());
+    let progress = bars.add(progress);
     let trained = train_pdenet(
         config,
         frozen,
@@ -228,9 +231,28 @@ pub fn run(args: &RunArgs) -> Result<String> {
     write_grid(&data.join("test.hdf5"), config, &test)?;
     let simulate_s = clock.elapsed().as_secs_f64();
 
-    let (model, model_s) = train_variant(config, false, "train PDE-Net (moment filters)", &train)?;
-    let (frozen, frozen_s) =
-        train_variant(config, true, "train PDE-Net (frozen stencils)", &train)?;
+    let (frozen, model) = side_by_side(
+        &MultiProgress::new(),
+        |bars| {
+            train_variant(
+                config,
+                true,
+                "train PDE-Net (frozen stencils)",
+                &train,
+                bars,
+            )
+        },
+        |bars| {
+            train_variant(
+                config,
+                false,
+                "train PDE-Net (moment filters)",
+                &train,
+                bars,
+            )
+        },
+    );
+    let ((model, model_s), (frozen, frozen_s)) = (model?, frozen?);
 
     let device = default_inference_device();
     let steps = config.test_steps;
@@ -342,6 +364,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
             "simulate_s": simulate_s,
             "train_s": model_s,
             "train_frozen_s": frozen_s,
+            "variants_trained_concurrently": true,
             "eval_s": eval_s,
         },
     });
@@ -396,7 +419,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         n,
     )?;
     let notes = format!(
-        "Data: u_t + u·∇u = ν Δu, ν = {}, on [0, 2π)², second-order upwind advection, 5-point Laplacian, Heun sub-steps ≤ {} on a {}² grid, frames every {} strided to {}², observation noise {}·std(u₀). Initial fields: modes |k| ≤ {} scaled to max|·| = {} plus a shift in ±{} per channel. Training: one batch of {} trajectories (the first half started at t = {}) with {} frames; test: {} trajectories from t = 0. Model: 5×5 filters for u, u_x, u_y, u_xx, u_xy, u_yy of each field, moments fixed below total order i + j + {}; one SymNet per field with {} product layers; forward Euler with dt = {}. Curriculum blocks {:?} × {} Adam iterations (lr {}), full batch; loss Σ_steps mean(((û − u)/dt)²) + steps·{}·Huber-L1(SymNet, 1e-3) + steps·{}·Huber-L1(moments, 1e-2) after the warm-up block. The SymNet's upwind kernel flipping is not implemented (central moment filters only). Learned PDE (|c| ≥ {PRUNE}): {}. Frozen stencils: {}.",
+        "Data: u_t + u·∇u = ν Δu, ν = {}, on [0, 2π)², second-order upwind advection, 5-point Laplacian, Heun sub-steps ≤ {} on a {}² grid, frames every {} strided to {}², observation noise {}·std(u₀). Initial fields: modes |k| ≤ {} scaled to max|·| = {} plus a shift in ±{} per channel. Training: one batch of {} trajectories (the first half started at t = {}) with {} frames; test: {} trajectories from t = 0. Model: 5×5 filters for u, u_x, u_y, u_xx, u_xy, u_yy of each field, moments fixed below total order i + j + {}; one SymNet per field with {} product layers; forward Euler with dt = {}. Curriculum blocks {:?} × {} Adam iterations (lr {} decaying to {:?} within each block), full batch; loss Σ_steps mean(((û − u)/dt)²) + steps·{}·Huber-L1(SymNet, 1e-3) + steps·{}·Huber-L1(moments, 1e-2) after the warm-up block. First derivatives are upwinded: each point takes the backward- or forward-biased filter by the sign of its SymNet's ∂RHS/∂u_x (∂RHS/∂u_y). Learned PDE (|c| ≥ {PRUNE}): {}. Frozen stencils: {}.",
         config.burgers.viscosity,
         config.burgers.max_dt,
         n * config.burgers.zoom,
@@ -416,6 +439,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         config.blocks,
         config.iterations,
         config.lr,
+        config.lr_final.unwrap_or(config.lr),
         config.symnet_sparsity,
         config.moment_sparsity,
         printed.join("; "),

@@ -8,6 +8,7 @@
 use crate::object_case::{Setup, progress_bar, setup, write_outputs};
 use crate::plots::{XySeries, field_panels, xy_plot};
 use crate::run::{RunArgs, bar};
+use crate::side_by_side::side_by_side;
 use anyhow::{Context, Result, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use learnsim_data::{
@@ -20,7 +21,7 @@ use learnsim_sim::spectral::kolmogorov::{KolmogorovRecipe, kolmogorov_run};
 use learnsim_sim::{Split, trajectory_seed};
 use learnsim_train::tfnet::{
     Architecture, KolmogorovConfig, TrainedWindowModel, energy_spectrum_2d, log_spectral_distance,
-    mean_abs_divergence, rmse, train_window_model,
+    mean_abs_divergence, mean_abs_spectral_divergence, rmse, train_window_model,
 };
 use rayon::prelude::*;
 use serde_json::json;
@@ -141,8 +142,10 @@ fn flow_data(path: &Path, config: &KolmogorovConfig) -> Result<(Vec<Vec<Vec<f32>
 struct Scores {
     /// Mean RMSE per rollout step.
     rmse_by_step: Vec<f64>,
-    /// mean|div u| over every predicted frame.
+    /// mean|div u| over every predicted frame, by central differences.
     divergence: f64,
+    /// The same by Fourier derivatives (the simulator's frames: 0 to round-off).
+    spectral_divergence: f64,
     /// E(k) averaged over every predicted frame.
     spectrum: Vec<f64>,
 }
@@ -173,6 +176,11 @@ fn score(predicted: &[Vec<Vec<f32>>], truth: &[Vec<Vec<f32>>], n: usize, fft: &F
         .map(|f| mean_abs_divergence(f, n))
         .sum::<f64>()
         / frames.len() as f64;
+    let spectral_divergence = frames
+        .par_iter()
+        .map(|f| mean_abs_spectral_divergence(f, fft))
+        .sum::<f64>()
+        / frames.len() as f64;
     let spectra: Vec<Vec<f64>> = frames
         .par_iter()
         .map(|f| energy_spectrum_2d(f, fft))
@@ -183,6 +191,7 @@ fn score(predicted: &[Vec<Vec<f32>>], truth: &[Vec<Vec<f32>>], n: usize, fft: &F
     Scores {
         rmse_by_step,
         divergence,
+        spectral_divergence,
         spectrum,
     }
 }
@@ -194,9 +203,11 @@ fn train_model<M: WindowModel>(
     label: &'static str,
     train: &[Vec<Vec<f32>>],
     valid: &[Vec<f32>],
+    bars: &MultiProgress,
 ) -> Result<(TrainedWindowModel<M>, f64)> {
     let clock = Instant::now();
     let (progress, mut callback) = progress_bar(label, config.steps);
+    let progress = bars.add(progress);
     let trained = train_window_model(
         config,
         init,
@@ -265,38 +276,61 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let tfnet_config = config.network(Architecture::TfNet);
     let unet_config = config.network(Architecture::UNet);
     let fno_config = config.fno();
-    let (tfnet, tfnet_s) = train_model(
-        config,
-        |d| tfnet_config.init(d),
-        config.divergence_coef,
-        "train TF-Net",
-        train,
-        valid,
-    )?;
-    let (unet, unet_s) = train_model(
-        config,
-        |d| unet_config.init(d),
-        0.0,
-        "train U-Net",
-        train,
-        valid,
-    )?;
-    let (ablation, ablation_s) = train_model(
-        config,
-        |d| tfnet_config.init(d),
-        0.0,
-        "train TF-Net (coef 0)",
-        train,
-        valid,
-    )?;
-    let (fno, fno_s) = train_model(
-        config,
-        |d| fno_config.init(d),
-        0.0,
-        "train FNO",
-        train,
-        valid,
-    )?;
+    // Two at a time (see `side_by_side`): TF-Net beside the U-Net, then the ablation beside
+    // the FNO.
+    let bars = MultiProgress::new();
+    let (tfnet, unet) = side_by_side(
+        &bars,
+        |bars| {
+            train_model(
+                config,
+                |d| tfnet_config.init(d),
+                config.divergence_coef,
+                "train TF-Net",
+                train,
+                valid,
+                bars,
+            )
+        },
+        |bars| {
+            train_model(
+                config,
+                |d| unet_config.init(d),
+                0.0,
+                "train U-Net",
+                train,
+                valid,
+                bars,
+            )
+        },
+    );
+    let (ablation, fno) = side_by_side(
+        &bars,
+        |bars| {
+            train_model(
+                config,
+                |d| tfnet_config.init(d),
+                0.0,
+                "train TF-Net (coef 0)",
+                train,
+                valid,
+                bars,
+            )
+        },
+        |bars| {
+            train_model(
+                config,
+                |d| fno_config.init(d),
+                0.0,
+                "train FNO",
+                train,
+                valid,
+                bars,
+            )
+        },
+    );
+    let ((tfnet, tfnet_s), (unet, unet_s)) = (tfnet?, unet?);
+    let ((ablation, ablation_s), (fno, fno_s)) = (ablation?, fno?);
 
     let starts: Vec<usize> = (0..=test.len() - span)
         .step_by(config.test_stride.max(1))
@@ -357,6 +391,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
             "rmse_mean_10": rmse10(s),
             "rmse_by_step": s.rmse_by_step,
             "mean_abs_divergence": s.divergence,
+            "mean_abs_spectral_divergence": s.spectral_divergence,
             "log_spectral_distance": lsd(s),
         })
     };
@@ -374,7 +409,10 @@ pub fn run(args: &RunArgs) -> Result<String> {
             "tf_net_coef_0": { "best_step": ablation.best_step, "scores": summary(ab) },
             "fno": { "parameters": fno.parameters(), "best_step": fno.best_step, "scores": summary(fo) },
             "persistence": summary(pe),
-            "ground_truth": { "mean_abs_divergence": true_scores.divergence },
+            "ground_truth": {
+                "mean_abs_divergence": true_scores.divergence,
+                "mean_abs_spectral_divergence": true_scores.spectral_divergence,
+            },
         },
         "flow": { "from_cache": cached, "runs": config.runs, "test_windows": starts.len() },
         "bars": bars,
@@ -385,6 +423,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
             "train_unet_s": unet_s,
             "train_ablation_s": ablation_s,
             "train_fno_s": fno_s,
+            "trained_in_pairs": true,
             "eval_s": eval_s,
             "rollout_steps_per_s": (4 * starts.len() * config.test_horizon) as f64 / eval_s,
         },
@@ -463,7 +502,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
     )?;
     let r = &config.flow;
     let notes = format!(
-        "Flow: 2D incompressible Navier–Stokes in vorticity form on [0, 2π)², {n}² pseudo-spectral (2/3 rule), Lawson integrating-factor RK4 at dt = {}, ν = {}, drag α = {}, forcing {}·cos({}y); {} runs of {} frames every {} time units after a spin-up of {}, cached in The Well's layout under data/. The first {} runs train; the last is split in time: {} frames validate, the rest test ({} windows {} frames apart, {}-step rollouts). Models see {} frames; TF-Net's moving average spans {} frames; encoders {:?} (four stride-2 periodic convolutions, LeakyReLU 0.1), sub-pixel decoder, residual output; {} parameters (U-Net {}). FNO baseline: the window and cos/sin of x and y lifted to {} channels, 4 Fourier layers keeping {} modes per axis (partial DFTs by matmul), pointwise projection through 128 channels, residual output; {} parameters. Loss: Σ over {} unrolled steps of MSE, plus {}·MSE(div u) for TF-Net; Adam {} with ×{} every {} steps, {} steps of {} windows; the weights of the best validation RMSE are kept. Divergence by periodic central differences (the simulator's own frames: {:.2e}); log-spectral distance over shells 1–{top}.",
+        "Flow: 2D incompressible Navier–Stokes in vorticity form on [0, 2π)², {n}² pseudo-spectral (2/3 rule), Lawson integrating-factor RK4 at dt = {}, ν = {}, drag α = {}, forcing {}·cos({}y); {} runs of {} frames every {} time units after a spin-up of {}, cached in The Well's layout under data/. The first {} runs train; the last is split in time: {} frames validate, the rest test ({} windows {} frames apart, {}-step rollouts). Models see {} frames; TF-Net's moving average spans {} frames; encoders {:?} (four stride-2 periodic convolutions, LeakyReLU 0.1), sub-pixel decoder, residual output; {} parameters (U-Net {}). FNO baseline: the window and cos/sin of x and y lifted to {} channels, 4 Fourier layers keeping {} modes per axis (partial DFTs by matmul), pointwise projection through 128 channels, residual output; {} parameters. Loss: Σ over {} unrolled steps of MSE, plus {}·MSE(div u) for TF-Net, div by {:?} derivatives; Adam {} with ×{} every {} steps, {} steps of {} windows; the weights of the best validation RMSE are kept. Scored divergence by periodic central differences (the simulator's own frames: {:.2e}; by Fourier derivatives {:.2e}); log-spectral distance over shells 1–{top}.",
         r.dt,
         r.viscosity,
         r.drag,
@@ -488,12 +527,14 @@ pub fn run(args: &RunArgs) -> Result<String> {
         fno.parameters(),
         config.output_frames,
         config.divergence_coef,
+        config.divergence_operator,
         config.lr,
         config.decay,
         config.decay_every,
         config.steps,
         config.batch_size,
         true_scores.divergence,
+        true_scores.spectral_divergence,
     );
     let (path_json, db) = write_outputs(
         &setup,

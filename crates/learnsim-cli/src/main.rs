@@ -22,6 +22,7 @@ mod report;
 mod rope_case;
 mod run;
 mod schnet_case;
+mod side_by_side;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};

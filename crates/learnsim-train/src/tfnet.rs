@@ -54,12 +54,29 @@ pub struct KolmogorovConfig {
     pub decay_every: usize,
     /// Weight of the divergence penalty MSE(div u, 0) in TF-Net's loss.
     pub divergence_coef: f64,
+    /// The derivative the penalty takes div u with.
+    #[serde(default)]
+    pub divergence_operator: DivergenceOperator,
     /// Steps between validations.
     pub valid_every: usize,
     /// Fourier modes per axis of the FNO baseline.
     pub fno_modes: usize,
     /// Channels of the FNO baseline's Fourier layers.
     pub fno_width: usize,
+}
+
+/// The derivative of TF-Net's divergence penalty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DivergenceOperator {
+    /// Periodic central differences (TF-Net's own, up to its one-sided edges). The
+    /// simulator's frames are not free of it: at shell k it reads sin(kh)/h for k, so the
+    /// penalty pulls the highest shells away from the truth.
+    Central,
+    /// The Fourier derivative, the simulator's own: its frames are free of it to round-off,
+    /// so the penalty acts only on what the network adds.
+    #[default]
+    Spectral,
 }
 
 /// The next-frame models of the case.
@@ -128,11 +145,55 @@ fn windows(
 }
 
 /// The periodic central-difference divergence of `[batch, 2, n, n]` fields with spacing h.
-fn divergence(u: Tensor<4>, spacing: f64) -> Tensor<4> {
+fn central_divergence(u: Tensor<4>, spacing: f64) -> Tensor<4> {
     let d = |f: Tensor<4>, dim: usize| {
         (f.clone().roll_dim(-1, dim) - f.roll_dim(1, dim)) / (2.0 * spacing)
     };
     d(u.clone().narrow(1, 0, 1), 2) + d(u.narrow(1, 1, 1), 3)
+}
+
+/// The Fourier differentiation matrix on n (even) points of [0, 2π): (D f)_j is the
+/// derivative at x_j of f's trigonometric interpolant without its Nyquist mode,
+/// D_jl = ½(−1)^{j−l} cot((j − l)h/2), D_jj = 0 (Trefethen, *Spectral Methods in MATLAB*, ch. 3).
+/// It is exact for every mode |k| < n/2; D is antisymmetric.
+pub fn fourier_derivative_matrix(n: usize, device: &Device) -> Tensor<2> {
+    assert!(
+        n.is_multiple_of(2),
+        "the Fourier derivative needs an even n, got {n}"
+    );
+    let h = std::f64::consts::TAU / n as f64;
+    let values: Vec<f32> = (0..n * n)
+        .map(|p| {
+            let d = (p / n) as i64 - (p % n) as i64;
+            if d == 0 {
+                0.0
+            } else {
+                let sign = if d.rem_euclid(2) == 0 { 1.0 } else { -1.0 };
+                (0.5 * sign / (d as f64 * h / 2.0).tan()) as f32
+            }
+        })
+        .collect();
+    Tensor::from_data(TensorData::new(values, [n, n]), device)
+}
+
+/// The spectral divergence ∂u/∂x + ∂v/∂y of `[batch, 2, n, n]` fields (`[c][x][y]`) on
+/// [0, 2π)², with `d` = [`fourier_derivative_matrix`]: D·u along x by one broadcast
+/// left-multiplication, and v·Dᵀ along y.
+///
+/// # Shapes
+/// - `u`: `[batch, 2, n, n]` → `[batch, 1, n, n]`
+pub fn spectral_divergence(u: Tensor<4>, d: &Tensor<2>) -> Tensor<4> {
+    let [b, _, n, m] = u.dims();
+    let dudx = d
+        .clone()
+        .unsqueeze::<3>()
+        .matmul(u.clone().narrow(1, 0, 1).reshape([b, n, m]));
+    let dvdy = u
+        .narrow(1, 1, 1)
+        .reshape([b * n, m])
+        .matmul(d.clone().transpose())
+        .reshape([b, n, m]);
+    (dudx + dvdy).reshape([b, 1, n, m])
 }
 
 /// Rolls `model` out for `steps` frames from `window` (`[batch, L, 2, n, n]`), returning the
@@ -221,6 +282,16 @@ pub fn train_window_model<M: WindowModel>(
         / count as f64)
         .sqrt() as f32;
     let spacing = std::f64::consts::TAU / n as f64;
+    if !n.is_multiple_of(2) {
+        return Err(TrainError::Data(format!(
+            "n = {n}: the spectral divergence needs an even grid"
+        )));
+    }
+    let fourier = fourier_derivative_matrix(n, device);
+    let divergence = |p: Tensor<4>| match config.divergence_operator {
+        DivergenceOperator::Central => central_divergence(p, spacing),
+        DivergenceOperator::Spectral => spectral_divergence(p, &fourier),
+    };
     let mut model = seeded_init(device, config.seed, || init(device));
     let mut optimizer = AdamConfig::new().init();
     let inference = device.clone().inner();
@@ -265,7 +336,7 @@ pub fn train_window_model<M: WindowModel>(
             let diff = p.clone() - t;
             let mut term = (diff.clone() * diff).mean();
             if divergence_coef > 0.0 {
-                let div = divergence(p, spacing);
+                let div = divergence(p);
                 term = term + (div.clone() * div).mean() * divergence_coef;
             }
             loss = Some(match loss {
@@ -354,6 +425,29 @@ pub fn mean_abs_divergence(frame: &[f32], n: usize) -> f64 {
         }
     }
     total / (n * n) as f64
+}
+
+/// mean |∂u/∂x + ∂v/∂y| by Fourier derivatives (the simulator's own, Nyquist modes dropped)
+/// of a `[c][x][y]` frame on [0, 2π)².
+pub fn mean_abs_spectral_divergence(frame: &[f32], fft: &Fft2) -> f64 {
+    let n = fft.n();
+    let half = n as f64 / 2.0;
+    let mut div = vec![Complex64::new(0.0, 0.0); n * n];
+    for c in 0..2 {
+        let mut a: Vec<Complex64> = frame[c * n * n..(c + 1) * n * n]
+            .iter()
+            .map(|&v| Complex64::new(f64::from(v), 0.0))
+            .collect();
+        fft.forward(&mut a);
+        for (m, (d, v)) in div.iter_mut().zip(&a).enumerate() {
+            let k = fft.wavevector(m)[c];
+            if k.abs() < half {
+                *d += Complex64::new(0.0, k) * v;
+            }
+        }
+    }
+    fft.inverse(&mut div);
+    div.iter().map(|v| v.re.abs()).sum::<f64>() / (n * n) as f64
 }
 
 /// Shell kinetic-energy spectrum E(k) = Σ_{round|k| = k} ½|û|²/n⁴, k = 0, …, n/2, of a
