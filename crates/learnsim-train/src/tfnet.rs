@@ -427,6 +427,17 @@ pub fn mean_abs_divergence(frame: &[f32], n: usize) -> f64 {
     total / (n * n) as f64
 }
 
+/// The forward transform of component `c` of a `[c][x][y]` frame.
+fn component_transform(frame: &[f32], c: usize, fft: &Fft2) -> Vec<Complex64> {
+    let n = fft.n();
+    let mut a: Vec<Complex64> = frame[c * n * n..(c + 1) * n * n]
+        .iter()
+        .map(|&v| Complex64::new(f64::from(v), 0.0))
+        .collect();
+    fft.forward(&mut a);
+    a
+}
+
 /// mean |∂u/∂x + ∂v/∂y| by Fourier derivatives (the simulator's own, Nyquist modes dropped)
 /// of a `[c][x][y]` frame on [0, 2π)².
 pub fn mean_abs_spectral_divergence(frame: &[f32], fft: &Fft2) -> f64 {
@@ -434,11 +445,7 @@ pub fn mean_abs_spectral_divergence(frame: &[f32], fft: &Fft2) -> f64 {
     let half = n as f64 / 2.0;
     let mut div = vec![Complex64::new(0.0, 0.0); n * n];
     for c in 0..2 {
-        let mut a: Vec<Complex64> = frame[c * n * n..(c + 1) * n * n]
-            .iter()
-            .map(|&v| Complex64::new(f64::from(v), 0.0))
-            .collect();
-        fft.forward(&mut a);
+        let a = component_transform(frame, c, fft);
         for (m, (d, v)) in div.iter_mut().zip(&a).enumerate() {
             let k = fft.wavevector(m)[c];
             if k.abs() < half {
@@ -457,11 +464,7 @@ pub fn energy_spectrum_2d(frame: &[f32], fft: &Fft2) -> Vec<f64> {
     let mut e = vec![0.0; n / 2 + 1];
     let norm = 1.0 / (fft.len() as f64).powi(2);
     for c in 0..2 {
-        let mut a: Vec<Complex64> = frame[c * n * n..(c + 1) * n * n]
-            .iter()
-            .map(|&v| Complex64::new(f64::from(v), 0.0))
-            .collect();
-        fft.forward(&mut a);
+        let a = component_transform(frame, c, fft);
         for (m, v) in a.iter().enumerate() {
             let k = fft.wavevector(m);
             let shell = (k[0] * k[0] + k[1] * k[1]).sqrt().round() as usize;
