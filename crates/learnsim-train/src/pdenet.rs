@@ -117,6 +117,15 @@ pub fn train_pdenet(
             "every training trajectory needs {needed} frames"
         )));
     }
+    for (name, rate) in [("lr", Some(config.lr)), ("lr_final", config.lr_final)] {
+        if let Some(rate) = rate
+            && !(rate.is_finite() && rate > 0.0)
+        {
+            return Err(TrainError::Data(format!(
+                "{name} = {rate}: a learning rate must be positive and finite"
+            )));
+        }
+    }
     let network = config.network(frozen);
     let mut model = seeded_init(device, config.seed, || network.init(device));
     let mut optimizer = AdamConfig::new().init();

@@ -178,6 +178,23 @@ fn concurrent_trainings_match_sequential_ones() {
         [learned, frozen.join().expect("no panic")]
     });
     assert_eq!(alone, together);
+    // A rate that is not positive and finite is refused by name, before any training.
+    for bad in [0.0, -1e-3, f64::NAN] {
+        let config = PdeNetTrainConfig {
+            lr_final: Some(bad),
+            ..config.clone()
+        };
+        let err = train_pdenet(
+            &config,
+            false,
+            &train,
+            &default_training_device(),
+            &mut |_, _| {},
+        )
+        .expect_err("a bad rate is refused")
+        .to_string();
+        assert!(err.contains("lr_final"), "{err}");
+    }
     // The rate decays geometrically inside each block: lr at the first iteration, lr_final at
     // the last.
     assert!((config.learning_rate(0) - 1e-2).abs() < 1e-15);
