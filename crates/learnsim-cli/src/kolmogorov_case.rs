@@ -196,29 +196,38 @@ fn score(predicted: &[Vec<Vec<f32>>], truth: &[Vec<Vec<f32>>], n: usize, fft: &F
     }
 }
 
-fn train_model<M: WindowModel>(
-    config: &KolmogorovConfig,
-    init: impl Fn(&burn::tensor::Device) -> M,
-    coef: f64,
-    label: &'static str,
-    train: &[Vec<Vec<f32>>],
-    valid: &[Vec<f32>],
-    bars: &MultiProgress,
-) -> Result<(TrainedWindowModel<M>, f64)> {
-    let clock = Instant::now();
-    let (progress, mut callback) = progress_bar(label, config.steps);
-    let progress = bars.add(progress);
-    let trained = train_window_model(
-        config,
-        init,
-        coef,
-        train,
-        valid,
-        &default_training_device(),
-        &mut callback,
-    )?;
-    progress.finish_and_clear();
-    Ok((trained, clock.elapsed().as_secs_f64()))
+/// What every model of the case trains on.
+struct Fit<'a> {
+    config: &'a KolmogorovConfig,
+    train: &'a [Vec<Vec<f32>>],
+    valid: &'a [Vec<f32>],
+}
+
+impl Fit<'_> {
+    /// Trains the model `init` builds with divergence weight `coef`, its bar in `bars`;
+    /// returns it and its wall time.
+    fn model<M: WindowModel>(
+        &self,
+        init: impl Fn(&burn::tensor::Device) -> M,
+        coef: f64,
+        label: &'static str,
+        bars: &MultiProgress,
+    ) -> Result<(TrainedWindowModel<M>, f64)> {
+        let clock = Instant::now();
+        let (progress, mut callback) = progress_bar(label, self.config.steps);
+        let progress = bars.add(progress);
+        let trained = train_window_model(
+            self.config,
+            init,
+            coef,
+            self.train,
+            self.valid,
+            &default_training_device(),
+            &mut callback,
+        )?;
+        progress.finish_and_clear();
+        Ok((trained, clock.elapsed().as_secs_f64()))
+    }
 }
 
 /// `learnsim run kolmogorov-2d`.
@@ -279,55 +288,21 @@ pub fn run(args: &RunArgs) -> Result<String> {
     // Two at a time (see `side_by_side`): TF-Net beside the U-Net, then the ablation beside
     // the FNO.
     let bars = MultiProgress::new();
+    let fit = Fit {
+        config,
+        train,
+        valid,
+    };
+    let coef = config.divergence_coef;
     let (tfnet, unet) = side_by_side(
         &bars,
-        |bars| {
-            train_model(
-                config,
-                |d| tfnet_config.init(d),
-                config.divergence_coef,
-                "train TF-Net",
-                train,
-                valid,
-                bars,
-            )
-        },
-        |bars| {
-            train_model(
-                config,
-                |d| unet_config.init(d),
-                0.0,
-                "train U-Net",
-                train,
-                valid,
-                bars,
-            )
-        },
+        |bars| fit.model(|d| tfnet_config.init(d), coef, "train TF-Net", bars),
+        |bars| fit.model(|d| unet_config.init(d), 0.0, "train U-Net", bars),
     );
     let (ablation, fno) = side_by_side(
         &bars,
-        |bars| {
-            train_model(
-                config,
-                |d| tfnet_config.init(d),
-                0.0,
-                "train TF-Net (coef 0)",
-                train,
-                valid,
-                bars,
-            )
-        },
-        |bars| {
-            train_model(
-                config,
-                |d| fno_config.init(d),
-                0.0,
-                "train FNO",
-                train,
-                valid,
-                bars,
-            )
-        },
+        |bars| fit.model(|d| tfnet_config.init(d), 0.0, "train TF-Net (coef 0)", bars),
+        |bars| fit.model(|d| fno_config.init(d), 0.0, "train FNO", bars),
     );
     let ((tfnet, tfnet_s), (unet, unet_s)) = (tfnet?, unet?);
     let ((ablation, ablation_s), (fno, fno_s)) = (ablation?, fno?);

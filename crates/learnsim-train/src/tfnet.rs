@@ -282,15 +282,21 @@ pub fn train_window_model<M: WindowModel>(
         / count as f64)
         .sqrt() as f32;
     let spacing = std::f64::consts::TAU / n as f64;
-    if !n.is_multiple_of(2) {
-        return Err(TrainError::Data(format!(
-            "n = {n}: the spectral divergence needs an even grid"
-        )));
-    }
-    let fourier = fourier_derivative_matrix(n, device);
-    let divergence = |p: Tensor<4>| match config.divergence_operator {
-        DivergenceOperator::Central => central_divergence(p, spacing),
-        DivergenceOperator::Spectral => spectral_divergence(p, &fourier),
+    // The Fourier derivative matrix only where the penalty uses it.
+    let fourier = match config.divergence_operator {
+        DivergenceOperator::Spectral if divergence_coef > 0.0 => {
+            if !n.is_multiple_of(2) {
+                return Err(TrainError::Data(format!(
+                    "n = {n}: the spectral divergence needs an even grid"
+                )));
+            }
+            Some(fourier_derivative_matrix(n, device))
+        }
+        _ => None,
+    };
+    let divergence = |p: Tensor<4>| match &fourier {
+        Some(d) => spectral_divergence(p, d),
+        None => central_divergence(p, spacing),
     };
     let mut model = seeded_init(device, config.seed, || init(device));
     let mut optimizer = AdamConfig::new().init();
