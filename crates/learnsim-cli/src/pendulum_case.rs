@@ -11,8 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_models::{default_inference_device, default_training_device};
 use learnsim_sim::{Split, trajectory_seed};
 use learnsim_train::pendulum::{
-    ControlEpisode, Dynamics, PendulumConfig, Plant, TrueDynamics, episodes, mpc_episode,
-    open_loop_error, parameter_count, train_models,
+    Candidate, ControlEpisode, Dynamics, PendulumConfig, Plant, TrueDynamics, episodes,
+    mpc_episode, open_loop_error, parameter_count, train_models,
 };
 use serde_json::json;
 use std::time::Instant;
@@ -48,6 +48,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         NAME,
         |c: &mut PendulumConfig| {
             c.train_episodes = 40;
+            c.valid_episodes = 8;
             c.test_episodes = 8;
             c.steps = 200;
             c.validate_every = 50;
@@ -69,26 +70,31 @@ pub fn run(args: &RunArgs) -> Result<String> {
         let train = episodes(config, plant, config.train_episodes, |i| {
             trajectory_seed(config.seed ^ salt, Split::Train, i)
         });
+        let valid = episodes(config, plant, config.valid_episodes, |i| {
+            trajectory_seed(config.seed ^ salt, Split::Valid, i)
+        });
         let test = episodes(config, plant, config.test_episodes, |i| {
             trajectory_seed(config.seed ^ salt, Split::Test, i)
         });
-        (train, test)
+        (train, valid, test)
     };
-    let (train, test) = data(&pendulum, 0);
-    let (cart_train, cart_test) = data(&cartpole, 0xCA27);
+    let (train, valid, test) = data(&pendulum, 0);
+    let (cart_train, cart_valid, cart_test) = data(&cartpole, 0xCA27);
     let simulate_s = clock.elapsed().as_secs_f64();
 
     let device = default_training_device();
     let clock = Instant::now();
-    let (progress, mut callback) = progress_bar("train pendulum GN then MLP", 2 * config.steps);
-    let trained = train_models(config, &pendulum, &train, &test, &device, &mut callback)?;
+    let (progress, mut callback) =
+        progress_bar("train pendulum GNs, then MLP", config.total_steps());
+    let trained = train_models(config, &pendulum, &train, &valid, &device, &mut callback)?;
     progress.finish_and_clear();
-    let (progress, mut callback) = progress_bar("train cartpole GN then MLP", 2 * config.steps);
+    let (progress, mut callback) =
+        progress_bar("train cartpole GNs, then MLP", config.total_steps());
     let cart_trained = train_models(
         config,
         &cartpole,
         &cart_train,
-        &cart_test,
+        &cart_valid,
         &device,
         &mut callback,
     )?;
@@ -157,7 +163,11 @@ pub fn run(args: &RunArgs) -> Result<String> {
         "mpc_return_ratio": return_ratio,
         "gn_mpc_final_upright_error": gn_mpc.final_upright_error,
         "true_mpc_final_upright_error": true_mpc.final_upright_error,
-        "gn_test_loss_final": trained.gn_test_loss.last().map(|p| f64::from(p.loss)),
+        "gn_valid_loss_final": trained.gn_valid_loss.last().map(|p| f64::from(p.loss)),
+        "gn_architecture": trained.architecture,
+        "gn_candidates": trained.candidates,
+        "cartpole_gn_architecture": cart_trained.architecture,
+        "cartpole_gn_candidates": cart_trained.candidates,
         "cartpole_gn_rollout_error": cart_gn_h,
         "cartpole_gn_one_step_error": cart_gn_error[0],
         "cartpole_gn_parameters": parameter_count(&cart_trained.gn.model),
@@ -324,7 +334,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
     )?;
 
     let notes = format!(
-        "Pendulum: {} kg bob on a {} m rod, g {}, joint friction {}, |u| ≤ {} N·m (below m·g·l = {:.2}, so the swing-up must pump), RK4 with dt {} s, θ from hanging down. Data: {} training and {} test episodes of {} steps with uniform random torques from θ₀ uniform on the circle and |θ̇₀| ≤ {}. GN: nodes world (fixed) and pole with [cos θ, sin θ, θ̇/s, fixed, revolute, prismatic], the hinge as two directed edges with [±u/u_max, ±1, revolute, prismatic], latent {}, {} hidden layers, {} message-passing step(s) (at least one per joint), output the normalised (Δθ, Δθ̇) at the pole ({} parameters); MLP: [cos θ, sin θ, θ̇/s, u/u_max] → 3 hidden ReLU layers, their width set to match the GN's parameter count → (Δθ, Δθ̇) ({} parameters). Both: {} Adam steps of batch {} on the same batches, lr {} → {}. Open-loop errors replay the recorded torques for {} steps from every {}th state of the test episodes. MPC: horizon {}, {} Adam iterations (lr {}) per control step on u/u_max, projected onto [−1, 1] after each, warm-started from the shifted plan; stage cost 1 + cos θ + {}·θ̇² + {}·(u/u_max)² + {}·((E − E_up)/E_up)² with E the predicted energy and E_up = 2mgl (the energy term makes a 0.6 s horizon pump); the first torque is applied to the true pendulum; {} control steps from θ₀ = {} rad. Return = Σ (1 − cos θ)/2 over the episode's states (1 per step upright). The true ODE rolled out in f32 tensors (the planner of the true-model MPC) scores open-loop error {:.2e} against the f64 simulator. A cartpole ({} kg cart on a rail driven by |F| ≤ {} N, {} kg bob on {} m, same RK4 and data recipe) is modelled the same way but not controlled: GN nodes world, cart and pole, the rail and the hinge as edge pairs (the force on the rail's), {} parameters against the MLP's {}; its {}-step open-loop errors: GN {:.2e}, MLP {:.2e}.",
+        "Pendulum: {} kg bob on a {} m rod, g {}, joint friction {}, |u| ≤ {} N·m (below m·g·l = {:.2}, so the swing-up must pump), RK4 with dt {} s, θ from hanging down. Data: {} training, {} validation and {} test episodes of {} steps with uniform random torques from θ₀ uniform on the circle and |θ̇₀| ≤ {}. GN: nodes world (fixed) and pole with [cos θ, sin θ, θ̇/s, fixed, revolute, prismatic], the hinge as two directed edges with [±u/u_max, ±1, revolute, prismatic], latent {}, {} hidden layers, {} message-passing step(s) (at least one per joint), output the normalised (Δθ, Δθ̇) at the pole. Its architecture is chosen by the {}-step open-loop error on the validation episodes: {}; kept: {} ({} parameters); MLP: [cos θ, sin θ, θ̇/s, u/u_max] → 3 hidden ReLU layers, their width set to match the GN's parameter count → (Δθ, Δθ̇) ({} parameters). Both: {} Adam steps of batch {} on the same batches, lr {} → {}. Open-loop errors replay the recorded torques for {} steps from every {}th state of the test episodes. MPC: horizon {}, {} Adam iterations (lr {}) per control step on u/u_max, projected onto [−1, 1] after each, warm-started from the shifted plan; stage cost 1 + cos θ + {}·θ̇² + {}·(u/u_max)² + {}·((E − E_up)/E_up)² with E the predicted energy and E_up = 2mgl (the energy term makes a 0.6 s horizon pump); the first torque is applied to the true pendulum; {} control steps from θ₀ = {} rad. Return = Σ (1 − cos θ)/2 over the episode's states (1 per step upright). The true ODE rolled out in f32 tensors (the planner of the true-model MPC) scores open-loop error {:.2e} against the f64 simulator. A cartpole ({} kg cart on a rail driven by |F| ≤ {} N, {} kg bob on {} m, same RK4 and data recipe) is modelled the same way but not controlled: GN nodes world, cart and pole, the rail and the hinge as edge pairs (the force on the rail's); the cart's position is not a feature of either model, since no force depends on it; validation errors {}, kept {} ({} parameters against the MLP's {}); its {}-step open-loop errors: GN {:.2e}, MLP {:.2e}.",
         config.pendulum.mass,
         config.pendulum.length,
         config.pendulum.gravity,
@@ -333,12 +343,16 @@ pub fn run(args: &RunArgs) -> Result<String> {
         config.pendulum.mass * config.pendulum.gravity * config.pendulum.length,
         config.pendulum.dt,
         train.len(),
+        valid.len(),
         test.len(),
         config.episode_steps,
         config.max_speed,
         config.latent,
         config.n_hidden,
         config.message_passing_steps,
+        horizon,
+        describe(&trained.candidates),
+        trained.architecture.name(),
         parameter_count(&trained.gn.model),
         parameter_count(&trained.mlp.model),
         config.steps,
@@ -360,6 +374,8 @@ pub fn run(args: &RunArgs) -> Result<String> {
         config.cartpole.max_force,
         config.cartpole.pole_mass,
         config.cartpole.length,
+        describe(&cart_trained.candidates),
+        cart_trained.architecture.name(),
         parameter_count(&cart_trained.gn.model),
         parameter_count(&cart_trained.mlp.model),
         horizon,
@@ -369,7 +385,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let (path, db) = write_outputs(
         &setup,
         &report,
-        (&trained.gn_loss, &trained.gn_test_loss),
+        (&trained.gn_loss, &trained.gn_valid_loss),
         &notes,
         &[
             ("swing-up trajectories", "swing_up.png"),
@@ -385,4 +401,20 @@ pub fn run(args: &RunArgs) -> Result<String> {
         path.display(),
         db.display()
     ))
+}
+
+/// "name 1.2e-5 (15.1k parameters), …" for the notes.
+fn describe(candidates: &[Candidate]) -> String {
+    candidates
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {:.2e} ({} parameters)",
+                c.architecture.name(),
+                c.valid_error,
+                c.parameters
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

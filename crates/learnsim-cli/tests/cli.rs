@@ -592,6 +592,31 @@ fn quick_pendulum_run_trains_both_models_and_controls() {
         );
     }
     assert!(m["baselines"]["mlp"]["rollout_error"].as_f64().unwrap() > 0.0);
+    // Both GN architectures were trained; the one kept has the lower validation error, and it
+    // is the GN whose size the MLP matches.
+    for prefix in ["", "cartpole_"] {
+        let candidates = metrics[format!("{prefix}gn_candidates")]
+            .as_array()
+            .unwrap();
+        assert_eq!(candidates.len(), 2, "{text}");
+        let best = candidates
+            .iter()
+            .min_by(|a, b| {
+                let error = |c: &serde_json::Value| c["valid_error"].as_f64().unwrap();
+                error(a).total_cmp(&error(b))
+            })
+            .unwrap();
+        assert_eq!(
+            metrics[format!("{prefix}gn_architecture")],
+            best["architecture"],
+            "{text}"
+        );
+        assert_eq!(
+            metrics[format!("{prefix}gn_parameters")],
+            best["parameters"],
+            "{text}"
+        );
+    }
     for file in [
         "swing_up.png",
         "torques.png",

@@ -4,6 +4,8 @@
 //! - [`graph`]: gather by senders/receivers and scatter-add to receivers.
 //! - [`Gns`]: encode–process–decode with unshared interaction blocks (Sanchez-Gonzalez et al.
 //!   2020).
+//! - [`GnGn`]: GN blocks in sequence with graph skip connections (Sanchez-Gonzalez et al.
+//!   2018), the control case's forward model.
 //! - [`InteractionNetwork`]: relational + object MLPs over all ordered pairs (Battaglia et al.
 //!   2016), the n-body case's model.
 //! - [`SchNet`]: continuous-filter convolutions with forces by autodiff (Schütt et al. 2017),
@@ -21,6 +23,7 @@
 
 mod field_autoencoder;
 mod fno;
+mod gn_gn;
 mod gns;
 pub mod graph;
 mod interaction_network;
@@ -37,6 +40,7 @@ pub use field_autoencoder::{
     leray_potential, periodic_pad, pixel_shuffle,
 };
 pub use fno::{Fno2d, Fno2dConfig};
+pub use gn_gn::{GnBlock, GnGn, GnGnConfig};
 pub use gns::{Gns, GnsConfig, InteractionBlock};
 pub use interaction_network::{InteractionNetwork, InteractionNetworkConfig};
 pub use learned_simulator::{

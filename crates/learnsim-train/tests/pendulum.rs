@@ -40,3 +40,69 @@ fn tensor_rk4_matches_the_simulator() {
         }
     }
 }
+
+/// No force depends on where the cart stands, and neither model sees it: states that differ
+/// only in the cart's position step to states that differ by the same shift, for any weights
+/// (here untrained ones) and both GN architectures. The shifted sums round differently in f32
+/// (positions O(1): a few ulps of 1e-7), hence 1e-6.
+#[test]
+fn cartpole_models_are_translation_invariant_along_the_rail() {
+    use learnsim_train::pendulum::{
+        GnArchitecture, GnDynamics, MlpDynamics, PendulumConfig, PendulumScale, Plant,
+    };
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../configs/pendulum-mpc.toml"
+    ))
+    .unwrap();
+    let config: PendulumConfig = toml::from_str(&text).unwrap();
+    let plant = Plant::Cartpole(config.cartpole.clone());
+    let device = default_inference_device();
+    let scale = PendulumScale {
+        state_std: vec![1.0, 2.0, 1.5, 3.0],
+        delta_mean: vec![0.0, 0.01, 0.0, -0.02],
+        delta_std: vec![0.05, 0.2, 0.06, 0.4],
+    };
+    let states = |shift: f32| {
+        let rows = [[0.3f32, -1.0, 2.0, 0.5], [-0.7, 0.4, -1.2, -2.0]];
+        let flat: Vec<f32> = rows
+            .iter()
+            .flat_map(|r| [r[0] + shift, r[1], r[2], r[3]])
+            .collect();
+        Tensor::<2>::from_data(TensorData::new(flat, [2, 4]), &device)
+    };
+    let forces = || Tensor::<2>::from_data(TensorData::new(vec![3.0f32, -7.5], [2, 1]), &device);
+    let check = |name: &str, model: &dyn Dynamics| {
+        let here = model
+            .step(states(0.0), forces())
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let there = model
+            .step(states(2.5), forces())
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        for (i, (a, b)) in here.iter().zip(&there).enumerate() {
+            let shift = if i % 4 == 0 { 2.5 } else { 0.0 };
+            assert!(
+                (b - a - shift).abs() < 1e-6,
+                "{name}, entry {i}: {a} vs {b}"
+            );
+        }
+    };
+    for architecture in [GnArchitecture::GnGn, GnArchitecture::EncodeProcessDecode] {
+        let gn = GnDynamics {
+            model: config.gn(architecture, &plant, &device),
+            scale: scale.clone(),
+            plant: plant.clone(),
+        };
+        check(architecture.name(), &gn);
+    }
+    let mlp = MlpDynamics {
+        model: config.mlp(&plant, 5000).init(&device),
+        scale,
+        plant: plant.clone(),
+    };
+    check("mlp", &mlp);
+}

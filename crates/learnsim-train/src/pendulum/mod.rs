@@ -14,10 +14,10 @@ mod mpc;
 mod plant;
 mod training;
 
-pub use models::{Dynamics, GnDynamics, MlpDynamics, TrueDynamics, parameter_count};
+pub use models::{ControlGn, Dynamics, GnDynamics, MlpDynamics, TrueDynamics, parameter_count};
 pub use mpc::{ControlEpisode, mpc_episode};
 pub use plant::{Episode, Joint, PendulumScale, Plant, Transition, episodes};
-pub use training::{TrainedModels, open_loop_error, train_models};
+pub use training::{Candidate, TrainedModels, open_loop_error, train_models};
 
 use crate::TrainError;
 use crate::host_adam::HostAdam;
@@ -26,7 +26,7 @@ use crate::trainer::LossPoint;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use learnsim_models::{Gns, GnsConfig, Mlp, MlpConfig};
+use learnsim_models::{GnGnConfig, GnsConfig, Mlp, MlpConfig};
 use learnsim_sim::cartpole::Cartpole;
 use learnsim_sim::pendulum::{Pendulum, PendulumState, wrap_angle};
 use rand::{Rng, SeedableRng};
@@ -50,20 +50,29 @@ pub struct PendulumConfig {
     pub cartpole: Cartpole,
     /// Random-action training episodes.
     pub train_episodes: usize,
+    /// Random-action validation episodes (choice of the GN architecture, one-step validation
+    /// loss during training).
+    pub valid_episodes: usize,
     /// Random-action test episodes (one-step and 20-step errors).
     pub test_episodes: usize,
     /// Steps per episode.
     pub episode_steps: usize,
     /// Initial |θ̇| bound of the random episodes (rad/s).
     pub max_speed: f64,
+    /// The GN architectures tried; the one with the lowest open-loop error on the validation
+    /// episodes is kept (architecture is a hyperparameter, chosen without the test set).
+    pub architectures: Vec<GnArchitecture>,
     /// GN latent width.
     pub latent: usize,
     /// Hidden layers per GN MLP.
     pub n_hidden: usize,
-    /// GN message-passing steps (at least the number of joints, so that the action on the
-    /// first joint reaches the last body).
+    /// GN message-passing steps: blocks of the GN-GN, processor steps of the encode-process-
+    /// decode GN (at least the number of joints, so that the action on the first joint reaches
+    /// the last body).
     pub message_passing_steps: usize,
-    /// Whether the GN's encoder and processor MLPs end in LayerNorm (GNS's choice).
+    /// Whether the encode-process-decode GN's encoder and processor MLPs end in LayerNorm
+    /// (GNS's choice). The GN-GN has none, as in its paper: with them its pendulum error
+    /// was 2.3× higher.
     pub layer_norm: bool,
     /// Adam steps per model.
     pub steps: usize,
@@ -79,6 +88,28 @@ pub struct PendulumConfig {
     pub rollout_horizon: usize,
     /// Model-predictive control (`[mpc]` table).
     pub mpc: MpcConfig,
+}
+
+/// The graph network's architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GnArchitecture {
+    /// GN blocks in sequence, each after the first fed [input graph, previous output]
+    /// (Sanchez-Gonzalez et al. 2018, the paper of this case).
+    GnGn,
+    /// GNS's encoder, residual processor with LayerNorm, and decoder (Sanchez-Gonzalez et
+    /// al. 2020).
+    EncodeProcessDecode,
+}
+
+impl GnArchitecture {
+    /// Name in configs and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            GnArchitecture::GnGn => "gn-gn",
+            GnArchitecture::EncodeProcessDecode => "encode-process-decode",
+        }
+    }
 }
 
 /// Gradient-based MPC: plan `horizon` torques by Adam through the model, apply the first,
@@ -111,15 +142,28 @@ pub struct MpcConfig {
 
 impl PendulumConfig {
     /// The GN of `plant`: nodes world and one body per joint with [a, b, q̇/s, fixed,
-    /// revolute, prismatic] ((a, b) = (cos q, sin q) for a hinge, (q/s, 0) for a rail), the
+    /// revolute, prismatic] ((a, b) = (cos q, sin q) for a hinge, (0, 0) for a rail), the
     /// chain of joints as pairs of directed edges with [u/u_max on the actuated joint,
     /// direction, revolute, prismatic], output the normalised (Δq, Δq̇) of each body's joint.
-    pub fn gn(&self, plant: &Plant) -> GnsConfig {
-        GnsConfig::new(NODE_WIDTH, EDGE_WIDTH, 2)
-            .with_latent(self.latent)
-            .with_n_hidden(self.n_hidden)
-            .with_message_passing_steps(self.message_passing_steps.max(plant.joints().len()))
-            .with_layer_norm(self.layer_norm)
+    pub fn gn(&self, architecture: GnArchitecture, plant: &Plant, device: &Device) -> ControlGn {
+        let steps = self.message_passing_steps.max(plant.joints().len());
+        match architecture {
+            GnArchitecture::GnGn => ControlGn::GnGn(
+                GnGnConfig::new(NODE_WIDTH, EDGE_WIDTH, 2)
+                    .with_latent(self.latent)
+                    .with_n_hidden(self.n_hidden)
+                    .with_blocks(steps)
+                    .init(device),
+            ),
+            GnArchitecture::EncodeProcessDecode => ControlGn::EncodeProcessDecode(
+                GnsConfig::new(NODE_WIDTH, EDGE_WIDTH, 2)
+                    .with_latent(self.latent)
+                    .with_n_hidden(self.n_hidden)
+                    .with_message_passing_steps(steps)
+                    .with_layer_norm(self.layer_norm)
+                    .init(device),
+            ),
+        }
     }
 
     /// The MLP of `plant`: [(a, b, q̇/s) per joint, u/u_max] → 3 × w ReLU → normalised
@@ -131,6 +175,11 @@ impl PendulumConfig {
         let (b, c) = (i + o + 3.0, o - gn_parameters as f64);
         let width = ((-b + (b * b - 8.0 * c).sqrt()) / 4.0).round().max(1.0) as usize;
         MlpConfig::new(3 * dof + 1, width, 3, 2 * dof, false)
+    }
+
+    /// Adam steps of one plant's training: every GN candidate, then the MLP.
+    pub fn total_steps(&self) -> usize {
+        (self.architectures.len() + 1) * self.steps
     }
 
     fn learning_rate(&self, step: usize) -> f64 {

@@ -8,7 +8,7 @@ use super::*;
 pub enum Joint {
     /// A hinge: the coordinate is an angle, seen through (cos, sin).
     Revolute,
-    /// A rail: the coordinate is a length, seen scaled.
+    /// A rail: the coordinate is a length, which no force depends on.
     Prismatic,
 }
 
@@ -77,7 +77,7 @@ impl Plant {
 /// Scales fitted on the training transitions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendulumScale {
-    /// Standard deviation of each state column (inputs: q of rails, q̇ of every joint).
+    /// Standard deviation of each state column (the models see the q̇ columns).
     pub state_std: Vec<f64>,
     /// Mean of each column's Δ over a step.
     pub delta_mean: Vec<f64>,

@@ -1,5 +1,7 @@
-//! One-step training of the GN and the MLP on the same batches, and open-loop errors.
+//! One-step training of the GN candidates and the MLP on the same batches, the choice of the
+//! GN's architecture on validation episodes, and open-loop errors.
 
+use super::models::{gn_delta, mlp_delta};
 use super::*;
 
 /// The one-step loss on normalised deltas of a batch of transitions.
@@ -24,113 +26,182 @@ fn one_step_loss(
     (diff.clone() * diff).mean()
 }
 
+/// A GN architecture tried, and how it did on the validation episodes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// The architecture.
+    pub architecture: GnArchitecture,
+    /// Its trainable scalars.
+    pub parameters: usize,
+    /// Mean open-loop error over the horizon on the validation episodes.
+    pub valid_error: f64,
+}
+
 /// Both trained models and their curves.
 #[derive(Debug)]
 pub struct TrainedModels {
-    /// The graph network.
+    /// The graph network of the chosen architecture.
     pub gn: GnDynamics,
-    /// The MLP baseline.
+    /// The MLP baseline, of the chosen GN's size.
     pub mlp: MlpDynamics,
-    /// GN training loss per step.
+    /// The chosen GN's architecture.
+    pub architecture: GnArchitecture,
+    /// Every GN architecture tried, in the config's order.
+    pub candidates: Vec<Candidate>,
+    /// Chosen GN's training loss per step.
     pub gn_loss: Vec<LossPoint>,
-    /// GN test one-step loss.
-    pub gn_test_loss: Vec<LossPoint>,
+    /// Chosen GN's one-step validation loss.
+    pub gn_valid_loss: Vec<LossPoint>,
     /// MLP training loss per step.
     pub mlp_loss: Vec<LossPoint>,
 }
 
-/// Trains the GN and then the MLP on the same batches (one-step MSE on normalised deltas,
-/// Adam with geometric decay); `progress(step, loss)` counts both models' steps.
+/// A network after training, with its curves.
+struct Fitted<M> {
+    net: M,
+    train_loss: Vec<LossPoint>,
+    valid_loss: Vec<LossPoint>,
+}
+
+/// Adam with geometric decay on the one-step loss of `delta(net, ·)`, on batches drawn by
+/// step (the same for every network), with the one-step validation loss every
+/// `validate_every` steps; `progress(step, loss)` gets steps from `offset + 1` on.
+#[allow(clippy::too_many_arguments)]
+fn fit<M: Module>(
+    config: &PendulumConfig,
+    mut net: M,
+    delta: impl Fn(&M, Tensor<2>, Tensor<2>) -> Tensor<2>,
+    transitions: &[Transition],
+    valid: &[Transition],
+    scale: &PendulumScale,
+    device: &Device,
+    (offset, progress): (usize, &mut dyn FnMut(usize, f32)),
+) -> Result<Fitted<M>, TrainError> {
+    let inference = device.clone().inner();
+    let mut optimizer = AdamConfig::new().init();
+    let (mut train_loss, mut valid_loss) = (Vec::new(), Vec::new());
+    for step in 0..config.steps {
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9));
+        let batch: Vec<Transition> = (0..config.batch_size)
+            .map(|_| transitions[rng.random_range(0..transitions.len())].clone())
+            .collect();
+        let loss = one_step_loss(|s, u| delta(&net, s, u), &batch, scale, device);
+        let value: f32 = loss.clone().into_scalar();
+        if !value.is_finite() {
+            return Err(TrainError::Diverged { step, loss: value });
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &net);
+        net = optimizer.step(config.learning_rate(step), net, grads);
+        train_loss.push(LossPoint { step, loss: value });
+        if (step + 1) % config.validate_every.max(1) == 0 || step + 1 == config.steps {
+            let frozen = net.valid();
+            let loss = one_step_loss(|s, u| delta(&frozen, s, u), valid, scale, &inference);
+            valid_loss.push(LossPoint {
+                step: step + 1,
+                loss: loss.into_scalar(),
+            });
+        }
+        progress(offset + step + 1, value);
+    }
+    Ok(Fitted {
+        net,
+        train_loss,
+        valid_loss,
+    })
+}
+
+/// Trains a GN of every architecture in `config.architectures`, keeps the one with the lowest
+/// open-loop error on `valid`, then trains an MLP of its size on the same batches;
+/// `progress(step, loss)` counts all steps ([`PendulumConfig::total_steps`]).
 pub fn train_models(
     config: &PendulumConfig,
     plant: &Plant,
     train: &[Episode],
-    test: &[Episode],
+    valid: &[Episode],
     device: &Device,
     progress: &mut dyn FnMut(usize, f32),
 ) -> Result<TrainedModels, TrainError> {
     let transitions: Vec<Transition> = train.iter().flat_map(Episode::transitions).collect();
-    let test_transitions: Vec<Transition> = test
+    let valid_transitions: Vec<Transition> = valid
         .iter()
         .flat_map(Episode::transitions)
         .take(4096)
         .collect();
-    if transitions.is_empty() || test_transitions.is_empty() {
+    if transitions.is_empty() || valid_transitions.is_empty() {
         return Err(TrainError::Data(
-            "pendulum-mpc needs training and test episodes".into(),
+            "pendulum-mpc needs training and validation episodes".into(),
+        ));
+    }
+    if config.architectures.is_empty() {
+        return Err(TrainError::Data(
+            "pendulum-mpc: `architectures` lists no GN to train".into(),
         ));
     }
     let scale = PendulumScale::fit(train);
-    let gn_config = config.gn(plant);
-    let mut gn = GnDynamics {
-        model: seeded_init(device, config.seed, || gn_config.init(device)),
-        scale: scale.clone(),
-        plant: plant.clone(),
-    };
-    let mlp_config = config.mlp(plant, gn.model.num_params());
-    let mut mlp = MlpDynamics {
-        model: seeded_init(device, config.seed ^ 1, || mlp_config.init(device)),
-        scale: scale.clone(),
-        plant: plant.clone(),
-    };
-    let batches = |step: usize| -> Vec<Transition> {
-        let mut rng =
-            ChaCha8Rng::seed_from_u64(config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9));
-        (0..config.batch_size)
-            .map(|_| transitions[rng.random_range(0..transitions.len())].clone())
-            .collect()
-    };
     let inference = device.clone().inner();
-    let (mut gn_loss, mut gn_test_loss, mut mlp_loss) = (Vec::new(), Vec::new(), Vec::new());
-    let mut optimizer = AdamConfig::new().init();
-    for step in 0..config.steps {
-        let batch = batches(step);
-        let loss = one_step_loss(|s, u| gn.delta(s, u), &batch, &scale, device);
-        let value: f32 = loss.clone().into_scalar();
-        if !value.is_finite() {
-            return Err(TrainError::Diverged { step, loss: value });
+    let mut best: Option<(f64, GnArchitecture, GnDynamics, Fitted<ControlGn>)> = None;
+    let mut candidates = Vec::new();
+    for (k, &architecture) in config.architectures.iter().enumerate() {
+        let net = seeded_init(device, config.seed, || {
+            config.gn(architecture, plant, device)
+        });
+        let fitted = fit(
+            config,
+            net,
+            |m: &ControlGn, s, u| gn_delta(m, &scale, plant, s, u),
+            &transitions,
+            &valid_transitions,
+            &scale,
+            device,
+            (k * config.steps, progress),
+        )?;
+        let gn = GnDynamics {
+            model: fitted.net.clone(),
+            scale: scale.clone(),
+            plant: plant.clone(),
+        };
+        let frozen = GnDynamics {
+            model: gn.model.valid(),
+            ..gn.clone()
+        };
+        let error = open_loop_error(&frozen, plant, valid, config.rollout_horizon, &inference);
+        let valid_error = error.iter().sum::<f64>() / error.len().max(1) as f64;
+        candidates.push(Candidate {
+            architecture,
+            parameters: gn.model.num_params(),
+            valid_error,
+        });
+        if best.as_ref().is_none_or(|(e, ..)| valid_error < *e) {
+            best = Some((valid_error, architecture, gn, fitted));
         }
-        let grads = GradientsParams::from_grads(loss.backward(), &gn.model);
-        gn.model = optimizer.step(config.learning_rate(step), gn.model, grads);
-        gn_loss.push(LossPoint { step, loss: value });
-        if (step + 1) % config.validate_every.max(1) == 0 || step + 1 == config.steps {
-            let valid = GnDynamics {
-                model: gn.model.valid(),
-                ..gn.clone()
-            };
-            let test_value: f32 = one_step_loss(
-                |s, u| valid.delta(s, u),
-                &test_transitions,
-                &scale,
-                &inference,
-            )
-            .into_scalar();
-            gn_test_loss.push(LossPoint {
-                step: step + 1,
-                loss: test_value,
-            });
-        }
-        progress(step + 1, value);
     }
-    let mut optimizer = AdamConfig::new().init();
-    for step in 0..config.steps {
-        let batch = batches(step);
-        let loss = one_step_loss(|s, u| mlp.delta(s, u), &batch, &scale, device);
-        let value: f32 = loss.clone().into_scalar();
-        if !value.is_finite() {
-            return Err(TrainError::Diverged { step, loss: value });
-        }
-        let grads = GradientsParams::from_grads(loss.backward(), &mlp.model);
-        mlp.model = optimizer.step(config.learning_rate(step), mlp.model, grads);
-        mlp_loss.push(LossPoint { step, loss: value });
-        progress(config.steps + step + 1, value);
-    }
+    let (_, architecture, gn, gn_fitted) = best.expect("at least one architecture");
+    let mlp_config = config.mlp(plant, gn.model.num_params());
+    let net = seeded_init(device, config.seed ^ 1, || mlp_config.init(device));
+    let mlp_fitted = fit(
+        config,
+        net,
+        |m: &Mlp, s, u| mlp_delta(m, &scale, plant, s, u),
+        &transitions,
+        &valid_transitions,
+        &scale,
+        device,
+        (config.architectures.len() * config.steps, progress),
+    )?;
+    let mlp = MlpDynamics {
+        model: mlp_fitted.net,
+        scale,
+        plant: plant.clone(),
+    };
     Ok(TrainedModels {
+        architecture,
         gn,
         mlp,
-        gn_loss,
-        gn_test_loss,
-        mlp_loss,
+        candidates,
+        gn_loss: gn_fitted.train_loss,
+        gn_valid_loss: gn_fitted.valid_loss,
+        mlp_loss: mlp_fitted.train_loss,
     })
 }
 
