@@ -9,8 +9,9 @@
 use crate::object_case::{Setup, progress_bar, setup, write_outputs};
 use crate::plots::{XySeries, field_panels, xy_plot};
 use crate::run::{RunArgs, bar};
+use crate::side_by_side::side_by_side;
 use anyhow::{Context, Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use learnsim_data::{
     GridField, WellGrid, from_component_last, read_well_grid, to_component_last, write_well_grid,
 };
@@ -195,16 +196,18 @@ fn score(
     }
 }
 
+/// Trains one autoencoder, its bar in `bars`; returns it and its wall time.
 fn train_variant(
     config: &TurbulenceConfig,
     output: FieldOutput,
     label: &'static str,
-    train: &[Vec<f32>],
-    valid: &[Vec<f32>],
+    (train, valid): (&[Vec<f32>], &[Vec<f32>]),
+    bars: &MultiProgress,
 ) -> Result<(TrainedAutoencoder, f64)> {
     let steps = config.epochs * train.len().div_ceil(config.batch_size.max(1));
     let clock = Instant::now();
     let (progress, mut callback) = progress_bar(label, steps);
+    let progress = bars.add(progress);
     let trained = train_autoencoder(
         config,
         output,
@@ -282,20 +285,30 @@ pub fn run(args: &RunArgs) -> Result<String> {
             "constrained = \"velocity\" is the plain variant: use vector-potential or leray-potential"
         );
     }
-    let (constrained, constrained_s) = train_variant(
-        config,
-        config.constrained,
-        "train curl-A autoencoder",
-        train,
-        valid,
-    )?;
-    let (plain, plain_s) = train_variant(
-        config,
-        FieldOutput::Velocity,
-        "train plain autoencoder",
-        train,
-        valid,
-    )?;
+    // Side by side (see `side_by_side`): each keeps its own seed, batches and weights.
+    let bars = MultiProgress::new();
+    let (constrained, plain) = side_by_side(
+        &bars,
+        |bars| {
+            train_variant(
+                config,
+                config.constrained,
+                "train curl-A autoencoder",
+                (train, valid),
+                bars,
+            )
+        },
+        |bars| {
+            train_variant(
+                config,
+                FieldOutput::Velocity,
+                "train plain autoencoder",
+                (train, valid),
+                bars,
+            )
+        },
+    );
+    let ((constrained, constrained_s), (plain, plain_s)) = (constrained?, plain?);
 
     let (n, h) = (config.flow.n, config.flow.spacing());
     let device = default_inference_device();
