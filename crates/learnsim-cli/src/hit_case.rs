@@ -201,7 +201,8 @@ fn train_variant(
     config: &TurbulenceConfig,
     output: FieldOutput,
     label: &'static str,
-    (train, valid): (&[Vec<f32>], &[Vec<f32>]),
+    train: &[Vec<f32>],
+    valid: &[Vec<f32>],
     bars: &MultiProgress,
 ) -> Result<(TrainedAutoencoder, f64)> {
     let steps = config.epochs * train.len().div_ceil(config.batch_size.max(1));
@@ -294,7 +295,8 @@ pub fn run(args: &RunArgs) -> Result<String> {
                 config,
                 config.constrained,
                 "train curl-A autoencoder",
-                (train, valid),
+                train,
+                valid,
                 bars,
             )
         },
@@ -303,7 +305,8 @@ pub fn run(args: &RunArgs) -> Result<String> {
                 config,
                 FieldOutput::Velocity,
                 "train plain autoencoder",
-                (train, valid),
+                train,
+                valid,
                 bars,
             )
         },

@@ -403,7 +403,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
     ))
 }
 
-/// "name 1.2e-5 (15.1k parameters), …" for the notes.
+/// "gn-gn 1.01e-5 (15138 parameters), …" for the notes.
 fn describe(candidates: &[Candidate]) -> String {
     candidates
         .iter()

@@ -27,9 +27,6 @@ pub struct GnGnConfig {
     /// GN blocks, so rounds of message passing (paper: 2).
     #[config(default = 2)]
     pub blocks: usize,
-    /// Whether every MLP but the last node function ends in LayerNorm (the paper: no).
-    #[config(default = false)]
-    pub layer_norm: bool,
 }
 
 /// One GN block without globals: edge function on [e, v_senders, v_receivers], node function on
@@ -83,9 +80,7 @@ impl GnGnConfig {
     pub fn init(&self, device: &Device) -> GnGn {
         assert!(self.blocks > 0, "a GN-GN needs at least one block");
         let l = self.latent;
-        let mlp = |d_in, d_out, norm| {
-            MlpConfig::new(d_in, l, self.n_hidden, d_out, norm && self.layer_norm).init(device)
-        };
+        let mlp = |d_in, d_out| MlpConfig::new(d_in, l, self.n_hidden, d_out, false).init(device);
         let blocks = (0..self.blocks)
             .map(|k| {
                 // Block k > 0 sees [input, previous output] on nodes and edges.
@@ -94,11 +89,14 @@ impl GnGnConfig {
                 } else {
                     (self.node_in + l, self.edge_in + l)
                 };
-                let last = k + 1 == self.blocks;
-                let node_out = if last { self.node_out } else { l };
+                let node_out = if k + 1 == self.blocks {
+                    self.node_out
+                } else {
+                    l
+                };
                 GnBlock {
-                    edge_mlp: mlp(edge_in + 2 * node_in, l, true),
-                    node_mlp: mlp(node_in + l, node_out, !last),
+                    edge_mlp: mlp(edge_in + 2 * node_in, l),
+                    node_mlp: mlp(node_in + l, node_out),
                 }
             })
             .collect();

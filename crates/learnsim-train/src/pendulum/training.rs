@@ -63,19 +63,24 @@ struct Fitted<M> {
     valid_loss: Vec<LossPoint>,
 }
 
+/// What every network of one plant trains and validates on.
+struct Data<'a> {
+    train: &'a [Transition],
+    valid: &'a [Transition],
+    scale: &'a PendulumScale,
+}
+
 /// Adam with geometric decay on the one-step loss of `delta(net, ·)`, on batches drawn by
 /// step (the same for every network), with the one-step validation loss every
 /// `validate_every` steps; `progress(step, loss)` gets steps from `offset + 1` on.
-#[allow(clippy::too_many_arguments)]
 fn fit<M: Module>(
     config: &PendulumConfig,
     mut net: M,
     delta: impl Fn(&M, Tensor<2>, Tensor<2>) -> Tensor<2>,
-    transitions: &[Transition],
-    valid: &[Transition],
-    scale: &PendulumScale,
+    data: &Data,
     device: &Device,
-    (offset, progress): (usize, &mut dyn FnMut(usize, f32)),
+    offset: usize,
+    progress: &mut dyn FnMut(usize, f32),
 ) -> Result<Fitted<M>, TrainError> {
     let inference = device.clone().inner();
     let mut optimizer = AdamConfig::new().init();
@@ -84,9 +89,9 @@ fn fit<M: Module>(
         let mut rng =
             ChaCha8Rng::seed_from_u64(config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9));
         let batch: Vec<Transition> = (0..config.batch_size)
-            .map(|_| transitions[rng.random_range(0..transitions.len())].clone())
+            .map(|_| data.train[rng.random_range(0..data.train.len())].clone())
             .collect();
-        let loss = one_step_loss(|s, u| delta(&net, s, u), &batch, scale, device);
+        let loss = one_step_loss(|s, u| delta(&net, s, u), &batch, data.scale, device);
         let value: f32 = loss.clone().into_scalar();
         if !value.is_finite() {
             return Err(TrainError::Diverged { step, loss: value });
@@ -96,7 +101,12 @@ fn fit<M: Module>(
         train_loss.push(LossPoint { step, loss: value });
         if (step + 1) % config.validate_every.max(1) == 0 || step + 1 == config.steps {
             let frozen = net.valid();
-            let loss = one_step_loss(|s, u| delta(&frozen, s, u), valid, scale, &inference);
+            let loss = one_step_loss(
+                |s, u| delta(&frozen, s, u),
+                data.valid,
+                data.scale,
+                &inference,
+            );
             valid_loss.push(LossPoint {
                 step: step + 1,
                 loss: loss.into_scalar(),
@@ -139,65 +149,59 @@ pub fn train_models(
         ));
     }
     let scale = PendulumScale::fit(train);
+    let data = Data {
+        train: &transitions,
+        valid: &valid_transitions,
+        scale: &scale,
+    };
+    let dynamics = |model: ControlGn| GnDynamics {
+        model,
+        scale: scale.clone(),
+        plant: plant.clone(),
+    };
     let inference = device.clone().inner();
-    let mut best: Option<(f64, GnArchitecture, GnDynamics, Fitted<ControlGn>)> = None;
+    let mut best: Option<(f64, GnArchitecture, Fitted<ControlGn>)> = None;
     let mut candidates = Vec::new();
     for (k, &architecture) in config.architectures.iter().enumerate() {
         let net = seeded_init(device, config.seed, || {
             config.gn(architecture, plant, device)
         });
+        let gn_delta = |m: &ControlGn, s, u| gn_delta(m, &scale, plant, s, u);
         let fitted = fit(
             config,
             net,
-            |m: &ControlGn, s, u| gn_delta(m, &scale, plant, s, u),
-            &transitions,
-            &valid_transitions,
-            &scale,
+            gn_delta,
+            &data,
             device,
-            (k * config.steps, progress),
+            k * config.steps,
+            progress,
         )?;
-        let gn = GnDynamics {
-            model: fitted.net.clone(),
-            scale: scale.clone(),
-            plant: plant.clone(),
-        };
-        let frozen = GnDynamics {
-            model: gn.model.valid(),
-            ..gn.clone()
-        };
+        let frozen = dynamics(fitted.net.valid());
         let error = open_loop_error(&frozen, plant, valid, config.rollout_horizon, &inference);
         let valid_error = error.iter().sum::<f64>() / error.len().max(1) as f64;
         candidates.push(Candidate {
             architecture,
-            parameters: gn.model.num_params(),
+            parameters: fitted.net.num_params(),
             valid_error,
         });
         if best.as_ref().is_none_or(|(e, ..)| valid_error < *e) {
-            best = Some((valid_error, architecture, gn, fitted));
+            best = Some((valid_error, architecture, fitted));
         }
     }
-    let (_, architecture, gn, gn_fitted) = best.expect("at least one architecture");
-    let mlp_config = config.mlp(plant, gn.model.num_params());
+    let (_, architecture, gn_fitted) = best.expect("at least one architecture");
+    let mlp_config = config.mlp(plant, gn_fitted.net.num_params());
     let net = seeded_init(device, config.seed ^ 1, || mlp_config.init(device));
-    let mlp_fitted = fit(
-        config,
-        net,
-        |m: &Mlp, s, u| mlp_delta(m, &scale, plant, s, u),
-        &transitions,
-        &valid_transitions,
-        &scale,
-        device,
-        (config.architectures.len() * config.steps, progress),
-    )?;
-    let mlp = MlpDynamics {
-        model: mlp_fitted.net,
-        scale,
-        plant: plant.clone(),
-    };
+    let mlp_delta = |m: &Mlp, s, u| mlp_delta(m, &scale, plant, s, u);
+    let offset = config.architectures.len() * config.steps;
+    let mlp_fitted = fit(config, net, mlp_delta, &data, device, offset, progress)?;
     Ok(TrainedModels {
         architecture,
-        gn,
-        mlp,
+        gn: dynamics(gn_fitted.net),
+        mlp: MlpDynamics {
+            model: mlp_fitted.net,
+            scale: scale.clone(),
+            plant: plant.clone(),
+        },
         candidates,
         gn_loss: gn_fitted.train_loss,
         gn_valid_loss: gn_fitted.valid_loss,
