@@ -11,7 +11,7 @@ use learnsim_eval::{
     Ballistic, ConstantVelocity, FrameStepper, LearnedStepper, Persistence, Protocol, Scores,
     rollout, score,
 };
-use learnsim_models::{default_inference_device, default_training_device};
+use learnsim_models::default_training_device;
 use learnsim_train::{TrainConfig, Trainer};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -148,14 +148,9 @@ impl Evaluation {
 /// Rolls the model and the baselines out over every trajectory of split `split` (0 train,
 /// 1 valid, 2 test) under [`Protocol::default`] with the model's context.
 pub fn evaluate(trainer: &Trainer, dataset: &Dataset, split: usize) -> Result<Evaluation> {
-    let device = default_inference_device();
     let model = trainer.model.valid();
     let metadata = &dataset.metadata;
-    let mut stepper = LearnedStepper {
-        simulator: &trainer.simulator,
-        model: &model,
-        device,
-    };
+    let mut stepper = LearnedStepper::new(&trainer.simulator, &model);
     let protocol = Protocol {
         context: stepper.warmup(),
         ..Protocol::default()
@@ -477,11 +472,7 @@ pub fn render_run(
         .first()
         .context("the test split is empty: nothing to render")?;
     let model = trainer.model.valid();
-    let mut stepper = LearnedStepper {
-        simulator: &trainer.simulator,
-        model: &model,
-        device: default_inference_device(),
-    };
+    let mut stepper = LearnedStepper::new(&trainer.simulator, &model);
     let rolled = rollout(&mut stepper, truth).context("the learned simulator's rollout failed")?;
     let predicted = rolled.predicted;
     if matches!(format, RenderFormat::Pickle | RenderFormat::All) {

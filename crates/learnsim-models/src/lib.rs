@@ -41,10 +41,10 @@ pub use field_autoencoder::{
 };
 pub use fno::{Fno2d, Fno2dConfig};
 pub use gn_gn::{GnBlock, GnGn, GnGnConfig};
-pub use gns::{Gns, GnsConfig, InteractionBlock};
+pub use gns::{FusedGns, Gns, GnsConfig, GnsWorkspace, InteractionBlock};
 pub use interaction_network::{InteractionNetwork, InteractionNetworkConfig};
 pub use learned_simulator::{
-    GnsModel, GraphInput, LearnedSimulator, LearnedSimulatorConfig, Normalization,
+    FusedGnsModel, GnsModel, GraphInput, LearnedSimulator, LearnedSimulatorConfig, Normalization,
 };
 pub use mlp::{Mlp, MlpConfig, MlpParameter};
 pub use pdenet::{DERIVATIVES, PdeNet, PdeNetConfig, SymNet};
@@ -58,6 +58,12 @@ pub use window_model::WindowModel;
 /// built with the `wgpu` feature.
 pub fn default_training_device() -> burn::tensor::Device {
     default_inference_device().autodiff()
+}
+
+/// Whether inference should go through the fused CPU kernel ([`FusedGns`]) rather than burn:
+/// yes on the default CPU build, no when built for a GPU (`wgpu`), where burn runs on the GPU.
+pub fn fused_cpu_inference() -> bool {
+    cfg!(not(feature = "wgpu"))
 }
 
 /// The device for inference: the training device without autodiff.

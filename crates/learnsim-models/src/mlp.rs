@@ -102,6 +102,11 @@ impl Mlp {
         self
     }
 
+    /// The linear layers and the closing LayerNorm, for kernels that copy the parameters out.
+    pub(crate) fn parts(&self) -> (&[Linear], Option<&LayerNorm>) {
+        (&self.layers, self.norm.as_ref())
+    }
+
     /// # Shapes
     /// - `input`: `[rows, d_input]`
     /// - returns: `[rows, d_output]`

@@ -39,6 +39,11 @@ impl InteractionBlock {
         Self { edge_mlp, node_mlp }
     }
 
+    /// The edge MLP and the node MLP.
+    pub(crate) fn parts(&self) -> (&Mlp, &Mlp) {
+        (&self.edge_mlp, &self.node_mlp)
+    }
+
     /// # Shapes
     /// - `nodes`: `[N, L]`, `edges`: `[E, L]`, `senders`/`receivers`: `[E]`
     /// - returns: (`[N, L]`, `[E, L]`)

@@ -1,7 +1,9 @@
 //! Encode–process–decode graph network (Sanchez-Gonzalez et al. 2020, `graph_network.py`).
 
+mod fused;
 mod interaction_network;
 
+pub use fused::{FusedGns, GnsWorkspace};
 pub use interaction_network::InteractionBlock;
 
 use crate::{Mlp, MlpConfig};
@@ -78,6 +80,16 @@ impl Gns {
             processor,
             decoder,
         }
+    }
+
+    /// Node encoder, edge encoder, processor blocks and decoder.
+    pub(crate) fn parts(&self) -> (&Mlp, &Mlp, &[InteractionBlock], &Mlp) {
+        (
+            &self.node_encoder,
+            &self.edge_encoder,
+            &self.processor,
+            &self.decoder,
+        )
     }
 
     /// # Shapes
