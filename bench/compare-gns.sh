@@ -8,9 +8,12 @@
 #   bench/compare-gns.sh            # 3 rounds of train and of infer
 #   ROUNDS=5 bench/compare-gns.sh
 #   JAXREF_VENV=/some/venv bench/compare-gns.sh   # reuse a venv that has jax installed
+#   LEARNSIM_KERNEL=burn bench/compare-gns.sh      # time burn's tensor path instead of the
+#                                                  # fused CPU kernels (the default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
+LEARNSIM_KERNEL=${LEARNSIM_KERNEL:-fused}
 if [[ -z "${JAXREF_VENV:-}" ]]; then
     JAXREF_VENV="$(mktemp -d)/venv"
     trap 'rm -rf "$(dirname "$JAXREF_VENV")"' EXIT
@@ -37,9 +40,9 @@ print(m.group(1) if m else "nan", r.group(1) if r else "nan")'
 
 for mode in train infer; do
     for round in $(seq "$ROUNDS"); do
-        ours=$("$OURS" bench gns-kernel --mode "$mode" 2>/dev/null | parse)
+        ours=$("$OURS" bench gns-kernel --mode "$mode" --kernel "$LEARNSIM_KERNEL" 2>/dev/null | parse)
         jax=$("$JAXREF_VENV/bin/python" bench/jax_gns_reference.py "$mode" 2>/dev/null | parse)
-        echo "$mode round $round: learnsim ${ours% *} s/step (rss ${ours#* } MB), jax ${jax% *} s/step (rss ${jax#* } MB)" >&2
+        echo "$mode round $round: learnsim ($LEARNSIM_KERNEL) ${ours% *} s/step (rss ${ours#* } MB), jax ${jax% *} s/step (rss ${jax#* } MB)" >&2
         echo "$mode $ours $jax" >> "$LOG"
     done
 done

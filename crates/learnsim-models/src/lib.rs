@@ -41,7 +41,7 @@ pub use field_autoencoder::{
 };
 pub use fno::{Fno2d, Fno2dConfig};
 pub use gn_gn::{GnBlock, GnGn, GnGnConfig};
-pub use gns::{FusedGns, Gns, GnsConfig, GnsWorkspace, InteractionBlock};
+pub use gns::{FusedGns, FusedGnsTrainer, Gns, GnsConfig, GnsWorkspace, InteractionBlock};
 pub use interaction_network::{InteractionNetwork, InteractionNetworkConfig};
 pub use learned_simulator::{
     FusedGnsModel, GnsModel, GraphInput, LearnedSimulator, LearnedSimulatorConfig, Normalization,

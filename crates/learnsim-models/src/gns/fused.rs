@@ -17,25 +17,25 @@ use learnsim_kernels::{MatMut, MatRef, Threads, matmul};
 use rayon::prelude::*;
 
 /// Rows per cache block: 128 rows of a 128-wide f32 latent are 64 KiB per buffer.
-const ROWS: usize = 128;
+pub(super) const ROWS: usize = 128;
 
 /// burn's `LayerNormConfig` default, which [`MlpConfig`](crate::MlpConfig) uses.
-const LAYER_NORM_EPS: f32 = 1e-5;
+pub(super) const LAYER_NORM_EPS: f32 = 1e-5;
 
 /// One linear layer: `y = x·w + b`.
 #[derive(Debug, Clone)]
-struct Dense {
+pub(super) struct Dense {
     /// `[fan_in, fan_out]`, row-major.
-    w: Vec<f32>,
+    pub(super) w: Vec<f32>,
     /// `[fan_out]`.
-    b: Vec<f32>,
-    fan_in: usize,
-    fan_out: usize,
+    pub(super) b: Vec<f32>,
+    pub(super) fan_in: usize,
+    pub(super) fan_out: usize,
 }
 
 impl Dense {
     /// Rows `start..start + len` of the weight as a `[len, fan_out]` matrix.
-    fn rows(&self, start: usize, len: usize) -> MatRef<'_> {
+    pub(super) fn rows(&self, start: usize, len: usize) -> MatRef<'_> {
         MatRef::row_major(
             &self.w[start * self.fan_out..(start + len) * self.fan_out],
             len,
@@ -46,10 +46,10 @@ impl Dense {
 
 /// An [`Mlp`]'s parameters as plain arrays.
 #[derive(Debug, Clone)]
-struct DenseMlp {
-    layers: Vec<Dense>,
+pub(super) struct DenseMlp {
+    pub(super) layers: Vec<Dense>,
     /// LayerNorm gain and bias.
-    norm: Option<(Vec<f32>, Vec<f32>)>,
+    pub(super) norm: Option<(Vec<f32>, Vec<f32>)>,
 }
 
 fn host(t: burn::tensor::Tensor<1>) -> Vec<f32> {
@@ -92,11 +92,25 @@ impl DenseMlp {
         Self { layers, norm }
     }
 
-    fn d_in(&self) -> usize {
+    /// Every parameter array, in the order layer 0 weight, bias, layer 1 …, gain, bias.
+    pub(super) fn arrays_mut(&mut self) -> Vec<&mut Vec<f32>> {
+        let mut out = Vec::new();
+        for l in &mut self.layers {
+            out.push(&mut l.w);
+            out.push(&mut l.b);
+        }
+        if let Some((g, b)) = &mut self.norm {
+            out.push(g);
+            out.push(b);
+        }
+        out
+    }
+
+    pub(super) fn d_in(&self) -> usize {
         self.layers[0].fan_in
     }
 
-    fn d_out(&self) -> usize {
+    pub(super) fn d_out(&self) -> usize {
         self.layers.last().expect("an MLP has a layer").fan_out
     }
 
@@ -166,7 +180,7 @@ impl DenseMlp {
 
 /// `x += bias` on each row, then ReLU when `relu` (every layer but an MLP's last). Written as
 /// a select so that it vectorises.
-fn bias_act(rows: &mut [f32], bias: &[f32], relu: bool) {
+pub(super) fn bias_act(rows: &mut [f32], bias: &[f32], relu: bool) {
     for row in rows.chunks_exact_mut(bias.len()) {
         if relu {
             row.iter_mut().zip(bias).for_each(|(x, b)| {
@@ -181,7 +195,7 @@ fn bias_act(rows: &mut [f32], bias: &[f32], relu: bool) {
 
 /// Sum of a row in eight independent lanes, so that the compiler can vectorise it (a plain
 /// f32 fold is sequential by IEEE order).
-fn lane_sum(row: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+pub(super) fn lane_sum(row: &[f32], f: impl Fn(f32) -> f32) -> f32 {
     let mut lanes = [0.0f32; 8];
     let mut chunks = row.chunks_exact(8);
     for c in &mut chunks {
@@ -234,20 +248,20 @@ fn grow(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
 
 /// Interaction block parameters.
 #[derive(Debug, Clone)]
-struct FusedBlock {
-    edge: DenseMlp,
-    node: DenseMlp,
+pub(super) struct FusedBlock {
+    pub(super) edge: DenseMlp,
+    pub(super) node: DenseMlp,
 }
 
 /// A [`Gns`]'s parameters, copied out for the fused CPU forward pass. Build it once from a
 /// trained network with [`FusedGns::new`]; it does not follow later changes to the network.
 #[derive(Debug, Clone)]
 pub struct FusedGns {
-    node_encoder: DenseMlp,
-    edge_encoder: DenseMlp,
-    blocks: Vec<FusedBlock>,
-    decoder: DenseMlp,
-    latent: usize,
+    pub(super) node_encoder: DenseMlp,
+    pub(super) edge_encoder: DenseMlp,
+    pub(super) blocks: Vec<FusedBlock>,
+    pub(super) decoder: DenseMlp,
+    pub(super) latent: usize,
 }
 
 impl FusedGns {
@@ -272,6 +286,41 @@ impl FusedGns {
             decoder: DenseMlp::from_mlp(decoder),
             latent,
         }
+    }
+
+    /// Every parameter array in [`Gns::map_mlps`]'s MLP order (the reference's
+    /// `param_sizes`), each MLP's as [`DenseMlp::arrays_mut`].
+    pub(super) fn arrays_mut(&mut self) -> Vec<&mut Vec<f32>> {
+        let mut out = self.node_encoder.arrays_mut();
+        out.extend(self.edge_encoder.arrays_mut());
+        for b in &mut self.blocks {
+            out.extend(b.edge.arrays_mut());
+            out.extend(b.node.arrays_mut());
+        }
+        out.extend(self.decoder.arrays_mut());
+        out
+    }
+
+    /// These parameters written into `gns`, a network of the same sizes (for checkpoints and
+    /// for inference through burn).
+    ///
+    /// # Panics
+    /// If `gns` has other sizes.
+    pub fn write_into(&self, gns: Gns, device: &burn::tensor::Device) -> Gns {
+        let mut copy = self.clone();
+        let mut arrays = copy.arrays_mut().into_iter();
+        gns.map_mlps(&mut |mlp| {
+            mlp.with_parameters(
+                &mut |which| {
+                    std::mem::take(
+                        arrays
+                            .next()
+                            .unwrap_or_else(|| panic!("no fused array left for {which:?}")),
+                    )
+                },
+                device,
+            )
+        })
     }
 
     /// Node input width.
@@ -365,7 +414,7 @@ impl FusedGns {
             block
                 .node
                 .rows_into(&[(&*v, l), (&*aggregated, l)], v_update, scratch);
-            v.par_iter_mut().zip(&*v_update).for_each(|(v, u)| *v += u);
+            super::fused_train::par_add(v, v_update);
         }
         let mut out = vec![0.0; n * self.node_out()];
         self.decoder.rows_into(&[(v, l)], &mut out, scratch);
@@ -374,7 +423,7 @@ impl FusedGns {
 }
 
 /// Indices as u32, each checked to be a node.
-fn index_list(indices: &[i64], n: usize, what: &str, out: &mut Vec<u32>) {
+pub(super) fn index_list(indices: &[i64], n: usize, what: &str, out: &mut Vec<u32>) {
     out.clear();
     out.extend(indices.iter().enumerate().map(|(k, &i)| {
         assert!(
@@ -386,7 +435,12 @@ fn index_list(indices: &[i64], n: usize, what: &str, out: &mut Vec<u32>) {
 }
 
 /// Counting sort of the edge ids by receiver (stable, so each node's edges keep their order).
-fn sort_by_receiver(receivers: &[u32], n: usize, order: &mut Vec<u32>, offsets: &mut Vec<u32>) {
+pub(super) fn sort_by_receiver(
+    receivers: &[u32],
+    n: usize,
+    order: &mut Vec<u32>,
+    offsets: &mut Vec<u32>,
+) {
     offsets.clear();
     offsets.resize(n + 1, 0);
     for &r in receivers {
@@ -405,7 +459,13 @@ fn sort_by_receiver(receivers: &[u32], n: usize, order: &mut Vec<u32>, offsets: 
 }
 
 /// `aggregated[i] = Σ_{edges k into i} e_update[k]`, over receiver-sorted edges.
-fn segment_sum(e_update: &[f32], order: &[u32], offsets: &[u32], aggregated: &mut [f32], l: usize) {
+pub(super) fn segment_sum(
+    e_update: &[f32],
+    order: &[u32],
+    offsets: &[u32],
+    aggregated: &mut [f32],
+    l: usize,
+) {
     aggregated
         .par_chunks_mut(ROWS * l)
         .enumerate()

@@ -1,9 +1,11 @@
 //! Encode–process–decode graph network (Sanchez-Gonzalez et al. 2020, `graph_network.py`).
 
 mod fused;
+mod fused_train;
 mod interaction_network;
 
 pub use fused::{FusedGns, GnsWorkspace};
+pub use fused_train::FusedGnsTrainer;
 pub use interaction_network::InteractionBlock;
 
 use crate::{Mlp, MlpConfig};
