@@ -119,6 +119,24 @@ pub struct GnsModel {
 }
 
 impl GnsModel {
+    /// The network and the type embedding.
+    pub(crate) fn parts(&self) -> (&Gns, &Embedding) {
+        (&self.gns, &self.type_embedding)
+    }
+
+    /// The network and the type embedding, by value.
+    pub(crate) fn into_parts(self) -> (Gns, Embedding) {
+        (self.gns, self.type_embedding)
+    }
+
+    /// A model from a network and a type embedding.
+    pub(crate) fn from_parts(gns: Gns, type_embedding: Embedding) -> Self {
+        Self {
+            gns,
+            type_embedding,
+        }
+    }
+
     /// Normalised accelerations for a featurized graph.
     ///
     /// # Shapes

@@ -23,6 +23,7 @@
 
 mod field_autoencoder;
 mod fno;
+mod fused_training;
 mod gn_gn;
 mod gns;
 pub mod graph;
@@ -40,6 +41,7 @@ pub use field_autoencoder::{
     leray_potential, periodic_pad, pixel_shuffle,
 };
 pub use fno::{Fno2d, Fno2dConfig};
+pub use fused_training::{AdamState, FusedGnsModelTrainer};
 pub use gn_gn::{GnBlock, GnGn, GnGnConfig};
 pub use gns::{FusedGns, FusedGnsTrainer, Gns, GnsConfig, GnsWorkspace, InteractionBlock};
 pub use interaction_network::{InteractionNetwork, InteractionNetworkConfig};

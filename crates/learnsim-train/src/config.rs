@@ -38,6 +38,34 @@ pub struct TrainConfig {
     pub validation_windows: usize,
     /// Checkpoint every this many steps (and at the end).
     pub checkpoint_every: usize,
+    /// What computes the forward and backward passes (default: `auto`).
+    #[serde(default)]
+    pub kernel: TrainKernel,
+}
+
+/// What computes a GNS training step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrainKernel {
+    /// The fused CPU kernels on the default CPU build, burn on a GPU build (`wgpu`).
+    #[default]
+    Auto,
+    /// burn's autodiff and Adam on the default device.
+    Burn,
+    /// learnsim's fused CPU kernels ([`FusedGnsModelTrainer`](learnsim_models::FusedGnsModelTrainer)):
+    /// the same gradients (tested against burn's), several times faster on the CPU.
+    Fused,
+}
+
+impl TrainKernel {
+    /// Whether this resolves to the fused CPU kernels.
+    pub fn is_fused(self) -> bool {
+        match self {
+            Self::Auto => learnsim_models::fused_cpu_inference(),
+            Self::Burn => false,
+            Self::Fused => true,
+        }
+    }
 }
 
 impl TrainConfig {

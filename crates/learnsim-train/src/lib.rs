@@ -19,6 +19,6 @@ pub mod tfnet;
 mod trainer;
 pub mod turbulence;
 
-pub use config::TrainConfig;
+pub use config::{TrainConfig, TrainKernel};
 pub use noise::random_walk_noise;
 pub use trainer::{LossPoint, TrainError, TrainState, Trainer};

@@ -8,7 +8,8 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Device, Tensor, TensorData};
 use learnsim_core::{Metadata, Trajectory};
 use learnsim_models::{
-    GnsModel, GraphInput, LearnedSimulator, LearnedSimulatorConfig, Normalization,
+    AdamState, FusedGnsModelTrainer, GnsModel, GraphInput, LearnedSimulator,
+    LearnedSimulatorConfig, Normalization,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -62,10 +63,15 @@ pub struct Trainer {
     /// The network.
     pub model: GnsModel,
     optimizer: ModuleOptimizer,
+    /// The model in the fused CPU kernels, which then train it (`model` is kept equal to it).
+    fused: Option<FusedGnsModelTrainer>,
     device: Device,
     /// Progress so far.
     pub state: TrainState,
 }
+
+/// burn's `AdamConfig` defaults, which both kernels use: β₁, β₂, ε.
+const ADAM: (f32, f32, f32) = (0.9, 0.999, 1e-5);
 
 impl std::fmt::Debug for Trainer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -123,7 +129,12 @@ impl Trainer {
             simulator.init_model(&device).load_record(record)
         };
         Self {
-            optimizer: AdamConfig::new().init(),
+            optimizer: AdamConfig::new()
+                .with_beta_1(ADAM.0)
+                .with_beta_2(ADAM.1)
+                .with_epsilon(ADAM.2)
+                .init(),
+            fused: config.kernel.is_fused().then(|| model.fused_trainer()),
             config,
             simulator,
             model,
@@ -231,16 +242,26 @@ impl Trainer {
         let step = self.state.step;
         let mut rng = ChaCha8Rng::seed_from_u64(mix(self.config.seed, step as u64));
         let (input, target, mask) = self.batch(train, &mut rng, self.config.noise_std)?;
-        let loss = self.loss(&self.model, &input, target, mask);
-        let value: f32 = loss.clone().into_scalar();
-        if !value.is_finite() {
-            return Err(TrainError::Diverged { step, loss: value });
-        }
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        let model = self.model.clone();
-        self.model = self
-            .optimizer
-            .step(self.config.learning_rate(step), model, grads);
+        let lr = self.config.learning_rate(step);
+        let value = if let Some(fused) = &mut self.fused {
+            let value = fused.loss_and_gradients(&input, &target, &mask);
+            if !value.is_finite() {
+                return Err(TrainError::Diverged { step, loss: value });
+            }
+            fused.adam_step(lr, ADAM.0, ADAM.1, ADAM.2);
+            self.model = fused.write_into(self.model.clone(), &self.device);
+            value
+        } else {
+            let loss = self.loss(&self.model, &input, target, mask);
+            let value: f32 = loss.clone().into_scalar();
+            if !value.is_finite() {
+                return Err(TrainError::Diverged { step, loss: value });
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+            let model = self.model.clone();
+            self.model = self.optimizer.step(lr, model, grads);
+            value
+        };
         self.state.train_loss.push(LossPoint { step, loss: value });
         self.state.step += 1;
         Ok(value)
@@ -276,10 +297,17 @@ impl Trainer {
             .into_record()
             .save(tmp.join("model.bpk"))
             .map_err(|e| fail(format!("{e:?}")))?;
-        self.optimizer
-            .to_record()
-            .save(tmp.join("optimizer.bpk"))
-            .map_err(|e| fail(format!("{e:?}")))?;
+        match &self.fused {
+            Some(fused) => {
+                std::fs::write(tmp.join(FUSED_ADAM), encode_adam(&fused.adam_state()))
+                    .map_err(|e| fail(format!("{FUSED_ADAM}: {e}")))?;
+            }
+            None => self
+                .optimizer
+                .to_record()
+                .save(tmp.join("optimizer.bpk"))
+                .map_err(|e| fail(format!("{e:?}")))?,
+        }
         let state = serde_json::to_string(&self.state).map_err(|e| fail(e.to_string()))?;
         std::fs::write(tmp.join("state.json"), state).map_err(|e| fail(e.to_string()))?;
         let old = dir.with_extension("old");
@@ -301,12 +329,144 @@ impl Trainer {
         let model = ModuleRecord::load(dir.join("model.bpk"))
             .map_err(|e| fail(format!("model.bpk: {e:?}")))?;
         self.model = self.model.clone().load_record(model);
-        let optimizer = OptimizerRecord::load(dir.join("optimizer.bpk"))
-            .map_err(|e| fail(format!("optimizer.bpk: {e:?}")))?;
-        self.optimizer = AdamConfig::new().init().load_record(optimizer);
+        if self.fused.is_some() {
+            let path = dir.join(FUSED_ADAM);
+            let bytes = std::fs::read(&path).map_err(|e| {
+                fail(format!(
+                    "{FUSED_ADAM}: {e} (a checkpoint of the burn kernel cannot resume with the fused one; set kernel = \"burn\")"
+                ))
+            })?;
+            let state = decode_adam(&bytes).map_err(|p| fail(format!("{FUSED_ADAM}: {p}")))?;
+            let mut fused = self.model.fused_trainer();
+            fused
+                .set_adam_state(state)
+                .map_err(|p| fail(format!("{FUSED_ADAM}: {p}")))?;
+            self.fused = Some(fused);
+        } else {
+            let optimizer = OptimizerRecord::load(dir.join("optimizer.bpk"))
+                .map_err(|e| fail(format!("optimizer.bpk: {e:?} (a checkpoint of the fused kernel cannot resume with burn's; set kernel = \"fused\")")))?;
+            self.optimizer = AdamConfig::new()
+                .with_beta_1(ADAM.0)
+                .with_beta_2(ADAM.1)
+                .with_epsilon(ADAM.2)
+                .init()
+                .load_record(optimizer);
+        }
         let text = std::fs::read_to_string(dir.join("state.json"))
             .map_err(|e| fail(format!("state.json: {e}")))?;
         self.state = serde_json::from_str(&text).map_err(|e| fail(format!("state.json: {e}")))?;
         Ok(())
+    }
+}
+
+/// The fused kernel's Adam state in a checkpoint.
+const FUSED_ADAM: &str = "fused_adam.bin";
+const ADAM_MAGIC: &[u8; 8] = b"LSADAM01";
+
+/// `LSADAM01`, steps (i32 LE), array count (u64 LE), then per array its length (u64 LE) and
+/// its first then second moments (f32 LE).
+fn encode_adam(state: &AdamState) -> Vec<u8> {
+    let mut out = ADAM_MAGIC.to_vec();
+    out.extend(state.steps.to_le_bytes());
+    out.extend((state.first.len() as u64).to_le_bytes());
+    for (m, v) in state.first.iter().zip(&state.second) {
+        out.extend((m.len() as u64).to_le_bytes());
+        out.extend(m.iter().chain(v).flat_map(|x| x.to_le_bytes()));
+    }
+    out
+}
+
+fn decode_adam(bytes: &[u8]) -> Result<AdamState, String> {
+    let mut at = 0usize;
+    let mut take = |n: usize| -> Result<&[u8], String> {
+        let end = at
+            .checked_add(n)
+            .filter(|&e| e <= bytes.len())
+            .ok_or_else(|| format!("truncated: {} bytes, needed more at byte {at}", bytes.len()))?;
+        let s = &bytes[at..end];
+        at = end;
+        Ok(s)
+    };
+    if take(8)? != ADAM_MAGIC {
+        return Err("not a learnsim Adam state (bad magic)".into());
+    }
+    let steps = i32::from_le_bytes(take(4)?.try_into().expect("4 bytes"));
+    let arrays = u64::from_le_bytes(take(8)?.try_into().expect("8 bytes"));
+    if arrays > bytes.len() as u64 {
+        return Err(format!(
+            "{arrays} arrays cannot fit in {} bytes",
+            bytes.len()
+        ));
+    }
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    for k in 0..arrays {
+        let len = u64::from_le_bytes(take(8)?.try_into().expect("8 bytes"));
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|&l| l.checked_mul(8).is_some_and(|b| b <= bytes.len()))
+            .ok_or_else(|| format!("array {k} claims {len} values, more than the file holds"))?;
+        let floats = |raw: &[u8]| -> Vec<f32> {
+            raw.chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                .collect()
+        };
+        first.push(floats(take(4 * len)?));
+        second.push(floats(take(4 * len)?));
+    }
+    if at != bytes.len() {
+        return Err(format!("{} bytes after the last array", bytes.len() - at));
+    }
+    if let Some(k) = first
+        .iter()
+        .chain(&second)
+        .position(|a| a.iter().any(|x| !x.is_finite()))
+    {
+        return Err(format!("moment array {k} holds a NaN or infinity"));
+    }
+    Ok(AdamState {
+        steps,
+        first,
+        second,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adam_state_round_trips_and_bad_bytes_are_refused() {
+        let state = AdamState {
+            steps: 7,
+            first: vec![vec![1.0, -2.5], vec![], vec![3e-8]],
+            second: vec![vec![0.5, 0.25], vec![], vec![1e-12]],
+        };
+        let bytes = encode_adam(&state);
+        assert_eq!(decode_adam(&bytes).unwrap(), state);
+        for cut in [0, 5, 12, bytes.len() - 1] {
+            let e = decode_adam(&bytes[..cut]).unwrap_err();
+            assert!(e.contains("truncated") || e.contains("magic"), "{cut}: {e}");
+        }
+        let mut bad = bytes.clone();
+        bad[0] = b'X';
+        assert!(decode_adam(&bad).unwrap_err().contains("magic"));
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(
+            decode_adam(&long)
+                .unwrap_err()
+                .contains("after the last array")
+        );
+        let mut huge = bytes.clone();
+        huge[20..28].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(
+            decode_adam(&huge)
+                .unwrap_err()
+                .contains("more than the file holds")
+        );
+        let mut nan = bytes;
+        let at = nan.len() - 4;
+        nan[at..].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert!(decode_adam(&nan).unwrap_err().contains("NaN"));
     }
 }

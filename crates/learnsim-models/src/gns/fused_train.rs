@@ -106,6 +106,33 @@ fn accumulate_col_sums(out: &mut [f32], rows: usize, f: impl Fn(usize, &mut [f32
     }
 }
 
+/// Large buffers kept from step to step: without them every step maps and unmaps hundreds of
+/// MB (glibc serves large blocks by mmap), and page faults and TLB shootdowns took ~15 % of a
+/// step in `perf`.
+#[derive(Debug, Default)]
+struct Pool(Vec<Vec<f32>>);
+
+impl Pool {
+    /// A buffer of `len` values with arbitrary contents: for outputs written in full.
+    fn take(&mut self, len: usize) -> Vec<f32> {
+        let mut v = self.0.pop().unwrap_or_default();
+        v.resize(len, 0.0);
+        v.truncate(len);
+        v
+    }
+
+    /// A buffer of `len` zeros.
+    fn take_zeroed(&mut self, len: usize) -> Vec<f32> {
+        let mut v = self.take(len);
+        v.fill(0.0);
+        v
+    }
+
+    fn give(&mut self, v: Vec<f32>) {
+        self.0.push(v);
+    }
+}
+
 /// What an MLP's backward pass needs from its forward pass.
 #[derive(Debug, Default)]
 struct MlpTape {
@@ -170,7 +197,13 @@ fn mlp_forward(mlp: &DenseMlp, tape: &mut MlpTape, out: &mut [f32]) {
 /// Backward through the MLP from `dy` (`[rows, d_out]`, consumed) to the gradient of the
 /// first layer's pre-activation (`[rows, h0]`, returned), adding the gradients of every
 /// parameter but the first layer's weight into `grad`.
-fn mlp_backward(mlp: &DenseMlp, grad: &mut DenseMlp, tape: &MlpTape, mut dz: Vec<f32>) -> Vec<f32> {
+fn mlp_backward(
+    mlp: &DenseMlp,
+    grad: &mut DenseMlp,
+    tape: &MlpTape,
+    mut dz: Vec<f32>,
+    pool: &mut Pool,
+) -> Vec<f32> {
     let last = mlp.layers.len() - 1;
     let rows = tape.rows;
     let width = mlp.d_out();
@@ -220,7 +253,7 @@ fn mlp_backward(mlp: &DenseMlp, grad: &mut DenseMlp, tape: &MlpTape, mut dz: Vec
                 .for_each(|(p, d)| *p += d);
         });
         accumulate_xt_dz(&mut g.w, x, layer.fan_in, &dz, fo);
-        let mut prev = vec![0.0f32; rows * layer.fan_in];
+        let mut prev = pool.take(rows * layer.fan_in);
         par_matmul(&mut prev, &dz, layer.rows(0, layer.fan_in).t(), false);
         prev.par_chunks_mut(ELEMENTS)
             .zip(x.par_chunks(ELEMENTS))
@@ -229,7 +262,7 @@ fn mlp_backward(mlp: &DenseMlp, grad: &mut DenseMlp, tape: &MlpTape, mut dz: Vec
                     *p = if *x > 0.0 { *p } else { 0.0 };
                 });
             });
-        dz = prev;
+        pool.give(std::mem::replace(&mut dz, prev));
     }
     let h0 = mlp.layers[0].fan_out;
     accumulate_col_sums(&mut grad.layers[0].b, rows, |i, p| {
@@ -271,6 +304,7 @@ pub struct FusedGnsTrainer {
     blocks: Vec<BlockTape>,
     decoder: MlpTape,
     v_final: Vec<f32>,
+    pool: Pool,
     senders: Vec<u32>,
     receivers: Vec<u32>,
     by_sender: Vec<u32>,
@@ -309,6 +343,7 @@ impl FusedGnsTrainer {
             edge_encoder: MlpTape::default(),
             decoder: MlpTape::default(),
             v_final: Vec::new(),
+            pool: Pool::default(),
             senders: Vec::new(),
             receivers: Vec::new(),
             by_sender: Vec::new(),
@@ -316,6 +351,56 @@ impl FusedGnsTrainer {
             by_receiver: Vec::new(),
             receiver_offsets: Vec::new(),
         }
+    }
+
+    /// Adam steps taken.
+    pub fn adam_steps(&self) -> i32 {
+        self.adam.steps
+    }
+
+    /// Adam's step count and moments, in [`FusedGns`]'s array order (for checkpoints).
+    pub fn moments(&self) -> (i32, Vec<Vec<f32>>, Vec<Vec<f32>>) {
+        (
+            self.adam.steps,
+            self.adam.first.clone(),
+            self.adam.second.clone(),
+        )
+    }
+
+    /// Restores Adam's step count and moments.
+    ///
+    /// # Errors
+    /// If the number of arrays or a length differs from this network's.
+    pub fn set_moments(
+        &mut self,
+        steps: i32,
+        first: Vec<Vec<f32>>,
+        second: Vec<Vec<f32>>,
+    ) -> Result<(), String> {
+        for (what, arrays) in [("first", &first), ("second", &second)] {
+            if arrays.len() != self.adam.first.len() {
+                return Err(format!(
+                    "{} {what}-moment arrays for a network of {}",
+                    arrays.len(),
+                    self.adam.first.len()
+                ));
+            }
+            for (k, (a, b)) in arrays.iter().zip(&self.adam.first).enumerate() {
+                if a.len() != b.len() {
+                    return Err(format!(
+                        "{what}-moment array {k} has {} values, the parameter {}",
+                        a.len(),
+                        b.len()
+                    ));
+                }
+            }
+        }
+        self.adam = AdamMoments {
+            first,
+            second,
+            steps,
+        };
+        Ok(())
     }
 
     /// The network as trained so far.
@@ -384,8 +469,11 @@ impl FusedGnsTrainer {
         }
 
         // Forward, keeping the tape.
-        let mut v = vec![0.0f32; n * l];
-        let mut e = vec![0.0f32; n_edges * l];
+        let pool = &mut self.pool;
+        let mut v = std::mem::take(&mut self.v_final);
+        v.resize(n * l, 0.0);
+        v.truncate(n * l);
+        let mut e = pool.take(n_edges * l);
         let enc = &net.node_encoder;
         par_matmul(
             self.node_encoder.first(enc, n),
@@ -402,15 +490,15 @@ impl FusedGnsTrainer {
             false,
         );
         mlp_forward(enc, &mut self.edge_encoder, &mut e);
-        let mut e_update = vec![0.0f32; n_edges * l];
-        let mut v_update = vec![0.0f32; n * l];
+        let mut e_update = pool.take(n_edges * l);
+        let mut v_update = pool.take(n * l);
         for (block, tape) in net.blocks.iter().zip(&mut self.blocks) {
             tape.v.clone_from(&v);
             tape.e.clone_from(&e);
             let first = &block.edge.layers[0];
             let h0 = first.fan_out;
-            let mut p_s = vec![0.0f32; n * h0];
-            let mut p_r = vec![0.0f32; n * h0];
+            let mut p_s = pool.take(n * h0);
+            let mut p_r = pool.take(n * h0);
             par_matmul(&mut p_s, &v, first.rows(l, l), false);
             par_matmul(&mut p_r, &v, first.rows(2 * l, l), false);
             let a = tape.edge.first(&block.edge, n_edges);
@@ -442,7 +530,12 @@ impl FusedGnsTrainer {
             par_matmul(a, &tape.aggregated, node_first.rows(l, l), true);
             mlp_forward(&block.node, &mut tape.node, &mut v_update);
             par_add(&mut v, &v_update);
+            pool.give(p_s);
+            pool.give(p_r);
         }
+        pool.give(e);
+        pool.give(e_update);
+        pool.give(v_update);
         let dec = &net.decoder;
         let mut y = vec![0.0f32; n * out_w];
         par_matmul(
@@ -470,12 +563,14 @@ impl FusedGnsTrainer {
 
         // Backward.
         let grad = &mut self.grad;
-        let dz = mlp_backward(dec, &mut grad.decoder, &self.decoder, dy);
+        let pool = &mut self.pool;
+        let dz = mlp_backward(dec, &mut grad.decoder, &self.decoder, dy, pool);
         let h0 = dec.layers[0].fan_out;
         accumulate_xt_dz(&mut grad.decoder.layers[0].w, &self.v_final, l, &dz, h0);
-        let mut dv = vec![0.0f32; n * l];
+        let mut dv = pool.take(n * l);
         par_matmul(&mut dv, &dz, dec.layers[0].rows(0, l).t(), false);
-        let mut de = vec![0.0f32; n_edges * l];
+        pool.give(dz);
+        let mut de = pool.take_zeroed(n_edges * l);
         for ((block, tape), g) in net
             .blocks
             .iter()
@@ -484,18 +579,22 @@ impl FusedGnsTrainer {
             .rev()
         {
             // node update: v' = v + node_mlp([v, Σ e_update])
-            let dz = mlp_backward(&block.node, &mut g.node, &tape.node, dv.clone());
+            let mut dy = pool.take(n * l);
+            dy.copy_from_slice(&dv);
+            let dz = mlp_backward(&block.node, &mut g.node, &tape.node, dy, pool);
             let first = &block.node.layers[0];
             let h0 = first.fan_out;
             let (gw_v, gw_a) = g.node.layers[0].w.split_at_mut(l * h0);
             accumulate_xt_dz(gw_v, &tape.v, l, &dz, h0);
             accumulate_xt_dz(gw_a, &tape.aggregated, l, &dz, h0);
             par_matmul(&mut dv, &dz, first.rows(0, l).t(), true);
-            let mut d_aggregated = vec![0.0f32; n * l];
+            let mut d_aggregated = pool.take(n * l);
             par_matmul(&mut d_aggregated, &dz, first.rows(l, l).t(), false);
+            pool.give(dz);
             // edge update: e' = e + e_update, e_update summed into its receiver
             let r_idx = &self.receivers;
-            let mut d_update = de.clone();
+            let mut d_update = pool.take(n_edges * l);
+            d_update.copy_from_slice(&de);
             d_update
                 .par_chunks_mut(l)
                 .enumerate()
@@ -506,13 +605,14 @@ impl FusedGnsTrainer {
                         .zip(&d_aggregated[r * l..(r + 1) * l])
                         .for_each(|(d, a)| *d += a);
                 });
-            let dz = mlp_backward(&block.edge, &mut g.edge, &tape.edge, d_update);
+            pool.give(d_aggregated);
+            let dz = mlp_backward(&block.edge, &mut g.edge, &tape.edge, d_update, pool);
             let first = &block.edge.layers[0];
             let h0 = first.fan_out;
             let (gw_e, gw_sr) = g.edge.layers[0].w.split_at_mut(l * h0);
             let (gw_s, gw_r) = gw_sr.split_at_mut(l * h0);
             accumulate_xt_dz(gw_e, &tape.e, l, &dz, h0);
-            let mut dp = vec![0.0f32; n * h0];
+            let mut dp = pool.take(n * h0);
             segment_sum(&dz, &self.by_sender, &self.sender_offsets, &mut dp, h0);
             accumulate_xt_dz(gw_s, &tape.v, l, &dp, h0);
             par_matmul(&mut dv, &dp, first.rows(l, l).t(), true);
@@ -520,9 +620,11 @@ impl FusedGnsTrainer {
             accumulate_xt_dz(gw_r, &tape.v, l, &dp, h0);
             par_matmul(&mut dv, &dp, first.rows(2 * l, l).t(), true);
             par_matmul(&mut de, &dz, first.rows(0, l).t(), true);
+            pool.give(dp);
+            pool.give(dz);
         }
         let enc = &net.edge_encoder;
-        let dz = mlp_backward(enc, &mut grad.edge_encoder, &self.edge_encoder, de);
+        let dz = mlp_backward(enc, &mut grad.edge_encoder, &self.edge_encoder, de, pool);
         accumulate_xt_dz(
             &mut grad.edge_encoder.layers[0].w,
             edges,
@@ -531,7 +633,8 @@ impl FusedGnsTrainer {
             enc.layers[0].fan_out,
         );
         let enc = &net.node_encoder;
-        let dz = mlp_backward(enc, &mut grad.node_encoder, &self.node_encoder, dv);
+        pool.give(dz);
+        let dz = mlp_backward(enc, &mut grad.node_encoder, &self.node_encoder, dv, pool);
         accumulate_xt_dz(
             &mut grad.node_encoder.layers[0].w,
             nodes,
@@ -544,6 +647,7 @@ impl FusedGnsTrainer {
             par_matmul(&mut d, &dz, enc.layers[0].rows(0, node_in).t(), false);
             d
         });
+        pool.give(dz);
         (loss, d_nodes)
     }
 

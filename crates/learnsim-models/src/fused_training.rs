@@ -1,0 +1,153 @@
+//! A [`GnsModel`] (GNS plus particle-type embedding) trained with the fused CPU kernels.
+
+use crate::{FusedGnsTrainer, GnsModel, GraphInput};
+use burn::module::Param;
+use burn::tensor::{Device, Tensor, TensorData};
+
+/// Adam's state: the step count and both moments of every parameter array, in the order
+/// of the network's arrays then the embedding table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdamState {
+    /// Steps taken.
+    pub steps: i32,
+    /// First moments.
+    pub first: Vec<Vec<f32>>,
+    /// Second moments.
+    pub second: Vec<Vec<f32>>,
+}
+
+/// [`GnsModel`] training on the CPU: the network through [`FusedGnsTrainer`], the
+/// type-embedding table by the gradient of the node inputs, both with the same Adam.
+#[derive(Debug)]
+pub struct FusedGnsModelTrainer {
+    network: FusedGnsTrainer,
+    /// `[kinds, width]`, row-major.
+    embedding: Vec<f32>,
+    embedding_width: usize,
+    embedding_grad: Vec<f32>,
+    embedding_first: Vec<f32>,
+    embedding_second: Vec<f32>,
+}
+
+impl GnsModel {
+    /// The model's parameters copied into a trainer with fresh Adam moments.
+    pub fn fused_trainer(&self) -> FusedGnsModelTrainer {
+        let (gns, embedding) = self.parts();
+        let [_, embedding_width] = embedding.weight.dims();
+        let table = embedding
+            .weight
+            .val()
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 embedding");
+        FusedGnsModelTrainer {
+            network: FusedGnsTrainer::new(gns),
+            embedding_grad: vec![0.0; table.len()],
+            embedding_first: vec![0.0; table.len()],
+            embedding_second: vec![0.0; table.len()],
+            embedding: table,
+            embedding_width,
+        }
+    }
+}
+
+impl FusedGnsModelTrainer {
+    /// The masked MSE `Σ m·(y − t)² / max(Σ m, 1)` of the model on a featurized graph, as
+    /// learnsim-train's loss, leaving every gradient for [`adam_step`](Self::adam_step).
+    ///
+    /// # Shapes
+    /// - `target`, `mask`: `[N, D]`
+    pub fn loss_and_gradients(&mut self, input: &GraphInput, target: &[f32], mask: &[f32]) -> f32 {
+        let (f, w) = (input.node_width, self.embedding_width);
+        let mut nodes = Vec::with_capacity(input.n_nodes * (f + w));
+        for (i, &kind) in input.kind_index.iter().enumerate() {
+            let k = usize::try_from(kind).expect("a kind index is not negative");
+            nodes.extend_from_slice(&input.node_features[i * f..(i + 1) * f]);
+            nodes.extend_from_slice(&self.embedding[k * w..(k + 1) * w]);
+        }
+        let (loss, d_nodes) = self.network.loss_and_gradients(
+            &nodes,
+            &input.edge_features,
+            &input.senders,
+            &input.receivers,
+            target,
+            Some(mask),
+            true,
+        );
+        let d_nodes = d_nodes.expect("asked for");
+        self.embedding_grad.fill(0.0);
+        for (i, &kind) in input.kind_index.iter().enumerate() {
+            let k = kind as usize;
+            let row = &d_nodes[i * (f + w) + f..(i + 1) * (f + w)];
+            self.embedding_grad[k * w..(k + 1) * w]
+                .iter_mut()
+                .zip(row)
+                .for_each(|(g, d)| *g += d);
+        }
+        loss
+    }
+
+    /// One Adam step on every parameter, embedding included.
+    pub fn adam_step(&mut self, lr: f64, beta1: f32, beta2: f32, eps: f32) {
+        self.network.adam_step(lr, beta1, beta2, eps);
+        let t = self.network.adam_steps();
+        let (c1, c2) = (1.0 - beta1.powi(t), 1.0 - beta2.powi(t));
+        let lr = lr as f32;
+        for i in 0..self.embedding.len() {
+            let g = self.embedding_grad[i];
+            let (m, v) = (&mut self.embedding_first[i], &mut self.embedding_second[i]);
+            *m = beta1 * *m + (1.0 - beta1) * g;
+            *v = beta2 * *v + (1.0 - beta2) * g * g;
+            self.embedding[i] -= lr * (*m / c1) / ((*v / c2).sqrt() + eps);
+        }
+    }
+
+    /// The trained parameters written into `model` (same sizes).
+    pub fn write_into(&self, model: GnsModel, device: &Device) -> GnsModel {
+        let (gns, embedding) = model.into_parts();
+        let gns = self.network.write_into(gns, device);
+        let rows = self.embedding.len() / self.embedding_width.max(1);
+        let mut embedding = embedding;
+        embedding.weight = Param::from_tensor(Tensor::from_data(
+            TensorData::new(self.embedding.clone(), [rows, self.embedding_width]),
+            device,
+        ));
+        GnsModel::from_parts(gns, embedding)
+    }
+
+    /// Adam's state, for a checkpoint.
+    pub fn adam_state(&self) -> AdamState {
+        let (steps, mut first, mut second) = self.network.moments();
+        first.push(self.embedding_first.clone());
+        second.push(self.embedding_second.clone());
+        AdamState {
+            steps,
+            first,
+            second,
+        }
+    }
+
+    /// Restores Adam's state from a checkpoint.
+    ///
+    /// # Errors
+    /// If the arrays' number or lengths differ from this model's (the message says which).
+    pub fn set_adam_state(&mut self, mut state: AdamState) -> Result<(), String> {
+        let (ef, es) = match (state.first.pop(), state.second.pop()) {
+            (Some(f), Some(s)) => (f, s),
+            _ => return Err("no moment arrays".into()),
+        };
+        if ef.len() != self.embedding.len() || es.len() != self.embedding.len() {
+            return Err(format!(
+                "the embedding's moments have {} and {} values, the model has {}",
+                ef.len(),
+                es.len(),
+                self.embedding.len()
+            ));
+        }
+        self.network
+            .set_moments(state.steps, state.first, state.second)?;
+        self.embedding_first = ef;
+        self.embedding_second = es;
+        Ok(())
+    }
+}
