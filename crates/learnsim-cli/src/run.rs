@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_data::{Dataset, load_dataset, write_bytes_atomically};
 use learnsim_eval::{
     Ballistic, ConstantVelocity, FrameStepper, LearnedStepper, Persistence, Protocol, Scores,
-    rollout, score,
+    StageSeconds, rollout, score,
 };
 use learnsim_models::default_training_device;
 use learnsim_train::{TrainConfig, Trainer};
@@ -124,6 +124,18 @@ pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trai
     Ok((trainer, start.elapsed().as_secs_f64()))
 }
 
+/// Each stage's share of the learned rollouts' time (neighbour search, features, network,
+/// decode), for metrics.json.
+fn stage_shares(s: &StageSeconds) -> Value {
+    let total = s.total().max(1e-12);
+    json!({
+        "neighbors": s.neighbors / total,
+        "features": s.features / total,
+        "network": s.network / total,
+        "decode": s.decode / total,
+    })
+}
+
 /// The trained model's and the baselines' scores over one split under the standard protocol.
 #[derive(Debug)]
 pub struct Evaluation {
@@ -131,6 +143,8 @@ pub struct Evaluation {
     pub model: Scores,
     /// `persistence`, `constant_velocity`, `ballistic`, in that order.
     pub baselines: Vec<(&'static str, Scores)>,
+    /// Where the learned rollouts spent their time.
+    pub stages: StageSeconds,
 }
 
 impl Evaluation {
@@ -198,6 +212,7 @@ pub fn evaluate(trainer: &Trainer, dataset: &Dataset, split: usize) -> Result<Ev
     Ok(Evaluation {
         model: model_scores,
         baselines,
+        stages: stepper.timing,
     })
 }
 
@@ -410,6 +425,7 @@ pub fn finish(
             "rollout_steps_per_s": rollout_fps,
             "ground_truth_steps_per_s": gt_fps,
             "speedup": rollout_fps / gt_fps,
+            "rollout_stage_shares": stage_shares(&evaluation.stages),
         },
     });
     let path = out.join("metrics.json");

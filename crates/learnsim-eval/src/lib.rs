@@ -18,5 +18,5 @@ pub use metrics::{
     mse_at_horizons, pearson,
 };
 pub use protocol::{Protocol, Scores, score};
-pub use rollout::{FrameStepper, LearnedStepper, Rollout, RolloutError, rollout};
+pub use rollout::{FrameStepper, LearnedStepper, Rollout, RolloutError, StageSeconds, rollout};
 pub use sinkhorn::sinkhorn_divergence;

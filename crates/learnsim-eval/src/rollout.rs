@@ -103,6 +103,28 @@ pub struct LearnedStepper<'a> {
     pub device: Device,
     /// The network copied into the fused CPU kernel, which then runs it instead of burn.
     pub fused: Option<FusedGnsModel>,
+    /// Wall-clock seconds spent in each stage of every step so far.
+    pub timing: StageSeconds,
+}
+
+/// Seconds a learned rollout spent per stage.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StageSeconds {
+    /// Radius graph of the last frame (cell-list neighbour search).
+    pub neighbors: f64,
+    /// Node and edge features.
+    pub features: f64,
+    /// The network.
+    pub network: f64,
+    /// Semi-implicit Euler to the next positions.
+    pub decode: f64,
+}
+
+impl StageSeconds {
+    /// All stages.
+    pub fn total(&self) -> f64 {
+        self.neighbors + self.features + self.network + self.decode
+    }
 }
 
 impl<'a> LearnedStepper<'a> {
@@ -114,6 +136,7 @@ impl<'a> LearnedStepper<'a> {
             model,
             device: default_inference_device(),
             fused: fused_cpu_inference().then(|| model.fused()),
+            timing: StageSeconds::default(),
         }
     }
 }
@@ -126,7 +149,15 @@ impl FrameStepper for LearnedStepper<'_> {
     fn next_frame(&mut self, past: &[&[f32]], trajectory: &Trajectory) -> Vec<f32> {
         let c = self.simulator.config.history;
         let window = &past[past.len() - (c + 1)..];
-        let input = self.simulator.featurize(window, &trajectory.kind);
+        let clock = std::time::Instant::now();
+        let edges = self.simulator.radius_edges(window[c]);
+        self.timing.neighbors += clock.elapsed().as_secs_f64();
+        let clock = std::time::Instant::now();
+        let input = self
+            .simulator
+            .featurize_with_edges(window, &trajectory.kind, &edges);
+        self.timing.features += clock.elapsed().as_secs_f64();
+        let clock = std::time::Instant::now();
         let acc: Vec<f32> = match &mut self.fused {
             Some(fused) => fused.forward(&input),
             None => self
@@ -136,6 +167,10 @@ impl FrameStepper for LearnedStepper<'_> {
                 .try_to_vec::<f32>()
                 .expect("f32 output"),
         };
-        self.simulator.decode(&acc, window[c - 1], window[c])
+        self.timing.network += clock.elapsed().as_secs_f64();
+        let clock = std::time::Instant::now();
+        let next = self.simulator.decode(&acc, window[c - 1], window[c]);
+        self.timing.decode += clock.elapsed().as_secs_f64();
+        next
     }
 }

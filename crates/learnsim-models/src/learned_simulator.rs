@@ -286,6 +286,19 @@ impl LearnedSimulator {
 
     /// Node and edge features from the last `history + 1` frames (oldest first, each `[N·D]`).
     pub fn featurize(&self, frames: &[&[f32]], kinds: &[ParticleKind]) -> GraphInput {
+        let last = frames.last().expect("featurize needs history + 1 frames");
+        let edges = self.radius_edges(last);
+        self.featurize_with_edges(frames, kinds, &edges)
+    }
+
+    /// [`featurize`](Self::featurize) with the radius graph of the last frame given (from
+    /// [`radius_edges`](Self::radius_edges)), so that a caller can time the two apart.
+    pub fn featurize_with_edges(
+        &self,
+        frames: &[&[f32]],
+        kinds: &[ParticleKind],
+        edges: &Edges,
+    ) -> GraphInput {
         let c = &self.config;
         let (dim, n) = (c.dim, kinds.len());
         assert_eq!(
@@ -322,7 +335,6 @@ impl LearnedSimulator {
                 node_features.push(to_hi.clamp(-1.0, 1.0) as f32);
             }
         }
-        let edges = self.radius_edges(last);
         let mut edge_features = Vec::with_capacity(edges.len() * (dim + 1));
         for (&s, &rcv) in edges.senders.iter().zip(&edges.receivers) {
             let (s, rcv) = (s as usize, rcv as usize);
