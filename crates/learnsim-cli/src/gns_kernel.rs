@@ -184,6 +184,26 @@ fn train_step(gns: Gns, optimizer: &mut burn::optim::ModuleOptimizer, d: &Data) 
     (optimizer.step(1e-4, gns, grads), value)
 }
 
+/// Runs `total` iterations of `step`, printing the line each returns with its time to stderr;
+/// returns the seconds of the iterations after the first `warmup`.
+#[expect(
+    clippy::print_stderr,
+    reason = "per-step lines, as the reference prints"
+)]
+fn timed(total: usize, warmup: usize, mut step: impl FnMut(usize) -> String) -> Vec<f64> {
+    let mut times = Vec::with_capacity(total.saturating_sub(warmup));
+    for it in 0..total {
+        let clock = Instant::now();
+        let line = step(it);
+        let dt = clock.elapsed().as_secs_f64();
+        if it >= warmup {
+            times.push(dt);
+        }
+        eprintln!("{line} {dt:.4}s");
+    }
+    times
+}
+
 /// One Adam step of the fused kernel; returns the loss before the step.
 fn fused_train_step(trainer: &mut FusedGnsTrainer, h: &HostData) -> f32 {
     let (loss, _) = trainer.loss_and_gradients(
@@ -221,66 +241,47 @@ pub fn run(args: &GnsKernelArgs) -> Result<String> {
         bail!("--steps must be at least 1");
     }
     let setup = Instant::now();
-    let mut times = Vec::with_capacity(steps);
     let mut out = String::new();
-    match (args.mode, args.kernel) {
+    let (label, times) = match (args.mode, args.kernel) {
         (KernelMode::Train, KernelImpl::Fused) => {
             let h = host_data();
             let mut trainer = FusedGnsTrainer::new(&model(&default_inference_device()));
             eprintln!("data/init {:.1}s", setup.elapsed().as_secs_f64());
-            for it in 0..args.warmup + steps {
-                let clock = Instant::now();
-                let value = fused_train_step(&mut trainer, &h);
-                let dt = clock.elapsed().as_secs_f64();
-                if it >= args.warmup {
-                    times.push(dt);
-                }
-                eprintln!("step {it} loss {value:.6} {dt:.3}s");
-            }
-            writeln!(out, "{}", result_line("train", &times))?;
+            let times = timed(args.warmup + steps, args.warmup, |it| {
+                format!("step {it} loss {:.6}", fused_train_step(&mut trainer, &h))
+            });
+            ("train", times)
         }
         (KernelMode::Infer, KernelImpl::Fused) => {
             let h = host_data();
             let fused = FusedGns::new(&model(&default_inference_device()));
             let mut ws = GnsWorkspace::default();
             eprintln!("data/init {:.1}s", setup.elapsed().as_secs_f64());
-            for it in 0..args.warmup + steps {
-                let clock = Instant::now();
+            let times = timed(args.warmup + steps, args.warmup, |it| {
                 let y = fused.forward(&h.nodes, &h.edges, &h.senders, &h.receivers, &mut ws);
-                let sum: f32 = y.iter().sum();
-                let dt = clock.elapsed().as_secs_f64();
-                if it >= args.warmup {
-                    times.push(dt);
-                }
-                eprintln!("fwd {it} sum {sum:.4} {dt:.4}s");
-            }
-            writeln!(out, "{}", result_line("infer", &times))?;
+                format!("fwd {it} sum {:.4}", y.iter().sum::<f32>())
+            });
+            ("infer", times)
         }
         (KernelMode::Train, KernelImpl::Burn) => {
             let device = default_training_device();
             let d = data(&device);
-            let mut gns = model(&device);
+            let mut gns = Some(model(&device));
             eprintln!("data/init {:.1}s", setup.elapsed().as_secs_f64());
             let mut optimizer = adam();
-            for it in 0..args.warmup + steps {
-                let clock = Instant::now();
-                let value;
-                (gns, value) = train_step(gns, &mut optimizer, &d);
-                let dt = clock.elapsed().as_secs_f64();
-                if it >= args.warmup {
-                    times.push(dt);
-                }
-                eprintln!("step {it} loss {value:.6} {dt:.3}s");
-            }
-            writeln!(out, "{}", result_line("train", &times))?;
+            let times = timed(args.warmup + steps, args.warmup, |it| {
+                let (next, value) = train_step(gns.take().expect("a model"), &mut optimizer, &d);
+                gns = Some(next);
+                format!("step {it} loss {value:.6}")
+            });
+            ("train", times)
         }
         (KernelMode::Infer, KernelImpl::Burn) => {
             let device = default_inference_device();
             let d = data(&device);
             let gns = model(&device).valid();
             eprintln!("data/init {:.1}s", setup.elapsed().as_secs_f64());
-            for it in 0..args.warmup + steps {
-                let clock = Instant::now();
+            let times = timed(args.warmup + steps, args.warmup, |it| {
                 let sum: f32 = gns
                     .forward(
                         d.nodes.clone(),
@@ -290,15 +291,12 @@ pub fn run(args: &GnsKernelArgs) -> Result<String> {
                     )
                     .sum()
                     .into_scalar();
-                let dt = clock.elapsed().as_secs_f64();
-                if it >= args.warmup {
-                    times.push(dt);
-                }
-                eprintln!("fwd {it} sum {sum:.4} {dt:.4}s");
-            }
-            writeln!(out, "{}", result_line("infer", &times))?;
+                format!("fwd {it} sum {sum:.4}")
+            });
+            ("infer", times)
         }
-    }
+    };
+    writeln!(out, "{}", result_line(label, &times))?;
     write!(out, "peak_rss_mb {:.1}", peak_rss_mb())?;
     Ok(out)
 }

@@ -198,6 +198,15 @@ fn mlp_forward(mlp: &DenseMlp, tape: &mut MlpTape, out: &mut [f32]) {
     }
 }
 
+/// `out = mlp(input)` for an MLP whose input is one row-major array (encoders, decoder),
+/// keeping the tape.
+fn plain_mlp_forward(mlp: &DenseMlp, tape: &mut MlpTape, input: &[f32], out: &mut [f32]) {
+    let (width, first) = (mlp.d_in(), &mlp.layers[0]);
+    let rows = input.len() / width.max(1);
+    par_matmul(tape.first(mlp, rows), input, first.rows(0, width), false);
+    mlp_forward(mlp, tape, out);
+}
+
 /// Backward through the MLP from `dy` (`[rows, d_out]`, consumed) to the gradient of the
 /// first layer's pre-activation (`[rows, h0]`, returned), adding the gradients of every
 /// parameter but the first layer's weight into `grad`.
@@ -478,22 +487,8 @@ impl FusedGnsTrainer {
         v.resize(n * l, 0.0);
         v.truncate(n * l);
         let mut e = pool.take(n_edges * l);
-        let enc = &net.node_encoder;
-        par_matmul(
-            self.node_encoder.first(enc, n),
-            nodes,
-            enc.layers[0].rows(0, node_in),
-            false,
-        );
-        mlp_forward(enc, &mut self.node_encoder, &mut v);
-        let enc = &net.edge_encoder;
-        par_matmul(
-            self.edge_encoder.first(enc, n_edges),
-            edges,
-            enc.layers[0].rows(0, edge_in),
-            false,
-        );
-        mlp_forward(enc, &mut self.edge_encoder, &mut e);
+        plain_mlp_forward(&net.node_encoder, &mut self.node_encoder, nodes, &mut v);
+        plain_mlp_forward(&net.edge_encoder, &mut self.edge_encoder, edges, &mut e);
         let mut e_update = pool.take(n_edges * l);
         let mut v_update = pool.take(n * l);
         for (block, tape) in net.blocks.iter().zip(&mut self.blocks) {
@@ -542,13 +537,7 @@ impl FusedGnsTrainer {
         pool.give(v_update);
         let dec = &net.decoder;
         let mut y = vec![0.0f32; n * out_w];
-        par_matmul(
-            self.decoder.first(dec, n),
-            &v,
-            dec.layers[0].rows(0, l),
-            false,
-        );
-        mlp_forward(dec, &mut self.decoder, &mut y);
+        plain_mlp_forward(dec, &mut self.decoder, &v, &mut y);
         self.v_final = v;
 
         // Loss and its gradient.
