@@ -1,5 +1,7 @@
 //! A [`GnsModel`] (GNS plus particle-type embedding) trained with the fused CPU kernels.
 
+use crate::gns::adam_update;
+use crate::learned_simulator::embedded_nodes;
 use crate::{FusedGnsTrainer, GnsModel, GraphInput};
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -59,12 +61,7 @@ impl FusedGnsModelTrainer {
     /// - `target`, `mask`: `[N, D]`
     pub fn loss_and_gradients(&mut self, input: &GraphInput, target: &[f32], mask: &[f32]) -> f32 {
         let (f, w) = (input.node_width, self.embedding_width);
-        let mut nodes = Vec::with_capacity(input.n_nodes * (f + w));
-        for (i, &kind) in input.kind_index.iter().enumerate() {
-            let k = usize::try_from(kind).expect("a kind index is not negative");
-            nodes.extend_from_slice(&input.node_features[i * f..(i + 1) * f]);
-            nodes.extend_from_slice(&self.embedding[k * w..(k + 1) * w]);
-        }
+        let nodes = embedded_nodes(input, &self.embedding, w);
         let (loss, d_nodes) = self.network.loss_and_gradients(
             &nodes,
             &input.edge_features,
@@ -90,16 +87,17 @@ impl FusedGnsModelTrainer {
     /// One Adam step on every parameter, embedding included.
     pub fn adam_step(&mut self, lr: f64, beta1: f32, beta2: f32, eps: f32) {
         self.network.adam_step(lr, beta1, beta2, eps);
-        let t = self.network.adam_steps();
-        let (c1, c2) = (1.0 - beta1.powi(t), 1.0 - beta2.powi(t));
-        let lr = lr as f32;
-        for i in 0..self.embedding.len() {
-            let g = self.embedding_grad[i];
-            let (m, v) = (&mut self.embedding_first[i], &mut self.embedding_second[i]);
-            *m = beta1 * *m + (1.0 - beta1) * g;
-            *v = beta2 * *v + (1.0 - beta2) * g * g;
-            self.embedding[i] -= lr * (*m / c1) / ((*v / c2).sqrt() + eps);
-        }
+        adam_update(
+            &mut self.embedding,
+            &self.embedding_grad,
+            &mut self.embedding_first,
+            &mut self.embedding_second,
+            self.network.adam_steps(),
+            lr,
+            beta1,
+            beta2,
+            eps,
+        );
     }
 
     /// The trained parameters written into `model` (same sizes).

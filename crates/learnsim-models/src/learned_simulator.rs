@@ -218,17 +218,7 @@ impl FusedGnsModel {
     /// # Panics
     /// If a particle kind has no embedding row or the graph's widths disagree with the network.
     pub fn forward(&mut self, input: &GraphInput) -> Vec<f32> {
-        let (f, w) = (input.node_width, self.embedding_width);
-        let mut nodes = Vec::with_capacity(input.n_nodes * (f + w));
-        for (i, &kind) in input.kind_index.iter().enumerate() {
-            let k = usize::try_from(kind).expect("a kind index is not negative");
-            nodes.extend_from_slice(&input.node_features[i * f..(i + 1) * f]);
-            nodes.extend_from_slice(
-                self.embedding
-                    .get(k * w..(k + 1) * w)
-                    .expect("the kind has an embedding row"),
-            );
-        }
+        let nodes = embedded_nodes(input, &self.embedding, self.embedding_width);
         self.gns.forward(
             &nodes,
             &input.edge_features,
@@ -237,6 +227,26 @@ impl FusedGnsModel {
             &mut self.workspace,
         )
     }
+}
+
+/// The network's node input: each node's features followed by its kind's row of the
+/// `[kinds, width]` embedding table, as [`GnsModel::forward`] concatenates them.
+///
+/// # Panics
+/// If a kind index is negative or has no row in the table.
+pub(crate) fn embedded_nodes(input: &GraphInput, table: &[f32], width: usize) -> Vec<f32> {
+    let f = input.node_width;
+    let mut nodes = Vec::with_capacity(input.n_nodes * (f + width));
+    for (i, &kind) in input.kind_index.iter().enumerate() {
+        let k = usize::try_from(kind).expect("a kind index is not negative");
+        nodes.extend_from_slice(&input.node_features[i * f..(i + 1) * f]);
+        nodes.extend_from_slice(
+            table
+                .get(k * width..(k + 1) * width)
+                .expect("the kind has an embedding row"),
+        );
+    }
+    nodes
 }
 
 /// Featurize, decode and inverse for one configuration and normalisation.

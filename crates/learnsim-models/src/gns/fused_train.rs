@@ -649,23 +649,35 @@ impl FusedGnsTrainer {
     pub fn adam_step(&mut self, lr: f64, beta1: f32, beta2: f32, eps: f32) {
         self.adam.steps += 1;
         let t = self.adam.steps;
-        let c1 = 1.0 - beta1.powi(t);
-        let c2 = 1.0 - beta2.powi(t);
-        let lr = lr as f32;
         let grads = self.grad.arrays_mut();
         let params = self.net.arrays_mut();
         params
             .into_iter()
             .zip(grads)
             .zip(self.adam.first.iter_mut().zip(self.adam.second.iter_mut()))
-            .for_each(|((p, g), (m, v))| {
-                for i in 0..p.len() {
-                    m[i] = beta1 * m[i] + (1.0 - beta1) * g[i];
-                    v[i] = beta2 * v[i] + (1.0 - beta2) * g[i] * g[i];
-                    let update = (m[i] / c1) / ((v[i] / c2).sqrt() + eps);
-                    p[i] -= lr * update;
-                }
-            });
+            .for_each(|((p, g), (m, v))| adam_update(p, g, m, v, t, lr, beta1, beta2, eps));
+    }
+}
+
+/// One Adam update of `p` by gradient `g` at step `t` (1-based), moments `m`, `v` updated in
+/// place: bias-corrected, ε outside the root (burn's and optax's formula).
+pub(crate) fn adam_update(
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    t: i32,
+    lr: f64,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+) {
+    let (c1, c2) = (1.0 - beta1.powi(t), 1.0 - beta2.powi(t));
+    let lr = lr as f32;
+    for i in 0..p.len() {
+        m[i] = beta1 * m[i] + (1.0 - beta1) * g[i];
+        v[i] = beta2 * v[i] + (1.0 - beta2) * g[i] * g[i];
+        p[i] -= lr * ((m[i] / c1) / ((v[i] / c2).sqrt() + eps));
     }
 }
 

@@ -6,6 +6,7 @@ mod interaction_network;
 
 pub use fused::{FusedGns, GnsWorkspace};
 pub use fused_train::FusedGnsTrainer;
+pub(crate) use fused_train::adam_update;
 pub use interaction_network::InteractionBlock;
 
 use crate::{Mlp, MlpConfig};
