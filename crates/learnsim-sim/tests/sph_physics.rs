@@ -3,7 +3,7 @@
 use learnsim_core::Stepper;
 use learnsim_sim::case::{dam_break_config, tgv_config};
 use learnsim_sim::scenes::{TaylorGreenScene, taylor_green};
-use learnsim_sim::sph::{Sph, SphState};
+use learnsim_sim::sph::{Formulation, Sph, SphConfig, SphState};
 use learnsim_sim::{Case, Split, Tier, trajectory_seed};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -19,18 +19,88 @@ fn tgv(dx: f64, amplitude: f64, seed: u64) -> (Sph, SphState) {
     (config.init().unwrap(), state)
 }
 
-/// Taylor–Green is an exact Navier–Stokes solution at any Reynolds number; its kinetic energy
-/// decays as exp(−16π²νt). At U = 0.01 (Re = 1) advection is negligible, so this checks the
-/// viscous operator, the pressure–density coupling and the time stepping of the full solver.
+/// Decay rate λ of the solver's viscous operator (Morris et al. 1997) for the Fourier mode k on
+/// the initial square lattice, in units of |k|²: the viscous acceleration of v = v̂·e^{ik·x} is
+/// −νλv with λ = −2V Σⱼ (1 − cos k·xᵢⱼ) W′(rᵢⱼ)/rᵢⱼ and V = m/ρ₀ = 1/Σⱼ W(rᵢⱼ). As h/dx → ∞
+/// it tends to 1; at finite width it is what the lattice can do, whatever the time stepping.
+fn lattice_viscous_rate(config: &SphConfig, k: [f64; 2]) -> f64 {
+    let kernel = config.kernel();
+    let reach = (kernel.support() / config.dx).ceil() as i64;
+    let (mut weight_sum, mut rate) = (0.0, 0.0);
+    for a in -reach..=reach {
+        for b in -reach..=reach {
+            let x = [a as f64 * config.dx, b as f64 * config.dx];
+            let r = (x[0] * x[0] + x[1] * x[1]).sqrt();
+            weight_sum += kernel.value(r);
+            if r > 0.0 {
+                rate -= 2.0 * (1.0 - (k[0] * x[0] + k[1] * x[1]).cos()) * kernel.derivative(r) / r;
+            }
+        }
+    }
+    rate / weight_sum / (k[0] * k[0] + k[1] * k[1])
+}
+
+/// The Taylor–Green field is made of the modes (±2π, ±2π).
+const TGV_MODE: [f64; 2] = [2.0 * PI, 2.0 * PI];
+
+/// Taylor–Green is an exact Navier–Stokes solution at any Reynolds number. At U = 0.01 (Re = 1)
+/// advection is negligible, so the solver's kinetic energy must decay as exp(−2λν|k|²t), λ from
+/// the lattice sum above: this checks the viscous operator, the pressure–density coupling and
+/// the time stepping, once without the transport velocity's background pressure and once with
+/// the case's.
 ///
-/// Tolerance: the SPH Laplacian (Morris form) of a Fourier mode k carries a relative error of
-/// order (kh)²·c_W; a pure shear wave at the same resolution (h = 1.3·0.04, k = 2π) decays
-/// 4.4 % slow, i.e. ε ≤ 5 % on the rate. Over t ≤ 1 that gives a KE error of at most
-/// exp(16π²ν·ε·t) − 1 = exp(0.079) − 1 ≈ 8 %.
+/// Tolerances: without p_b, what the lattice sum leaves out is the symplectic-Euler step (a
+/// relative rate error of about r·dt/2 = 1.6 · 8e-4 / 2 ≈ 1e-3, so 1e-3 in energy by t = 1),
+/// the pressure's response to a divergence-free mode, of order (U/c₀)² = 1e-6, and the lattice
+/// drifting by U·t ≤ 0.25·dx; 0.5 % covers them (measured: 0.1 %). With p_b the transport
+/// velocity pushes the drifting lattice back and adds an energy error that grows with p_b:
+/// measured 0.5 %, 1.7 % and 5.4 % at t = 1 for p_b = 1, 2 and 4 ρ₀c₀². The bound for the
+/// case's 2ρ₀c₀² is 2.5 %.
 #[test]
-fn taylor_green_kinetic_energy_follows_exp_minus_16_pi2_nu_t() {
-    let (mut solver, mut state) = tgv(0.04, 0.01, 7);
+fn taylor_green_at_re_1_decays_as_the_lattice_viscous_operator_predicts() {
+    for (background_pressure, bound) in [(Some(0.0), 0.005), (None, 0.025)] {
+        let (solver, mut state) = tgv(0.04, 0.01, 7);
+        let mut config = *solver.config();
+        if let Some(p_b) = background_pressure {
+            config.formulation = Formulation::TransportVelocity {
+                background_pressure: p_b,
+            };
+        }
+        let mut solver = config.init().unwrap();
+        let nu = config.viscosity;
+        let lambda = lattice_viscous_rate(&config, TGV_MODE);
+        let k2 = 8.0 * PI * PI;
+        let e0 = solver.kinetic_energy(&state);
+        let mut worst: f64 = 0.0;
+        for frame in 1..=25 {
+            solver.step(&mut state).unwrap();
+            let t = frame as f64 * config.frame_dt();
+            let discrete = e0 * (-2.0 * lambda * nu * k2 * t).exp();
+            worst = worst.max((solver.kinetic_energy(&state) - discrete).abs() / discrete);
+        }
+        assert!(
+            worst < bound,
+            "{:?}: worst relative kinetic-energy error {worst}",
+            config.formulation
+        );
+    }
+}
+
+/// The recipe's check: at Re = 100 and the CPU tier's dx = 0.04 the kinetic energy follows the
+/// analytic exp(−16π²νt) within a few percent over t ≤ 1.
+///
+/// Tolerance, as a budget: (1) the discrete viscous operator of this lattice decays slower than
+/// ν|k|² (λ < 1, asserted below to within 5 % of 1), which raises the energy at t = 1 by
+/// exp(16π²ν(1 − λ)) − 1 (5.9 % for h = 2·dx); (2) the transient while the vortex's stagnation
+/// points stretch the lattice, which the transport velocity keeps to about 3 % (measured at
+/// dx = 0.02, where the operator's bias is 1.5 %). Their sum, rounded up, is 9 %. Measured:
+/// 6.1 % at t = 0.2. With h = 1.3·dx and p_b = ρ₀c₀² this test failed by 44 %.
+#[test]
+fn taylor_green_at_re_100_follows_exp_minus_16_pi2_nu_t() {
+    let (mut solver, mut state) = tgv(0.04, 1.0, 7);
     let nu = solver.config().viscosity;
+    let lambda = lattice_viscous_rate(solver.config(), TGV_MODE);
+    assert!((lambda - 1.0).abs() < 0.05, "lattice viscous rate {lambda}");
     let e0 = solver.kinetic_energy(&state);
     let frame_dt = solver.config().frame_dt();
     let mut worst: f64 = 0.0;
@@ -40,7 +110,7 @@ fn taylor_green_kinetic_energy_follows_exp_minus_16_pi2_nu_t() {
         let exact = e0 * (-16.0 * PI * PI * nu * t).exp();
         worst = worst.max((solver.kinetic_energy(&state) - exact).abs() / exact);
     }
-    assert!(worst < 0.08, "worst relative kinetic-energy error {worst}");
+    assert!(worst < 0.09, "worst relative kinetic-energy error {worst}");
 }
 
 /// Pair forces are antisymmetric, so total momentum in a periodic box stays at its initial
