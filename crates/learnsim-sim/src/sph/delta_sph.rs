@@ -19,7 +19,6 @@ pub fn substep(solver: &mut Sph, state: &mut SphState, delta: f64) {
     let eta2 = 0.01 * h * h;
     let m = cfg.particle_mass();
     let neighbors = solver.neighbors(&state.particles.position);
-    let solver = &*solver;
     let p = &state.particles;
     // No tension anywhere: a free surface carries no negative pressure (where the kernel is cut
     // off there, density reads low and a negative pressure would pull the surface into clumps),
@@ -94,4 +93,5 @@ pub fn substep(solver: &mut Sph, state: &mut SphState, delta: f64) {
         state.particles.position[i] = x;
         state.particles.velocity[i] = v;
     }
+    solver.recycle(neighbors);
 }

@@ -111,6 +111,7 @@ impl SphConfig {
         Ok(Sph {
             config: self,
             verlet: VerletList::new(cells, skin),
+            neighbors: Neighbors::default(),
         })
     }
 }
@@ -147,6 +148,8 @@ impl SphState {
 pub struct Sph {
     config: SphConfig,
     verlet: VerletList,
+    /// This substep's pairs; the buffers live on from step to step.
+    neighbors: Neighbors,
 }
 
 impl Sph {
@@ -177,9 +180,17 @@ impl Sph {
         total
     }
 
+    /// Takes the pair buffers out of the solver, filled for `positions`; hand them back with
+    /// [`Sph::recycle`].
     fn neighbors(&mut self, positions: &[[f64; 2]]) -> Neighbors {
         self.verlet.update(positions);
-        Neighbors::new(&self.verlet, positions)
+        let mut neighbors = std::mem::take(&mut self.neighbors);
+        neighbors.update(&self.verlet, positions);
+        neighbors
+    }
+
+    fn recycle(&mut self, neighbors: Neighbors) {
+        self.neighbors = neighbors;
     }
 
     /// Moves a fluid particle by `dx`: periodic axes wrap, walled axes clamp at the bound and

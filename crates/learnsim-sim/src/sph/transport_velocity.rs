@@ -23,7 +23,6 @@ pub fn substep(solver: &mut Sph, state: &mut SphState, background_pressure: f64)
     let m = cfg.particle_mass();
     let eta = cfg.rest_density * cfg.viscosity;
     let neighbors = solver.neighbors(&state.particles.position);
-    let solver = &*solver;
     let n = state.particles.n_particles();
     let w0 = kernel.value(0.0);
     state.density = (0..n)
@@ -102,4 +101,5 @@ pub fn substep(solver: &mut Sph, state: &mut SphState, background_pressure: f64)
         state.particles.velocity[i] = v;
         state.transport_velocity[i] = tv;
     }
+    solver.recycle(neighbors);
 }
