@@ -9,8 +9,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::f64::consts::PI;
 
-fn tgv(dx: f64, amplitude: f64, seed: u64) -> (Sph, SphState) {
-    let config = tgv_config(dx);
+fn tgv(config: SphConfig, amplitude: f64, seed: u64) -> (Sph, SphState) {
     let state = taylor_green(
         &TaylorGreenScene { amplitude },
         &config,
@@ -43,6 +42,9 @@ fn lattice_viscous_rate(config: &SphConfig, k: [f64; 2]) -> f64 {
 /// The Taylor–Green field is made of the modes (±2π, ±2π).
 const TGV_MODE: [f64; 2] = [2.0 * PI, 2.0 * PI];
 
+/// |k|² of [`TGV_MODE`].
+const TGV_K2: f64 = 8.0 * PI * PI;
+
 /// Taylor–Green is an exact Navier–Stokes solution at any Reynolds number. At U = 0.01 (Re = 1)
 /// advection is negligible, so the solver's kinetic energy must decay as exp(−2λν|k|²t), λ from
 /// the lattice sum above: this checks the viscous operator, the pressure–density coupling and
@@ -59,23 +61,21 @@ const TGV_MODE: [f64; 2] = [2.0 * PI, 2.0 * PI];
 #[test]
 fn taylor_green_at_re_1_decays_as_the_lattice_viscous_operator_predicts() {
     for (background_pressure, bound) in [(Some(0.0), 0.005), (None, 0.025)] {
-        let (solver, mut state) = tgv(0.04, 0.01, 7);
-        let mut config = *solver.config();
+        let mut config = tgv_config(0.04);
         if let Some(p_b) = background_pressure {
             config.formulation = Formulation::TransportVelocity {
                 background_pressure: p_b,
             };
         }
-        let mut solver = config.init().unwrap();
+        let (mut solver, mut state) = tgv(config, 0.01, 7);
         let nu = config.viscosity;
         let lambda = lattice_viscous_rate(&config, TGV_MODE);
-        let k2 = 8.0 * PI * PI;
         let e0 = solver.kinetic_energy(&state);
         let mut worst: f64 = 0.0;
         for frame in 1..=25 {
             solver.step(&mut state).unwrap();
             let t = frame as f64 * config.frame_dt();
-            let discrete = e0 * (-2.0 * lambda * nu * k2 * t).exp();
+            let discrete = e0 * (-2.0 * lambda * nu * TGV_K2 * t).exp();
             worst = worst.max((solver.kinetic_energy(&state) - discrete).abs() / discrete);
         }
         assert!(
@@ -97,7 +97,7 @@ fn taylor_green_at_re_1_decays_as_the_lattice_viscous_operator_predicts() {
 /// 6.1 % at t = 0.2. With h = 1.3·dx and p_b = ρ₀c₀² this test failed by 44 %.
 #[test]
 fn taylor_green_at_re_100_follows_exp_minus_16_pi2_nu_t() {
-    let (mut solver, mut state) = tgv(0.04, 1.0, 7);
+    let (mut solver, mut state) = tgv(tgv_config(0.04), 1.0, 7);
     let nu = solver.config().viscosity;
     let lambda = lattice_viscous_rate(solver.config(), TGV_MODE);
     assert!((lambda - 1.0).abs() < 0.05, "lattice viscous rate {lambda}");
@@ -107,7 +107,7 @@ fn taylor_green_at_re_100_follows_exp_minus_16_pi2_nu_t() {
     for frame in 1..=25 {
         solver.step(&mut state).unwrap();
         let t = frame as f64 * frame_dt;
-        let exact = e0 * (-16.0 * PI * PI * nu * t).exp();
+        let exact = e0 * (-2.0 * TGV_K2 * nu * t).exp();
         worst = worst.max((solver.kinetic_energy(&state) - exact).abs() / exact);
     }
     assert!(worst < 0.09, "worst relative kinetic-energy error {worst}");
@@ -117,7 +117,7 @@ fn taylor_green_at_re_100_follows_exp_minus_16_pi2_nu_t() {
 /// zero up to round-off: 625 particles · |v| ≤ 1 · ε(1e-16) per step · 2500 steps ≲ 1e-9.
 #[test]
 fn taylor_green_at_re_100_conserves_momentum() {
-    let (mut solver, mut state) = tgv(0.04, 1.0, 3);
+    let (mut solver, mut state) = tgv(tgv_config(0.04), 1.0, 3);
     let p0 = solver.momentum(&state);
     for _ in 0..10 {
         solver.step(&mut state).unwrap();
