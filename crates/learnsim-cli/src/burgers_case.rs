@@ -5,7 +5,7 @@
 //! metrics.json, report.md, plots, leaderboard row.
 
 use crate::object_case::{Setup, progress_bar, setup, write_outputs};
-use crate::plots::{XySeries, field_panels, xy_plot};
+use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::run::{RunArgs, bar};
 use crate::side_by_side::side_by_side;
 use anyhow::{Result, bail};
@@ -449,6 +449,11 @@ pub fn run(args: &RunArgs) -> Result<String> {
         &setup,
         &report,
         (&model.train_loss, &model.block_loss),
+        plots::LossFigure {
+            title: "PDE-Net: Σ over unrolled steps of mean((û − u)/dt)²",
+            train: "train (data term; steps grow per block)",
+            check: "end of each curriculum block",
+        },
         &notes,
         &[
             ("error against horizon", "error_vs_horizon.png"),

@@ -199,6 +199,11 @@ pub fn run(args: &RunArgs) -> Result<String> {
         &setup,
         &report,
         (&fitted.train_loss, &fitted.valid_loss),
+        plots::LossFigure {
+            title: "one-step loss (normalised velocity-change MSE)",
+            train: "train",
+            check: "validation (fixed transitions)",
+        },
         &notes,
         &[(
             "velocity error against horizon, 9 masses",

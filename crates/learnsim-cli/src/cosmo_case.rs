@@ -6,7 +6,7 @@
 //! power (extrapolation) → metrics.json, report.md, plots, leaderboard row.
 
 use crate::object_case::{Setup, progress_bar, setup, write_outputs};
-use crate::plots::{XySeries, field_panels, xy_plot};
+use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::run::{RunArgs, bar};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -443,6 +443,11 @@ pub fn run(args: &RunArgs) -> Result<String> {
         &setup,
         &report,
         (&model.train_loss, &model.valid_error),
+        plots::LossFigure {
+            title: "U-Net: normalised MSE of the displacement residual",
+            train: "train",
+            check: "validation relative displacement error",
+        },
         &notes,
         &[
             ("transfer function", "transfer.png"),

@@ -5,7 +5,7 @@
 //! metrics.json, report.md, plots, leaderboard row.
 
 use crate::object_case::{loss_ends, progress_bar, setup, write_outputs};
-use crate::plots::{XySeries, xy_plot};
+use crate::plots::{self, XySeries, xy_plot};
 use crate::run::{RunArgs, bar};
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -479,6 +479,11 @@ pub fn run(args: &RunArgs) -> Result<String> {
         &setup,
         &report,
         (&trained.train_loss, &trained.test_loss),
+        plots::LossFigure {
+            title: "propensity GNN: MSE over the A particles",
+            train: "train",
+            check: "test (monitoring only)",
+        },
         &notes,
         &[
             ("predicted against measured propensity", "propensity.png"),

@@ -7,7 +7,7 @@
 //! metrics.json, report.md, plots, leaderboard row.
 
 use crate::object_case::{Setup, progress_bar, setup, write_outputs};
-use crate::plots::{XySeries, field_panels, xy_plot};
+use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::run::{RunArgs, bar};
 use crate::side_by_side::side_by_side;
 use anyhow::{Context, Result, bail};
@@ -54,12 +54,39 @@ fn parameters(recipe: &TurbulenceRecipe, seed: u64) -> Vec<(String, f64)> {
     p
 }
 
+/// The run's statistics, stored in the cache file beside the recipe's parameters under these
+/// names: turnover time, Re_λ, mean dissipation / injection.
+const STATS: [&str; 3] = [
+    "run_turnover_time",
+    "run_reynolds_lambda",
+    "run_dissipation_over_injection",
+];
+
+/// (turnover time, Re_λ, mean dissipation / injection) of a run.
+type FlowStats = (f64, f64, f64);
+
+/// Splits a cache file's parameters into the recipe's and the run's statistics (absent in
+/// files written before the statistics were stored).
+fn split_parameters(stored: &[(String, f64)]) -> (Vec<(String, f64)>, Option<FlowStats>) {
+    let stat = |name: &str| stored.iter().find(|(k, _)| k == name).map(|p| p.1);
+    let recipe = stored
+        .iter()
+        .filter(|(k, _)| !STATS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    let stats = match STATS.map(stat) {
+        [Some(a), Some(b), Some(c)] => Some((a, b, c)),
+        _ => None,
+    };
+    (recipe, stats)
+}
+
 /// The simulated snapshots (`[c][x][y][z]`, f32) with their times and the run's statistics.
 struct FlowData {
     snapshots: Vec<Vec<f32>>,
     time: Vec<f64>,
-    /// (turnover time, Re_λ, mean dissipation / injection), NaN when read from the cache.
-    stats: (f64, f64, f64),
+    /// The run's statistics, fresh or cached.
+    stats: FlowStats,
     cached: bool,
 }
 
@@ -70,8 +97,10 @@ fn flow_data(path: &Path, config: &TurbulenceConfig) -> Result<FlowData> {
     let wanted = parameters(recipe, config.seed);
     let points = recipe.n.pow(3);
     if path.exists() {
-        match read_well_grid(path) {
-            Ok(grid) if grid.parameters == wanted && grid.time.len() == recipe.snapshots => {
+        match read_well_grid(path).map(|grid| (split_parameters(&grid.parameters), grid)) {
+            Ok(((recipe_parameters, Some(stats)), grid))
+                if recipe_parameters == wanted && grid.time.len() == recipe.snapshots =>
+            {
                 let velocity = grid
                     .field("velocity")
                     .context("cached turbulence file has no velocity field")?;
@@ -83,12 +112,12 @@ fn flow_data(path: &Path, config: &TurbulenceConfig) -> Result<FlowData> {
                         .map(|f| from_component_last(f, 3))
                         .collect(),
                     time: grid.time,
-                    stats: (f64::NAN, f64::NAN, f64::NAN),
+                    stats,
                     cached: true,
                 });
             }
             Ok(_) => eprintln!(
-                "{}: made with another recipe; simulating again",
+                "{}: made with another recipe or without the run's statistics; simulating again",
                 path.display()
             ),
             Err(e) => eprintln!("{e}; simulating again"),
@@ -105,6 +134,18 @@ fn flow_data(path: &Path, config: &TurbulenceConfig) -> Result<FlowData> {
     })?;
     progress.finish_and_clear();
     let mean_dissipation = run.dissipations.iter().sum::<f64>() / run.dissipations.len() as f64;
+    let stats = (
+        run.turnover,
+        run.reynolds_lambda,
+        mean_dissipation / recipe.injection,
+    );
+    let mut stored = wanted;
+    stored.extend(
+        STATS
+            .iter()
+            .zip([stats.0, stats.1, stats.2])
+            .map(|(k, v)| (k.to_string(), v)),
+    );
     let h = recipe.spacing();
     let axis: Vec<f64> = (0..recipe.n).map(|i| i as f64 * h).collect();
     let grid = WellGrid {
@@ -113,7 +154,7 @@ fn flow_data(path: &Path, config: &TurbulenceConfig) -> Result<FlowData> {
         coordinates: vec![axis.clone(), axis.clone(), axis],
         time: run.times.clone(),
         n_trajectories: 1,
-        parameters: wanted,
+        parameters: stored,
         fields: vec![GridField {
             name: "velocity".into(),
             order: 1,
@@ -131,11 +172,7 @@ fn flow_data(path: &Path, config: &TurbulenceConfig) -> Result<FlowData> {
     Ok(FlowData {
         snapshots: run.snapshots,
         time: run.times,
-        stats: (
-            run.turnover,
-            run.reynolds_lambda,
-            mean_dissipation / recipe.injection,
-        ),
+        stats,
         cached: false,
     })
 }
@@ -503,7 +540,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         }
     };
     let notes = format!(
-        "Flow: 3D incompressible Navier–Stokes on [0, 2π)³, {n}³ pseudo-spectral (rotational form, 2/3 rule, Heun with the viscous integrating factor, Courant {}), band forcing on 0 < |k| ≤ {} injecting ε = {} exactly, ν = {:.4} from k_max·η = {}; spin-up {} time units, then {} snapshots {} large-eddy turnovers apart (T_L = {:.2}, Re_λ ≈ {:.0}, mean dissipation / ε = {:.2}; NaN when the run came from the cache). The snapshots are stored in The Well's HDF5 layout under data/. Split in time: the first {} train, the next {} pick the best epoch, the last {} are scored. Autoencoder: periodic 3×3×3 convolutions, stride 2, channels 3 → {:?}, GELU; decoder by sub-pixel convolutions back to 3 channels; {} parameters. {constrained_text} The plain one outputs u. Inputs and outputs scaled by the training rms; MSE loss; Adam, lr {} → {} over {} epochs of batches of {}. Divergence ratio = mean|div_h u| / rms|∇_h u| with the same central differences (the simulator's own fields give {truth_divergence:.2e}: central differences of a spectral field). Spectra are averaged over the test snapshots; the bar checks shells 1–{top}.",
+        "Flow: 3D incompressible Navier–Stokes on [0, 2π)³, {n}³ pseudo-spectral (rotational form, 2/3 rule, Heun with the viscous integrating factor, Courant {}), band forcing on 0 < |k| ≤ {} injecting ε = {} exactly, ν = {:.4} from k_max·η = {}; spin-up {} time units, then {} snapshots {} large-eddy turnovers apart (T_L = {:.2}, Re_λ ≈ {:.0}, mean dissipation / ε = {:.2}). The snapshots are stored in The Well's HDF5 layout under data/. Split in time: the first {} train, the next {} pick the best epoch, the last {} are scored. Autoencoder: periodic 3×3×3 convolutions, stride 2, channels 3 → {:?}, GELU; decoder by sub-pixel convolutions back to 3 channels; {} parameters. {constrained_text} The plain one outputs u. Inputs and outputs scaled by the training rms; MSE loss; Adam, lr {} → {} over {} epochs of batches of {}. Divergence ratio = mean|div_h u| / rms|∇_h u| with the same central differences (the simulator's own fields give {truth_divergence:.2e}: central differences of a spectral field). Spectra are averaged over the test snapshots; the bar checks shells 1–{top}.",
         config.flow.cfl,
         config.flow.forcing_wavenumber,
         config.flow.injection,
@@ -529,6 +566,11 @@ pub fn run(args: &RunArgs) -> Result<String> {
         &setup,
         &report,
         (&constrained.train_loss, &constrained.valid_error),
+        plots::LossFigure {
+            title: "curl-of-A autoencoder: reconstruction loss (normalised velocity MSE)",
+            train: "train",
+            check: "validation relative L2 error (per epoch)",
+        },
         &notes,
         &[
             ("energy spectra", "spectrum.png"),

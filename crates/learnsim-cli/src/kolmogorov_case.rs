@@ -6,7 +6,7 @@
 //! → metrics.json, report.md, plots, leaderboard row.
 
 use crate::object_case::{Setup, progress_bar, setup, write_outputs};
-use crate::plots::{XySeries, field_panels, xy_plot};
+use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::run::{RunArgs, bar};
 use crate::side_by_side::side_by_side;
 use anyhow::{Context, Result, bail};
@@ -515,6 +515,11 @@ pub fn run(args: &RunArgs) -> Result<String> {
         &setup,
         &report,
         (&tfnet.train_loss, &tfnet.valid_error),
+        plots::LossFigure {
+            title: "TF-Net: MSE over the unrolled frames + divergence penalty",
+            train: "train",
+            check: "validation RMSE over the training unroll",
+        },
         &notes,
         &[
             ("RMSE against horizon", "rmse_vs_horizon.png"),

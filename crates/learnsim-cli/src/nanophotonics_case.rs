@@ -3,7 +3,7 @@
 //! true solver against random search → metrics.json, report.md, plots, leaderboard row.
 
 use crate::object_case::{progress_bar, setup, write_outputs};
-use crate::plots::{XySeries, xy_plot};
+use crate::plots::{self, XySeries, xy_plot};
 use crate::run::{RunArgs, bar};
 use anyhow::{Result, bail};
 use learnsim_models::{default_inference_device, default_training_device};
@@ -312,6 +312,11 @@ pub fn run(args: &RunArgs) -> Result<String> {
         &setup,
         &report,
         (&trained.train_loss, &trained.valid_error),
+        plots::LossFigure {
+            title: "spectrum MLP: training MSE and validation relative error",
+            train: "train MSE",
+            check: "validation mean relative error",
+        },
         &notes,
         &figure_refs,
     )?;

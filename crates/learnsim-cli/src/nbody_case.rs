@@ -229,6 +229,11 @@ pub fn run(args: &RunArgs) -> Result<String> {
         &setup,
         &report,
         (&fitted.train_loss, &fitted.valid_loss),
+        plots::LossFigure {
+            title: "one-step loss (normalised velocity-change MSE)",
+            train: "train",
+            check: "validation (fixed transitions)",
+        },
         &notes,
         &[("error against horizon", "error_vs_horizon.png")],
     )?;

@@ -153,13 +153,15 @@ pub fn loss_ends(valid: &[LossPoint]) -> (f64, f64) {
     (at(valid.first()), at(valid.last()))
 }
 
-/// Writes metrics.json, loss.png, report.md (with `notes` and the figures, loss.png last) and
-/// records the run in the leaderboard next to the run folder. Returns metrics.json's path and
-/// the leaderboard's.
+/// Writes metrics.json, loss.png (`losses`: training loss and periodic check, drawn as
+/// `figure` names them), report.md (with `notes` and the figures, loss.png last) and records
+/// the run in the leaderboard next to the run folder. Returns metrics.json's path and the
+/// leaderboard's.
 pub fn write_outputs<C>(
     setup: &Setup<C>,
     report_json: &Value,
     losses: (&[LossPoint], &[LossPoint]),
+    figure: plots::LossFigure,
     notes: &str,
     figures: &[(&str, &str)],
 ) -> Result<(PathBuf, PathBuf)> {
@@ -173,7 +175,7 @@ pub fn write_outputs<C>(
         &out.join("loss.png"),
         &curve(losses.0),
         &curve(losses.1),
-        false,
+        figure,
     )?;
     let mut all_figures = figures.to_vec();
     all_figures.push(("loss curves", "loss.png"));

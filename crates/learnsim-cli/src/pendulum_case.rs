@@ -4,7 +4,7 @@
 //! the true ODE → metrics.json, report.md, plots, leaderboard row.
 
 use crate::object_case::{progress_bar, setup, write_outputs};
-use crate::plots::{XySeries, xy_plot};
+use crate::plots::{self, XySeries, xy_plot};
 use crate::run::{RunArgs, bar};
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -386,6 +386,11 @@ pub fn run(args: &RunArgs) -> Result<String> {
         &setup,
         &report,
         (&trained.gn_loss, &trained.gn_valid_loss),
+        plots::LossFigure {
+            title: "chosen GN: one-step loss (normalised state-change MSE)",
+            train: "train",
+            check: "validation one-step loss",
+        },
         &notes,
         &[
             ("swing-up trajectories", "swing_up.png"),

@@ -98,16 +98,25 @@ pub fn error_vs_horizon(path: &Path, series: &[(&str, &Value)], metric: &str) ->
     Ok(())
 }
 
-/// `loss.png`: training loss (a 50-step running mean over the noisy per-step values) and
-/// validation loss against step, log y.
-///
-/// `noisy_inputs`: whether training inputs carry noise that validation inputs lack (GNS), which
-/// the legend says, since it is why the training curve can sit above the validation curve.
+/// What a run's `loss.png` shows: every case minimises its own loss and checks it against its
+/// own validation quantity, so each names them.
+#[derive(Debug, Clone, Copy)]
+pub struct LossFigure<'a> {
+    /// Caption: the loss being minimised.
+    pub title: &'a str,
+    /// Legend of the training curve (its running-mean window is appended).
+    pub train: &'a str,
+    /// Legend of the second curve: a validation loss or error, or another periodic check.
+    pub check: &'a str,
+}
+
+/// `loss.png`: training loss (a 50-step running mean over the noisy per-step values) and the
+/// periodic check `figure.check` names, against step, log y.
 pub fn loss_curves(
     path: &Path,
     train: &[(usize, f32)],
     valid: &[(usize, f32)],
-    noisy_inputs: bool,
+    figure: LossFigure,
 ) -> Result<()> {
     register_font();
     let e = err(path);
@@ -141,10 +150,7 @@ pub fn loss_curves(
     let root = BitMapBackend::new(path, (800, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "one-step loss (normalised acceleration MSE)",
-            ("sans-serif", 22),
-        )
+        .caption(figure.title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(44)
         .y_label_area_size(80)
@@ -161,20 +167,12 @@ pub fn loss_curves(
     chart
         .draw_series(LineSeries::new(smooth, a.stroke_width(2)))
         .map_err(|x| e(x.to_string()))?
-        .label(if noisy_inputs {
-            format!("train (noisy inputs, {window}-step mean)")
-        } else {
-            format!("train ({window}-step mean)")
-        })
+        .label(format!("{} ({window}-step mean)", figure.train))
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], a.stroke_width(2)));
     chart
         .draw_series(LineSeries::new(valid.clone(), b.stroke_width(2)))
         .map_err(|x| e(x.to_string()))?
-        .label(if noisy_inputs {
-            "validation (noise-free)"
-        } else {
-            "validation"
-        })
+        .label(figure.check)
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], b.stroke_width(2)));
     chart
         .draw_series(valid.iter().map(|&p| Circle::new(p, 4, b.filled())))

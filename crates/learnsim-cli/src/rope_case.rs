@@ -5,7 +5,7 @@
 //! report.md, plots, leaderboard row.
 
 use crate::object_case::{progress_bar, setup, write_outputs};
-use crate::plots::{XySeries, xy_plot};
+use crate::plots::{self, XySeries, xy_plot};
 use crate::run::{RunArgs, bar};
 use anyhow::Result;
 use learnsim_models::{default_inference_device, default_training_device};
@@ -328,6 +328,11 @@ pub fn run(args: &RunArgs) -> Result<String> {
         &setup,
         &report,
         (&trained.train_loss, &trained.valid_mse),
+        plots::LossFigure {
+            title: "Koopman model: reconstruction + prediction L1",
+            train: "train",
+            check: "validation 100-step position MSE",
+        },
         &notes,
         &[
             ("an open-loop validation rollout", "rollout.png"),

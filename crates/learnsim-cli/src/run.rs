@@ -447,7 +447,11 @@ pub fn finish(
         &out.join("loss.png"),
         &curve(&trainer.state.train_loss),
         &curve(&trainer.state.valid_loss),
-        true,
+        plots::LossFigure {
+            title: "one-step loss (normalised acceleration MSE)",
+            train: "train (noisy inputs)",
+            check: "validation (noise-free inputs)",
+        },
     )?;
     render_run(out, trainer, dataset, RenderFormat::All)?;
     write_bytes_atomically(&out.join("report.md"), report::markdown(&report).as_bytes())?;

@@ -4,6 +4,7 @@
 //! driven by the learned forces → metrics.json, report.md, plots, leaderboard row.
 
 use crate::object_case::{loss_ends, progress_bar, setup, write_outputs};
+use crate::plots;
 use crate::run::{RunArgs, bar};
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -309,6 +310,11 @@ pub fn run(args: &RunArgs) -> Result<String> {
         &setup,
         &report,
         (&trained.train_loss, &trained.valid_loss),
+        plots::LossFigure {
+            title: "SchNet: normalised energy MSE",
+            train: "train",
+            check: "validation",
+        },
         &notes,
         &[],
     )?;

@@ -782,7 +782,7 @@ fn quick_schnet_run_reports_energies_forces_and_a_finite_nve_drift() {
 
 /// `learnsim run hit-3d --quick`: forced turbulence on 16³ cached in The Well's layout, both
 /// autoencoders, the divergence bars (the curl-A one exact to float32 round-off whatever the
-/// training), spectra and plots; a rerun reuses the cached flow.
+/// training), spectra and plots; a rerun reuses the cached flow and its statistics.
 #[test]
 fn quick_hit_run_keeps_the_curl_variant_solenoidal_and_reuses_its_flow() {
     let dir = tempfile::tempdir().unwrap();
@@ -824,6 +824,15 @@ fn quick_hit_run_keeps_the_curl_variant_solenoidal_and_reuses_its_flow() {
     let (again, _) = quick_run("hit-3d", &out);
     assert_eq!(again["flow"]["from_cache"], true);
     assert_eq!(again["metrics"]["relative_l2"], m["metrics"]["relative_l2"]);
+    // The run's statistics travel with the cached flow, bit for bit.
+    for key in [
+        "turnover_time",
+        "reynolds_lambda",
+        "dissipation_over_injection",
+    ] {
+        assert!(m["flow"][key].as_f64().unwrap().is_finite(), "{key}");
+        assert_eq!(again["flow"][key], m["flow"][key], "{key}");
+    }
 }
 
 /// `learnsim run burgers-2d --quick`: Burgers data in The Well's layout, both PDE-Nets
