@@ -212,6 +212,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         "baselines": {
             "mlp": {
                 "one_step_error": mlp_error[0],
+                "valid_loss_final": trained.mlp_valid_loss.last().map(|p| f64::from(p.loss)),
                 "rollout_error": mlp_h,
                 "rollout_error_final": mlp_error[horizon - 1],
                 "cartpole_one_step_error": cart_mlp_error[0],

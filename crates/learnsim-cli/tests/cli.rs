@@ -592,6 +592,16 @@ fn quick_pendulum_run_trains_both_models_and_controls() {
         );
     }
     assert!(m["baselines"]["mlp"]["rollout_error"].as_f64().unwrap() > 0.0);
+    // Both networks are validated on the same one-step transitions.
+    for loss in [
+        &metrics["gn_valid_loss_final"],
+        &m["baselines"]["mlp"]["valid_loss_final"],
+    ] {
+        assert!(
+            loss.as_f64().is_some_and(|v| v.is_finite() && v > 0.0),
+            "{text}"
+        );
+    }
     // Both GN architectures were trained; the one kept has the lower validation error, and it
     // is the GN whose size the MLP matches.
     for prefix in ["", "cartpole_"] {

@@ -54,6 +54,8 @@ pub struct TrainedModels {
     pub gn_valid_loss: Vec<LossPoint>,
     /// MLP training loss per step.
     pub mlp_loss: Vec<LossPoint>,
+    /// MLP one-step validation loss (on the GN's validation transitions).
+    pub mlp_valid_loss: Vec<LossPoint>,
 }
 
 /// A network after training, with its curves.
@@ -206,6 +208,7 @@ pub fn train_models(
         gn_loss: gn_fitted.train_loss,
         gn_valid_loss: gn_fitted.valid_loss,
         mlp_loss: mlp_fitted.train_loss,
+        mlp_valid_loss: mlp_fitted.valid_loss,
     })
 }
 
