@@ -451,7 +451,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         (&model.train_loss, &model.block_loss),
         plots::LossFigure {
             title: "PDE-Net: Σ over unrolled steps of mean((û − u)/dt)²",
-            train: "train (data term; steps grow per block)",
+            train: "train: data term, unrolls grow per block",
             check: "end of each curriculum block",
         },
         &notes,
