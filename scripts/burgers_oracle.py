@@ -117,17 +117,12 @@ def main(path):
             out[np.ix_(idx, idx)] = ah[np.ix_(idx, idx)]
             return np.fft.ifft2(out).real * (to / frm) ** 2
 
-        d = dt / 4
+        step = rk4(f)
 
         def run(u, v):
             uh, vh = np.fft.fft2(resample(u, m)) * keep, np.fft.fft2(resample(v, m)) * keep
-            for _ in range(steps * 4):
-                k1 = f(uh, vh)
-                k2 = f(uh + d / 2 * k1[0], vh + d / 2 * k1[1])
-                k3 = f(uh + d / 2 * k2[0], vh + d / 2 * k2[1])
-                k4 = f(uh + d * k3[0], vh + d * k3[1])
-                uh = uh + d / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
-                vh = vh + d / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
+            for _ in range(steps):
+                uh, vh = step(uh, vh)
             return resample(np.fft.ifft2(uh).real, n), resample(np.fft.ifft2(vh).real, n)
 
         return run
