@@ -104,7 +104,7 @@ pub fn error_vs_horizon(path: &Path, series: &[(&str, &Value)], metric: &str) ->
 pub struct LossFigure<'a> {
     /// Caption: the loss being minimised.
     pub title: &'a str,
-    /// Legend of the training curve (its running-mean window is appended).
+    /// Legend of the training curve (", N-step mean" is appended).
     pub train: &'a str,
     /// Legend of the second curve: a validation loss or error, or another periodic check.
     pub check: &'a str,
@@ -167,7 +167,7 @@ pub fn loss_curves(
     chart
         .draw_series(LineSeries::new(smooth, a.stroke_width(2)))
         .map_err(|x| e(x.to_string()))?
-        .label(format!("{} ({window}-step mean)", figure.train))
+        .label(format!("{}, {window}-step mean", figure.train))
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], a.stroke_width(2)));
     chart
         .draw_series(LineSeries::new(valid.clone(), b.stroke_width(2)))

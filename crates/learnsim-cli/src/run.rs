@@ -449,7 +449,7 @@ pub fn finish(
         &curve(&trainer.state.valid_loss),
         plots::LossFigure {
             title: "one-step loss (normalised acceleration MSE)",
-            train: "train (noisy inputs)",
+            train: "train on noisy inputs",
             check: "validation (noise-free inputs)",
         },
     )?;
