@@ -62,8 +62,8 @@ const STATS: [&str; 3] = [
     "run_dissipation_over_injection",
 ];
 
-/// (turnover time, Re_λ, mean dissipation / injection) of a run.
-type FlowStats = (f64, f64, f64);
+/// [turnover time, Re_λ, mean dissipation / injection] of a run, in [`STATS`]' order.
+type FlowStats = [f64; 3];
 
 /// Splits a cache file's parameters into the recipe's and the run's statistics (absent in
 /// files written before the statistics were stored).
@@ -75,7 +75,7 @@ fn split_parameters(stored: &[(String, f64)]) -> (Vec<(String, f64)>, Option<Flo
         .cloned()
         .collect();
     let stats = match STATS.map(stat) {
-        [Some(a), Some(b), Some(c)] => Some((a, b, c)),
+        [Some(a), Some(b), Some(c)] => Some([a, b, c]),
         _ => None,
     };
     (recipe, stats)
@@ -134,18 +134,13 @@ fn flow_data(path: &Path, config: &TurbulenceConfig) -> Result<FlowData> {
     })?;
     progress.finish_and_clear();
     let mean_dissipation = run.dissipations.iter().sum::<f64>() / run.dissipations.len() as f64;
-    let stats = (
+    let stats = [
         run.turnover,
         run.reynolds_lambda,
         mean_dissipation / recipe.injection,
-    );
+    ];
     let mut stored = wanted;
-    stored.extend(
-        STATS
-            .iter()
-            .zip([stats.0, stats.1, stats.2])
-            .map(|(k, v)| (k.to_string(), v)),
-    );
+    stored.extend(STATS.iter().zip(stats).map(|(k, v)| (k.to_string(), v)));
     let h = recipe.spacing();
     let axis: Vec<f64> = (0..recipe.n).map(|i| i as f64 * h).collect();
     let grid = WellGrid {
@@ -417,7 +412,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         ),
     ];
     let pass = bars.iter().all(|b| b["pass"].as_bool() == Some(true));
-    let (turnover, reynolds, balance) = data.stats;
+    let [turnover, reynolds, balance] = data.stats;
     let report = json!({
         "case": NAME,
         "model": "conv-autoencoder-curl",
