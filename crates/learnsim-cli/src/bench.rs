@@ -69,7 +69,7 @@ pub struct CasesBenchArgs {
     /// Comma-separated case names [default: every case with a config in configs/].
     #[arg(long, value_delimiter = ',')]
     pub cases: Vec<String>,
-    /// Folder of the runs (`ROOT/CASE`) and of the leaderboard.
+    /// Folder of the runs (`ROOT/CASE`, `ROOT/CASE-quick`, `ROOT/CASE-paper`) and of the leaderboard.
     #[arg(long, default_value = "runs")]
     pub root: PathBuf,
     /// The 1–2 minute smoke version of every run.
@@ -97,13 +97,18 @@ pub fn cases(args: &CasesBenchArgs) -> Result<String> {
         check_case_name(name)?;
     }
     for name in &names {
-        let summary = run(&RunArgs {
+        let mut run_args = RunArgs {
             case: name.clone(),
-            out: Some(args.root.join(name)),
+            out: None,
             tier: args.tier,
             quick: args.quick,
             config: None,
-        })?;
+            restart: false,
+        };
+        // `ROOT/CASE`, `ROOT/CASE-quick` or `ROOT/CASE-paper`, as `learnsim run` names them.
+        let folder = run_args.out_dir(name);
+        run_args.out = Some(args.root.join(folder.file_name().unwrap_or_default()));
+        let summary = run(&run_args)?;
         eprintln!("{summary}");
     }
     let db = args.root.join(leaderboard::FILE);

@@ -76,11 +76,16 @@ pub fn config_hash(config_text: &str) -> String {
     format!("{hash:016x}")
 }
 
-/// Appends one finished run (its metrics.json `report`) to the database `db`.
+/// Records one scored run (its metrics.json `report`) in the database `db`, replacing the row
+/// an earlier scoring of the same run folder left (`learnsim eval` re-scores in place).
 pub fn record(db: &Path, run_dir: &Path, report: &Value, config_text: &str) -> Result<()> {
     let mut conn = open(db)?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let text = |k: &str| report[k].as_str().unwrap_or("?").to_string();
+    tx.execute(
+        "DELETE FROM runs WHERE run_dir = ?1",
+        params![run_dir.display().to_string()],
+    )?;
     tx.execute(
         "INSERT INTO runs (run_dir, case_name, model, tier, seed, pass, config_hash, report)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

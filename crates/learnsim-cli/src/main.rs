@@ -21,6 +21,7 @@ mod render;
 mod report;
 mod rope_case;
 mod run;
+mod run_folder;
 mod schnet_case;
 mod side_by_side;
 

@@ -3,6 +3,7 @@
 //! names of rollout scores, and writing metrics.json, report.md, plots and the leaderboard row.
 
 use crate::run::{RunArgs, leaderboard_of};
+use crate::run_folder::{self, RunIdentity, RunState};
 use crate::{TierArg, leaderboard, plots, report};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -28,17 +29,14 @@ pub struct Setup<C = ObjectTrainConfig> {
 }
 
 /// Reads `--config` (default `configs/NAME.toml`), applies the tier's overrides, creates the
-/// run folder (default `runs/NAME`) and saves the resolved config there.
+/// run folder ([`RunArgs::out_dir`]) and saves the resolved config there.
 pub fn setup<C: serde::de::DeserializeOwned + serde::Serialize>(
     args: &RunArgs,
     name: &str,
     quick: impl FnOnce(&mut C),
     paper: impl FnOnce(&mut C),
 ) -> Result<Setup<C>> {
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs").join(name));
+    let out = args.out_dir(name);
     let path = args
         .config
         .clone()
@@ -56,8 +54,23 @@ pub fn setup<C: serde::de::DeserializeOwned + serde::Serialize>(
     } else {
         "cpu"
     };
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let config_text = toml::to_string(&config)?;
+    // Claim the folder before anything is written: another run there is refused whole.
+    let seed = toml::from_str::<toml::Value>(&config_text)
+        .ok()
+        .and_then(|v| v.get("seed")?.as_integer())
+        .and_then(|s| u64::try_from(s).ok());
+    run_folder::claim(
+        &out,
+        &RunIdentity {
+            case: name.to_string(),
+            tier: tier.to_string(),
+            seed,
+            config_hash: leaderboard::config_hash(&config_text),
+            dataset_hash: "none".into(),
+        },
+        args.restart(),
+    )?;
     write_bytes_atomically(&out.join("config.toml"), config_text.as_bytes())?;
     Ok(Setup {
         out,
@@ -185,5 +198,6 @@ pub fn write_outputs<C>(
     )?;
     let db = leaderboard_of(out);
     leaderboard::record(&db, out, report_json, &setup.config_text)?;
+    run_folder::set_state(out, RunState::Finished)?;
     Ok((path, db))
 }

@@ -299,6 +299,16 @@ fn quick_run_writes_metrics_with_the_documented_schema() {
             assert!(bar.get(key).is_some(), "bar lacks {key}");
         }
     }
+    // The same model rolled out with positions clamped to the box (reported beside the bars)
+    // never leaves it, and its one-step error is the unclamped one's or lower: clamping only
+    // moves a prediction towards the box the truth lies in.
+    assert_eq!(m["metrics"]["escaped_fraction_clamped"].as_f64(), Some(0.0));
+    assert!(
+        m["metrics"]["mse_1_clamped"].as_f64().unwrap()
+            <= m["metrics"]["mse_1"].as_f64().unwrap() * (1.0 + 1e-9)
+    );
+    let share = m["metrics"]["contact_window_share"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&share), "{share}");
     let (first, last) = (
         m["metrics"]["valid_loss_initial"].as_f64().unwrap(),
         m["metrics"]["valid_loss_final"].as_f64().unwrap(),
@@ -457,6 +467,19 @@ fn quick_nbody_run_writes_metrics_report_and_leaderboard_row() {
         "config.toml",
     ] {
         assert!(out.join(file).exists(), "{file} missing");
+    }
+    // `eval` and `render` take particle runs only, and say so of an object case's run.
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(record["state"], "finished");
+    for command in ["eval", "render"] {
+        let refused = learnsim(&[command, "--run", out.to_str().unwrap()]);
+        assert_eq!(refused.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            err.contains("nbody-2d run") && err.contains("particle cases"),
+            "{err}"
+        );
     }
     let table = learnsim(&["leaderboard", "--root", dir.path().to_str().unwrap()]);
     let table = String::from_utf8(table.stdout).unwrap();

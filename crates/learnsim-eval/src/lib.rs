@@ -18,5 +18,7 @@ pub use metrics::{
     mse_at_horizons, pearson,
 };
 pub use protocol::{Protocol, Scores, score};
-pub use rollout::{FrameStepper, LearnedStepper, Rollout, RolloutError, StageSeconds, rollout};
+pub use rollout::{
+    FrameStepper, LearnedStepper, Rollout, RolloutBoundary, RolloutError, StageSeconds, rollout,
+};
 pub use sinkhorn::sinkhorn_divergence;

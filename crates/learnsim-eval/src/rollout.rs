@@ -105,6 +105,18 @@ pub struct LearnedStepper<'a> {
     pub fused: Option<FusedGnsModel>,
     /// Wall-clock seconds spent in each stage of every step so far.
     pub timing: StageSeconds,
+    /// What the rollout does at the domain's walls.
+    pub boundary: RolloutBoundary,
+}
+
+/// What a learned rollout does with positions the network puts past a non-periodic wall.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RolloutBoundary {
+    /// Nothing: the model's own positions (the bars are judged on these).
+    #[default]
+    Open,
+    /// Clamped to the bounds, as the ground-truth solvers and the ballistic baseline do.
+    ClampToDomain,
 }
 
 /// Seconds a learned rollout spent per stage.
@@ -137,7 +149,13 @@ impl<'a> LearnedStepper<'a> {
             device: default_inference_device(),
             fused: fused_cpu_inference().then(|| model.fused()),
             timing: StageSeconds::default(),
+            boundary: RolloutBoundary::Open,
         }
+    }
+
+    /// The same stepper with another wall treatment.
+    pub fn with_boundary(self, boundary: RolloutBoundary) -> Self {
+        Self { boundary, ..self }
     }
 }
 
@@ -169,7 +187,17 @@ impl FrameStepper for LearnedStepper<'_> {
         };
         self.timing.network += clock.elapsed().as_secs_f64();
         let clock = std::time::Instant::now();
-        let next = self.simulator.decode(&acc, window[c - 1], window[c]);
+        let mut next = self.simulator.decode(&acc, window[c - 1], window[c]);
+        if self.boundary == RolloutBoundary::ClampToDomain {
+            let config = &self.simulator.config;
+            for (k, x) in next.iter_mut().enumerate() {
+                let a = k % config.dim;
+                if !config.periodic[a] {
+                    let [lo, hi] = config.bounds[a];
+                    *x = x.clamp(lo as f32, hi as f32);
+                }
+            }
+        }
         self.timing.decode += clock.elapsed().as_secs_f64();
         next
     }

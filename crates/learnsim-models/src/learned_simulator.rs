@@ -34,6 +34,14 @@ pub struct LearnedSimulatorConfig {
     pub n_hidden: usize,
     /// Message-passing steps.
     pub message_passing_steps: usize,
+    /// Wall features saturate at this many radii: distance / (wall_horizon · R), clipped to
+    /// [−1, 1]. GNS: 1 (the default of configs saved before it existed).
+    #[serde(default = "one")]
+    pub wall_horizon: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// Velocity and acceleration statistics in per-frame units, noise folded into the std.
@@ -74,7 +82,8 @@ pub struct GraphInput {
     pub n_nodes: usize,
     /// Node feature width F.
     pub node_width: usize,
-    /// `[N, F]` normalised velocities, then clipped distances to the lower and upper bounds / R.
+    /// `[N, F]` normalised velocities, then distances to the lower and upper bounds over
+    /// `wall_horizon · R`, clipped to [−1, 1].
     pub node_features: Vec<f32>,
     /// `[N]` index of each particle's kind in [`ParticleKind::ALL`].
     pub kind_index: Vec<i64>,
@@ -317,6 +326,7 @@ impl LearnedSimulator {
             "featurize needs history + 1 frames"
         );
         let r = c.connectivity_radius;
+        let wall_scale = c.wall_horizon * r;
         let node_width = c.history * dim + 2 * dim;
         let mut node_features = Vec::with_capacity(n * node_width);
         let last = frames[c.history];
@@ -339,7 +349,7 @@ impl LearnedSimulator {
                 let (to_lo, to_hi) = if c.periodic[a] {
                     (0.0, 0.0)
                 } else {
-                    ((x - lo) / r, (hi - x) / r)
+                    ((x - lo) / wall_scale, (hi - x) / wall_scale)
                 };
                 node_features.push(to_lo.clamp(-1.0, 1.0) as f32);
                 node_features.push(to_hi.clamp(-1.0, 1.0) as f32);

@@ -21,6 +21,7 @@ fn simulator(periodic: bool) -> LearnedSimulator {
             latent: 16,
             n_hidden: 1,
             message_passing_steps: 2,
+            wall_horizon: 1.0,
         },
         normalization: Normalization {
             vel_mean: vec![0.001, -0.002],
@@ -43,6 +44,43 @@ fn frames(n: usize, seed: u64) -> Vec<Vec<f32>> {
         out.push(x.clone());
     }
     out
+}
+
+/// The wall features with horizon h: distance/(h·R) clipped to [−1, 1]. At h = 1 they are
+/// GNS's distance/R clipped (computed here independently), and a particle 2.5 R from the floor
+/// is invisible at h = 1 (saturated at 1) but seen at 0.5 with h = 5.
+#[test]
+fn wall_features_with_horizon_h_scale_the_distance() {
+    let f = frames(40, 3);
+    let refs: Vec<&[f32]> = f.iter().map(Vec::as_slice).collect();
+    let kinds = vec![ParticleKind::Water; 40];
+    let base = simulator(false);
+    let gns_wall = |x: f32, lo: f64, hi: f64| -> [f32; 2] {
+        let r = base.config.connectivity_radius;
+        [
+            ((x as f64 - lo) / r).clamp(-1.0, 1.0) as f32,
+            ((hi - x as f64) / r).clamp(-1.0, 1.0) as f32,
+        ]
+    };
+    let input = base.featurize(&refs, &kinds);
+    let width = input.node_width;
+    let velocities = base.config.history * 2;
+    for p in 0..40 {
+        for a in 0..2 {
+            let got = &input.node_features[p * width + velocities + 2 * a..][..2];
+            let want = gns_wall(f[3][p * 2 + a], 0.0, 1.0);
+            assert_eq!(got, want, "particle {p} axis {a}");
+        }
+    }
+    let mut wide = simulator(false);
+    wide.config.wall_horizon = 5.0;
+    let near_floor: Vec<Vec<f32>> = (0..4).map(|_| vec![0.5, 0.25]).collect();
+    let refs: Vec<&[f32]> = near_floor.iter().map(Vec::as_slice).collect();
+    let one = [ParticleKind::Water];
+    let at = velocities + 2; // the y axis's distance to the floor
+    assert_eq!(base.featurize(&refs, &one).node_features[at], 1.0);
+    let seen = wide.featurize(&refs, &one).node_features[at];
+    assert!((seen - 0.5).abs() < 1e-6, "{seen}");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! produces one trajectory from one seed.
 
 use crate::SimError;
-use crate::mpm::{Material, MpmConfig, MpmState};
+use crate::mpm::{Material, MpmConfig, MpmState, WaterEos};
 use crate::scenes::{
     BlocksScene, DamBreakScene, TaylorGreenScene, dam_break, random_blocks, taylor_green,
 };
@@ -150,7 +150,9 @@ impl Case {
     /// Sizes per tier (cases.md [4] d2).
     pub fn plan(self, tier: Tier) -> GenerationPlan {
         let (n_trajectories, n_frames) = match (self, tier) {
-            (Self::WaterDrop2d | Self::Sand2d | Self::Goop2d, Tier::Cpu) => ([24, 4, 4], 200),
+            // 300 frames (0.75 s): the water has landed and pooled by the last frame.
+            (Self::WaterDrop2d, Tier::Cpu) => ([24, 4, 4], 300),
+            (Self::Sand2d | Self::Goop2d, Tier::Cpu) => ([24, 4, 4], 200),
             (Self::WaterDrop2d, Tier::Paper) => ([1000, 30, 30], 1000),
             (Self::Sand2d, Tier::Paper) => ([1000, 30, 30], 320),
             (Self::Goop2d, Tier::Paper) => ([1000, 30, 30], 400),
@@ -168,16 +170,25 @@ impl Case {
 
     fn mpm_material(self) -> Option<Material> {
         match self {
-            Self::WaterDrop2d => Some(Material::water()),
+            Self::WaterDrop2d => Some(Material::Water(WaterEos::water_drop())),
             Self::Sand2d => Some(Material::sand()),
             Self::Goop2d => Some(Material::goop()),
             Self::Tgv2d | Self::DamBreak2d => None,
         }
     }
 
-    /// The MPM configuration of an MPM case.
+    /// The MPM configuration of an MPM case. Water drops on a 64² grid (particle spacing
+    /// 1/128): the same 300–600 particles then cover four times the area and form a pool 3–6
+    /// particles deep instead of a film two particles thick that runs up the walls (issue #24).
     pub fn mpm_config(self) -> Option<MpmConfig> {
-        self.mpm_material().map(MpmConfig::flagship)
+        let config = self.mpm_material().map(MpmConfig::flagship)?;
+        Some(match self {
+            Self::WaterDrop2d => MpmConfig {
+                n_grid: 64,
+                ..config
+            },
+            _ => config,
+        })
     }
 
     /// The SPH configuration of an SPH case.
@@ -224,8 +235,9 @@ impl Case {
                 periodic: vec![false; 2],
                 frame_dt: mpm.frame_dt(),
                 dx: mpm.particle_spacing(),
-                // GNS's WaterDrop radius at the same particle spacing (≈ 3.8 spacings).
-                connectivity_radius: 0.015,
+                // GNS's WaterDrop radius (0.015) at a particle spacing of 1/256, scaled with the
+                // spacing (≈ 3.8 spacings).
+                connectivity_radius: 0.015 * mpm.particle_spacing() * 256.0,
                 gravity: vec![0.0, -mpm.gravity],
                 convention: TypeConvention::Deepmind,
                 solver: "mls-mpm",

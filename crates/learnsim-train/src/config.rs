@@ -1,5 +1,6 @@
 //! Everything a training run needs, read from `configs/<case>.toml` and saved with the run.
 
+use crate::validate::{Bound, FieldError, Validate, count_in, real_in, rule};
 use serde::{Deserialize, Serialize};
 
 /// Training recipe and network sizes.
@@ -14,16 +15,41 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Learning rate at step 0.
     pub lr_initial: f64,
-    /// Learning rate approached at the end.
+    /// Learning rate reached at the last step.
     pub lr_final: f64,
-    /// lr = (lr_initial − lr_final)·0.1^(step / lr_decay_steps) + lr_final.
-    pub lr_decay_steps: f64,
+    /// How the rate goes from `lr_initial` to `lr_final` over `steps` (default: exponential).
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
+    /// GNS's own formula, `(lr_initial − lr_final)·0.1^(step / lr_decay_steps) + lr_final`,
+    /// which reaches `lr_final` only asymptotically (with `lr_decay_steps = steps` it ends at
+    /// about 0.1·lr_initial). Kept so that runs saved with it resume unchanged; when set it
+    /// replaces `lr_schedule`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr_decay_steps: Option<f64>,
+    /// Exponential moving average of the weights, `ema ← d·ema + (1 − d)·w` after every step;
+    /// validation, checkpoints' inference weights and rollouts use it. 0 turns it off.
+    #[serde(default)]
+    pub ema_decay: f64,
     /// Random-walk noise σ at the last input velocity (per-frame units).
     pub noise_std: f64,
     /// Past velocities C.
     pub history: usize,
     /// Graph radius; `None` takes the dataset's `default_connectivity_radius`.
     pub connectivity_radius: Option<f64>,
+    /// Distance over which the wall features saturate, in units of the radius: the features
+    /// are distance / (wall_horizon · R) clipped to [−1, 1]. GNS: 1.
+    #[serde(default = "one")]
+    pub wall_horizon: f64,
+    /// Pushforward training (Brandstetter et al. 2022): sometimes train on the model's own
+    /// unrolled prediction. Off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushforward: Option<Pushforward>,
+    /// How training windows are drawn (default: uniformly).
+    #[serde(default)]
+    pub window_weighting: WindowWeighting,
+    /// What a zero network output means (default: the data's mean acceleration, as GNS).
+    #[serde(default)]
+    pub acceleration_offset: AccelerationOffset,
     /// Particle-type embedding width.
     pub embedding_dim: usize,
     /// GNS latent width.
@@ -41,6 +67,79 @@ pub struct TrainConfig {
     /// What computes the forward and backward passes (default: `auto`).
     #[serde(default)]
     pub kernel: TrainKernel,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// The learning-rate schedule from `lr_initial` at step 0 to `lr_final` at the last step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LrSchedule {
+    /// Geometric: `lr_initial·(lr_final/lr_initial)^(step/(steps − 1))`.
+    #[default]
+    Exponential,
+    /// Half a cosine: `lr_final + ½(lr_initial − lr_final)(1 + cos(π·step/(steps − 1)))`.
+    Cosine,
+}
+
+impl LrSchedule {
+    /// The rate at `step` of `steps`; `lr_final` at `steps − 1` and beyond.
+    pub fn rate(self, initial: f64, last: f64, step: usize, steps: usize) -> f64 {
+        let progress = (step as f64 / steps.saturating_sub(1).max(1) as f64).min(1.0);
+        match self {
+            Self::Exponential => initial * (last / initial).powf(progress),
+            Self::Cosine => {
+                last + 0.5 * (initial - last) * (1.0 + (std::f64::consts::PI * progress).cos())
+            }
+        }
+    }
+}
+
+/// Pushforward training: with probability `probability`, from `start_step` on, the model is
+/// unrolled `steps` times without gradient from the noisy input window, and the loss asks it to
+/// reach the true frame after that unroll from its own predicted positions (Brandstetter,
+/// Worrall & Welling 2022, "Message passing neural PDE solvers", §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pushforward {
+    /// Share of training examples that are unrolled, in [0, 1].
+    pub probability: f64,
+    /// Model steps unrolled without gradient (at least 1).
+    pub steps: usize,
+    /// First optimiser step at which unrolling may happen (the model must first be useful).
+    pub start_step: usize,
+}
+
+/// How training windows are drawn from the training trajectories.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum WindowWeighting {
+    /// Every (trajectory, frame) window equally likely, as GNS.
+    #[default]
+    Uniform,
+    /// Window weight `1 + boost·s`, where `s` is the share of the target frame's free particles
+    /// in contact: within three radii of a wall, or with an acceleration that differs from
+    /// free fall (`|a − g·dt²| > ½|g|·dt²`, or one acceleration std where there is no gravity).
+    Contact {
+        /// Extra weight of a window whose every particle is in contact.
+        boost: f64,
+    },
+}
+
+/// The acceleration a zero network output decodes to: the offset of the normalised target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccelerationOffset {
+    /// The dataset's mean per-frame acceleration (GNS). In a scene that starts and ends at
+    /// rest the floor's impulse cancels gravity's, so this mean is near zero and free fall is
+    /// a small constant the network must learn.
+    #[default]
+    Data,
+    /// Free fall, `g·dt²` per frame from the metadata's gravity: the network predicts what a
+    /// particle's surroundings add to gravity, and a particle alone falls exactly.
+    Gravity,
 }
 
 /// What computes a GNS training step.
@@ -71,12 +170,334 @@ impl TrainKernel {
 impl TrainConfig {
     /// The learning rate at `step`.
     pub fn learning_rate(&self, step: usize) -> f64 {
-        exponential_decay(self.lr_initial, self.lr_final, self.lr_decay_steps, step)
+        match self.lr_decay_steps {
+            Some(decay_steps) => {
+                exponential_decay(self.lr_initial, self.lr_final, decay_steps, step)
+            }
+            None => self
+                .lr_schedule
+                .rate(self.lr_initial, self.lr_final, step, self.steps),
+        }
     }
 }
 
-/// GNS's learning-rate schedule, shared by every trainer:
+/// Memory a GNS of this size needs for its weights, gradients and Adam moments, in bytes: each
+/// of the `2·message_passing_steps + 3` MLPs (encoders, processor blocks, decoder) has at most
+/// `3·latent` inputs and `n_hidden + 1` layers of `latent` outputs; four f32 copies of each.
+pub fn parameter_bytes(config: &TrainConfig) -> f64 {
+    let latent = config.latent as f64;
+    let mlps = 2.0 * config.message_passing_steps as f64 + 3.0;
+    let per_mlp = (config.n_hidden as f64 + 1.0) * (3.0 * latent + 1.0) * latent;
+    4.0 * 4.0 * mlps * per_mlp
+}
+
+/// The most memory [`parameter_bytes`] may ask for: 16 GiB, two thirds of the CPU machines'.
+pub const MAX_PARAMETER_BYTES: f64 = 16.0 * 1024.0 * 1024.0 * 1024.0;
+
+impl Validate for TrainConfig {
+    fn validate(&self) -> Result<(), FieldError> {
+        count_in("steps", self.steps, 1, 1_000_000_000)?;
+        count_in("batch_size", self.batch_size, 1, 1024)?;
+        real_in("lr_initial", self.lr_initial, 0.0, 1.0, Bound::Exclusive)?;
+        real_in("lr_final", self.lr_final, 0.0, 1.0, Bound::Exclusive)?;
+        if self.lr_final > self.lr_initial {
+            return Err(rule(
+                "lr_final",
+                self.lr_final,
+                format!("allowed at most lr_initial = {:e}", self.lr_initial),
+            ));
+        }
+        if let Some(d) = self.lr_decay_steps {
+            real_in("lr_decay_steps", d, 0.0, 1e12, Bound::Exclusive)?;
+        }
+        real_in(
+            "ema_decay",
+            self.ema_decay,
+            0.0,
+            0.999_999,
+            Bound::Inclusive,
+        )?;
+        real_in("noise_std", self.noise_std, 0.0, 1.0, Bound::Inclusive)?;
+        count_in("history", self.history, 1, 100)?;
+        if let Some(r) = self.connectivity_radius {
+            real_in("connectivity_radius", r, 0.0, 1e6, Bound::Exclusive)?;
+        }
+        real_in(
+            "wall_horizon",
+            self.wall_horizon,
+            0.0,
+            1e6,
+            Bound::Exclusive,
+        )?;
+        count_in("embedding_dim", self.embedding_dim, 1, 4096)?;
+        // Upper bound by memory, below.
+        count_in("latent", self.latent, 1, usize::MAX)?;
+        count_in("n_hidden", self.n_hidden, 1, 64)?;
+        count_in("message_passing_steps", self.message_passing_steps, 1, 256)?;
+        count_in("validate_every", self.validate_every, 1, usize::MAX)?;
+        count_in("validation_windows", self.validation_windows, 1, 1_000_000)?;
+        count_in("checkpoint_every", self.checkpoint_every, 1, usize::MAX)?;
+        if let Some(p) = self.pushforward {
+            real_in(
+                "pushforward.probability",
+                p.probability,
+                0.0,
+                1.0,
+                Bound::Inclusive,
+            )?;
+            count_in("pushforward.steps", p.steps, 1, 100)?;
+        }
+        if let WindowWeighting::Contact { boost } = self.window_weighting {
+            real_in("window_weighting.boost", boost, 0.0, 1e6, Bound::Inclusive)?;
+        }
+        let bytes = parameter_bytes(self);
+        if bytes > MAX_PARAMETER_BYTES {
+            return Err(rule(
+                "latent",
+                self.latent,
+                format!(
+                    "the network would need about {:.1} GiB for weights, gradients and Adam moments (latent {}, {} message-passing steps, {} hidden layers); at most {:.0} GiB is allowed",
+                    bytes / 1024f64.powi(3),
+                    self.latent,
+                    self.message_passing_steps,
+                    self.n_hidden,
+                    MAX_PARAMETER_BYTES / 1024f64.powi(3)
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// GNS's learning-rate schedule:
 /// `(initial − final)·0.1^(step / decay_steps) + final`.
 pub fn exponential_decay(initial: f64, last: f64, decay_steps: f64, step: usize) -> f64 {
     (initial - last) * 0.1f64.powf(step as f64 / decay_steps) + last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both schedules start at `lr_initial` and reach `lr_final` at the last step (issue #24:
+    /// GNS's formula with `lr_decay_steps = steps` ended at 1.09e-4 instead of 1e-5); in
+    /// between they fall monotonically.
+    #[test]
+    fn schedules_reach_lr_final_at_the_last_step() {
+        for schedule in [LrSchedule::Exponential, LrSchedule::Cosine] {
+            let steps = 6000;
+            let rate = |s| schedule.rate(1e-3, 1e-5, s, steps);
+            assert!((rate(0) - 1e-3).abs() < 1e-15, "{schedule:?}");
+            assert!((rate(steps - 1) - 1e-5).abs() < 1e-15, "{schedule:?}");
+            assert!((rate(steps + 100) - 1e-5).abs() < 1e-15, "{schedule:?}");
+            for s in 1..steps {
+                assert!(rate(s) < rate(s - 1), "{schedule:?} at {s}");
+            }
+        }
+        // The geometric midpoint of 1e-3 and 1e-5.
+        let mid = LrSchedule::Exponential.rate(1e-3, 1e-5, 50, 101);
+        assert!((mid - 1e-4).abs() < 1e-15);
+        // One step: the initial rate.
+        assert_eq!(LrSchedule::Cosine.rate(1e-3, 1e-5, 0, 1), 1e-3);
+    }
+
+    /// A config saved with GNS's `lr_decay_steps` keeps its formula.
+    #[test]
+    fn legacy_decay_steps_keep_gns_formula() {
+        let text = "seed = 0\nsteps = 6000\nbatch_size = 2\nlr_initial = 1e-3\nlr_final = 1e-5\nlr_decay_steps = 6000.0\nnoise_std = 3e-4\nhistory = 5\nembedding_dim = 16\nlatent = 64\nn_hidden = 2\nmessage_passing_steps = 5\nvalidate_every = 500\nvalidation_windows = 8\ncheckpoint_every = 500\n";
+        let config: TrainConfig = toml::from_str(text).unwrap();
+        let end = config.learning_rate(6000);
+        assert!((end - (0.99e-3 * 0.1 + 1e-5)).abs() < 1e-12, "{end}");
+        assert_eq!(config.wall_horizon, 1.0);
+        assert_eq!(config.window_weighting, WindowWeighting::Uniform);
+        assert_eq!(config.pushforward, None);
+        assert_eq!(config.ema_decay, 0.0);
+        let round: TrainConfig = toml::from_str(&toml::to_string(&config).unwrap()).unwrap();
+        assert_eq!(round, config);
+    }
+
+    /// Each field's check names the field: one invalid value per field, each on an otherwise
+    /// valid config.
+    #[test]
+    fn every_field_is_checked_and_named() {
+        let text = "seed = 0\nsteps = 100\nbatch_size = 2\nlr_initial = 1e-3\nlr_final = 1e-5\nnoise_std = 3e-4\nhistory = 5\nembedding_dim = 16\nlatent = 64\nn_hidden = 2\nmessage_passing_steps = 5\nvalidate_every = 10\nvalidation_windows = 8\ncheckpoint_every = 10\n";
+        let good: TrainConfig = toml::from_str(text).unwrap();
+        assert_eq!(good.validate(), Ok(()));
+        let cases: Vec<(&str, TrainConfig)> = vec![
+            (
+                "steps",
+                TrainConfig {
+                    steps: 0,
+                    ..good.clone()
+                },
+            ),
+            (
+                "batch_size",
+                TrainConfig {
+                    batch_size: 0,
+                    ..good.clone()
+                },
+            ),
+            (
+                "lr_initial",
+                TrainConfig {
+                    lr_initial: -1e-3,
+                    ..good.clone()
+                },
+            ),
+            (
+                "lr_initial",
+                TrainConfig {
+                    lr_initial: f64::NAN,
+                    ..good.clone()
+                },
+            ),
+            (
+                "lr_final",
+                TrainConfig {
+                    lr_final: 0.0,
+                    ..good.clone()
+                },
+            ),
+            (
+                "lr_final",
+                TrainConfig {
+                    lr_final: 2e-3,
+                    ..good.clone()
+                },
+            ),
+            (
+                "lr_decay_steps",
+                TrainConfig {
+                    lr_decay_steps: Some(0.0),
+                    ..good.clone()
+                },
+            ),
+            (
+                "ema_decay",
+                TrainConfig {
+                    ema_decay: 1.0,
+                    ..good.clone()
+                },
+            ),
+            (
+                "noise_std",
+                TrainConfig {
+                    noise_std: f64::INFINITY,
+                    ..good.clone()
+                },
+            ),
+            (
+                "history",
+                TrainConfig {
+                    history: 0,
+                    ..good.clone()
+                },
+            ),
+            (
+                "connectivity_radius",
+                TrainConfig {
+                    connectivity_radius: Some(-1.0),
+                    ..good.clone()
+                },
+            ),
+            (
+                "wall_horizon",
+                TrainConfig {
+                    wall_horizon: 0.0,
+                    ..good.clone()
+                },
+            ),
+            (
+                "embedding_dim",
+                TrainConfig {
+                    embedding_dim: 0,
+                    ..good.clone()
+                },
+            ),
+            (
+                "latent",
+                TrainConfig {
+                    latent: 0,
+                    ..good.clone()
+                },
+            ),
+            (
+                "latent",
+                TrainConfig {
+                    latent: 100_000,
+                    ..good.clone()
+                },
+            ),
+            (
+                "n_hidden",
+                TrainConfig {
+                    n_hidden: 0,
+                    ..good.clone()
+                },
+            ),
+            (
+                "message_passing_steps",
+                TrainConfig {
+                    message_passing_steps: 0,
+                    ..good.clone()
+                },
+            ),
+            (
+                "validate_every",
+                TrainConfig {
+                    validate_every: 0,
+                    ..good.clone()
+                },
+            ),
+            (
+                "validation_windows",
+                TrainConfig {
+                    validation_windows: 0,
+                    ..good.clone()
+                },
+            ),
+            (
+                "checkpoint_every",
+                TrainConfig {
+                    checkpoint_every: 0,
+                    ..good.clone()
+                },
+            ),
+            (
+                "pushforward.probability",
+                TrainConfig {
+                    pushforward: Some(Pushforward {
+                        probability: 1.5,
+                        steps: 1,
+                        start_step: 0,
+                    }),
+                    ..good.clone()
+                },
+            ),
+            (
+                "pushforward.steps",
+                TrainConfig {
+                    pushforward: Some(Pushforward {
+                        probability: 0.5,
+                        steps: 0,
+                        start_step: 0,
+                    }),
+                    ..good.clone()
+                },
+            ),
+            (
+                "window_weighting.boost",
+                TrainConfig {
+                    window_weighting: WindowWeighting::Contact { boost: -1.0 },
+                    ..good.clone()
+                },
+            ),
+        ];
+        for (field, config) in cases {
+            let e = config.validate().unwrap_err();
+            assert_eq!(e.field, field, "{e}");
+            assert!(!e.allowed.is_empty());
+        }
+    }
 }

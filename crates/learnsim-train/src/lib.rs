@@ -6,6 +6,7 @@
 mod best_weights;
 mod config;
 pub mod cosmology;
+mod ema;
 pub mod glass;
 mod host_adam;
 pub mod koopman;
@@ -18,7 +19,13 @@ pub mod schnet;
 pub mod tfnet;
 mod trainer;
 pub mod turbulence;
+mod validate;
 
-pub use config::{TrainConfig, TrainKernel};
+pub use config::{
+    AccelerationOffset, LrSchedule, MAX_PARAMETER_BYTES, Pushforward, TrainConfig, TrainKernel,
+    WindowWeighting, parameter_bytes,
+};
+pub use ema::{WeightAverage, parameters as model_parameters};
 pub use noise::random_walk_noise;
-pub use trainer::{LossPoint, TrainError, TrainState, Trainer};
+pub use trainer::{ContactShare, LossPoint, TrainError, TrainState, Trainer};
+pub use validate::{Bound, FieldError, Validate, count_in, real_in, rule};

@@ -1,7 +1,8 @@
 //! The training loop: windows → noise → featurize → masked MSE → Adam, with validation,
 //! checkpoints and resume.
 
-use crate::{TrainConfig, random_walk_noise};
+use crate::ema::WeightAverage;
+use crate::{AccelerationOffset, TrainConfig, WindowWeighting, random_walk_noise};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, OptimizerRecord};
 use burn::store::ModuleRecord;
@@ -52,6 +53,10 @@ pub struct TrainState {
     pub train_loss: Vec<LossPoint>,
     /// Validation loss at every validation.
     pub valid_loss: Vec<LossPoint>,
+    /// Wall-clock seconds of training up to the last checkpoint, summed over every segment of
+    /// a resumed run (the caller adds them; see `learnsim run`).
+    #[serde(default)]
+    pub seconds: f64,
 }
 
 /// A training run in memory.
@@ -65,6 +70,11 @@ pub struct Trainer {
     optimizer: ModuleOptimizer,
     /// The model in the fused CPU kernels, which then train it (`model` is kept equal to it).
     fused: Option<FusedGnsModelTrainer>,
+    /// The moving average of the weights, when `ema_decay > 0`.
+    average: Option<WeightAverage>,
+    /// Cumulative window weights over the training data, built on the first step that needs them.
+    sampler: Option<WindowSampler>,
+    context: WindowContext,
     device: Device,
     /// Progress so far.
     pub state: TrainState,
@@ -87,6 +97,126 @@ impl std::fmt::Debug for Trainer {
 struct Window<'a> {
     trajectory: &'a Trajectory,
     last_input: usize,
+}
+
+/// Weighted sampling of training windows: every (trajectory, last input frame) pair with its
+/// cumulative weight.
+#[derive(Debug, Clone)]
+struct WindowSampler {
+    /// `(trajectory index, last input frame)` of every window.
+    windows: Vec<(usize, usize)>,
+    /// Running sum of the weights, ending at the total.
+    cumulative: Vec<f64>,
+    /// Share of windows that are contact windows, and the share of draws they get.
+    contact_share: ContactShare,
+}
+
+/// How many training windows involve contact (more than 10 % of their particles in contact),
+/// counted over windows and weighted by how often each is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ContactShare {
+    /// Share of windows, i.e. of uniform draws.
+    pub uniform: f64,
+    /// Share of draws under the configured weighting.
+    pub weighted: f64,
+}
+
+/// Share of a window's free particles in contact at its target frame `f + 1`: within three
+/// radii of a non-periodic wall at frame `f`, or accelerating unlike free fall.
+fn contact_score(
+    t: &Trajectory,
+    f: usize,
+    gravity_dt2: &[f64],
+    threshold: f64,
+    walls: &[Option<[f64; 2]>],
+    reach: f64,
+) -> f64 {
+    let dim = t.dim;
+    let (prev, cur, next) = (t.frame(f - 1), t.frame(f), t.frame(f + 1));
+    let mut free = 0usize;
+    let mut touching = 0usize;
+    for (p, kind) in t.kind.iter().enumerate() {
+        if kind.is_kinematic() {
+            continue;
+        }
+        free += 1;
+        let mut dev2 = 0.0;
+        let mut near = false;
+        for a in 0..dim {
+            let k = p * dim + a;
+            let acc = next[k] as f64 - 2.0 * cur[k] as f64 + prev[k] as f64;
+            dev2 += (acc - gravity_dt2[a]).powi(2);
+            if let Some([lo, hi]) = walls[a] {
+                let x = cur[k] as f64;
+                near |= x - lo < reach || hi - x < reach;
+            }
+        }
+        if near || dev2.sqrt() > threshold {
+            touching += 1;
+        }
+    }
+    touching as f64 / free.max(1) as f64
+}
+
+impl WindowSampler {
+    fn new(
+        data: &[Trajectory],
+        metadata: &WindowContext,
+        history: usize,
+        boost: f64,
+    ) -> Option<Self> {
+        let mut windows = Vec::new();
+        let mut cumulative = Vec::new();
+        let (mut total, mut contact, mut contact_weight, mut count) = (0.0, 0.0, 0.0, 0.0);
+        for (i, t) in data.iter().enumerate() {
+            if t.n_frames < history + 2 {
+                continue;
+            }
+            for f in history..t.n_frames - 1 {
+                let score = contact_score(
+                    t,
+                    f,
+                    &metadata.gravity_dt2,
+                    metadata.threshold,
+                    &metadata.walls,
+                    metadata.reach,
+                );
+                let weight = 1.0 + boost * score;
+                total += weight;
+                count += 1.0;
+                if score > 0.1 {
+                    contact += 1.0;
+                    contact_weight += weight;
+                }
+                windows.push((i, f));
+                cumulative.push(total);
+            }
+        }
+        (!windows.is_empty()).then_some(Self {
+            windows,
+            cumulative,
+            contact_share: ContactShare {
+                uniform: contact / count,
+                weighted: contact_weight / total,
+            },
+        })
+    }
+
+    fn draw(&self, rng: &mut impl Rng) -> (usize, usize) {
+        let total = *self.cumulative.last().expect("at least one window");
+        let u = rng.random_range(0.0..total);
+        let k = self.cumulative.partition_point(|&c| c <= u);
+        self.windows[k.min(self.windows.len() - 1)]
+    }
+}
+
+/// What the contact score needs from the dataset.
+#[derive(Debug, Clone)]
+struct WindowContext {
+    gravity_dt2: Vec<f64>,
+    threshold: f64,
+    walls: Vec<Option<[f64; 2]>>,
+    reach: f64,
 }
 
 fn mix(seed: u64, step: u64) -> u64 {
@@ -112,8 +242,16 @@ impl Trainer {
                 latent: config.latent,
                 n_hidden: config.n_hidden,
                 message_passing_steps: config.message_passing_steps,
+                wall_horizon: config.wall_horizon,
             },
-            normalization: Normalization::from_metadata(metadata, config.noise_std),
+            normalization: {
+                let mut n = Normalization::from_metadata(metadata, config.noise_std);
+                if config.acceleration_offset == AccelerationOffset::Gravity {
+                    let dt2 = metadata.dt * metadata.dt;
+                    n.acc_mean = metadata.gravity.iter().map(|g| g * dt2).collect();
+                }
+                n
+            },
         };
         // burn draws initial weights from the device's global RNG: seed it from the run seed,
         // under a lock so that trainers built concurrently (tests, sweeps) cannot interleave.
@@ -128,7 +266,29 @@ impl Trainer {
             let record = simulator.init_model(&device).into_record();
             simulator.init_model(&device).load_record(record)
         };
+        let dt2 = metadata.dt * metadata.dt;
+        let gravity_dt2: Vec<f64> = metadata.gravity.iter().map(|g| g * dt2).collect();
+        let g_norm = gravity_dt2.iter().map(|g| g * g).sum::<f64>().sqrt();
+        let acc_scale = metadata.acc_std.iter().cloned().fold(0.0, f64::max);
+        let context = WindowContext {
+            threshold: if g_norm > 0.0 {
+                0.5 * g_norm
+            } else {
+                acc_scale
+            },
+            gravity_dt2,
+            walls: metadata
+                .bounds
+                .iter()
+                .zip(&metadata.periodic_boundary_conditions)
+                .map(|(b, &p)| (!p).then_some(*b))
+                .collect(),
+            reach: 3.0 * simulator.config.connectivity_radius,
+        };
         Self {
+            average: (config.ema_decay > 0.0).then(|| WeightAverage::new(config.ema_decay, &model)),
+            sampler: None,
+            context,
             optimizer: AdamConfig::new()
                 .with_beta_1(ADAM.0)
                 .with_beta_2(ADAM.1)
@@ -147,7 +307,15 @@ impl Trainer {
         &self,
         data: &'a [Trajectory],
         rng: &mut impl Rng,
+        sampling: Sampling,
     ) -> Result<Window<'a>, TrainError> {
+        if let (Sampling::Configured, Some(sampler)) = (sampling, &self.sampler) {
+            let (i, last_input) = sampler.draw(rng);
+            return Ok(Window {
+                trajectory: &data[i],
+                last_input,
+            });
+        }
         let needed = self.config.history + 2;
         let usable: Vec<&Trajectory> = data.iter().filter(|t| t.n_frames >= needed).collect();
         if usable.is_empty() {
@@ -167,13 +335,14 @@ impl Trainer {
         &self,
         window: &Window,
         noise_std: f64,
+        unroll: usize,
         rng: &mut impl Rng,
     ) -> (GraphInput, Vec<f32>, Vec<f32>) {
         let t = window.trajectory;
         let c = self.config.history;
         let per_frame = t.n_particles * t.dim;
         let noise = random_walk_noise(c + 1, &t.kind, t.dim, noise_std, rng);
-        let frames: Vec<Vec<f32>> = (0..=c)
+        let mut frames: Vec<Vec<f32>> = (0..=c)
             .map(|k| {
                 let frame = t.frame(window.last_input - c + k);
                 frame
@@ -183,10 +352,30 @@ impl Trainer {
                     .collect()
             })
             .collect();
+        // Pushforward: the model's own positions replace the window's, `unroll` steps on, with
+        // kinematic particles taken from the truth (without gradient: a plain forward pass).
+        if unroll > 0 {
+            let mut network = self.inference_network();
+            for k in 1..=unroll {
+                let refs: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
+                let input = self.simulator.featurize(&refs, &t.kind);
+                let acc = network.predict(&input);
+                let mut next = self.simulator.decode(&acc, &frames[c - 1], &frames[c]);
+                let truth = t.frame(window.last_input + k);
+                for (p, kind) in t.kind.iter().enumerate() {
+                    if kind.is_kinematic() {
+                        next[p * t.dim..(p + 1) * t.dim]
+                            .copy_from_slice(&truth[p * t.dim..(p + 1) * t.dim]);
+                    }
+                }
+                frames.remove(0);
+                frames.push(next);
+            }
+        }
         // The target keeps the last input's noise, so the model learns to undo velocity noise.
         let last_noise = &noise[c * per_frame..];
         let next: Vec<f32> = t
-            .frame(window.last_input + 1)
+            .frame(window.last_input + unroll + 1)
             .iter()
             .zip(last_noise)
             .map(|(x, n)| x + n)
@@ -207,12 +396,26 @@ impl Trainer {
         data: &[Trajectory],
         rng: &mut impl Rng,
         noise_std: f64,
+        step: usize,
     ) -> Result<(GraphInput, Vec<f32>, Vec<f32>), TrainError> {
         let mut inputs = Vec::new();
         let (mut target, mut mask) = (Vec::new(), Vec::new());
         for _ in 0..self.config.batch_size.max(1) {
-            let window = self.window(data, rng)?;
-            let (i, t, m) = self.example(&window, noise_std, rng);
+            let window = self.window(data, rng, Sampling::Configured)?;
+            // Draw only when pushforward can happen, so that probability 0 (or a step before
+            // `start_step`) replays plain training's random numbers exactly.
+            let unroll = match self.config.pushforward {
+                Some(p) if p.probability > 0.0 && step >= p.start_step => {
+                    let room = window.trajectory.n_frames - 2 - window.last_input;
+                    if rng.random_bool(p.probability.clamp(0.0, 1.0)) {
+                        p.steps.min(room)
+                    } else {
+                        0
+                    }
+                }
+                _ => 0,
+            };
+            let (i, t, m) = self.example(&window, noise_std, unroll, rng);
             inputs.push(i);
             target.extend(t);
             mask.extend(m);
@@ -240,8 +443,13 @@ impl Trainer {
     /// One optimiser step on a batch drawn for step `self.state.step`; returns the loss.
     pub fn train_step(&mut self, train: &[Trajectory]) -> Result<f32, TrainError> {
         let step = self.state.step;
+        if let (WindowWeighting::Contact { boost }, None) =
+            (self.config.window_weighting, &self.sampler)
+        {
+            self.sampler = WindowSampler::new(train, &self.context, self.config.history, boost);
+        }
         let mut rng = ChaCha8Rng::seed_from_u64(mix(self.config.seed, step as u64));
-        let (input, target, mask) = self.batch(train, &mut rng, self.config.noise_std)?;
+        let (input, target, mask) = self.batch(train, &mut rng, self.config.noise_std, step)?;
         let lr = self.config.learning_rate(step);
         let value = if let Some(fused) = &mut self.fused {
             let value = fused.loss_and_gradients(&input, &target, &mask);
@@ -262,21 +470,58 @@ impl Trainer {
             self.model = self.optimizer.step(lr, model, grads);
             value
         };
+        if let Some(average) = &mut self.average {
+            average.update(&self.model);
+        }
         self.state.train_loss.push(LossPoint { step, loss: value });
         self.state.step += 1;
         Ok(value)
+    }
+
+    /// The weights that validation, checkpoints' inference and rollouts use: the moving
+    /// average when `ema_decay > 0`, else the trained weights.
+    pub fn inference_model(&self) -> GnsModel {
+        match &self.average {
+            Some(average) => average.model(self.model.clone()),
+            None => self.model.clone(),
+        }
+    }
+
+    /// Contact windows' share of the training windows and of the draws (issue #24), for the
+    /// data `train_step` last saw; `None` before the first step or with uniform sampling.
+    pub fn contact_share(&self, train: &[Trajectory]) -> ContactShare {
+        match &self.sampler {
+            Some(sampler) => sampler.contact_share,
+            None => {
+                let uniform = WindowSampler::new(train, &self.context, self.config.history, 0.0)
+                    .map_or(0.0, |s| s.contact_share.uniform);
+                ContactShare {
+                    uniform,
+                    weighted: uniform,
+                }
+            }
+        }
+    }
+
+    /// A forward pass of the current weights without gradient, through the fused kernel when
+    /// training uses it.
+    fn inference_network(&self) -> InferenceNetwork<'_> {
+        match &self.fused {
+            Some(_) => InferenceNetwork::Fused(self.model.fused()),
+            None => InferenceNetwork::Burn(self.model.valid(), &self.device),
+        }
     }
 
     /// Mean one-step loss over a fixed set of noise-free windows of `data` (the same windows at
     /// every call, drawn from the run seed).
     pub fn evaluate(&self, data: &[Trajectory]) -> Result<f32, TrainError> {
         let mut rng = ChaCha8Rng::seed_from_u64(mix(self.config.seed, u64::MAX));
-        let model = self.model.valid();
+        let model = self.inference_model().valid();
         let mut total = 0.0;
         let windows = self.config.validation_windows.max(1);
         for _ in 0..windows {
-            let window = self.window(data, &mut rng)?;
-            let (input, target, mask) = self.example(&window, 0.0, &mut rng);
+            let window = self.window(data, &mut rng, Sampling::Uniform)?;
+            let (input, target, mask) = self.example(&window, 0.0, 0, &mut rng);
             total += self.loss(&model, &input, target, mask).into_scalar::<f32>();
         }
         Ok(total / windows as f32)
@@ -307,6 +552,14 @@ impl Trainer {
                 .to_record()
                 .save(tmp.join("optimizer.bpk"))
                 .map_err(|e| fail(format!("{e:?}")))?,
+        }
+        if let Some(average) = &self.average {
+            self.inference_model()
+                .into_record()
+                .save(tmp.join(EMA_MODEL))
+                .map_err(|e| fail(format!("{e:?}")))?;
+            std::fs::write(tmp.join(EMA_UPDATES), average.updates().to_string())
+                .map_err(|e| fail(format!("{EMA_UPDATES}: {e}")))?;
         }
         let state = serde_json::to_string(&self.state).map_err(|e| fail(e.to_string()))?;
         std::fs::write(tmp.join("state.json"), state).map_err(|e| fail(e.to_string()))?;
@@ -352,12 +605,63 @@ impl Trainer {
                 .init()
                 .load_record(optimizer);
         }
+        if self.average.is_some() {
+            let record = ModuleRecord::load(dir.join(EMA_MODEL)).map_err(|e| {
+                fail(format!(
+                    "{EMA_MODEL}: {e:?} (a checkpoint written with ema_decay = 0 cannot resume with an average)"
+                ))
+            })?;
+            let averaged = self.model.clone().load_record(record);
+            let updates: u64 = std::fs::read_to_string(dir.join(EMA_UPDATES))
+                .map_err(|e| fail(format!("{EMA_UPDATES}: {e}")))?
+                .trim()
+                .parse()
+                .map_err(|e| fail(format!("{EMA_UPDATES}: {e}")))?;
+            if let Some(average) = &mut self.average {
+                average.restore(&averaged, updates);
+            }
+        }
         let text = std::fs::read_to_string(dir.join("state.json"))
             .map_err(|e| fail(format!("state.json: {e}")))?;
         self.state = serde_json::from_str(&text).map_err(|e| fail(format!("state.json: {e}")))?;
         Ok(())
     }
 }
+
+/// Which windows a draw may pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sampling {
+    /// Uniform windows (validation's fixed set).
+    Uniform,
+    /// The configured `window_weighting`.
+    Configured,
+}
+
+/// The network for pushforward's gradient-free unroll.
+enum InferenceNetwork<'a> {
+    Fused(learnsim_models::FusedGnsModel),
+    Burn(GnsModel, &'a Device),
+}
+
+impl InferenceNetwork<'_> {
+    /// # Shapes
+    /// - returns: `[N·D]` normalised accelerations
+    fn predict(&mut self, input: &GraphInput) -> Vec<f32> {
+        match self {
+            Self::Fused(model) => model.forward(input),
+            Self::Burn(model, device) => model
+                .forward(input, device)
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .expect("f32 accelerations"),
+        }
+    }
+}
+
+/// The averaged weights in a checkpoint, and how many updates they hold.
+const EMA_MODEL: &str = "ema.bpk";
+const EMA_UPDATES: &str = "ema_updates.txt";
 
 /// The fused kernel's Adam state in a checkpoint.
 const FUSED_ADAM: &str = "fused_adam.bin";

@@ -1,66 +1,10 @@
 //! A run killed and resumed continues with the same loss curve as an uninterrupted run.
 
-use learnsim_core::Metadata;
+mod common;
+
+use common::{data, tiny_config};
 use learnsim_models::default_training_device;
-use learnsim_sim::{Case, Split, Tier, trajectory_seed};
 use learnsim_train::{TrainConfig, TrainKernel, Trainer};
-
-fn tiny_config() -> TrainConfig {
-    TrainConfig {
-        seed: 3,
-        steps: 6,
-        batch_size: 2,
-        lr_initial: 1e-3,
-        lr_final: 1e-4,
-        lr_decay_steps: 1000.0,
-        noise_std: 3e-4,
-        history: 5,
-        connectivity_radius: None,
-        embedding_dim: 4,
-        latent: 16,
-        n_hidden: 1,
-        message_passing_steps: 2,
-        validate_every: 3,
-        validation_windows: 2,
-        checkpoint_every: 3,
-        kernel: TrainKernel::Auto,
-    }
-}
-
-fn data() -> (Vec<learnsim_core::Trajectory>, Metadata) {
-    let train: Vec<_> = (0..2)
-        .map(|i| {
-            Case::WaterDrop2d
-                .simulate(Tier::Cpu, trajectory_seed(9, Split::Train, i), 12, &|| {})
-                .unwrap()
-        })
-        .collect();
-    let info = Case::WaterDrop2d.info(Tier::Cpu);
-    let stats = learnsim_data::difference_stats(&train, &[None, None]);
-    let metadata = Metadata {
-        dim: 2,
-        bounds: info.bounds,
-        dt: info.frame_dt,
-        default_connectivity_radius: info.connectivity_radius,
-        periodic_boundary_conditions: info.periodic,
-        num_particles_max: 600,
-        sequence_length_train: 11,
-        sequence_length_test: 11,
-        vel_mean: stats.vel_mean,
-        vel_std: stats.vel_std,
-        acc_mean: stats.acc_mean,
-        acc_std: stats.acc_std,
-        dx: info.dx,
-        particle_type_convention: info.convention,
-        gravity: info.gravity,
-        case: "water-drop-2d".into(),
-        solver: "mls-mpm".into(),
-        tier: "cpu".into(),
-        seed: 9,
-        num_trajectories: [2, 0, 0],
-    };
-    (train, metadata)
-}
 
 #[test]
 fn resumed_run_matches_uninterrupted_run() {

@@ -1,0 +1,336 @@
+//! Hostile inputs to `learnsim run`, `train` and `eval` (issue #33): every bad config field and
+//! every foreign run folder is refused with the field or the difference named, exit code 1,
+//! and the existing run folder byte-identical afterwards.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn learnsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_learnsim"))
+        .args(args)
+        .output()
+        .expect("the learnsim binary runs")
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Asserts a refusal: exit code 1 (anyhow's error exit, not a panic's 101 or an abort's 134)
+/// and every `needle` in the message.
+fn refused(output: &Output, needles: &[&str]) -> String {
+    let err = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for needle in needles {
+        assert!(err.contains(needle), "`{needle}` not in: {err}");
+    }
+    err
+}
+
+/// The water-drop config with `key`'s line replaced by `line` (or `line` appended).
+fn config_with(dir: &Path, name: &str, key: &str, line: &str) -> PathBuf {
+    let text = std::fs::read_to_string(repo("configs/water-drop-2d.toml")).unwrap();
+    let mut found = false;
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.split('=').next().is_some_and(|k| k.trim() == key) && !found {
+                found = true;
+                line.to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    if !found {
+        // Top-level keys must come before the first table.
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with('['))
+            .unwrap_or(lines.len());
+        lines.insert(at, line.to_string());
+    }
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    path
+}
+
+#[test]
+fn bad_configs_and_foreign_folders_are_refused_and_the_run_is_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let run_arg = run.to_str().unwrap();
+    let config = repo("configs/water-drop-2d.toml");
+    ok(&learnsim(&[
+        "run",
+        "water-drop-2d",
+        "--quick",
+        "--out",
+        run_arg,
+        "--config",
+        config.to_str().unwrap(),
+    ]));
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(record["state"], "finished");
+    assert_eq!(record["tier"], "quick");
+    assert_eq!(record["case"], "water-drop-2d");
+    let before = snapshot(&run);
+
+    // Config fields: each reproduction of issue #33, named in the refusal.
+    let probes: &[(&str, &str, &[&str])] = &[
+        ("history", "history = 0", &["history", "0"]),
+        (
+            "connectivity_radius",
+            "connectivity_radius = -1.0",
+            &["connectivity_radius", "-1"],
+        ),
+        ("noise_std", "noise_std = nan", &["noise_std", "NaN"]),
+        ("latent", "latent = 0", &["latent", "= 0"]),
+        ("latent", "latent = 100000", &["latent", "GiB"]),
+        ("lr_initial", "lr_initial = -1e-3", &["lr_initial"]),
+        ("lr_initial", "lr_initial = 0.0", &["lr_initial"]),
+        ("batch_size", "batch_size = 0", &["batch_size"]),
+        ("steps", "steps = 0", &["steps"]),
+        ("ema_decay", "ema_decay = 1.5", &["ema_decay"]),
+        ("wall_horizon", "wall_horizon = 0.0", &["wall_horizon"]),
+        ("lr_final", "lr_final = 1.0", &["lr_final", "lr_initial"]),
+        ("bogus", "bogus_field = 3", &["bogus_field"]),
+    ];
+    for (k, (key, line, needles)) in probes.iter().enumerate() {
+        let bad = config_with(dir.path(), &format!("bad{k}"), key, line);
+        let bad_arg = bad.to_str().unwrap();
+        let mut names = needles.to_vec();
+        names.push(bad_arg);
+        // Through `run` on the existing run folder, `--quick` or not.
+        for quick in [true, false] {
+            let mut args = vec![
+                "run",
+                "water-drop-2d",
+                "--out",
+                run_arg,
+                "--config",
+                bad_arg,
+            ];
+            if quick {
+                args.push("--quick");
+            }
+            refused(&learnsim(&args), &names);
+            assert_eq!(snapshot(&run), before, "{line} changed the run folder");
+        }
+        // Through `train` into a new folder, which is not created.
+        let fresh = dir.path().join(format!("fresh{k}"));
+        refused(
+            &learnsim(&[
+                "train",
+                "--data",
+                run.join("data").to_str().unwrap(),
+                "--config",
+                bad_arg,
+                "--out",
+                fresh.to_str().unwrap(),
+            ]),
+            &names,
+        );
+        assert!(!fresh.exists(), "{line} created {}", fresh.display());
+    }
+
+    // The same folder with the main job's (CPU tier, full-size) config: another run, refused.
+    refused(
+        &learnsim(&[
+            "run",
+            "water-drop-2d",
+            "--out",
+            run_arg,
+            "--config",
+            config.to_str().unwrap(),
+        ]),
+        &[
+            "holds another run",
+            "tier: quick",
+            "config (hash)",
+            "--restart",
+        ],
+    );
+    assert_eq!(snapshot(&run), before);
+
+    // Another case's data under the same folder: refused before training.
+    let sand = dir.path().join("sand");
+    ok(&learnsim(&[
+        "generate",
+        "sand-2d",
+        "--out",
+        sand.to_str().unwrap(),
+        "--frames",
+        "12",
+        "--trajectories",
+        "2,1,1",
+    ]));
+    refused(
+        &learnsim(&[
+            "train",
+            "--data",
+            sand.to_str().unwrap(),
+            "--config",
+            run.join("config.toml").to_str().unwrap(),
+            "--out",
+            run_arg,
+        ]),
+        &["holds another run", "case: water-drop-2d", "sand-2d"],
+    );
+    assert_eq!(snapshot(&run), before);
+
+    // A folder that is not a run folder is never written into.
+    let user = dir.path().join("user");
+    std::fs::create_dir_all(user.join("data")).unwrap();
+    std::fs::write(user.join("notes.txt"), "mine").unwrap();
+    let user_before = snapshot(&user);
+    refused(
+        &learnsim(&[
+            "run",
+            "water-drop-2d",
+            "--quick",
+            "--out",
+            user.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ]),
+        &["not empty", "run.json"],
+    );
+    assert_eq!(snapshot(&user), user_before);
+
+    // The same command again is the same run: it resumes (nothing left to train) and scores
+    // it again, replacing its leaderboard row instead of adding one.
+    ok(&learnsim(&[
+        "run",
+        "water-drop-2d",
+        "--quick",
+        "--out",
+        run_arg,
+        "--config",
+        config.to_str().unwrap(),
+    ]));
+    ok(&learnsim(&["eval", "--run", run_arg]));
+    let board = ok(&learnsim(&[
+        "leaderboard",
+        "--root",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(board.matches("water-drop-2d").count(), 1, "{board}");
+    // Training time is the first segment's, carried by the checkpoint through the resume.
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("checkpoint/state.json")).unwrap())
+            .unwrap();
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    let seconds = state["seconds"].as_f64().unwrap();
+    assert!(seconds > 0.1, "{seconds}");
+    assert_eq!(metrics["timing"]["train_s"].as_f64(), Some(seconds));
+    assert_eq!(metrics["tier"], "quick");
+
+    // --restart replaces a run (and only a run) with this one.
+    ok(&learnsim(&[
+        "run",
+        "water-drop-2d",
+        "--quick",
+        "--out",
+        run_arg,
+        "--config",
+        config_with(dir.path(), "seed1", "seed", "seed = 1")
+            .to_str()
+            .unwrap(),
+        "--restart",
+    ]));
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(record["seed"], 1);
+}
+
+/// A run whose checkpoint is short of its config's steps (a killed run) is scored as
+/// unfinished: it never passes, and run.json stays `training`.
+#[test]
+fn an_unfinished_run_is_reported_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(&learnsim(&[
+        "generate",
+        "water-drop-2d",
+        "--out",
+        data.to_str().unwrap(),
+        "--frames",
+        "40",
+        "--trajectories",
+        "2,1,1",
+    ]));
+    let short = dir.path().join("short.toml");
+    let text = std::fs::read_to_string(repo("configs/water-drop-2d.toml"))
+        .unwrap()
+        .replace("steps = 6000", "steps = 10")
+        .replace("latent = 64", "latent = 16")
+        .replace("validate_every = 500", "validate_every = 5")
+        .replace("checkpoint_every = 500", "checkpoint_every = 5");
+    std::fs::write(&short, text).unwrap();
+    let run = dir.path().join("run");
+    ok(&learnsim(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--config",
+        short.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+    ]));
+    // As if killed halfway: the recipe asks for twice the steps the checkpoint holds.
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    std::fs::write(
+        run.join("config.toml"),
+        config.replace("steps = 10", "steps = 20"),
+    )
+    .unwrap();
+    ok(&learnsim(&[
+        "eval",
+        "--run",
+        run.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]));
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["state"], "unfinished (step 10 of 20)");
+    assert_eq!(metrics["pass"], false);
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(record["state"], "training");
+}

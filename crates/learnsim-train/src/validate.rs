@@ -1,0 +1,75 @@
+//! Checks of a config's fields before any work starts (issue #33): every error names the
+//! field, the value and what is allowed, so that the CLI can add the file.
+
+use std::fmt::Display;
+use thiserror::Error;
+
+/// A config field outside its allowed range.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("`{field}` = {value}: {allowed}")]
+pub struct FieldError {
+    /// The field, as written in the TOML file (`pushforward.steps` for nested tables).
+    pub field: String,
+    /// The value found.
+    pub value: String,
+    /// What the field accepts.
+    pub allowed: String,
+}
+
+/// A config that can check its own fields.
+pub trait Validate {
+    /// The first field outside its range, if any.
+    fn validate(&self) -> Result<(), FieldError>;
+}
+
+fn fail(field: &str, value: impl Display, allowed: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.into(),
+        value: value.to_string(),
+        allowed: allowed.into(),
+    }
+}
+
+/// `value` is a whole number in `lo..=hi`.
+pub fn count_in(field: &str, value: usize, lo: usize, hi: usize) -> Result<(), FieldError> {
+    if (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(fail(field, value, format!("allowed {lo} to {hi}")))
+    }
+}
+
+/// `value` is finite and in `lo..=hi` (`lo` excluded when `open_below`).
+pub fn real_in(field: &str, value: f64, lo: f64, hi: f64, lower: Bound) -> Result<(), FieldError> {
+    let above = match lower {
+        Bound::Inclusive => value >= lo,
+        Bound::Exclusive => value > lo,
+    };
+    if value.is_finite() && above && value <= hi {
+        Ok(())
+    } else {
+        let bracket = match lower {
+            Bound::Inclusive => "[",
+            Bound::Exclusive => "(",
+        };
+        Err(fail(
+            field,
+            value,
+            format!("allowed a finite number in {bracket}{lo:e}, {hi:e}]"),
+        ))
+    }
+}
+
+/// Whether the lower end of a range is allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// `lo` itself is allowed.
+    Inclusive,
+    /// Only values above `lo`.
+    Exclusive,
+}
+
+/// A plain error for a rule between fields.
+pub fn rule(field: &str, value: impl Display, allowed: impl Into<String>) -> FieldError {
+    fail(field, value, allowed)
+}
