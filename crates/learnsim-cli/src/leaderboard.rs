@@ -224,7 +224,8 @@ mod tests {
                 s.spawn(move || {
                     for k in 0..25 {
                         let r = report("water-drop-2d", f64::from(writer * 100 + k));
-                        record(&db, Path::new("runs/x"), &r, "seed = 0").unwrap();
+                        let run = format!("runs/w{writer}-{k}");
+                        record(&db, Path::new(&run), &r, "seed = 0").unwrap();
                     }
                 });
             }
@@ -238,6 +239,22 @@ mod tests {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .unwrap();
         assert_eq!(check, "ok");
+    }
+
+    /// Scoring a run folder again replaces its row (issue #33: `eval` used to add one each time).
+    #[test]
+    fn recording_a_run_again_replaces_its_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(FILE);
+        record(&db, Path::new("runs/a"), &report("sand-2d", 3e-5), "a").unwrap();
+        record(&db, Path::new("runs/b"), &report("sand-2d", 2e-5), "b").unwrap();
+        record(&db, Path::new("runs/a"), &report("sand-2d", 1e-5), "a").unwrap();
+        let csv = table(&db, Some("sand-2d"), Format::Csv).unwrap();
+        assert_eq!(csv.lines().count(), 3, "{csv}");
+        assert!(
+            csv.contains("1.000e-5") && !csv.contains("3.000e-5"),
+            "{csv}"
+        );
     }
 
     #[test]

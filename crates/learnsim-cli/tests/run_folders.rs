@@ -57,6 +57,21 @@ fn refused(output: &Output, needles: &[&str]) -> String {
     err
 }
 
+/// `learnsim run water-drop-2d --quick --out OUT --config CONFIG EXTRA...`.
+fn run_quick(out: &Path, config: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "run",
+        "water-drop-2d",
+        "--quick",
+        "--out",
+        out.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    learnsim(&args)
+}
+
 /// The water-drop config with `key`'s line replaced by `line` (or `line` appended).
 fn config_with(dir: &Path, name: &str, key: &str, line: &str) -> PathBuf {
     let text = std::fs::read_to_string(repo("configs/water-drop-2d.toml")).unwrap();
@@ -91,15 +106,7 @@ fn bad_configs_and_foreign_folders_are_refused_and_the_run_is_untouched() {
     let run = dir.path().join("run");
     let run_arg = run.to_str().unwrap();
     let config = repo("configs/water-drop-2d.toml");
-    ok(&learnsim(&[
-        "run",
-        "water-drop-2d",
-        "--quick",
-        "--out",
-        run_arg,
-        "--config",
-        config.to_str().unwrap(),
-    ]));
+    ok(&run_quick(&run, &config, &[]));
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
     assert_eq!(record["state"], "finished");
@@ -215,31 +222,12 @@ fn bad_configs_and_foreign_folders_are_refused_and_the_run_is_untouched() {
     std::fs::create_dir_all(user.join("data")).unwrap();
     std::fs::write(user.join("notes.txt"), "mine").unwrap();
     let user_before = snapshot(&user);
-    refused(
-        &learnsim(&[
-            "run",
-            "water-drop-2d",
-            "--quick",
-            "--out",
-            user.to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-        ]),
-        &["not empty", "run.json"],
-    );
+    refused(&run_quick(&user, &config, &[]), &["not empty", "run.json"]);
     assert_eq!(snapshot(&user), user_before);
 
     // The same command again is the same run: it resumes (nothing left to train) and scores
     // it again, replacing its leaderboard row instead of adding one.
-    ok(&learnsim(&[
-        "run",
-        "water-drop-2d",
-        "--quick",
-        "--out",
-        run_arg,
-        "--config",
-        config.to_str().unwrap(),
-    ]));
+    ok(&run_quick(&run, &config, &[]));
     ok(&learnsim(&["eval", "--run", run_arg]));
     let board = ok(&learnsim(&[
         "leaderboard",
@@ -261,18 +249,8 @@ fn bad_configs_and_foreign_folders_are_refused_and_the_run_is_untouched() {
     assert_eq!(metrics["tier"], "quick");
 
     // --restart replaces a run (and only a run) with this one.
-    ok(&learnsim(&[
-        "run",
-        "water-drop-2d",
-        "--quick",
-        "--out",
-        run_arg,
-        "--config",
-        config_with(dir.path(), "seed1", "seed", "seed = 1")
-            .to_str()
-            .unwrap(),
-        "--restart",
-    ]));
+    let seed1 = config_with(dir.path(), "seed1", "seed", "seed = 1");
+    ok(&run_quick(&run, &seed1, &["--restart"]));
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
     assert_eq!(record["seed"], 1);

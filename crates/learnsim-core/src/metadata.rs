@@ -54,6 +54,21 @@ pub struct Metadata {
 }
 
 impl Metadata {
+    /// The bounds `[lo, hi]` of each walled axis, `None` for periodic axes.
+    pub fn walls(&self) -> Vec<Option<[f64; 2]>> {
+        self.bounds
+            .iter()
+            .zip(&self.periodic_boundary_conditions)
+            .map(|(b, &periodic)| (!periodic).then_some(*b))
+            .collect()
+    }
+
+    /// Gravity's velocity increment per stored frame, `g·dt²` per axis (per-frame units).
+    pub fn gravity_per_frame(&self) -> Vec<f64> {
+        let dt2 = self.dt * self.dt;
+        self.gravity.iter().map(|g| g * dt2).collect()
+    }
+
     /// Checks internal consistency: sizes agree with `dim`, numbers are finite and positive where
     /// they must be.
     pub fn validate(&self) -> Result<(), CoreError> {

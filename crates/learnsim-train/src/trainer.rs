@@ -247,8 +247,7 @@ impl Trainer {
             normalization: {
                 let mut n = Normalization::from_metadata(metadata, config.noise_std);
                 if config.acceleration_offset == AccelerationOffset::Gravity {
-                    let dt2 = metadata.dt * metadata.dt;
-                    n.acc_mean = metadata.gravity.iter().map(|g| g * dt2).collect();
+                    n.acc_mean = metadata.gravity_per_frame();
                 }
                 n
             },
@@ -266,8 +265,7 @@ impl Trainer {
             let record = simulator.init_model(&device).into_record();
             simulator.init_model(&device).load_record(record)
         };
-        let dt2 = metadata.dt * metadata.dt;
-        let gravity_dt2: Vec<f64> = metadata.gravity.iter().map(|g| g * dt2).collect();
+        let gravity_dt2 = metadata.gravity_per_frame();
         let g_norm = gravity_dt2.iter().map(|g| g * g).sum::<f64>().sqrt();
         let acc_scale = metadata.acc_std.iter().cloned().fold(0.0, f64::max);
         let context = WindowContext {
@@ -277,12 +275,7 @@ impl Trainer {
                 acc_scale
             },
             gravity_dt2,
-            walls: metadata
-                .bounds
-                .iter()
-                .zip(&metadata.periodic_boundary_conditions)
-                .map(|(b, &p)| (!p).then_some(*b))
-                .collect(),
+            walls: metadata.walls(),
             reach: 3.0 * simulator.config.connectivity_radius,
         };
         Self {
