@@ -5,7 +5,7 @@
 //! report.md, plots, leaderboard row.
 
 use crate::object_case::{
-    generate_sets, loss_ends, progress_bar, rollout_json, setup, write_outputs,
+    generate_sets, loss_ends, progress_bar, rollout_json, setup_validated, write_outputs,
 };
 use crate::plots;
 use crate::run::{RunArgs, bar};
@@ -61,7 +61,7 @@ fn without_energy(mut m: Map<String, Value>) -> Map<String, Value> {
 
 /// `learnsim run spring-chain`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup(
+    let setup = setup_validated(
         args,
         NAME,
         |config: &mut ObjectTrainConfig| {

@@ -3,7 +3,7 @@
 //! against constant velocity → metrics.json, report.md, plots, leaderboard row.
 
 use crate::object_case::{
-    generate_sets, loss_ends, progress_bar, rollout_json, setup, write_outputs,
+    generate_sets, loss_ends, progress_bar, rollout_json, setup_validated, write_outputs,
 };
 use crate::plots;
 use crate::run::{RunArgs, bar};
@@ -50,7 +50,7 @@ fn generate(
 
 /// `learnsim run nbody-2d`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup(
+    let setup = setup_validated(
         args,
         NAME,
         |config: &mut ObjectTrainConfig| {

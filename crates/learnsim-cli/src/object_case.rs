@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_data::write_bytes_atomically;
 use learnsim_eval::object_dynamics::RolloutScores;
 use learnsim_sim::{Split, trajectory_seed};
-use learnsim_train::LossPoint;
 use learnsim_train::object_dynamics::ObjectTrainConfig;
+use learnsim_train::{FieldError, LossPoint, Validate};
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
@@ -36,6 +36,27 @@ pub fn setup<C: serde::de::DeserializeOwned + serde::Serialize>(
     quick: impl FnOnce(&mut C),
     paper: impl FnOnce(&mut C),
 ) -> Result<Setup<C>> {
+    setup_checked(args, name, quick, paper, |_| Ok(()))
+}
+
+/// [`setup`] for a config that checks its own fields: the file's config is validated before
+/// the tier's overrides and the resolved config after them, before the folder is claimed.
+pub fn setup_validated<C: serde::de::DeserializeOwned + serde::Serialize + Validate>(
+    args: &RunArgs,
+    name: &str,
+    quick: impl FnOnce(&mut C),
+    paper: impl FnOnce(&mut C),
+) -> Result<Setup<C>> {
+    setup_checked(args, name, quick, paper, C::validate)
+}
+
+fn setup_checked<C: serde::de::DeserializeOwned + serde::Serialize>(
+    args: &RunArgs,
+    name: &str,
+    quick: impl FnOnce(&mut C),
+    paper: impl FnOnce(&mut C),
+    check: impl Fn(&C) -> Result<(), FieldError>,
+) -> Result<Setup<C>> {
     let out = args.out_dir(name);
     let path = args
         .config
@@ -45,6 +66,7 @@ pub fn setup<C: serde::de::DeserializeOwned + serde::Serialize>(
         .with_context(|| format!("cannot read {}", path.display()))?;
     let mut config: C = toml::from_str(&text)
         .with_context(|| format!("{}: not a valid {name} config", path.display()))?;
+    check(&config).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let tier = if args.quick {
         quick(&mut config);
         "quick"
@@ -54,6 +76,7 @@ pub fn setup<C: serde::de::DeserializeOwned + serde::Serialize>(
     } else {
         "cpu"
     };
+    check(&config).map_err(|e| anyhow::anyhow!("{} with the {tier} tier: {e}", path.display()))?;
     let config_text = toml::to_string(&config)?;
     // Claim the folder before anything is written: another run there is refused whole.
     let seed = toml::from_str::<toml::Value>(&config_text)

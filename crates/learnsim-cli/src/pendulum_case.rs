@@ -3,7 +3,7 @@
 //! one step at a time → open-loop errors → gradient MPC swing-up through the GN and through
 //! the true ODE → metrics.json, report.md, plots, leaderboard row.
 
-use crate::object_case::{progress_bar, setup, write_outputs};
+use crate::object_case::{progress_bar, setup_validated, write_outputs};
 use crate::plots::{self, XySeries, xy_plot};
 use crate::run::{RunArgs, bar};
 use anyhow::Result;
@@ -43,7 +43,7 @@ fn control(
 
 /// `learnsim run pendulum-mpc`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup(
+    let setup = setup_validated(
         args,
         NAME,
         |c: &mut PendulumConfig| {

@@ -312,3 +312,62 @@ fn an_unfinished_run_is_reported_as_such() {
         serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
     assert_eq!(record["state"], "training");
 }
+
+/// The object cases that check their configs (issue #33's reproductions): each bad value is
+/// refused by name before the run folder exists.
+#[test]
+fn bad_object_case_configs_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let probes: &[(&str, &str, &str, &[&str])] = &[
+        (
+            "nbody-2d",
+            "relation_hidden = 64",
+            "relation_hidden = 0",
+            &["relation_hidden"],
+        ),
+        (
+            "spring-chain",
+            "rollout_steps = 50",
+            "rollout_steps = 500",
+            &["rollout_steps", "allowed 1 to 50"],
+        ),
+        (
+            "pendulum-mpc",
+            "batch_size = 256",
+            "batch_size = 0",
+            &["batch_size"],
+        ),
+        ("pendulum-mpc", "dt = 0.02", "dt = -0.02", &["pendulum.dt"]),
+        (
+            "pendulum-mpc",
+            "horizon = 30",
+            "horizon = 0",
+            &["mpc.horizon"],
+        ),
+    ];
+    for (k, (case, from, to, needles)) in probes.iter().enumerate() {
+        let text = std::fs::read_to_string(repo(&format!("configs/{case}.toml"))).unwrap();
+        assert!(text.contains(from), "{case}: {from}");
+        let bad = dir.path().join(format!("bad{k}.toml"));
+        std::fs::write(&bad, text.replacen(from, to, 1)).unwrap();
+        let out = dir.path().join(format!("run{k}"));
+        for quick in [true, false] {
+            let mut args = vec![
+                "run",
+                case,
+                "--out",
+                out.to_str().unwrap(),
+                "--config",
+                bad.to_str().unwrap(),
+            ];
+            if quick {
+                args.push("--quick");
+            }
+            let mut names = needles.to_vec();
+            let bad_arg = bad.to_str().unwrap();
+            names.push(bad_arg);
+            refused(&learnsim(&args), &names);
+            assert!(!out.exists(), "{case}: {to} created {}", out.display());
+        }
+    }
+}

@@ -73,6 +73,54 @@ fn default_mlp_layers() -> usize {
     2
 }
 
+impl crate::Validate for ObjectTrainConfig {
+    fn validate(&self) -> Result<(), crate::FieldError> {
+        use crate::{Bound, count_in, real_in, rule};
+        count_in("n_bodies[0]", self.n_bodies[0], 1, 1000)?;
+        count_in("n_bodies[1]", self.n_bodies[1], self.n_bodies[0], 1000)?;
+        count_in("n_generalisation", self.n_generalisation, 1, 1000)?;
+        for (k, name) in ["train", "valid", "test", "generalisation"]
+            .iter()
+            .enumerate()
+        {
+            count_in(
+                &format!("trajectories[{k}] ({name})"),
+                self.trajectories[k],
+                1,
+                1_000_000,
+            )?;
+        }
+        count_in("frames", self.frames, 2, 1_000_000)?;
+        count_in("steps", self.steps, 1, 1_000_000_000)?;
+        count_in("batch_size", self.batch_size, 1, 65_536)?;
+        real_in("lr_initial", self.lr_initial, 0.0, 1.0, Bound::Exclusive)?;
+        real_in("lr_final", self.lr_final, 0.0, 1.0, Bound::Exclusive)?;
+        if self.lr_final > self.lr_initial {
+            return Err(rule(
+                "lr_final",
+                self.lr_final,
+                format!("allowed at most lr_initial = {:e}", self.lr_initial),
+            ));
+        }
+        real_in(
+            "lr_decay_steps",
+            self.lr_decay_steps,
+            0.0,
+            1e12,
+            Bound::Exclusive,
+        )?;
+        count_in("relation_hidden", self.relation_hidden, 1, 65_536)?;
+        count_in("relation_layers", self.relation_layers, 1, 64)?;
+        count_in("effect", self.effect, 1, 65_536)?;
+        count_in("object_hidden", self.object_hidden, 1, 65_536)?;
+        count_in("mlp_hidden", self.mlp_hidden, 1, 65_536)?;
+        count_in("mlp_layers", self.mlp_layers, 1, 64)?;
+        count_in("validate_every", self.validate_every, 1, usize::MAX)?;
+        count_in("rollout_steps", self.rollout_steps, 1, self.frames - 1)?;
+        Ok(())
+    }
+}
+
 impl ObjectTrainConfig {
     /// The learning rate at `step`.
     pub fn learning_rate(&self, step: usize) -> f64 {

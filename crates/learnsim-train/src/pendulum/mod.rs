@@ -140,6 +140,80 @@ pub struct MpcConfig {
     pub upright_steps: usize,
 }
 
+impl crate::Validate for PendulumConfig {
+    fn validate(&self) -> Result<(), crate::FieldError> {
+        use crate::{Bound, count_in, real_in, rule};
+        let positive = |field: &str, value: f64| real_in(field, value, 0.0, 1e6, Bound::Exclusive);
+        let at_least_zero =
+            |field: &str, value: f64| real_in(field, value, 0.0, 1e6, Bound::Inclusive);
+        let p = &self.pendulum;
+        positive("pendulum.mass", p.mass)?;
+        positive("pendulum.length", p.length)?;
+        positive("pendulum.gravity", p.gravity)?;
+        at_least_zero("pendulum.damping", p.damping)?;
+        positive("pendulum.max_torque", p.max_torque)?;
+        real_in("pendulum.dt", p.dt, 0.0, 1.0, Bound::Exclusive)?;
+        let c = &self.cartpole;
+        positive("cartpole.cart_mass", c.cart_mass)?;
+        positive("cartpole.pole_mass", c.pole_mass)?;
+        positive("cartpole.length", c.length)?;
+        positive("cartpole.gravity", c.gravity)?;
+        at_least_zero("cartpole.cart_damping", c.cart_damping)?;
+        at_least_zero("cartpole.pole_damping", c.pole_damping)?;
+        positive("cartpole.max_force", c.max_force)?;
+        real_in("cartpole.dt", c.dt, 0.0, 1.0, Bound::Exclusive)?;
+        count_in("train_episodes", self.train_episodes, 1, 10_000_000)?;
+        count_in("valid_episodes", self.valid_episodes, 1, 10_000_000)?;
+        count_in("test_episodes", self.test_episodes, 1, 10_000_000)?;
+        count_in("episode_steps", self.episode_steps, 2, 1_000_000)?;
+        at_least_zero("max_speed", self.max_speed)?;
+        if self.architectures.is_empty() {
+            return Err(rule(
+                "architectures",
+                "[]",
+                "allowed one or more of \"gn-gn\", \"encode-process-decode\"",
+            ));
+        }
+        count_in("latent", self.latent, 1, 65_536)?;
+        count_in("n_hidden", self.n_hidden, 1, 64)?;
+        count_in("message_passing_steps", self.message_passing_steps, 1, 256)?;
+        count_in("steps", self.steps, 1, 1_000_000_000)?;
+        count_in("batch_size", self.batch_size, 1, 1_000_000)?;
+        real_in("lr_initial", self.lr_initial, 0.0, 1.0, Bound::Exclusive)?;
+        real_in(
+            "lr_final",
+            self.lr_final,
+            0.0,
+            self.lr_initial,
+            Bound::Exclusive,
+        )?;
+        count_in("validate_every", self.validate_every, 1, usize::MAX)?;
+        count_in(
+            "rollout_horizon",
+            self.rollout_horizon,
+            1,
+            self.episode_steps - 1,
+        )?;
+        let m = &self.mpc;
+        count_in("mpc.horizon", m.horizon, 1, 100_000)?;
+        count_in("mpc.iterations", m.iterations, 1, 1_000_000)?;
+        real_in("mpc.lr", m.lr, 0.0, 1e3, Bound::Exclusive)?;
+        count_in("mpc.control_steps", m.control_steps, 1, 10_000_000)?;
+        real_in(
+            "mpc.initial_angle",
+            m.initial_angle,
+            -std::f64::consts::PI,
+            std::f64::consts::PI,
+            Bound::Inclusive,
+        )?;
+        at_least_zero("mpc.speed_weight", m.speed_weight)?;
+        at_least_zero("mpc.torque_weight", m.torque_weight)?;
+        at_least_zero("mpc.energy_weight", m.energy_weight)?;
+        count_in("mpc.upright_steps", m.upright_steps, 1, m.control_steps)?;
+        Ok(())
+    }
+}
+
 impl PendulumConfig {
     /// The GN of `plant`: nodes world and one body per joint with [a, b, q̇/s, fixed,
     /// revolute, prismatic] ((a, b) = (cos q, sin q) for a hinge, (0, 0) for a rail), the
