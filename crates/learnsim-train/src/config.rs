@@ -1,6 +1,6 @@
 //! Everything a training run needs, read from `configs/<case>.toml` and saved with the run.
 
-use crate::validate::{Bound, FieldError, Validate, count_in, real_in, rule};
+use crate::validate::{Bound, FieldError, Validate, count_in, learning_rates, real_in, rule};
 use serde::{Deserialize, Serialize};
 
 /// Training recipe and network sizes.
@@ -198,15 +198,7 @@ impl Validate for TrainConfig {
     fn validate(&self) -> Result<(), FieldError> {
         count_in("steps", self.steps, 1, 1_000_000_000)?;
         count_in("batch_size", self.batch_size, 1, 1024)?;
-        real_in("lr_initial", self.lr_initial, 0.0, 1.0, Bound::Exclusive)?;
-        real_in("lr_final", self.lr_final, 0.0, 1.0, Bound::Exclusive)?;
-        if self.lr_final > self.lr_initial {
-            return Err(rule(
-                "lr_final",
-                self.lr_final,
-                format!("allowed at most lr_initial = {:e}", self.lr_initial),
-            ));
-        }
+        learning_rates(self.lr_initial, self.lr_final)?;
         if let Some(d) = self.lr_decay_steps {
             real_in("lr_decay_steps", d, 0.0, 1e12, Bound::Exclusive)?;
         }

@@ -28,4 +28,4 @@ pub use config::{
 pub use ema::{WeightAverage, parameters as model_parameters};
 pub use noise::random_walk_noise;
 pub use trainer::{ContactShare, LossPoint, TrainError, TrainState, Trainer};
-pub use validate::{Bound, FieldError, Validate, count_in, real_in, rule};
+pub use validate::{Bound, FieldError, Validate, count_in, learning_rates, real_in, rule};

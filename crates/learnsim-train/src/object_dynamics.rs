@@ -75,7 +75,7 @@ fn default_mlp_layers() -> usize {
 
 impl crate::Validate for ObjectTrainConfig {
     fn validate(&self) -> Result<(), crate::FieldError> {
-        use crate::{Bound, count_in, real_in, rule};
+        use crate::{Bound, count_in, learning_rates, real_in};
         count_in("n_bodies[0]", self.n_bodies[0], 1, 1000)?;
         count_in("n_bodies[1]", self.n_bodies[1], self.n_bodies[0], 1000)?;
         count_in("n_generalisation", self.n_generalisation, 1, 1000)?;
@@ -93,15 +93,7 @@ impl crate::Validate for ObjectTrainConfig {
         count_in("frames", self.frames, 2, 1_000_000)?;
         count_in("steps", self.steps, 1, 1_000_000_000)?;
         count_in("batch_size", self.batch_size, 1, 65_536)?;
-        real_in("lr_initial", self.lr_initial, 0.0, 1.0, Bound::Exclusive)?;
-        real_in("lr_final", self.lr_final, 0.0, 1.0, Bound::Exclusive)?;
-        if self.lr_final > self.lr_initial {
-            return Err(rule(
-                "lr_final",
-                self.lr_final,
-                format!("allowed at most lr_initial = {:e}", self.lr_initial),
-            ));
-        }
+        learning_rates(self.lr_initial, self.lr_final)?;
         real_in(
             "lr_decay_steps",
             self.lr_decay_steps,

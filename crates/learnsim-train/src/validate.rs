@@ -73,3 +73,17 @@ pub enum Bound {
 pub fn rule(field: &str, value: impl Display, allowed: impl Into<String>) -> FieldError {
     fail(field, value, allowed)
 }
+
+/// `lr_initial` and `lr_final` finite, in (0, 1], and `lr_final ≤ lr_initial`.
+pub fn learning_rates(initial: f64, last: f64) -> Result<(), FieldError> {
+    real_in("lr_initial", initial, 0.0, 1.0, Bound::Exclusive)?;
+    real_in("lr_final", last, 0.0, 1.0, Bound::Exclusive)?;
+    if last > initial {
+        return Err(rule(
+            "lr_final",
+            last,
+            format!("allowed at most lr_initial = {initial:e}"),
+        ));
+    }
+    Ok(())
+}

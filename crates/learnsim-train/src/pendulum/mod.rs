@@ -142,7 +142,7 @@ pub struct MpcConfig {
 
 impl crate::Validate for PendulumConfig {
     fn validate(&self) -> Result<(), crate::FieldError> {
-        use crate::{Bound, count_in, real_in, rule};
+        use crate::{Bound, count_in, learning_rates, real_in, rule};
         let positive = |field: &str, value: f64| real_in(field, value, 0.0, 1e6, Bound::Exclusive);
         let at_least_zero =
             |field: &str, value: f64| real_in(field, value, 0.0, 1e6, Bound::Inclusive);
@@ -179,14 +179,7 @@ impl crate::Validate for PendulumConfig {
         count_in("message_passing_steps", self.message_passing_steps, 1, 256)?;
         count_in("steps", self.steps, 1, 1_000_000_000)?;
         count_in("batch_size", self.batch_size, 1, 1_000_000)?;
-        real_in("lr_initial", self.lr_initial, 0.0, 1.0, Bound::Exclusive)?;
-        real_in(
-            "lr_final",
-            self.lr_final,
-            0.0,
-            self.lr_initial,
-            Bound::Exclusive,
-        )?;
+        learning_rates(self.lr_initial, self.lr_final)?;
         count_in("validate_every", self.validate_every, 1, usize::MAX)?;
         count_in(
             "rollout_horizon",
