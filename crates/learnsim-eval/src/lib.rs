@@ -17,8 +17,11 @@ pub use metrics::{
     HORIZONS, energy_drift, escaped_fraction, frame_kinetic_energy, frame_mae, frame_mse,
     mse_at_horizons, pearson,
 };
-pub use protocol::{Protocol, Scores, score};
+pub use protocol::{Progress, Protocol, Scores, StepperFailed, score, score_all};
 pub use rollout::{
     FrameStepper, LearnedStepper, Rollout, RolloutBoundary, RolloutError, StageSeconds, rollout,
 };
-pub use sinkhorn::sinkhorn_divergence;
+pub use sinkhorn::{
+    KernelMode, MAX_ITERATIONS_AT_TARGET, Sinkhorn, reference as sinkhorn_reference,
+    sinkhorn_divergence,
+};

@@ -8,9 +8,11 @@
 //! full-rollout metrics; the others run `max_horizon` steps.
 
 use crate::metrics::{frame_kinetic_energy, frame_mae, frame_mse};
-use crate::{FrameStepper, HORIZONS, RolloutError, escaped_fraction, rollout, sinkhorn_divergence};
+use crate::{FrameStepper, HORIZONS, RolloutError, Sinkhorn, escaped_fraction, rollout};
 use learnsim_core::{Metadata, Trajectory};
 use std::collections::BTreeMap;
+use std::time::Instant;
+use thiserror::Error;
 
 /// How rollouts are started and scored.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +52,11 @@ pub struct Scores {
     pub predicted_frames: usize,
     /// Wall-clock seconds the stepper spent predicting them.
     pub seconds: f64,
+    /// Wall-clock seconds spent computing the metrics of its rollouts, Sinkhorn included
+    /// (the ground truth's shared Sinkhorn self terms are counted once, on the first stepper).
+    pub metrics_seconds: f64,
+    /// The part of `metrics_seconds` spent in the Sinkhorn solver.
+    pub sinkhorn_seconds: f64,
 }
 
 impl Scores {
@@ -57,6 +64,25 @@ impl Scores {
     pub fn frames_per_s(&self) -> f64 {
         self.predicted_frames as f64 / self.seconds.max(1e-12)
     }
+}
+
+/// A rollout of one of the steppers scored by [`score_all`] failed.
+#[derive(Debug, Error, PartialEq)]
+#[error("{source}")]
+pub struct StepperFailed {
+    /// Index of the stepper in the slice.
+    pub stepper: usize,
+    /// What went wrong.
+    pub source: RolloutError,
+}
+
+/// How far an evaluation has got: `done` of `total` (window, stepper) rollouts scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Rollouts scored so far.
+    pub done: usize,
+    /// Rollouts in all: windows × steppers.
+    pub total: usize,
 }
 
 #[derive(Default)]
@@ -93,112 +119,163 @@ pub fn score(
     metadata: &Metadata,
     protocol: &Protocol,
 ) -> Result<Scores, RolloutError> {
+    let mut scores = score_all(&mut [stepper as &mut dyn FrameStepper], truths, metadata, protocol, &mut |_| {})
+        .map_err(|e| e.source)?;
+    Ok(scores.remove(0))
+}
+
+/// [`score`] for several steppers on the same windows, which share the ground truth's side of
+/// every metric (its Sinkhorn self terms above all); `progress` hears after every rollout.
+///
+/// Every stepper's first predicted frame of a window starting at s is s + context, with the
+/// context the largest of `protocol.context` and the steppers' warm-ups.
+pub fn score_all(
+    steppers: &mut [&mut dyn FrameStepper],
+    truths: &[Trajectory],
+    metadata: &Metadata,
+    protocol: &Protocol,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<Scores>, StepperFailed> {
     let period: Vec<Option<f64>> = metadata
         .bounds
         .iter()
         .zip(&metadata.periodic_boundary_conditions)
         .map(|([lo, hi], &p)| p.then_some(hi - lo))
         .collect();
-    let warmup = stepper.warmup();
-    let context = protocol.context.max(warmup);
-    let mut means: BTreeMap<String, Mean> = BTreeMap::new();
-    let mut add = |key: String, v: f64| means.entry(key).or_default().add(v);
-    let mut scores = Scores::default();
+    let context = steppers
+        .iter()
+        .map(|s| s.warmup())
+        .fold(protocol.context, usize::max);
+    let window_starts = |truth: &Trajectory| {
+        (0..truth.n_frames.saturating_sub(context))
+            .step_by(protocol.window_stride.max(1))
+            .collect::<Vec<usize>>()
+    };
+    let total = truths.iter().map(|t| window_starts(t).len()).sum::<usize>() * steppers.len();
+    let mut done = 0;
+    let sinkhorn = (!protocol.sinkhorn_horizons.is_empty())
+        .then(|| Sinkhorn::new(metadata.dim, &period, metadata.dx.powi(2)));
+    let mut means: Vec<BTreeMap<String, Mean>> = steppers.iter().map(|_| BTreeMap::new()).collect();
+    let mut scores: Vec<Scores> = steppers.iter().map(|_| Scores::default()).collect();
     for truth in truths {
         let moving: Vec<usize> = (0..truth.n_particles)
             .filter(|&i| !truth.kind[i].is_kinematic())
             .collect();
-        let mut start = 0;
-        while start + context < truth.n_frames {
+        let pick = |x: &Trajectory, t: usize| -> Vec<f32> {
+            moving
+                .iter()
+                .flat_map(|&i| x.frame(t)[i * x.dim..(i + 1) * x.dim].to_vec())
+                .collect()
+        };
+        for start in window_starts(truth) {
             let end = if start == 0 {
                 truth.n_frames
             } else {
                 (start + context + protocol.max_horizon).min(truth.n_frames)
             };
-            let offset = start + context - warmup;
-            let window = truth.window(offset, end);
-            // Report a blow-up at its frame of the whole trajectory, not of the window.
-            let r = rollout(stepper, &window).map_err(|e| match e {
-                RolloutError::NonFinite {
-                    step,
-                    frame,
-                    particle,
-                } => RolloutError::NonFinite {
-                    step,
-                    frame: frame + offset,
-                    particle,
-                },
-                other => other,
-            })?;
-            scores.predicted_frames += end - start - context;
-            scores.seconds += r.seconds;
-            let (p, q) = (&r.predicted, &window);
-            let frames = warmup..q.n_frames;
-            let mse: Vec<f64> = frames
-                .clone()
-                .map(|t| frame_mse(p.frame(t), q.frame(t), q.dim, &moving, &period))
-                .collect();
-            let mae: Vec<f64> = frames
-                .clone()
-                .map(|t| frame_mae(p.frame(t), q.frame(t), q.dim, &moving, &period))
-                .collect();
-            let ke = |x: &Trajectory, t: usize| {
-                frame_kinetic_energy(
-                    x.frame(t - 1),
-                    x.frame(t),
-                    x.dim,
-                    &moving,
-                    &period,
-                    metadata.dt,
-                )
-            };
-            let ke_err: Vec<f64> = frames.map(|t| (ke(p, t) - ke(q, t)).powi(2)).collect();
-            let mean_first = |v: &[f64], h: usize| v[..h].iter().sum::<f64>() / h as f64;
-            let n = mse.len();
-            for h in HORIZONS.into_iter().filter(|&h| h <= n) {
-                add(format!("mse_{h}"), mean_first(&mse, h));
-                add(format!("mae_{h}"), mean_first(&mae, h));
-                add(format!("ke_mse_{h}"), mean_first(&ke_err, h));
-            }
-            for &h in protocol.sinkhorn_horizons.iter().filter(|&&h| h <= n) {
-                let t = warmup + h - 1;
-                let pick = |x: &Trajectory| -> Vec<f32> {
-                    moving
-                        .iter()
-                        .flat_map(|&i| x.frame(t)[i * x.dim..(i + 1) * x.dim].to_vec())
-                        .collect()
+            // OT_ε(truth, truth) at each Sinkhorn horizon, computed by the first stepper that
+            // needs it and shared by the others.
+            let mut truth_self: BTreeMap<usize, f64> = BTreeMap::new();
+            for (k, stepper) in steppers.iter_mut().enumerate() {
+                let warmup = stepper.warmup();
+                let offset = start + context - warmup;
+                let window = truth.window(offset, end);
+                // Report a blow-up at its frame of the whole trajectory, not of the window.
+                let r = rollout(&mut **stepper, &window).map_err(|e| StepperFailed {
+                    stepper: k,
+                    source: match e {
+                        RolloutError::NonFinite {
+                            step,
+                            frame,
+                            particle,
+                        } => RolloutError::NonFinite {
+                            step,
+                            frame: frame + offset,
+                            particle,
+                        },
+                        other => other,
+                    },
+                })?;
+                let clock = Instant::now();
+                let mut sinkhorn_seconds = 0.0;
+                let scores = &mut scores[k];
+                scores.predicted_frames += end - start - context;
+                scores.seconds += r.seconds;
+                let mut add = |key: String, v: f64| means[k].entry(key).or_default().add(v);
+                let (p, q) = (&r.predicted, &window);
+                let frames = warmup..q.n_frames;
+                let mse: Vec<f64> = frames
+                    .clone()
+                    .map(|t| frame_mse(p.frame(t), q.frame(t), q.dim, &moving, &period))
+                    .collect();
+                let mae: Vec<f64> = frames
+                    .clone()
+                    .map(|t| frame_mae(p.frame(t), q.frame(t), q.dim, &moving, &period))
+                    .collect();
+                let ke = |x: &Trajectory, t: usize| {
+                    frame_kinetic_energy(
+                        x.frame(t - 1),
+                        x.frame(t),
+                        x.dim,
+                        &moving,
+                        &period,
+                        metadata.dt,
+                    )
                 };
-                let s =
-                    sinkhorn_divergence(&pick(p), &pick(q), q.dim, &period, metadata.dx.powi(2));
-                add(format!("sinkhorn_{h}"), s);
+                let ke_err: Vec<f64> = frames.map(|t| (ke(p, t) - ke(q, t)).powi(2)).collect();
+                let mean_first = |v: &[f64], h: usize| v[..h].iter().sum::<f64>() / h as f64;
+                let n = mse.len();
+                for h in HORIZONS.into_iter().filter(|&h| h <= n) {
+                    add(format!("mse_{h}"), mean_first(&mse, h));
+                    add(format!("mae_{h}"), mean_first(&mae, h));
+                    add(format!("ke_mse_{h}"), mean_first(&ke_err, h));
+                }
+                if let Some(sinkhorn) = &sinkhorn {
+                    let clock = Instant::now();
+                    for &h in protocol.sinkhorn_horizons.iter().filter(|&&h| h <= n) {
+                        let t = warmup + h - 1;
+                        let (predicted, true_cloud) = (pick(p, t), pick(q, t));
+                        let own = *truth_self
+                            .entry(h)
+                            .or_insert_with(|| sinkhorn.self_term(&true_cloud));
+                        let s = sinkhorn.divergence_given(&predicted, &true_cloud, None, Some(own));
+                        add(format!("sinkhorn_{h}"), s);
+                    }
+                    sinkhorn_seconds = clock.elapsed().as_secs_f64();
+                }
+                if start == 0 {
+                    add("mse_full".into(), mean_first(&mse, n));
+                    add("mae_full".into(), mean_first(&mae, n));
+                    add("ke_mse_full".into(), mean_first(&ke_err, n));
+                    add(
+                        "escaped_fraction".into(),
+                        escaped_fraction(
+                            p,
+                            &metadata.bounds,
+                            &metadata.periodic_boundary_conditions,
+                            protocol.escape_slack,
+                        ),
+                    );
+                }
+                add("windows".into(), 1.0);
+                scores.sinkhorn_seconds += sinkhorn_seconds;
+                scores.metrics_seconds += clock.elapsed().as_secs_f64();
+                done += 1;
+                progress(Progress { done, total });
             }
-            if start == 0 {
-                add("mse_full".into(), mean_first(&mse, n));
-                add("mae_full".into(), mean_first(&mae, n));
-                add("ke_mse_full".into(), mean_first(&ke_err, n));
-                add(
-                    "escaped_fraction".into(),
-                    escaped_fraction(
-                        p,
-                        &metadata.bounds,
-                        &metadata.periodic_boundary_conditions,
-                        protocol.escape_slack,
-                    ),
-                );
-            }
-            add("windows".into(), 1.0);
-            start += protocol.window_stride.max(1);
         }
     }
-    scores.metrics = means
-        .into_iter()
-        .map(|(k, m)| {
-            if k == "windows" {
-                (k, m.count as f64)
-            } else {
-                (k, m.value())
-            }
-        })
-        .collect();
+    for (scores, means) in scores.iter_mut().zip(means) {
+        scores.metrics = means
+            .into_iter()
+            .map(|(k, m)| {
+                if k == "windows" {
+                    (k, m.count as f64)
+                } else {
+                    (k, m.value())
+                }
+            })
+            .collect();
+    }
     Ok(scores)
 }

@@ -46,7 +46,7 @@ pub struct Rollout {
 
 /// Rolls `stepper` out over `truth` from its first `warmup()` frames to the end.
 pub fn rollout(
-    stepper: &mut impl FrameStepper,
+    stepper: &mut (impl FrameStepper + ?Sized),
     truth: &Trajectory,
 ) -> Result<Rollout, RolloutError> {
     let warmup = stepper.warmup();
