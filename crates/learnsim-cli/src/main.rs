@@ -24,6 +24,7 @@ mod run;
 mod run_folder;
 mod schnet_case;
 mod side_by_side;
+mod sinkhorn_bench;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -76,6 +77,10 @@ enum BenchCommand {
     /// The GNS kernel benchmark of the JAX reference (GNS-10-128, N 1000, E 20 000): first
     /// losses, then `RESULT train|infer: ...` and `peak_rss_mb` in the reference's format.
     GnsKernel(gns_kernel::GnsKernelArgs),
+    /// The evaluation's Sinkhorn divergence at N = 500, 2,000 and 8,000 (2D and 3D, open and
+    /// periodic), timed against the dense solver it replaced; scripts/bench_sinkhorn.sh adds
+    /// POT.
+    Sinkhorn(sinkhorn_bench::SinkhornBenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -194,6 +199,7 @@ fn main() -> Result<()> {
             }
             BenchCommand::Cases(args) => print!("{}", bench::cases(&args)?),
             BenchCommand::GnsKernel(args) => println!("{}", gns_kernel::run(&args)?),
+            BenchCommand::Sinkhorn(args) => print!("{}", sinkhorn_bench::run(&args)?),
         },
     }
     Ok(())

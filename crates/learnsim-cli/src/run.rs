@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_data::{Dataset, load_dataset, write_bytes_atomically};
 use learnsim_eval::{
     Ballistic, ConstantVelocity, FrameStepper, LearnedStepper, Persistence, Protocol,
-    RolloutBoundary, Scores, StageSeconds, rollout, score,
+    RolloutBoundary, Scores, StageSeconds, rollout, score_all,
 };
 use learnsim_models::default_training_device;
 use learnsim_train::{TrainConfig, Trainer, Validate};
@@ -228,10 +228,38 @@ impl Evaluation {
                 .collect(),
         )
     }
+
+    /// Seconds of the whole evaluation (model and baselines) spent rolling out, computing
+    /// metrics and, of that, in the Sinkhorn solver: metrics.json's `timing.evaluation`.
+    pub fn timing_json(&self) -> Value {
+        let all = std::iter::once(&self.model).chain(self.baselines.iter().map(|(_, s)| s));
+        let (mut rollout, mut metrics, mut sinkhorn) = (0.0, 0.0, 0.0);
+        for s in all {
+            rollout += s.seconds;
+            metrics += s.metrics_seconds;
+            sinkhorn += s.sinkhorn_seconds;
+        }
+        json!({"rollout_s": rollout, "metrics_s": metrics, "sinkhorn_s": sinkhorn})
+    }
+}
+
+/// A bar over the (window, stepper) rollouts of an evaluation, with its ETA.
+fn evaluation_bar(message: String) -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len} windows × models, {elapsed} elapsed, ETA {eta}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(message);
+    bar
 }
 
 /// Rolls the model and the baselines out over every trajectory of split `split` (0 train,
-/// 1 valid, 2 test) under [`Protocol::default`] with the model's context.
+/// 1 valid, 2 test) under [`Protocol::default`] with the model's context. The baselines share
+/// the windows and the ground truth's side of the metrics with the model.
 pub fn evaluate(trainer: &Trainer, dataset: &Dataset, split: usize) -> Result<Evaluation> {
     let model = trainer.inference_model().valid();
     let metadata = &dataset.metadata;
@@ -241,41 +269,40 @@ pub fn evaluate(trainer: &Trainer, dataset: &Dataset, split: usize) -> Result<Ev
         ..Protocol::default()
     };
     let truths = &dataset.splits[split];
-    let progress = |name: &str| {
-        let bar = ProgressBar::new_spinner();
-        bar.set_message(format!(
-            "evaluating {name} on {} trajectories",
-            truths.len()
-        ));
-        bar.enable_steady_tick(std::time::Duration::from_millis(200));
-        bar
-    };
-    let bar = progress("the model");
-    let model_scores = score(&mut stepper, truths, metadata, &protocol)
-        .context("the learned simulator's rollout failed")?;
-    bar.finish_and_clear();
     let mut ballistic = Ballistic {
         gravity_dt2: metadata.gravity_per_frame(),
         walls: metadata.walls(),
     };
-    let bar = progress("the baselines");
-    let baselines = vec![
-        (
-            "persistence",
-            score(&mut Persistence, truths, metadata, &protocol)?,
-        ),
-        (
-            "constant_velocity",
-            score(&mut ConstantVelocity, truths, metadata, &protocol)?,
-        ),
-        (
-            "ballistic",
-            score(&mut ballistic, truths, metadata, &protocol)?,
-        ),
-    ];
+    let (mut persistence, mut constant_velocity) = (Persistence, ConstantVelocity);
+    let names = ["gns", "persistence", "constant_velocity", "ballistic"];
+    let bar = evaluation_bar(format!(
+        "evaluating the model and 3 baselines on {} trajectories",
+        truths.len()
+    ));
+    let scores = score_all(
+        &mut [
+            &mut stepper,
+            &mut persistence,
+            &mut constant_velocity,
+            &mut ballistic,
+        ],
+        truths,
+        metadata,
+        &protocol,
+        &mut |p| {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+        },
+    )
+    .map_err(|e| {
+        anyhow::Error::new(e.source).context(format!("the {} rollout failed", names[e.stepper]))
+    })?;
     bar.finish_and_clear();
+    let mut scores = scores.into_iter();
+    let model = scores.next().expect("one score per stepper");
+    let baselines = names[1..].iter().copied().zip(scores).collect();
     Ok(Evaluation {
-        model: model_scores,
+        model,
         baselines,
         stages: stepper.timing,
     })
@@ -316,6 +343,7 @@ pub fn rollout_command(args: &RolloutArgs) -> Result<String> {
         "metrics": e.model.metrics,
         "baselines": e.baselines_json(),
         "rollout_steps_per_s": e.model.frames_per_s(),
+        "timing": e.timing_json(),
     });
     Ok(serde_json::to_string_pretty(&report)?)
 }
@@ -491,13 +519,24 @@ fn evaluate_clamped(trainer: &Trainer, dataset: &Dataset, split: usize) -> Resul
         sinkhorn_horizons: Vec::new(),
         ..Protocol::default()
     };
-    score(
-        &mut stepper,
-        &dataset.splits[split],
+    let truths = &dataset.splits[split];
+    let bar = evaluation_bar(format!(
+        "the model clamped to the box on {} trajectories",
+        truths.len()
+    ));
+    let mut scores = score_all(
+        &mut [&mut stepper],
+        truths,
         &dataset.metadata,
         &protocol,
+        &mut |p| {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+        },
     )
-    .context("the clamped rollout failed")
+    .map_err(|e| anyhow::Error::new(e.source).context("the clamped rollout failed"))?;
+    bar.finish_and_clear();
+    Ok(scores.remove(0))
 }
 
 /// Where a run records itself: the leaderboard of the folder holding the run folder.
@@ -607,6 +646,7 @@ pub fn finish(
             "ground_truth_steps_per_s": gt_fps,
             "speedup": rollout_fps / gt_fps,
             "rollout_stage_shares": stage_shares(&evaluation.stages),
+            "evaluation": evaluation.timing_json(),
         },
     });
     let path = out.join("metrics.json");

@@ -13,6 +13,9 @@ pub(super) struct Geometry {
     pub(super) n: Vec<usize>,
     /// Box length of each periodic axis.
     pub(super) period: Vec<Option<f64>>,
+    /// Cells per tile side. Cells are numbered tile by tile, so the points of a tile (the rows
+    /// the kernel handles together) are contiguous in cell order.
+    tile: usize,
 }
 
 impl Geometry {
@@ -23,6 +26,7 @@ impl Geometry {
         dim: usize,
         period: &[Option<f64>],
         side: f64,
+        tile: usize,
         max_cells: usize,
     ) -> Self {
         let period: Vec<Option<f64>> = (0..dim).map(|a| period.get(a).copied().flatten()).collect();
@@ -44,6 +48,7 @@ impl Geometry {
                 side: vec![0.0; dim],
                 n: vec![1; dim],
                 period: period.clone(),
+                tile: tile.max(1),
             };
             for a in 0..dim {
                 let (origin, extent) = match period[a] {
@@ -60,7 +65,7 @@ impl Geometry {
                 g.lo[a] = origin;
                 g.side[a] = if extent > 0.0 { extent / g.n[a] as f64 } else { side };
             }
-            if g.n.iter().product::<usize>() <= max_cells.max(1) {
+            if g.n_cells() <= max_cells.max(1) {
                 return g;
             }
             side *= 1.25;
@@ -75,6 +80,7 @@ impl Geometry {
             side: period.iter().map(|p| p.unwrap_or(f64::INFINITY)).collect(),
             n: vec![1; dim],
             period,
+            tile: 1,
         }
     }
 
@@ -87,8 +93,36 @@ impl Geometry {
         self.n.len()
     }
 
+    /// Linear cell indices run over `0..n_cells()`; some at the edges are never occupied.
     pub(super) fn n_cells(&self) -> usize {
-        self.n.iter().product()
+        self.n_tiles() * self.cells_per_tile()
+    }
+
+    fn tiles_per_axis(&self, a: usize) -> usize {
+        self.n[a].div_ceil(self.tile)
+    }
+
+    /// Tiles in all.
+    pub(super) fn n_tiles(&self) -> usize {
+        (0..self.dim()).map(|a| self.tiles_per_axis(a)).product()
+    }
+
+    /// Linear cell indices per tile: tile t holds `t·c..(t + 1)·c`.
+    pub(super) fn cells_per_tile(&self) -> usize {
+        self.tile.pow(self.dim() as u32)
+    }
+
+    /// Per-axis cell index ranges `[lo, hi]` of tile `t`.
+    pub(super) fn tile_box(&self, mut t: usize) -> Vec<(usize, usize)> {
+        (0..self.dim())
+            .map(|a| {
+                let k = self.tiles_per_axis(a);
+                let ta = t % k;
+                t /= k;
+                let lo = ta * self.tile;
+                (lo, (lo + self.tile - 1).min(self.n[a] - 1))
+            })
+            .collect()
     }
 
     /// The coordinate as the kernel uses it: wrapped into [0, L) on periodic axes.
@@ -107,37 +141,37 @@ impl Geometry {
         (c.max(0.0) as usize).min(self.n[a] - 1)
     }
 
-    /// Linear index of the cell of per-axis indices `c`.
+    /// Linear index of the cell of per-axis indices `c`: its tile's index times the cells per
+    /// tile, plus its index within the tile.
     pub(super) fn linear(&self, c: &[usize]) -> usize {
-        c.iter()
-            .zip(&self.n)
-            .rev()
-            .fold(0, |acc, (&ci, &n)| acc * n + ci)
-    }
-
-    /// Per-axis indices of linear cell `k`.
-    pub(super) fn unravel(&self, mut k: usize, out: &mut [usize]) {
-        for (o, &n) in out.iter_mut().zip(&self.n) {
-            *o = k % n;
-            k /= n;
+        let (mut tile, mut within) = (0, 0);
+        for a in (0..self.dim()).rev() {
+            tile = tile * self.tiles_per_axis(a) + c[a] / self.tile;
+            within = within * self.tile + c[a] % self.tile;
         }
+        tile * self.cells_per_tile() + within
     }
 
-    /// Cell offset along axis `a` between cell indices `i` and `j`: |i − j|, the shorter way
-    /// round on a periodic axis.
-    fn offset(&self, a: usize, i: usize, j: usize) -> usize {
-        let d = i.abs_diff(j);
+    /// Cells between cell `j` and the interval of cells `[lo, hi]` along axis `a`: 0 inside
+    /// it, the shorter way round on a periodic axis.
+    fn gap(&self, a: usize, (lo, hi): (usize, usize), j: usize) -> usize {
+        let n = self.n[a];
         if self.period[a].is_some() {
-            d.min(self.n[a] - d)
+            let o = (j + n - lo) % n;
+            let width = hi - lo;
+            if o <= width { 0 } else { (o - width).min(n - o) }
+        } else if j < lo {
+            lo - j
         } else {
-            d
+            j.saturating_sub(hi)
         }
     }
 
-    /// A lower bound on the squared (minimum-image) distance between any point of cell `i` and
-    /// any point of cell `j` (per-axis indices). Points of cell c on axis a lie in
-    /// [lo + c·s, lo + (c + 1)·s], so the axis gap is at least (Δ − 1)·s.
-    pub(super) fn distance2_lower_bound(&self, i: &[usize], j: &[usize]) -> f64 {
+    /// A lower bound on the squared (minimum-image) distance between any point of the box of
+    /// cells `b` (per-axis `[lo, hi]`) and any point of cell `j` (per-axis indices). Points of
+    /// cell c on axis a lie in [lo + c·s, lo + (c + 1)·s], so a gap of Δ cells leaves at least
+    /// (Δ − 1)·s between the points.
+    pub(super) fn distance2_lower_bound(&self, b: &[(usize, usize)], j: &[usize]) -> f64 {
         (0..self.dim())
             .map(|a| {
                 let s = self.side[a];
@@ -145,23 +179,24 @@ impl Geometry {
                     // The single-cell geometry of a non-periodic axis.
                     return 0.0;
                 }
-                let near = (self.offset(a, i[a], j[a]) as f64 - 1.0).max(0.0) * s;
+                let near = (self.gap(a, b[a], j[a]) as f64 - 1.0).max(0.0) * s;
                 near * near
             })
             .sum()
     }
 
-    /// Cells within `r` cells of cell `c` along each axis (per-axis index lists).
-    pub(super) fn axis_range(&self, a: usize, c: usize, r: usize) -> Vec<usize> {
+    /// Cells within `r` cells of the interval `[lo, hi]` along axis `a`.
+    pub(super) fn axis_range(&self, a: usize, (lo, hi): (usize, usize), r: usize) -> Vec<usize> {
         let n = self.n[a];
+        let span = hi - lo + 1 + 2 * r;
         if self.period[a].is_some() {
-            if 2 * r + 1 >= n {
+            if span >= n {
                 (0..n).collect()
             } else {
-                (0..=2 * r).map(|o| (c + n + o - r) % n).collect()
+                (0..span).map(|o| (lo + n * (r / n + 1) + o - r) % n).collect()
             }
         } else {
-            (c.saturating_sub(r)..=(c + r).min(n - 1)).collect()
+            (lo.saturating_sub(r)..=(hi + r).min(n - 1)).collect()
         }
     }
 

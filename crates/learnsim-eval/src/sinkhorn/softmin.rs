@@ -126,20 +126,23 @@ impl<'a> Kernel<'a> {
             h_all,
             eps,
         };
-        let cells: Vec<(usize, usize, usize)> = rows
-            .occupied
-            .iter()
-            .flat_map(|&c| {
-                let (s, e) = (rows.cell_start[c], rows.cell_start[c + 1]);
+        // Work items: the rows of one tile (contiguous in cell order), at most ROWS_PER_ITEM.
+        let per_tile = geometry.cells_per_tile();
+        let tiles: Vec<(usize, usize, usize)> = (0..geometry.n_tiles())
+            .flat_map(|t| {
+                let (s, e) = (
+                    rows.cell_start[t * per_tile],
+                    rows.cell_start[(t + 1) * per_tile],
+                );
                 (s..e)
                     .step_by(ROWS_PER_ITEM)
-                    .map(move |k| (c, k, (k + ROWS_PER_ITEM).min(e)))
+                    .map(move |k| (t, k, (k + ROWS_PER_ITEM).min(e)))
             })
             .collect();
-        let items = cells
+        let items = tiles
             .par_iter()
-            .map(|&(cell, start, end)| {
-                let kept = blocks.gather(cell);
+            .map(|&(tile, start, end)| {
+                let kept = blocks.gather(tile, start..end);
                 (start, end, Local::new(rows, start, &kept))
             })
             .collect();
@@ -204,8 +207,8 @@ struct Gathered {
 }
 
 impl Blocks<'_> {
-    /// The column points of every block that can matter to rows of `cell`.
-    fn gather(&self, cell: usize) -> Gathered {
+    /// The column points of every block that can matter to `rows` of tile `tile`.
+    fn gather(&self, tile: usize, rows: std::ops::Range<usize>) -> Gathered {
         let g = self.geometry;
         let dim = g.dim();
         if g.n_cells() == 1 {
@@ -218,12 +221,11 @@ impl Blocks<'_> {
             self.take(0, &mut all);
             return all;
         }
-        let mut a_idx = vec![0; dim];
-        g.unravel(cell, &mut a_idx);
+        let a_box = g.tile_box(tile);
         let mut b_idx = vec![0; dim];
-        // L_A: the smallest over the rows of A of each row's largest exponent over the nearest
+        // L_A: the smallest over the rows of each row's largest exponent over the nearest
         // column points (a max over fewer points is still a lower bound of the row's max):
-        // the cells next to A, or farther out until some hold columns.
+        // the cells next to the tile, or farther out until some hold columns.
         let mut near = Gathered {
             coords: vec![Vec::new(); dim],
             h: Vec::new(),
@@ -232,7 +234,7 @@ impl Blocks<'_> {
         let widest = g.n.iter().copied().max().unwrap_or(1);
         let mut r = 1;
         loop {
-            self.for_cells(&a_idx, &vec![r; dim], &mut b_idx, |b, _| self.take(b, &mut near));
+            self.for_cells(&a_box, &vec![r; dim], &mut b_idx, |b, _| self.take(b, &mut near));
             if !near.h.is_empty() || r >= widest {
                 break;
             }
@@ -241,10 +243,8 @@ impl Blocks<'_> {
         let lower = if near.h.is_empty() {
             f64::NEG_INFINITY
         } else {
-            let rows = self.rows;
-            (rows.cell_start[cell]..rows.cell_start[cell + 1])
-                .map(|i| {
-                    let x: Vec<f64> = rows.coords.iter().map(|c| c[i]).collect();
+            rows.map(|i| {
+                    let x: Vec<f64> = self.rows.coords.iter().map(|c| c[i]).collect();
                     (0..near.h.len())
                         .map(|j| {
                             let c: f64 = (0..dim)
@@ -271,9 +271,9 @@ impl Blocks<'_> {
             h: Vec::new(),
             index: Vec::new(),
         };
-        self.for_cells(&a_idx, &radius, &mut b_idx, |b, b_idx| {
+        self.for_cells(&a_box, &radius, &mut b_idx, |b, b_idx| {
             if self.h_max[b].is_finite() {
-                let near = g.distance2_lower_bound(&a_idx, b_idx);
+                let near = g.distance2_lower_bound(&a_box, b_idx);
                 if self.h_max[b] - near >= floor {
                     self.take(b, &mut out);
                 }
@@ -292,17 +292,18 @@ impl Blocks<'_> {
         out.index.extend(range.map(|j| j as u32));
     }
 
-    /// Calls `f(linear, per-axis indices)` for every cell within `radius[a]` cells of `a_idx`.
+    /// Calls `f(linear, per-axis indices)` for every cell within `radius[a]` cells of the box
+    /// of cells `a_box` (per-axis `[lo, hi]`).
     fn for_cells(
         &self,
-        a_idx: &[usize],
+        a_box: &[(usize, usize)],
         radius: &[usize],
         b_idx: &mut [usize],
         mut f: impl FnMut(usize, &[usize]),
     ) {
         let g = self.geometry;
         let ranges: Vec<Vec<usize>> = (0..g.dim())
-            .map(|a| g.axis_range(a, a_idx[a], radius[a]))
+            .map(|a| g.axis_range(a, a_box[a], radius[a]))
             .collect();
         let mut pos = vec![0usize; g.dim()];
         'outer: loop {
