@@ -30,6 +30,9 @@ pub struct SinkhornBenchArgs {
     /// against frame 40 (what the persistence baseline is scored on at horizon 20).
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// The two frames of `--data` compared.
+    #[arg(long, value_delimiter = ',', default_values_t = [20usize, 40])]
+    pub data_frames: Vec<usize>,
     /// Write every pair of clouds and our divergence as JSON here, for the POT comparison.
     #[arg(long)]
     pub clouds: Option<PathBuf>,
@@ -86,14 +89,17 @@ fn lattice_problem(n: usize, dim: usize, periodic: bool) -> Problem {
     }
 }
 
-fn data_problem(path: &std::path::Path) -> Result<Problem> {
+fn data_problem(path: &std::path::Path, frames: &[usize]) -> Result<Problem> {
+    let &[first, second] = frames else {
+        bail!("--data-frames takes two frames, got {frames:?}");
+    };
     let dataset = load_dataset(path)?;
     let Some(t) = dataset.splits[2].first() else {
         bail!("{} has no test trajectory", path.display());
     };
-    if t.n_frames <= 40 {
+    if t.n_frames <= first.max(second) {
         bail!(
-            "{}: test trajectory 0 has {} frames; the benchmark compares frames 20 and 40",
+            "{}: test trajectory 0 has {} frames; the benchmark compares frames {first} and {second}",
             path.display(),
             t.n_frames
         );
@@ -107,10 +113,10 @@ fn data_problem(path: &std::path::Path) -> Result<Problem> {
             .flat_map(|(p, _)| p.to_vec())
             .collect()
     };
-    let x = moving(40);
+    let x = moving(second);
     Ok(Problem {
         name: format!(
-            "{} {} {}D frames 20/40",
+            "{} {} {}D frames {first}/{second}",
             m.case,
             x.len() / t.dim,
             t.dim
@@ -124,7 +130,7 @@ fn data_problem(path: &std::path::Path) -> Result<Problem> {
             .collect(),
         epsilon: m.dx * m.dx,
         x,
-        y: moving(20),
+        y: moving(first),
     })
 }
 
@@ -137,7 +143,7 @@ pub fn run(args: &SinkhornBenchArgs) -> Result<String> {
         }
     }
     if let Some(data) = &args.data {
-        problems.push(data_problem(data)?);
+        problems.push(data_problem(data, &args.data_frames)?);
     }
     let mut report = String::new();
     writeln!(
@@ -162,7 +168,10 @@ pub fn run(args: &SinkhornBenchArgs) -> Result<String> {
             let clock = Instant::now();
             let r =
                 sinkhorn_reference::sinkhorn_divergence(&p.x, &p.y, p.dim, &p.period, p.epsilon);
-            (Some(clock.elapsed().as_secs_f64()), Some((s - r).abs() / p.epsilon))
+            (
+                Some(clock.elapsed().as_secs_f64()),
+                Some((s - r).abs() / p.epsilon),
+            )
         } else {
             (None, None)
         };

@@ -119,8 +119,14 @@ pub fn score(
     metadata: &Metadata,
     protocol: &Protocol,
 ) -> Result<Scores, RolloutError> {
-    let mut scores = score_all(&mut [stepper as &mut dyn FrameStepper], truths, metadata, protocol, &mut |_| {})
-        .map_err(|e| e.source)?;
+    let mut scores = score_all(
+        &mut [stepper as &mut dyn FrameStepper],
+        truths,
+        metadata,
+        protocol,
+        &mut |_| {},
+    )
+    .map_err(|e| e.source)?;
     Ok(scores.remove(0))
 }
 

@@ -72,7 +72,10 @@ fn default_tolerance_is_within_1e_4_eps_of_the_converged_divergence() {
     let (x, y) = block_and_rollout(45, 2, h, 3);
     let eps = f64::from(h * h);
     let fast = Sinkhorn::new(2, &[None, None], eps);
-    let (a, b) = (fast.divergence(&x, &y), converged(fast.clone()).divergence(&x, &y));
+    let (a, b) = (
+        fast.divergence(&x, &y),
+        converged(fast.clone()).divergence(&x, &y),
+    );
     assert!(
         (a - b).abs() < 1e-4 * eps,
         "default {a}, converged {b}, |Δ| = {:.2e}·ε",
@@ -109,5 +112,8 @@ fn a_shared_self_term_gives_the_same_divergence() {
     let (x, y) = block_and_rollout(25, 2, h, 5);
     let s = Sinkhorn::new(2, &[None, None], f64::from(h * h));
     let own = s.self_term(&y);
-    assert_eq!(s.divergence_given(&x, &y, None, Some(own)), s.divergence(&x, &y));
+    assert_eq!(
+        s.divergence_given(&x, &y, None, Some(own)),
+        s.divergence(&x, &y)
+    );
 }

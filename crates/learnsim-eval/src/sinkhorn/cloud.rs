@@ -63,7 +63,11 @@ impl Geometry {
                 };
                 g.n[a] = n.min(1e9) as usize;
                 g.lo[a] = origin;
-                g.side[a] = if extent > 0.0 { extent / g.n[a] as f64 } else { side };
+                g.side[a] = if extent > 0.0 {
+                    extent / g.n[a] as f64
+                } else {
+                    side
+                };
             }
             if g.n_cells() <= max_cells.max(1) {
                 return g;
@@ -159,7 +163,11 @@ impl Geometry {
         if self.period[a].is_some() {
             let o = (j + n - lo) % n;
             let width = hi - lo;
-            if o <= width { 0 } else { (o - width).min(n - o) }
+            if o <= width {
+                0
+            } else {
+                (o - width).min(n - o)
+            }
         } else if j < lo {
             lo - j
         } else {
@@ -193,7 +201,9 @@ impl Geometry {
             if span >= n {
                 (0..n).collect()
             } else {
-                (0..span).map(|o| (lo + n * (r / n + 1) + o - r) % n).collect()
+                (0..span)
+                    .map(|o| (lo + n * (r / n + 1) + o - r) % n)
+                    .collect()
             }
         } else {
             (lo.saturating_sub(r)..=(hi + r).min(n - 1)).collect()

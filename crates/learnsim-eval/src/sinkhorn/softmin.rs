@@ -234,7 +234,9 @@ impl Blocks<'_> {
         let widest = g.n.iter().copied().max().unwrap_or(1);
         let mut r = 1;
         loop {
-            self.for_cells(&a_box, &vec![r; dim], &mut b_idx, |b, _| self.take(b, &mut near));
+            self.for_cells(&a_box, &vec![r; dim], &mut b_idx, |b, _| {
+                self.take(b, &mut near)
+            });
             if !near.h.is_empty() || r >= widest {
                 break;
             }
@@ -244,23 +246,23 @@ impl Blocks<'_> {
             f64::NEG_INFINITY
         } else {
             rows.map(|i| {
-                    let x: Vec<f64> = self.rows.coords.iter().map(|c| c[i]).collect();
-                    (0..near.h.len())
-                        .map(|j| {
-                            let c: f64 = (0..dim)
-                                .map(|a| {
-                                    let mut d = x[a] - near.coords[a][j];
-                                    if let Some(l) = g.period[a] {
-                                        d -= l * (d / l).round();
-                                    }
-                                    d * d
-                                })
-                                .sum();
-                            near.h[j] - c
-                        })
-                        .fold(f64::NEG_INFINITY, f64::max)
-                })
-                .fold(f64::INFINITY, f64::min)
+                let x: Vec<f64> = self.rows.coords.iter().map(|c| c[i]).collect();
+                (0..near.h.len())
+                    .map(|j| {
+                        let c: f64 = (0..dim)
+                            .map(|a| {
+                                let mut d = x[a] - near.coords[a][j];
+                                if let Some(l) = g.period[a] {
+                                    d -= l * (d / l).round();
+                                }
+                                d * d
+                            })
+                            .sum();
+                        near.h[j] - c
+                    })
+                    .fold(f64::NEG_INFINITY, f64::max)
+            })
+            .fold(f64::INFINITY, f64::min)
         };
         let floor = lower - (TRUNCATION + MARGIN) * self.eps;
         // A block is kept only if max h − d²_min ≥ floor, so d²_min ≤ h_all − floor.
@@ -354,8 +356,13 @@ fn rows_softmin<const D: usize>(
     // vectorises the cost loop.
     let y: [&[f32]; D] = std::array::from_fn(|a| &local.coords[a][..n]);
     let period: [f32; D] = std::array::from_fn(|a| geometry.period[a].unwrap_or(0.0) as f32);
-    let inv_period: [f32; D] =
-        std::array::from_fn(|a| if period[a] > 0.0 { 1.0 / period[a] } else { 0.0 });
+    let inv_period: [f32; D] = std::array::from_fn(|a| {
+        if period[a] > 0.0 {
+            1.0 / period[a]
+        } else {
+            0.0
+        }
+    });
     let inv_eps = (1.0 / eps) as f32;
     let w = &mut scratch.w;
     w.clear();
@@ -375,7 +382,9 @@ fn rows_softmin<const D: usize>(
                     }
                 }
                 2 => {
-                    for ((wj, hj), (y0, y1)) in w.iter_mut().zip(hr.iter()).zip(y[0].iter().zip(y[1])) {
+                    for ((wj, hj), (y0, y1)) in
+                        w.iter_mut().zip(hr.iter()).zip(y[0].iter().zip(y[1]))
+                    {
                         let (d0, d1) = (image(x[0] - y0, 0), image(x[1] - y1, 1));
                         *wj = hj - (d0 * d0 + d1 * d1);
                     }
@@ -447,7 +456,15 @@ pub(super) fn exp_nonpositive_f32(x: f32) -> f32 {
     let k = t - ROUND;
     let r = (x - k * 0.693_145_75) - k * 1.428_606_8e-6;
     let mut p = 1.0 / 5040.0;
-    for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+    for c in [
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
         p = p * r + c;
     }
     let shift = t.to_bits().wrapping_sub(ROUND.to_bits());
