@@ -261,3 +261,35 @@ fn energy_drift_by_hand_and_on_a_harmonic_oscillator() {
     let expected = (1.0 + h * h).powi(steps) - 1.0;
     assert!((euler_drift - expected).abs() < 1e-9 * expected);
 }
+
+#[test]
+fn scoring_steppers_together_equals_scoring_each_alone() {
+    use learnsim_eval::{Progress, score_all};
+    // score_all shares the windows and the ground truth's Sinkhorn self terms: each stepper's
+    // metrics must be exactly what scoring it alone gives, and progress must count every
+    // (window, stepper) rollout once.
+    let truth = uniform_motion();
+    let truths = std::slice::from_ref(&truth);
+    let protocol = Protocol::default();
+    let alone = [
+        score(&mut Persistence, truths, &metadata(), &protocol).unwrap(),
+        score(&mut ConstantVelocity, truths, &metadata(), &protocol).unwrap(),
+    ];
+    let mut seen = Vec::new();
+    let together = score_all(
+        &mut [&mut Persistence, &mut ConstantVelocity],
+        truths,
+        &metadata(),
+        &protocol,
+        &mut |p: Progress| seen.push(p),
+    )
+    .unwrap();
+    for (a, t) in alone.iter().zip(&together) {
+        assert_eq!(a.metrics, t.metrics);
+        assert_eq!(a.predicted_frames, t.predicted_frames);
+    }
+    // Two windows (from 0 and 40) × two steppers.
+    assert_eq!(seen.len(), 4);
+    assert!(seen.iter().all(|p| p.total == 4));
+    assert_eq!(seen.last().map(|p| p.done), Some(4));
+}
