@@ -15,6 +15,9 @@ pub enum CoreError {
     /// A trajectory whose arrays disagree in size.
     #[error("trajectory shape mismatch: {0}")]
     Shape(String),
+    /// Dataset metadata that is inconsistent or out of range.
+    #[error("invalid metadata: {0}")]
+    Metadata(String),
     /// A non-finite coordinate, found at (frame, particle).
     #[error("non-finite position at frame {frame}, particle {particle}")]
     NonFinite { frame: usize, particle: usize },

@@ -17,7 +17,7 @@ mod trajectory;
 
 pub use domain::Domain;
 pub use error::CoreError;
-pub use metadata::Metadata;
+pub use metadata::{Metadata, NUM_PARTICLES_MAX_LIMIT};
 pub use neighbors::{CellList, Edges, SelfEdges, brute_force_edges};
 pub use particle_kind::{ParticleKind, TypeConvention};
 pub use state::ParticleState;

@@ -53,6 +53,11 @@ pub struct Metadata {
     pub num_trajectories: [usize; 3],
 }
 
+/// The largest `num_particles_max` a dataset may claim: 10⁸ particles, a hundred times the
+/// largest particle dataset of the peers (LagrangeBench's 3D sets hold under 10⁴). Formats
+/// that pad every frame to it would otherwise allocate whatever a metadata file says.
+pub const NUM_PARTICLES_MAX_LIMIT: usize = 100_000_000;
+
 impl Metadata {
     /// The bounds `[lo, hi]` of each walled axis, `None` for periodic axes.
     pub fn walls(&self) -> Vec<Option<[f64; 2]>> {
@@ -69,10 +74,17 @@ impl Metadata {
         self.gravity.iter().map(|g| g * dt2).collect()
     }
 
-    /// Checks internal consistency: sizes agree with `dim`, numbers are finite and positive where
+    /// Checks internal consistency (and `num_particles_max` ≤ [`NUM_PARTICLES_MAX_LIMIT`]): sizes agree with `dim`, numbers are finite and positive where
     /// they must be.
     pub fn validate(&self) -> Result<(), CoreError> {
-        let bad = |what: String| Err(CoreError::Shape(what));
+        let bad = |what: String| Err(CoreError::Metadata(what));
+        if !(1..=NUM_PARTICLES_MAX_LIMIT).contains(&self.num_particles_max) {
+            return bad(format!(
+                "num_particles_max is {}, expected 1 to {NUM_PARTICLES_MAX_LIMIT} (writers pad \
+                 every frame to it)",
+                self.num_particles_max
+            ));
+        }
         if !(1..=3).contains(&self.dim) {
             return bad(format!("dim is {}, expected 1, 2 or 3", self.dim));
         }

@@ -108,8 +108,27 @@ pub struct Imported {
     pub dropped: Vec<String>,
 }
 
-/// Reads the dataset in `dir`, which is in `format`.
+/// Reads the dataset in `dir`, which is in `format`. Every trajectory must have at least two
+/// frames (one velocity): nothing can be learned or scored from fewer.
 pub fn import_dataset(dir: &Path, format: DatasetFormat) -> Result<Imported, DataError> {
+    let imported = import_unchecked(dir, format)?;
+    for (k, split) in SPLITS.iter().enumerate() {
+        for (i, t) in imported.dataset.splits[k].iter().enumerate() {
+            if t.n_frames < 2 {
+                return Err(DataError::invalid(
+                    &dir.join(format.split_file(split)),
+                    format!(
+                        "trajectory {i} has {} frame; a trajectory needs at least 2 (one velocity)",
+                        t.n_frames
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(imported)
+}
+
+fn import_unchecked(dir: &Path, format: DatasetFormat) -> Result<Imported, DataError> {
     if format == DatasetFormat::Learnsim {
         return Ok(Imported {
             dataset: crate::load_learnsim_dataset(dir)?,

@@ -106,6 +106,17 @@ fn read_split_unguarded(
         .group_names()
         .map_err(|e| DataError::invalid(path, format!("cannot list trajectory groups: {e}")))?;
     groups.sort();
+    if let Some(other) = groups
+        .iter()
+        .find(|g| g.is_empty() || !g.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(DataError::invalid(
+            path,
+            format!(
+                "group `{other}` is not a trajectory group: learnsim files name them 00000, 00001, ..."
+            ),
+        ));
+    }
     if groups.is_empty() {
         return Err(DataError::invalid(
             path,

@@ -120,3 +120,62 @@ fn nan_positions_and_unknown_type_ids_are_reported_with_their_place() {
     let err = message(read_split(&path, TypeConvention::Lagrangebench));
     assert_names(&err, &path, "particle type id 6");
 }
+
+#[test]
+fn a_group_that_is_not_a_trajectory_number_is_refused() {
+    // Issue #33's probe: an HDF5 file whose group is called `foo` read as a split.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("train.h5");
+    let file = rust_hdf5::H5File::create(&path).unwrap();
+    let group = file.create_group("foo").unwrap();
+    let t = common::trajectory(3, 2, 2, 0);
+    group
+        .new_dataset::<f32>()
+        .shape([t.n_frames, t.n_particles, t.dim])
+        .create("position")
+        .unwrap()
+        .write_raw(&t.position)
+        .unwrap();
+    group
+        .new_dataset::<i64>()
+        .shape([t.n_particles])
+        .create("particle_type")
+        .unwrap()
+        .write_raw(&[5i64, 5])
+        .unwrap();
+    file.close().unwrap();
+    let err = message(read_split(&path, TypeConvention::Deepmind));
+    assert_names(&err, &path, "group `foo` is not a trajectory group");
+}
+
+#[test]
+fn metadata_claiming_a_trillion_particles_is_refused_as_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("metadata.json");
+    let mut meta = common::metadata();
+    meta.num_particles_max = 1_000_000_000_000;
+    write_metadata(&path, &meta).unwrap();
+    let err = message(read_metadata(&path));
+    assert!(
+        err.contains("invalid metadata")
+            && err.contains("num_particles_max is 1000000000000")
+            && !err.contains("trajectory shape mismatch"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_dataset_of_one_frame_trajectories_is_refused() {
+    use learnsim_data::{DatasetFormat, import_dataset};
+    // Nothing can be learned or scored from a single frame: reading it (as `learnsim convert`
+    // does) must refuse it, naming the split file and the trajectory.
+    let dir = tempfile::tempdir().unwrap();
+    let mut meta = common::metadata();
+    meta.num_trajectories = [1, 0, 0];
+    write_metadata(&dir.path().join("metadata.json"), &meta).unwrap();
+    let one_frame = common::trajectory(1, 3, 2, 0);
+    let train = dir.path().join("train.h5");
+    write_split(&train, &[one_frame], meta.particle_type_convention).unwrap();
+    let err = message(import_dataset(dir.path(), DatasetFormat::Learnsim));
+    assert_names(&err, &train, "trajectory 0 has 1 frame");
+}
