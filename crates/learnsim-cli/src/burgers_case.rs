@@ -4,7 +4,7 @@
 //! symbolically, coefficient checks and 100-step rollout errors against persistence →
 //! metrics.json, report.md, plots, leaderboard row.
 
-use crate::object_case::{Setup, progress_bar, setup, write_outputs};
+use crate::object_case::{Setup, progress_bar, setup_validated, write_outputs};
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::run::{RunArgs, bar};
 use crate::side_by_side::side_by_side;
@@ -161,7 +161,7 @@ fn train_variant(
 /// `learnsim run burgers-2d`.
 #[expect(clippy::print_stderr, reason = "warns of a rollout that blew up")]
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup: Setup<PdeNetTrainConfig> = setup(
+    let setup: Setup<PdeNetTrainConfig> = setup_validated(
         args,
         NAME,
         |c: &mut PdeNetTrainConfig| {

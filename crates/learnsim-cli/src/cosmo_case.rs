@@ -5,7 +5,7 @@
 //! the density transfer function and cross-correlation, and the same at 1.5× the training
 //! power (extrapolation) → metrics.json, report.md, plots, leaderboard row.
 
-use crate::object_case::{Setup, progress_bar, setup, write_outputs};
+use crate::object_case::{Setup, progress_bar, setup_validated, write_outputs};
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::run::{RunArgs, bar};
 use anyhow::{Context, Result};
@@ -188,7 +188,7 @@ fn low_shells(n: usize) -> std::ops::Range<usize> {
 
 /// `learnsim run pm-cosmo`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup: Setup<CosmologyConfig> = setup(
+    let setup: Setup<CosmologyConfig> = setup_validated(
         args,
         NAME,
         |c: &mut CosmologyConfig| {

@@ -4,7 +4,7 @@
 //! → test Pearson r against the linear and type-mean baselines, and under cube symmetries →
 //! metrics.json, report.md, plots, leaderboard row.
 
-use crate::object_case::{loss_ends, progress_bar, setup, write_outputs};
+use crate::object_case::{loss_ends, progress_bar, setup_validated, write_outputs};
 use crate::plots::{self, XySeries, xy_plot};
 use crate::run::{RunArgs, bar};
 use anyhow::{Result, bail};
@@ -187,7 +187,7 @@ fn predict_all(
 
 /// `learnsim run glass-ka`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup(
+    let setup = setup_validated(
         args,
         NAME,
         |config: &mut GlassTrainConfig| {

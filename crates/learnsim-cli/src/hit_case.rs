@@ -6,7 +6,7 @@
 //! discrete divergence, energy spectra and the ∂u/∂x PDF on the held-out snapshots →
 //! metrics.json, report.md, plots, leaderboard row.
 
-use crate::object_case::{Setup, progress_bar, setup, write_outputs};
+use crate::object_case::{Setup, progress_bar, setup_validated, write_outputs};
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::run::{RunArgs, bar};
 use crate::side_by_side::side_by_side;
@@ -275,7 +275,7 @@ fn three_lines(
 
 /// `learnsim run hit-3d`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup: Setup<TurbulenceConfig> = setup(
+    let setup: Setup<TurbulenceConfig> = setup_validated(
         args,
         NAME,
         |c: &mut TurbulenceConfig| {

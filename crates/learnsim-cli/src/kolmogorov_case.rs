@@ -5,7 +5,7 @@
 //! 20-step rollouts scored by RMSE, divergence and log-spectral distance against persistence
 //! → metrics.json, report.md, plots, leaderboard row.
 
-use crate::object_case::{Setup, progress_bar, setup, write_outputs};
+use crate::object_case::{Setup, progress_bar, setup_validated, write_outputs};
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::run::{RunArgs, bar};
 use crate::side_by_side::side_by_side;
@@ -232,7 +232,7 @@ impl Fit<'_> {
 
 /// `learnsim run kolmogorov-2d`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup: Setup<KolmogorovConfig> = setup(
+    let setup: Setup<KolmogorovConfig> = setup_validated(
         args,
         NAME,
         |c: &mut KolmogorovConfig| {

@@ -2,7 +2,7 @@
 //! spectra → an MLP surrogate → inverse design through the frozen network, checked with the
 //! true solver against random search → metrics.json, report.md, plots, leaderboard row.
 
-use crate::object_case::{progress_bar, setup, write_outputs};
+use crate::object_case::{progress_bar, setup_validated, write_outputs};
 use crate::plots::{self, XySeries, xy_plot};
 use crate::run::{RunArgs, bar};
 use anyhow::{Result, bail};
@@ -29,7 +29,7 @@ const FIGURES: usize = 4;
 
 /// `learnsim run nanophotonics`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup(
+    let setup = setup_validated(
         args,
         NAME,
         |c: &mut ScatterTrainConfig| {

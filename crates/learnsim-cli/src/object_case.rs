@@ -29,18 +29,9 @@ pub struct Setup<C = ObjectTrainConfig> {
 }
 
 /// Reads `--config` (default `configs/NAME.toml`), applies the tier's overrides, creates the
-/// run folder ([`RunArgs::out_dir`]) and saves the resolved config there.
-pub fn setup<C: serde::de::DeserializeOwned + serde::Serialize>(
-    args: &RunArgs,
-    name: &str,
-    quick: impl FnOnce(&mut C),
-    paper: impl FnOnce(&mut C),
-) -> Result<Setup<C>> {
-    setup_checked(args, name, quick, paper, |_| Ok(()))
-}
-
-/// [`setup`] for a config that checks its own fields: the file's config is validated before
-/// the tier's overrides and the resolved config after them, before the folder is claimed.
+/// run folder ([`RunArgs::out_dir`]) and saves the resolved config there. The file's config is validated
+/// before the tier's overrides and the resolved config after them, before the folder is
+/// claimed.
 pub fn setup_validated<C: serde::de::DeserializeOwned + serde::Serialize + Validate>(
     args: &RunArgs,
     name: &str,

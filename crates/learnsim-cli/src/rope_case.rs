@@ -4,7 +4,7 @@
 //! groups and on longer ropes, against the polynomial Koopman baseline → metrics.json,
 //! report.md, plots, leaderboard row.
 
-use crate::object_case::{progress_bar, setup, write_outputs};
+use crate::object_case::{progress_bar, setup_validated, write_outputs};
 use crate::plots::{self, XySeries, xy_plot};
 use crate::run::{RunArgs, bar};
 use anyhow::Result;
@@ -36,7 +36,7 @@ struct ControlTrial {
 
 /// `learnsim run rope-koopman`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup(
+    let setup = setup_validated(
         args,
         NAME,
         |c: &mut KoopmanConfig| {

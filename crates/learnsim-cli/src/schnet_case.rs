@@ -3,7 +3,7 @@
 //! against the mean-energy and least-squares pair-potential baselines → a 2000-step NVE run
 //! driven by the learned forces → metrics.json, report.md, plots, leaderboard row.
 
-use crate::object_case::{loss_ends, progress_bar, setup, write_outputs};
+use crate::object_case::{loss_ends, progress_bar, setup_validated, write_outputs};
 use crate::plots;
 use crate::run::{RunArgs, bar};
 use anyhow::{Result, bail};
@@ -142,7 +142,7 @@ fn drift(energies: &[(f64, f64)]) -> (f64, f64) {
 
 /// `learnsim run schnet-si`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup(
+    let setup = setup_validated(
         args,
         NAME,
         |config: &mut SchNetTrainConfig| {

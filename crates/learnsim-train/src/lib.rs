@@ -4,6 +4,7 @@
 //! and resumed from a checkpoint replays exactly the batches an uninterrupted run would have.
 
 mod best_weights;
+mod case_configs;
 mod config;
 pub mod cosmology;
 mod ema;
