@@ -344,6 +344,19 @@ fn bad_object_case_configs_are_refused_before_any_work() {
             "horizon = 0",
             &["mpc.horizon"],
         ),
+        ("burgers-2d", "batch = 28", "batch = 0", &["`batch`"]),
+        ("kolmogorov-2d", "lr = 1e-3", "lr = -1e-3", &["`lr`"]),
+        (
+            "pm-cosmo",
+            "batch_size = 4",
+            "batch_size = 0",
+            &["batch_size"],
+        ),
+        ("hit-3d", "epochs = 75", "epochs = 0", &["epochs"]),
+        ("rope-koopman", "steps = 1000", "steps = 0", &["`steps`"]),
+        ("nanophotonics", "lr = 6e-4", "lr = nan", &["`lr`"]),
+        ("glass-ka", "radius = 2.0", "radius = -1.0", &["radius"]),
+        ("schnet-si", "cutoff = 5.0", "cutoff = 0.0", &["cutoff"]),
     ];
     for (k, (case, from, to, needles)) in probes.iter().enumerate() {
         let text = std::fs::read_to_string(repo(&format!("configs/{case}.toml"))).unwrap();
