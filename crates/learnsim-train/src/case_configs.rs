@@ -39,6 +39,57 @@ fn widths(field: &str, values: &[usize]) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Copies of every activation a training step holds: the convolution's output, its
+/// normalisation and nonlinearity, the skip connection, and the gradient of each.
+const ACTIVATION_COPIES: f64 = 8.0;
+
+/// The most training memory a grid config may ask for: what the largest machine learnsim runs
+/// on (an 80 GB GPU) holds with headroom. It refuses the configs that cannot run anywhere
+/// (which would abort on allocation); one between the host's memory and this still runs out
+/// of memory on a smaller machine. The GNS estimate keeps its own 16 GiB cap on weights.
+const GRID_MEMORY_LIMIT: f64 = 64.0 * 1024.0 * 1024.0 * 1024.0;
+
+/// An estimate of a U-Net-like grid network's training memory: level l has width `widths[l]`
+/// on `cells / 2^(dim·l)` cells per sample (each level halves the resolution), f32,
+/// [`ACTIVATION_COPIES`] copies each, plus weights, gradients and two Adam moments of
+/// `kernel`-point convolutions (two per level, both directions of the U). Refused above
+/// [`GRID_MEMORY_LIMIT`], naming `field` (the widths).
+fn grid_memory(
+    field: &str,
+    widths: &[usize],
+    (cells, dim): (f64, i32),
+    batch: usize,
+    in_channels: usize,
+    kernel: f64,
+) -> Result<(), FieldError> {
+    let per_sample: f64 = widths
+        .iter()
+        .enumerate()
+        .map(|(l, &w)| w as f64 * cells / 2f64.powi(dim * l as i32))
+        .sum::<f64>()
+        + in_channels as f64 * cells;
+    let activations = 4.0 * ACTIVATION_COPIES * batch as f64 * per_sample;
+    let mut previous = in_channels as f64;
+    let mut parameters = 0.0;
+    for &w in widths {
+        parameters += 4.0 * kernel * previous * w as f64 + 4.0 * kernel * (w * w) as f64;
+        previous = w as f64;
+    }
+    let bytes = activations + 16.0 * parameters;
+    if bytes > GRID_MEMORY_LIMIT {
+        return Err(rule(
+            field,
+            format!("{widths:?}"),
+            format!(
+                "training would need about {:.0} GiB (activations of {batch} samples of {cells:.0} cells, weights, gradients and Adam moments); at most {:.0} GiB is allowed",
+                bytes / 1024f64.powi(3),
+                GRID_MEMORY_LIMIT / 1024f64.powi(3)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A spectral grid: a power of two that FFTs and memory allow.
 fn grid(field: &str, n: usize, max: usize) -> Result<(), FieldError> {
     count_in(field, n, 8, max)?;
@@ -85,7 +136,10 @@ impl Validate for TurbulenceConfig {
         widths("widths", &self.widths)?;
         count_in("epochs", self.epochs, 1, STEPS_MAX)?;
         count_in("batch_size", self.batch_size, 1, 65_536)?;
-        learning_rates(self.lr, self.lr_final).map_err(rename_lr("lr"))
+        learning_rates(self.lr, self.lr_final).map_err(rename_lr("lr"))?;
+        // A 3D U-Net on the n³ velocity field (3 channels in), 3×3×3 kernels.
+        let cells = (self.flow.n as f64).powi(3);
+        grid_memory("widths", &self.widths, (cells, 3), self.batch_size, 3, 27.0)
     }
 }
 
@@ -133,7 +187,19 @@ impl Validate for KolmogorovConfig {
         non_negative("divergence_coef", self.divergence_coef)?;
         count_in("valid_every", self.valid_every, 1, STEPS_MAX)?;
         count_in("fno_modes", self.fno_modes, 1, self.flow.n / 2)?;
-        count_in("fno_width", self.fno_width, 1, WIDTH_MAX)
+        count_in("fno_width", self.fno_width, 1, WIDTH_MAX)?;
+        // TF-Net/U-Net on n² fields, 2 velocity channels per input frame, 3×3 kernels (the
+        // three TF-Net encoders triple the activations).
+        let cells = (self.flow.n as f64).powi(2);
+        let inputs = 2 * self.input_frames;
+        grid_memory(
+            "widths",
+            &self.widths,
+            (3.0 * cells, 2),
+            self.batch_size,
+            inputs,
+            9.0,
+        )
     }
 }
 
@@ -171,7 +237,10 @@ impl Validate for CosmologyConfig {
         count_in("steps", self.steps, 1, STEPS_MAX)?;
         count_in("batch_size", self.batch_size, 1, 65_536)?;
         learning_rates(self.lr, self.lr_final).map_err(rename_lr("lr"))?;
-        count_in("valid_every", self.valid_every, 1, STEPS_MAX)
+        count_in("valid_every", self.valid_every, 1, STEPS_MAX)?;
+        // A 3D U-Net on the n³ particle lattice (3 displacement channels), 3×3×3 kernels.
+        let cells = (self.universe.n as f64).powi(3);
+        grid_memory("widths", &self.widths, (cells, 3), self.batch_size, 3, 27.0)
     }
 }
 

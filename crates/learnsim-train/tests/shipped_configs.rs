@@ -49,6 +49,20 @@ fn every_shipped_config_passes_and_a_broken_field_is_named() {
     check::<KolmogorovConfig>("kolmogorov-2d", "flow.n", |c| c.flow.n = 100);
     check::<CosmologyConfig>("pm-cosmo", "lr", |c| c.lr = f64::NAN);
     check::<TurbulenceConfig>("hit-3d", "widths", |c| c.widths.clear());
+    // Memory: hit-3d at n = 256 with widths [512, 1024] asks for hundreds of GiB.
+    check::<TurbulenceConfig>("hit-3d", "widths", |c| {
+        c.flow.n = 256;
+        c.widths = vec![512, 1024];
+    });
+    check::<CosmologyConfig>("pm-cosmo", "widths", |c| {
+        c.universe.n = 256;
+        c.widths = vec![256, 512];
+    });
+    check::<KolmogorovConfig>("kolmogorov-2d", "widths", |c| {
+        c.flow.n = 1024;
+        c.batch_size = 64;
+        c.widths = vec![1024, 2048];
+    });
     check::<KoopmanConfig>("rope-koopman", "steps", |c| c.steps = 0);
     check::<ScatterTrainConfig>("nanophotonics", "design.lr_initial", |c| {
         c.design.lr_initial = -1e-3;
