@@ -12,7 +12,7 @@ use crate::pdenet::PdeNetTrainConfig;
 use crate::schnet::SchNetTrainConfig;
 use crate::tfnet::KolmogorovConfig;
 use crate::turbulence::TurbulenceConfig;
-use crate::{Bound, FieldError, Validate, count_in, learning_rates, real_in, rule};
+use crate::{Bound, FieldError, Validate, count_in, learning_rates, network_memory, real_in, rule};
 
 /// Widths of a layer or a feature vector.
 const WIDTH_MAX: usize = 65_536;
@@ -280,6 +280,15 @@ impl Validate for KoopmanConfig {
         count_in("latent", self.latent, 1, WIDTH_MAX)?;
         count_in("message_passing_steps", self.message_passing_steps, 1, 64)?;
         count_in("decoder_hidden", self.decoder_hidden, 1, WIDTH_MAX)?;
+        let mlps = 2 * self.message_passing_steps + 3;
+        network_memory("latent", self.latent, mlps, 2, self.latent)?;
+        network_memory(
+            "decoder_hidden",
+            self.decoder_hidden,
+            1,
+            2,
+            self.decoder_hidden,
+        )?;
         non_negative("ridge", self.ridge)?;
         count_in("sequence", self.sequence, 2, rope.steps)?;
         count_in("steps", self.steps, 1, STEPS_MAX)?;
@@ -322,6 +331,7 @@ impl Validate for ScatterTrainConfig {
         }
         count_in("hidden", self.hidden, 1, WIDTH_MAX)?;
         count_in("n_hidden", self.n_hidden, 1, 64)?;
+        network_memory("hidden", self.hidden, 1, self.n_hidden + 1, self.hidden)?;
         count_in("epochs", self.epochs, 1, STEPS_MAX)?;
         count_in("batch_size", self.batch_size, 1, 65_536)?;
         real_in("lr", self.lr, 0.0, 1.0, Bound::Exclusive)?;
@@ -377,6 +387,8 @@ impl Validate for GlassTrainConfig {
         count_in("latent", self.latent, 1, WIDTH_MAX)?;
         count_in("n_hidden", self.n_hidden, 1, 64)?;
         count_in("message_passing_steps", self.message_passing_steps, 1, 64)?;
+        let mlps = 2 * self.message_passing_steps + 3;
+        network_memory("latent", self.latent, mlps, self.n_hidden + 1, self.latent)?;
         count_in("epochs", self.epochs, 1, STEPS_MAX)?;
         count_in("batch_size", self.batch_size, 1, 65_536)?;
         learning_rates(self.lr_initial, self.lr_final)?;
@@ -400,6 +412,21 @@ impl Validate for SchNetTrainConfig {
         count_in("n_rbf", self.n_rbf, 1, 4096)?;
         positive("cutoff", self.cutoff)?;
         count_in("readout_hidden", self.readout_hidden, 1, WIDTH_MAX)?;
+        // Each interaction: filter network (two layers), atom-wise in/out layers.
+        network_memory(
+            "features",
+            self.features,
+            self.interactions,
+            4,
+            self.features,
+        )?;
+        network_memory(
+            "readout_hidden",
+            self.readout_hidden,
+            1,
+            2,
+            self.readout_hidden,
+        )?;
         count_in("steps", self.steps, 1, STEPS_MAX)?;
         count_in("batch_size", self.batch_size, 1, 65_536)?;
         learning_rates(self.lr_initial, self.lr_final)?;

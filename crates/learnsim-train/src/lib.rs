@@ -29,4 +29,6 @@ pub use config::{
 pub use ema::{WeightAverage, parameters as model_parameters};
 pub use noise::random_walk_noise;
 pub use trainer::{ContactShare, LossPoint, TrainError, TrainState, Trainer};
-pub use validate::{Bound, FieldError, Validate, count_in, learning_rates, real_in, rule};
+pub use validate::{
+    Bound, FieldError, Validate, count_in, learning_rates, network_memory, real_in, rule,
+};

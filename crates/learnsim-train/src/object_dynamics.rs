@@ -109,6 +109,23 @@ impl crate::Validate for ObjectTrainConfig {
         count_in("mlp_layers", self.mlp_layers, 1, 64)?;
         count_in("validate_every", self.validate_every, 1, usize::MAX)?;
         count_in("rollout_steps", self.rollout_steps, 1, self.frames - 1)?;
+        let n = self.relation_hidden;
+        crate::network_memory("relation_hidden", n, 1, self.relation_layers + 1, n)?;
+        crate::network_memory(
+            "object_hidden",
+            self.object_hidden,
+            1,
+            2,
+            self.object_hidden,
+        )?;
+        crate::network_memory("effect", self.effect, 2, 1, self.effect)?;
+        crate::network_memory(
+            "mlp_hidden",
+            self.mlp_hidden,
+            1,
+            self.mlp_layers + 1,
+            self.mlp_hidden,
+        )?;
         Ok(())
     }
 }

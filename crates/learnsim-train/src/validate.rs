@@ -87,3 +87,29 @@ pub fn learning_rates(initial: f64, last: f64) -> Result<(), FieldError> {
     }
     Ok(())
 }
+
+/// Refuses a network whose weights, gradients and two Adam moments (f32) would exceed the
+/// 16 GiB of [`crate::MAX_PARAMETER_BYTES`]: `mlps` MLPs of `layers` layers of `width`
+/// units, named by `field` (the width's field) with its `value`.
+pub fn network_memory(
+    field: &str,
+    value: usize,
+    mlps: usize,
+    layers: usize,
+    width: usize,
+) -> Result<(), FieldError> {
+    let weights = mlps as f64 * layers as f64 * (width as f64 + 1.0) * width as f64;
+    let bytes = 16.0 * weights;
+    if bytes > crate::MAX_PARAMETER_BYTES {
+        return Err(rule(
+            field,
+            value,
+            format!(
+                "the networks would need about {:.0} GiB for weights, gradients and Adam moments ({mlps} MLPs of {layers} layers of {width} units); at most {:.0} GiB is allowed",
+                bytes / 1024f64.powi(3),
+                crate::MAX_PARAMETER_BYTES / 1024f64.powi(3)
+            ),
+        ));
+    }
+    Ok(())
+}

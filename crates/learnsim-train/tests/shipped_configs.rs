@@ -72,6 +72,15 @@ fn every_shipped_config_passes_and_a_broken_field_is_named() {
         c.design.lr_initial = -1e-3;
     });
     check::<GlassTrainConfig>("glass-ka", "radius", |c| c.radius = -1.0);
+    // Networks too large to hold, as `latent = 100000` is for GNS.
+    check::<GlassTrainConfig>("glass-ka", "latent", |c| c.latent = 65_536);
+    check::<ScatterTrainConfig>("nanophotonics", "hidden", |c| c.hidden = 65_536);
+    check::<ObjectTrainConfig>("nbody-2d", "relation_hidden", |c| {
+        c.relation_hidden = 65_536
+    });
+    check::<PendulumConfig>("pendulum-mpc", "latent", |c| c.latent = 65_536);
+    check::<KoopmanConfig>("rope-koopman", "latent", |c| c.latent = 65_536);
+    check::<SchNetTrainConfig>("schnet-si", "features", |c| c.features = 65_536);
     check::<SchNetTrainConfig>("schnet-si", "cluster_sizes[0]", |c| {
         c.cluster_sizes[0] = 0;
     });

@@ -176,6 +176,13 @@ impl crate::Validate for PendulumConfig {
         }
         count_in("latent", self.latent, 1, 65_536)?;
         count_in("n_hidden", self.n_hidden, 1, 64)?;
+        crate::network_memory(
+            "latent",
+            self.latent,
+            2 * self.message_passing_steps + 3,
+            self.n_hidden + 1,
+            self.latent,
+        )?;
         count_in("message_passing_steps", self.message_passing_steps, 1, 256)?;
         count_in("steps", self.steps, 1, 1_000_000_000)?;
         count_in("batch_size", self.batch_size, 1, 1_000_000)?;
