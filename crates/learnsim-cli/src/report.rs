@@ -125,6 +125,16 @@ fn render(report: &Value, baselines: &[&str], notes: &str, figures: &[(&str, &st
             cell(&t["speedup"]),
             cell(&t["train_s"]),
         );
+        let e = &t["evaluation"];
+        if e.is_object() {
+            let _ = writeln!(
+                s,
+                "Scoring the model and the baselines took {} s of rollouts and {} s of metrics, {} s of them in the Sinkhorn divergence.\n",
+                cell(&e["rollout_s"]),
+                cell(&e["metrics_s"]),
+                cell(&e["sinkhorn_s"]),
+            );
+        }
     } else {
         // Cases that do not roll out (SchNet, glass): their own timing keys, as they are.
         let _ = writeln!(
