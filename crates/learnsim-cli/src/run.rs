@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use learnsim_core::{Metadata, Trajectory};
 use learnsim_data::{Dataset, load_dataset, write_bytes_atomically};
 use learnsim_eval::{
     Ballistic, ConstantVelocity, FrameStepper, LearnedStepper, Persistence, Protocol,
@@ -243,8 +244,15 @@ impl Evaluation {
     }
 }
 
-/// A bar over the (window, stepper) rollouts of an evaluation, with its ETA.
-fn evaluation_bar(message: String) -> ProgressBar {
+/// [`score_all`] of `steppers` (called `names` in errors) behind one progress bar over the
+/// (window, stepper) rollouts, with its ETA.
+fn score_with_bar(
+    steppers: &mut [&mut dyn FrameStepper],
+    names: &[&str],
+    truths: &[Trajectory],
+    metadata: &Metadata,
+    protocol: &Protocol,
+) -> Result<Vec<Scores>> {
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template(
@@ -253,8 +261,20 @@ fn evaluation_bar(message: String) -> ProgressBar {
         .expect("a valid template")
         .progress_chars("=> "),
     );
-    bar.set_message(message);
-    bar
+    bar.set_message(format!(
+        "scoring {} on {} trajectories",
+        names.join(", "),
+        truths.len()
+    ));
+    let scores = score_all(steppers, truths, metadata, protocol, &mut |p| {
+        bar.set_length(p.total as u64);
+        bar.set_position(p.done as u64);
+    })
+    .map_err(|e| {
+        anyhow::Error::new(e.source).context(format!("the {} rollout failed", names[e.stepper]))
+    });
+    bar.finish_and_clear();
+    scores
 }
 
 /// Rolls the model and the baselines out over every trajectory of split `split` (0 train,
@@ -275,29 +295,18 @@ pub fn evaluate(trainer: &Trainer, dataset: &Dataset, split: usize) -> Result<Ev
     };
     let (mut persistence, mut constant_velocity) = (Persistence, ConstantVelocity);
     let names = ["gns", "persistence", "constant_velocity", "ballistic"];
-    let bar = evaluation_bar(format!(
-        "evaluating the model and 3 baselines on {} trajectories",
-        truths.len()
-    ));
-    let scores = score_all(
+    let scores = score_with_bar(
         &mut [
             &mut stepper,
             &mut persistence,
             &mut constant_velocity,
             &mut ballistic,
         ],
+        &names,
         truths,
         metadata,
         &protocol,
-        &mut |p| {
-            bar.set_length(p.total as u64);
-            bar.set_position(p.done as u64);
-        },
-    )
-    .map_err(|e| {
-        anyhow::Error::new(e.source).context(format!("the {} rollout failed", names[e.stepper]))
-    })?;
-    bar.finish_and_clear();
+    )?;
     let mut scores = scores.into_iter();
     let model = scores.next().expect("one score per stepper");
     let baselines = names[1..].iter().copied().zip(scores).collect();
@@ -519,23 +528,13 @@ fn evaluate_clamped(trainer: &Trainer, dataset: &Dataset, split: usize) -> Resul
         sinkhorn_horizons: Vec::new(),
         ..Protocol::default()
     };
-    let truths = &dataset.splits[split];
-    let bar = evaluation_bar(format!(
-        "the model clamped to the box on {} trajectories",
-        truths.len()
-    ));
-    let mut scores = score_all(
+    let mut scores = score_with_bar(
         &mut [&mut stepper],
-        truths,
+        &["gns clamped to the box"],
+        &dataset.splits[split],
         &dataset.metadata,
         &protocol,
-        &mut |p| {
-            bar.set_length(p.total as u64);
-            bar.set_position(p.done as u64);
-        },
-    )
-    .map_err(|e| anyhow::Error::new(e.source).context("the clamped rollout failed"))?;
-    bar.finish_and_clear();
+    )?;
     Ok(scores.remove(0))
 }
 

@@ -52,7 +52,7 @@ struct Problem {
 /// moved by a smooth swirl of amplitude 2h plus ±0.5h of noise, as a rollout's error looks;
 /// ε = h², the protocol's. Periodic problems put the block in a unit box.
 fn lattice_problem(n: usize, dim: usize, periodic: bool) -> Problem {
-    let side = (n as f64).powf(1.0 / dim as f64).round() as usize;
+    let side = (n as f64).powf(1.0 / dim as f64).round().max(2.0) as usize;
     let n = side.pow(dim as u32);
     // Spacing: the block fills 60 % of a unit box.
     let h = 0.6 / side as f32;
@@ -136,6 +136,9 @@ fn data_problem(path: &std::path::Path, frames: &[usize]) -> Result<Problem> {
 
 /// Times the solver on every problem and prints a table; writes the clouds if asked.
 pub fn run(args: &SinkhornBenchArgs) -> Result<String> {
+    if let Some(n) = args.sizes.iter().find(|&&n| !(2..=1_000_000).contains(&n)) {
+        bail!("--sizes: {n} particles; each size must be 2 to 1,000,000");
+    }
     let mut problems = Vec::new();
     for &n in &args.sizes {
         for (dim, periodic) in [(2, false), (2, true), (3, false), (3, true)] {

@@ -159,11 +159,8 @@ impl Sinkhorn {
         if fine.len() == 0 {
             return 0.0;
         }
-        let (mut f, mut eps) = match problem.coarse(&fine) {
-            Some((coarse, eps)) => {
-                let grid = problem
-                    .coarse_geometry()
-                    .expect("a coarse stage has its grid");
+        let (mut f, mut eps) = match problem.coarse(x) {
+            Some((grid, coarse, eps)) => {
                 let mut kernel = Kernel::new(grid, &coarse, &coarse);
                 let mut fc = vec![0.0; coarse.len()];
                 let mut e = problem.start;
@@ -188,7 +185,8 @@ impl Sinkhorn {
         loop {
             let update = kernel.softmin(&f, eps);
             let moved = average(&mut f, &update);
-            if eps <= self.epsilon && stop.done(moved) {
+            // Self terms of clouds near each other: the ε tolerance alone.
+            if eps <= self.epsilon && stop.done(moved, 0.0) {
                 break;
             }
             eps = (eps * SCALING).max(self.epsilon);
@@ -209,15 +207,12 @@ impl Sinkhorn {
             return 0.0;
         }
         let coarse = problem
-            .coarse(&fx)
-            .zip(problem.coarse(&fy))
-            .map(|((cx, eps), (cy, _))| (cx, cy, eps));
+            .coarse(x)
+            .zip(problem.coarse(y))
+            .map(|((grid, cx, eps), (_, cy, _))| (grid, cx, cy, eps));
         let (mut f, mut g, mut eps) = match coarse {
-            Some((cx, cy, eps)) => {
+            Some((grid, cx, cy, eps)) => {
                 let single = &problem.single;
-                let grid = problem
-                    .coarse_geometry()
-                    .expect("a coarse stage has its grid");
                 let (mut kx, mut ky) = (Kernel::new(grid, &cx, &cy), Kernel::new(grid, &cy, &cx));
                 let mut g = vec![0.0; cy.len()];
                 let mut e = problem.start;
@@ -256,7 +251,7 @@ impl Sinkhorn {
             let moved = max_change(&f, &f_new).max(max_change(&g, &g_new));
             f = f_new;
             g = g_new;
-            if eps <= self.epsilon && stop.done_at_scale(moved, (mean(&f) + mean(&g)).abs()) {
+            if eps <= self.epsilon && stop.done(moved, (mean(&f) + mean(&g)).abs()) {
                 break;
             }
             eps = (eps * SCALING).max(self.epsilon);
@@ -310,23 +305,13 @@ impl Problem {
 
     /// The clusters of `cloud` on the coarse grid and the ε at which the solver moves to the
     /// particles (the squared cell side), if there is a coarse stage that ε-scaling reaches.
-    fn coarse(&self, cloud: &Cloud) -> Option<(Cloud, f64)> {
-        let geometry = self.coarse_geometry()?;
+    fn coarse(&self, flat: &[f32]) -> Option<(&Geometry, Cloud, f64)> {
+        let geometry = self.coarse.as_ref()?;
         let side2 = geometry.max_side2();
         if side2 >= self.start {
             return None;
         }
-        let flat: Vec<f32> = (0..cloud.len())
-            .flat_map(|k| cloud.coords.iter().map(move |c| c[k] as f32))
-            .collect();
-        let sorted = Cloud::new(&flat, geometry);
-        Some((sorted.clusters(), side2))
-    }
-}
-
-impl Problem {
-    fn coarse_geometry(&self) -> Option<&Geometry> {
-        self.coarse.as_ref()
+        Some((geometry, Cloud::new(flat, geometry).clusters(), side2))
     }
 }
 
@@ -390,29 +375,22 @@ impl Convergence {
         }
     }
 
-    /// [`Self::done`] where the transport cost is `cost`: far-apart clouds have potentials of
-    /// that size, which are resolved to [`RELATIVE_TOLERANCE`] of it when that is looser.
-    fn done_at_scale(&mut self, moved: f64, cost: f64) -> bool {
-        let base = self.threshold;
-        self.threshold = base.max(RELATIVE_TOLERANCE * cost);
-        let done = self.done(moved);
-        self.threshold = base;
-        done
-    }
-
-    /// Records one iteration at the target ε that moved the potentials by `moved`.
-    fn done(&mut self, moved: f64) -> bool {
+    /// Records one iteration at the target ε that moved the potentials by `moved`, for a
+    /// transport cost `cost`: far-apart clouds have potentials of that size, which are resolved
+    /// to [`RELATIVE_TOLERANCE`] of it when that is looser than the ε tolerance.
+    fn done(&mut self, moved: f64, cost: f64) -> bool {
+        let threshold = self.threshold.max(RELATIVE_TOLERANCE * cost);
         self.iterations += 1;
         self.history.push(moved);
         if self.iterations >= self.max_iterations || moved < self.floor {
             return true;
         }
-        if moved >= self.threshold || self.history.len() <= RATE_WINDOW {
+        if moved >= threshold || self.history.len() <= RATE_WINDOW {
             return false;
         }
         let before = self.history[self.history.len() - 1 - RATE_WINDOW];
         let rate = (moved / before).powf(1.0 / RATE_WINDOW as f64);
-        rate < 1.0 && moved * rate / (1.0 - rate) < self.threshold
+        rate < 1.0 && moved * rate / (1.0 - rate) < threshold
     }
 }
 
