@@ -46,6 +46,23 @@ fn python() -> PathBuf {
         })
 }
 
+/// Checks grid datasets against The Well's format specification with h5py
+/// (`scripts/well_contract.py`), failing the test with what the checker reports.
+fn assert_well_contract(files: &[PathBuf]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/well_contract.py");
+    let out = Command::new(python())
+        .arg(script)
+        .args(files)
+        .output()
+        .expect("cannot start Python: run scripts/test.sh, which installs h5py into .venv");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn generate_writes_a_lagrangebench_dataset_for_every_case() {
     let dir = tempfile::tempdir().unwrap();
@@ -844,6 +861,7 @@ fn quick_hit_run_keeps_the_curl_variant_solenoidal_and_reuses_its_flow() {
     assert_eq!(m["flow"]["from_cache"], false);
     let data = out.join("data").join("hit-3d.hdf5");
     assert!(data.exists());
+    assert_well_contract(&[data]);
     for file in [
         "spectrum.png",
         "gradient_pdf.png",
@@ -904,6 +922,7 @@ fn quick_burgers_run_prints_the_learned_pde_and_scores_rollouts() {
     ] {
         assert!(out.join(file).exists(), "{file} missing");
     }
+    assert_well_contract(&[out.join("data/train.hdf5"), out.join("data/test.hdf5")]);
 }
 
 /// `learnsim run pm-cosmo --quick`: universes simulated and cached per split in The Well's
@@ -941,6 +960,9 @@ fn quick_cosmo_run_scores_the_unet_against_perturbation_theory() {
     ] {
         assert!(out.join(file).exists(), "{file} missing");
     }
+    assert_well_contract(
+        &["train", "valid", "test", "extrapolation"].map(|s| out.join(format!("data/{s}.hdf5"))),
+    );
     let (again, _) = quick_run("pm-cosmo", &out);
     assert_eq!(again["universe"]["from_cache"], true);
     assert_eq!(
@@ -983,6 +1005,7 @@ fn quick_kolmogorov_run_scores_tfnet_unet_and_persistence() {
     ] {
         assert!(out.join(file).exists(), "{file} missing");
     }
+    assert_well_contract(&[out.join("data/kolmogorov-2d.hdf5")]);
     let (again, _) = quick_run("kolmogorov-2d", &out);
     assert_eq!(again["flow"]["from_cache"], true);
     assert_eq!(

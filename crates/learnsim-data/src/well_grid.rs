@@ -1,22 +1,25 @@
-//! Grid datasets in The Well's self-describing HDF5 layout (Ohana et al. 2024), the parts that
-//! fit learnsim's grid cases:
+//! Grid datasets in The Well's self-describing HDF5 format (Ohana et al. 2024; its
+//! `docs/data_format.md`), every attribute its specification and its `WellDataset` reader use:
 //!
 //! - root attributes `dataset_name`, `grid_type` = "cartesian", `n_spatial_dims`,
 //!   `n_trajectories`, `simulation_parameters` (names) and one attribute per parameter;
-//! - `scalars/`: one 0-d dataset per simulation parameter (what the reader takes them from);
+//! - `scalars/` (attribute `field_names`): one 0-d dataset per simulation parameter;
 //! - `dimensions/`: attribute `spatial_dims`, datasets `time` [T] and one coordinate array per
 //!   spatial dimension;
-//! - `boundary_conditions/<dim>_periodic/`: attributes `bc_type` = "PERIODIC" and
-//!   `associated_dims`;
-//! - `t0_fields/` (scalars) and `t1_fields/` (vectors), one dataset per field, shaped
-//!   [trajectory, time, *space] and [trajectory, time, *space, component], f32, with the
-//!   attributes `dim_varying`, `sample_varying` and `time_varying`.
+//! - `boundary_conditions/<dim>_periodic/`: attributes `bc_type` = "PERIODIC",
+//!   `associated_dims`, `associated_fields` (empty), and a bool `mask` over the dimension, true
+//!   at its first and last cell;
+//! - `t0_fields/` (scalars), `t1_fields/` (vectors) and `t2_fields/` (empty), each with
+//!   `field_names`; one dataset per field, shaped [trajectory, time, *space] and [trajectory,
+//!   time, *space, component], f32, with the attribute `dim_varying` (one bool per axis);
+//! - `sample_varying` and `time_varying` (HDF5 bools) on every field, scalar and coordinate.
 //!
-//! The Well's `t2_fields` and non-periodic boundary masks are not used by any case
-//! and are written empty or not at all.
+//! The reader accepts files of The Well's own tools (float32 coordinates, 0-d scalars) and
+//! learnsim's older files (without these attributes, scalars shaped [1]); fields constant in
+//! time or across trajectories are refused by their shape.
 
 use crate::{DataError, write_atomically};
-use rust_hdf5::{DatatypeMessage, H5File};
+use rust_hdf5::{DatatypeMessage, H5File, HBool};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
@@ -117,54 +120,95 @@ pub fn write_well_grid(path: &Path, grid: &WellGrid) -> Result<(), DataError> {
         for (name, value) in &grid.parameters {
             file.set_attr_numeric(name, value).map_err(h5)?;
         }
-        let scalars = file.create_group("scalars").map_err(h5)?;
-        for (name, value) in &grid.parameters {
-            scalars
-                .new_dataset::<f64>()
-                .shape([1])
+        // Every `*_varying` flag and mask below is HDF5's bool (h5py's FALSE/TRUE enum), which
+        // The Well's reader and its format checker require.
+        let flag = |ds: &rust_hdf5::H5Dataset, name: &str, value: bool| {
+            ds.new_attr::<HBool>()
+                .shape(())
                 .create(name)
-                .and_then(|d| d.write_raw(&[*value]))
+                .and_then(|a| a.write_numeric(&HBool::from(value)))
+        };
+        let scalars = file.create_group("scalars").map_err(h5)?;
+        scalars
+            .set_attr_string_array("field_names", &names)
+            .map_err(h5)?;
+        for (name, value) in &grid.parameters {
+            let dataset = scalars
+                .new_dataset::<f64>()
+                .scalar()
+                .create(name)
                 .map_err(h5)?;
+            dataset.write_raw(&[*value]).map_err(h5)?;
+            flag(&dataset, "sample_varying", false).map_err(h5)?;
+            flag(&dataset, "time_varying", false).map_err(h5)?;
         }
         let dimensions = file.create_group("dimensions").map_err(h5)?;
         dimensions
             .set_attr_string_array("spatial_dims", &dims)
             .map_err(h5)?;
-        let vector = |g: &rust_hdf5::H5Group, name: &str, v: &[f64]| {
-            g.new_dataset::<f64>()
-                .shape([v.len()])
-                .create(name)
-                .and_then(|d| d.write_raw(v))
+        let vector = |g: &rust_hdf5::H5Group, name: &str, v: &[f64], time: bool| {
+            let dataset = g.new_dataset::<f64>().shape([v.len()]).create(name)?;
+            dataset.write_raw(v)?;
+            flag(&dataset, "sample_varying", false)?;
+            flag(&dataset, "time_varying", time)
         };
-        vector(&dimensions, "time", &grid.time).map_err(h5)?;
+        vector(&dimensions, "time", &grid.time, true).map_err(h5)?;
         for (name, c) in dims.iter().zip(&grid.coordinates) {
-            vector(&dimensions, name, c).map_err(h5)?;
+            vector(&dimensions, name, c, false).map_err(h5)?;
         }
         let bcs = file.create_group("boundary_conditions").map_err(h5)?;
-        for name in &dims {
+        for (name, c) in dims.iter().zip(&grid.coordinates) {
             let bc = bcs.create_group(&format!("{name}_periodic")).map_err(h5)?;
             bc.set_attr_string("bc_type", "PERIODIC").map_err(h5)?;
             bc.set_attr_string_array("associated_dims", &[name])
                 .map_err(h5)?;
-        }
-        let groups = [
-            file.create_group("t0_fields").map_err(h5)?,
-            file.create_group("t1_fields").map_err(h5)?,
-            file.create_group("t2_fields").map_err(h5)?,
-        ];
-        for field in &grid.fields {
-            let shape = grid.field_shape(field.order);
-            let mut chunk = shape.clone();
-            chunk[0] = 1;
-            chunk[1] = 1;
-            let dataset = groups[field.order]
-                .new_dataset::<f32>()
-                .shape(&shape[..])
-                .chunk(&chunk)
-                .deflate(4)
-                .create(&field.name)
+            bc.set_attr_string_array("associated_fields", &[])
                 .map_err(h5)?;
-            dataset.write_raw(&field.values).map_err(h5)?;
+            bc.set_attr_numeric("sample_varying", &HBool::from(false))
+                .map_err(h5)?;
+            bc.set_attr_numeric("time_varying", &HBool::from(false))
+                .map_err(h5)?;
+            // True on the cells where the boundary lies: the first and last along the axis.
+            let mask: Vec<HBool> = (0..c.len())
+                .map(|i| HBool::from(i == 0 || i + 1 == c.len()))
+                .collect();
+            bc.new_dataset::<HBool>()
+                .shape([c.len()])
+                .create("mask")
+                .and_then(|d| d.write_raw(&mask))
+                .map_err(h5)?;
+        }
+        for (order, group_name) in ["t0_fields", "t1_fields", "t2_fields"].iter().enumerate() {
+            let group = file.create_group(group_name).map_err(h5)?;
+            let fields: Vec<&GridField> = grid.fields.iter().filter(|f| f.order == order).collect();
+            let field_names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+            group
+                .set_attr_string_array("field_names", &field_names)
+                .map_err(h5)?;
+            for field in fields {
+                let shape = grid.field_shape(field.order);
+                let mut chunk = shape.clone();
+                chunk[0] = 1;
+                chunk[1] = 1;
+                let dataset = group
+                    .new_dataset::<f32>()
+                    .shape(&shape[..])
+                    .chunk(&chunk)
+                    .deflate(4)
+                    .create(&field.name)
+                    .map_err(h5)?;
+                dataset.write_raw(&field.values).map_err(h5)?;
+                // Every learnsim field varies over trajectories, time and every axis.
+                flag(&dataset, "sample_varying", true).map_err(h5)?;
+                flag(&dataset, "time_varying", true).map_err(h5)?;
+                let along = vec![HBool::from(true); dims.len()];
+                dataset
+                    .new_attr::<HBool>()
+                    .shape([dims.len()])
+                    .create("dim_varying")
+                    .and_then(|a| a.write_array(&along))
+                    .map_err(h5)?;
+            }
         }
         file.close().map_err(h5)
     })
@@ -201,7 +245,8 @@ fn read_unguarded(path: &Path) -> Result<WellGrid, DataError> {
             .map_err(|e| bad(format!("missing dataset `{name}` ({e})")))?;
         crate::h5_split::check_claimed_size(&d, file_len)
             .map_err(|e| bad(format!("`{name}`: {e}")))?;
-        d.read_raw::<f64>()
+        // The Well's specification stores coordinates and times as float32; we write float64.
+        d.read_numeric_as::<f64>()
             .map_err(|e| bad(format!("cannot read `{name}`: {e}")))
     };
     let root = file.root_group();
