@@ -473,9 +473,10 @@ impl Validate for PdeNetTrainConfig {
         non_negative("moment_sparsity", self.moment_sparsity)?;
         count_in("test_trajectories", self.test_trajectories, 1, SAMPLES_MAX)?;
         count_in("test_steps", self.test_steps, 1, 1_000_000)?;
+        count_in("substeps", self.substeps, 1, 64)?;
         // The unrolled steps of the longest block each hold the two velocity fields and their
         // moment-filtered derivatives (at most 16 per field at the accuracies used).
-        let steps = self.blocks.iter().copied().max().unwrap_or(0) + 1;
+        let steps = (self.blocks.iter().copied().max().unwrap_or(0) + 1) * self.substeps;
         let per_sample = (b.n * b.n) as f64 * 2.0 * 16.0 * steps as f64;
         let bytes = 4.0 * ACTIVATION_COPIES * self.batch as f64 * per_sample;
         if bytes > GRID_MEMORY_LIMIT {

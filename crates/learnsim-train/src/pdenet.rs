@@ -48,6 +48,14 @@ pub struct PdeNetTrainConfig {
     pub test_trajectories: usize,
     /// Steps of each test rollout.
     pub test_steps: usize,
+    /// Forward-Euler steps per frame: the network is applied this many times with dt/k
+    /// (still PDE-Net's scheme; its −(dt/2)·u_tt error per frame shrinks k-fold).
+    #[serde(default = "one")]
+    pub substeps: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl PdeNetTrainConfig {
@@ -69,7 +77,7 @@ impl PdeNetTrainConfig {
             self.accuracy,
             frozen,
             self.burgers.spacing(),
-            self.burgers.dt,
+            self.burgers.dt / self.substeps.max(1) as f64,
             true,
         )
     }
@@ -97,6 +105,7 @@ pub fn frames_tensor(trajectories: &[&BurgersTrajectory], t: usize, device: &Dev
 #[derive(Debug)]
 pub struct TrainedPdeNet {
     model: PdeNet,
+    substeps: usize,
     /// Data loss (without penalties) per iteration, over all blocks.
     pub train_loss: Vec<LossPoint>,
     /// Test-free check: the one-step data loss at the end of each block.
@@ -143,7 +152,9 @@ pub fn train_pdenet(
             let mut u = observed[0].clone();
             let mut data = None;
             for s in 1..=steps {
-                u = model.step(u);
+                for _ in 0..config.substeps.max(1) {
+                    u = model.step(u);
+                }
                 let diff = (u.clone() - observed[s].clone()) / dt;
                 let term = (diff.clone() * diff).mean();
                 data = Some(match data {
@@ -186,6 +197,7 @@ pub fn train_pdenet(
     }
     Ok(TrainedPdeNet {
         model: model.valid(),
+        substeps: config.substeps.max(1),
         train_loss,
         block_loss,
     })
@@ -221,14 +233,17 @@ pub fn relative_l2_by_step(
 }
 
 impl TrainedPdeNet {
-    /// Rolls out `steps` forward-Euler steps from `start`; frame 0 is the start.
+    /// Rolls out `steps` frames (each `substeps` forward-Euler steps) from `start`; frame 0 is
+    /// the start.
     pub fn rollout(&self, start: &Velocity2, steps: usize, device: &Device) -> Vec<Velocity2> {
         let n = start.m;
         let data: Vec<f32> = start.u.iter().chain(&start.v).map(|&x| x as f32).collect();
         let mut u = Tensor::<4>::from_data(TensorData::new(data, [1, 2, n, n]), device);
         let mut out = vec![start.clone()];
         for _ in 0..steps {
-            u = self.model.step(u);
+            for _ in 0..self.substeps {
+                u = self.model.step(u);
+            }
             let values = u
                 .clone()
                 .into_data()

@@ -46,6 +46,7 @@ fn every_shipped_config_passes_and_a_broken_field_is_named() {
     check::<ObjectTrainConfig>("spring-chain", "batch_size", |c| c.batch_size = 0);
     check::<PendulumConfig>("pendulum-mpc", "batch_size", |c| c.batch_size = 0);
     check::<PdeNetTrainConfig>("burgers-2d", "burgers.dt", |c| c.burgers.dt = -0.01);
+    check::<PdeNetTrainConfig>("burgers-2d", "substeps", |c| c.substeps = 0);
     check::<PdeNetTrainConfig>("burgers-2d", "batch", |c| {
         c.burgers.n = 4096;
         c.batch = 1000;

@@ -1,12 +1,23 @@
-//! 2D viscous Burgers' equation on the periodic square [0, 2π)², PDE-Net 2.0's data solver
-//! (aTEAM `burgers2d.py`):
+//! 2D viscous Burgers' equation on the periodic square [0, 2π)², the data of PDE-Net 2.0:
 //!
 //!   u_t + u u_x + v u_y = ν Δu,   v_t + u v_x + v v_y = ν Δv,
 //!
-//! with second-order upwind advection (`uw2`), the central 5-point Laplacian and Heun (RK2)
-//! sub-steps of at most `max_dt`, recorded every `dt` on a grid `zoom` times coarser (by
-//! striding). Initial fields: Fourier modes |k| ≤ `frequency` with Gaussian coefficients,
-//! scaled to max|·| = `amplitude`, plus a uniform per-channel shift in ±`shift`.
+//! computed on a grid `zoom` times finer than the model's and recorded every `dt` at the model
+//! grid's points (every `zoom`-th point). Two solvers (`solver` in the recipe):
+//!
+//! - `upwind` (the default; `upwind.rs`): aTEAM's `burgers2d.py` scheme, second-order upwind
+//!   advection, the 5-point Laplacian and Heun sub-steps, which differs from the PDE by its
+//!   own truncation error;
+//! - `spectral` (`spectral.rs`): Fourier derivatives, the 2/3 rule, Lawson's integrating-factor
+//!   RK4 in sub-steps of at most `max_dt`: the PDE itself, to the fine grid's resolution.
+//!
+//! Initial fields: Fourier modes |k| ≤ `frequency` with Gaussian coefficients, scaled to
+//! max|·| = `amplitude`, plus a uniform per-channel shift in ±`shift`.
+
+mod spectral;
+mod upwind;
+
+pub use spectral::SpectralBurgers;
 
 use crate::SimError;
 use rand::{Rng, SeedableRng};
@@ -39,6 +50,20 @@ pub struct BurgersRecipe {
     /// Whether the advection terms are on (off: the heat equation, PDE-Net's linear test).
     #[serde(default = "yes")]
     pub advection: bool,
+    /// How the data are computed (absent: `upwind`, what every config before meant).
+    #[serde(default)]
+    pub solver: BurgersSolver,
+}
+
+/// The solver of the Burgers data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BurgersSolver {
+    /// Fourier pseudo-spectral, 2/3 rule, integrating-factor RK4: the PDE.
+    Spectral,
+    /// Second-order upwind, 5-point Laplacian, Heun: PDE-Net's aTEAM scheme.
+    #[default]
+    Upwind,
 }
 
 fn yes() -> bool {
@@ -47,7 +72,7 @@ fn yes() -> bool {
 
 impl BurgersRecipe {
     /// PDE-Net 2.0's Burgers recipe at cases.md's CPU size: ν = 0.05, 32² model grid from a
-    /// 64² data grid, sub-steps ≤ 1/800, frames every 0.01.
+    /// 64² grid under aTEAM's upwind scheme, sub-steps ≤ 1/800, frames every 0.01.
     pub fn standard() -> Self {
         Self {
             viscosity: 0.05,
@@ -60,6 +85,16 @@ impl BurgersRecipe {
             shift: 2.0,
             noise: 0.001,
             advection: true,
+            solver: BurgersSolver::Upwind,
+        }
+    }
+
+    /// The same system solved as the PDE: spectrally on 128², sampled on the 32² model grid.
+    pub fn spectral() -> Self {
+        Self {
+            zoom: 4,
+            solver: BurgersSolver::Spectral,
+            ..Self::standard()
         }
     }
 
@@ -107,74 +142,7 @@ pub struct Velocity2 {
     pub v: Vec<f64>,
 }
 
-/// Second-order upwind derivative of `f` along `axis` (0 = x, 1 = y) with velocity `a`.
-fn upwind(f: &[f64], a: f64, m: usize, i: usize, j: usize, axis: usize, h: f64) -> f64 {
-    let at = |s: isize| {
-        let (mut ii, mut jj) = (i as isize, j as isize);
-        if axis == 0 {
-            ii += s;
-        } else {
-            jj += s;
-        }
-        let w = |x: isize| x.rem_euclid(m as isize) as usize;
-        f[w(ii) * m + w(jj)]
-    };
-    if a >= 0.0 {
-        (3.0 * at(0) - 4.0 * at(-1) + at(-2)) / (2.0 * h)
-    } else {
-        (-3.0 * at(0) + 4.0 * at(1) - at(2)) / (2.0 * h)
-    }
-}
-
-fn laplacian(f: &[f64], m: usize, i: usize, j: usize, h: f64) -> f64 {
-    let w = |x: usize, d: isize| (x as isize + d).rem_euclid(m as isize) as usize;
-    (f[w(i, 1) * m + j] + f[w(i, -1) * m + j] + f[i * m + w(j, 1)] + f[i * m + w(j, -1)]
-        - 4.0 * f[i * m + j])
-        / (h * h)
-}
-
 impl Velocity2 {
-    /// The right-hand side (u_t, v_t) of viscous Burgers with `uw2` advection, or of the heat
-    /// equation when `advection` is off.
-    pub fn rhs(&self, viscosity: f64, advection: bool) -> (Vec<f64>, Vec<f64>) {
-        let m = self.m;
-        let h = std::f64::consts::TAU / m as f64;
-        let mut du = vec![0.0; m * m];
-        let mut dv = vec![0.0; m * m];
-        for i in 0..m {
-            for j in 0..m {
-                let p = i * m + j;
-                let (a, b) = if advection {
-                    (self.u[p], self.v[p])
-                } else {
-                    (0.0, 0.0)
-                };
-                du[p] = -a * upwind(&self.u, a, m, i, j, 0, h)
-                    - b * upwind(&self.u, b, m, i, j, 1, h)
-                    + viscosity * laplacian(&self.u, m, i, j, h);
-                dv[p] = -a * upwind(&self.v, a, m, i, j, 0, h)
-                    - b * upwind(&self.v, b, m, i, j, 1, h)
-                    + viscosity * laplacian(&self.v, m, i, j, h);
-            }
-        }
-        (du, dv)
-    }
-
-    /// One Heun step, with or without advection.
-    pub fn heun(&mut self, viscosity: f64, dt: f64, advection: bool) {
-        let (du0, dv0) = self.rhs(viscosity, advection);
-        let mid = Velocity2 {
-            m: self.m,
-            u: self.u.iter().zip(&du0).map(|(x, d)| x + dt * d).collect(),
-            v: self.v.iter().zip(&dv0).map(|(x, d)| x + dt * d).collect(),
-        };
-        let (du1, dv1) = mid.rhs(viscosity, advection);
-        for p in 0..self.u.len() {
-            self.u[p] += 0.5 * dt * (du0[p] + du1[p]);
-            self.v[p] += 0.5 * dt * (dv0[p] + dv1[p]);
-        }
-    }
-
     /// Every `zoom`-th point along both axes.
     pub fn stride(&self, zoom: usize) -> Velocity2 {
         let n = self.m / zoom;
@@ -196,8 +164,15 @@ impl Velocity2 {
     }
 }
 
-/// A random field of modes |k| ≤ `frequency` on an m × m grid, scaled to max|·| = `amplitude`.
-fn random_channel(m: usize, frequency: usize, amplitude: f64, rng: &mut ChaCha8Rng) -> Vec<f64> {
+/// A random field of modes |k| ≤ `frequency` on an m × m grid, scaled so that its largest
+/// value over every `stride`-th point is `amplitude` (stride 1: over the whole grid).
+fn random_channel(
+    m: usize,
+    stride: usize,
+    frequency: usize,
+    amplitude: f64,
+    rng: &mut ChaCha8Rng,
+) -> Vec<f64> {
     let f = frequency as isize;
     let mut modes = Vec::new();
     for kx in -f..=f {
@@ -223,8 +198,91 @@ fn random_channel(m: usize, frequency: usize, amplitude: f64, rng: &mut ChaCha8R
                 .sum();
         }
     }
-    let peak = field.iter().fold(0.0f64, |p, v| p.max(v.abs())).max(1e-12);
+    let peak = (0..m)
+        .step_by(stride)
+        .flat_map(|i| (0..m).step_by(stride).map(move |j| i * m + j))
+        .fold(0.0f64, |p, q| p.max(field[q].abs()))
+        .max(1e-12);
     field.iter().map(|v| v * amplitude / peak).collect()
+}
+
+/// What [`burgers_trajectory`] needs of a solver.
+trait Solver {
+    /// Advances by one sub-step of `dt`.
+    fn advance(&mut self, dt: f64);
+    /// Whether the state is finite.
+    fn finite(&self) -> bool;
+    /// The state on the model grid (every `zoom`-th point).
+    fn observe(&self, zoom: usize) -> Velocity2;
+}
+
+/// The upwind scheme on the fine grid's point values.
+struct Upwind {
+    state: Velocity2,
+    viscosity: f64,
+    advection: bool,
+}
+
+impl Solver for Upwind {
+    fn advance(&mut self, dt: f64) {
+        self.state.heun(self.viscosity, dt, self.advection);
+    }
+    fn finite(&self) -> bool {
+        self.state.is_finite()
+    }
+    fn observe(&self, zoom: usize) -> Velocity2 {
+        self.state.stride(zoom)
+    }
+}
+
+impl Solver for SpectralBurgers {
+    fn advance(&mut self, dt: f64) {
+        self.step(dt);
+    }
+    fn finite(&self) -> bool {
+        self.is_finite()
+    }
+    fn observe(&self, zoom: usize) -> Velocity2 {
+        self.velocity().stride(zoom)
+    }
+}
+
+/// Evolves for `start`, then records `frames` frames `recipe.dt` apart, each interval in
+/// equal sub-steps of at most `max_dt`.
+fn record(
+    solver: &mut dyn Solver,
+    recipe: &BurgersRecipe,
+    start: f64,
+    frames: usize,
+) -> Result<Vec<Velocity2>, SimError> {
+    let mut taken = 0;
+    let mut run = |solver: &mut dyn Solver, duration: f64| -> Result<(), SimError> {
+        if duration <= 0.0 {
+            return Ok(());
+        }
+        let steps = (duration / recipe.max_dt).ceil() as usize;
+        let dt = duration / steps as f64;
+        for _ in 0..steps {
+            solver.advance(dt);
+            if !solver.finite() {
+                return Err(SimError::NonFinite {
+                    step: taken,
+                    particle: 0,
+                });
+            }
+            taken += 1;
+        }
+        Ok(())
+    };
+    run(solver, start)?;
+    let mut clean = Vec::with_capacity(frames);
+    for t in 0..frames {
+        if t > 0 {
+            run(solver, recipe.dt)?;
+        }
+        clean.push(solver.observe(recipe.zoom));
+    }
+    Ok(clean)
 }
 
 /// A trajectory on the model grid: `frames[t]` at time `start + t·dt`, with observation noise.
@@ -245,40 +303,34 @@ pub fn burgers_trajectory(
     recipe.check()?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let m = recipe.n * recipe.zoom;
-    let mut state = Velocity2 {
-        m,
-        u: random_channel(m, recipe.frequency, recipe.amplitude, &mut rng),
-        v: random_channel(m, recipe.frequency, recipe.amplitude, &mut rng),
+    // The spectral data scale the initial field by its peak on the model grid, so that the
+    // same seed gives the same initial function whatever the solver's grid (the convergence
+    // test compares grids); the upwind data keep their scaling on the fine grid.
+    let stride = match recipe.solver {
+        BurgersSolver::Spectral => recipe.zoom,
+        BurgersSolver::Upwind => 1,
     };
+    let mut channel = || random_channel(m, stride, recipe.frequency, recipe.amplitude, &mut rng);
+    let (u, v) = (channel(), channel());
+    let mut state = Velocity2 { m, u, v };
     for f in [&mut state.u, &mut state.v] {
         let shift = recipe.shift * (2.0 * rng.random::<f64>() - 1.0);
         f.iter_mut().for_each(|x| *x += shift);
     }
-    let advance = |state: &mut Velocity2, duration: f64| -> Result<(), SimError> {
-        if duration <= 0.0 {
-            return Ok(());
+    let clean = match recipe.solver {
+        BurgersSolver::Upwind => {
+            let mut solver = Upwind {
+                state,
+                viscosity: recipe.viscosity,
+                advection: recipe.advection,
+            };
+            record(&mut solver, recipe, start, frames)?
         }
-        let steps = (duration / recipe.max_dt).ceil() as usize;
-        let dt = duration / steps as f64;
-        for s in 0..steps {
-            state.heun(recipe.viscosity, dt, recipe.advection);
-            if !state.is_finite() {
-                return Err(SimError::NonFinite {
-                    step: s,
-                    particle: 0,
-                });
-            }
+        BurgersSolver::Spectral => {
+            let mut solver = SpectralBurgers::new(&state, recipe.viscosity, recipe.advection);
+            record(&mut solver, recipe, start, frames)?
         }
-        Ok(())
     };
-    advance(&mut state, start)?;
-    let mut clean = Vec::with_capacity(frames);
-    for t in 0..frames {
-        if t > 0 {
-            advance(&mut state, recipe.dt)?;
-        }
-        clean.push(state.stride(recipe.zoom));
-    }
     let std = |f: &[f64]| {
         let mean = f.iter().sum::<f64>() / f.len() as f64;
         (f.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / f.len() as f64).sqrt()
