@@ -82,11 +82,13 @@ pub struct CasesBenchArgs {
 #[expect(clippy::print_stderr, reason = "one progress line per finished case")]
 pub fn cases(args: &CasesBenchArgs) -> Result<String> {
     let names: Vec<String> = if args.cases.is_empty() {
-        all_case_names()
+        let (with, without): (Vec<&str>, Vec<&str>) = all_case_names()
             .into_iter()
-            .filter(|n| PathBuf::from("configs").join(format!("{n}.toml")).exists())
-            .map(str::to_string)
-            .collect()
+            .partition(|n| PathBuf::from("configs").join(format!("{n}.toml")).exists());
+        for name in without {
+            eprintln!("bench cases: skipping {name}: no configs/{name}.toml");
+        }
+        with.into_iter().map(str::to_string).collect()
     } else {
         args.cases.clone()
     };

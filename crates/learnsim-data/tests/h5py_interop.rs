@@ -125,3 +125,72 @@ fn hostile_h5py_files_give_errors_naming_file_and_problem() {
         .to_string();
     assert!(err.contains("no trajectory groups"), "{err}");
 }
+
+/// Files h5py writes in the other layouts the field's tools produce read back with the same
+/// values: contiguous and uncompressed storage, shuffle + gzip, float64 positions (what
+/// LagrangeBench's own files hold), int32, uint8 and big-endian particle types, and more than
+/// 16 groups (past HDF5's compact group storage), and h5py's own lzf filter.
+#[test]
+fn h5py_files_in_every_common_layout_read_back_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    // (file, position dtype and storage, particle_type dtype, groups)
+    let layouts = [
+        ("contiguous.h5", "dtype=np.float32", "np.int64", 2),
+        (
+            "shuffle.h5",
+            "dtype=np.float32, compression='gzip', shuffle=True, chunks=(2, n, 2)",
+            "np.int64",
+            2,
+        ),
+        (
+            "float64.h5",
+            "dtype=np.float64, compression='gzip', chunks=(4, n, 2)",
+            "np.int64",
+            2,
+        ),
+        ("int32.h5", "dtype=np.float32", "np.int32", 2),
+        ("uint8.h5", "dtype=np.float32", "np.uint8", 2),
+        ("bigendian.h5", "dtype='>f4'", "'>i8'", 2),
+        (
+            "many.h5",
+            "dtype=np.float32, compression='gzip', chunks=(4, n, 2)",
+            "np.int64",
+            40,
+        ),
+        (
+            "lzf.h5",
+            "dtype=np.float32, compression='lzf', chunks=(4, n, 2)",
+            "np.int64",
+            2,
+        ),
+    ];
+    for (name, storage, types, groups) in layouts {
+        let path = dir.path().join(name);
+        let script = format!(
+            r#"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    for k in range({groups}):
+        t, n = (20, 7) if k % 2 == 0 else (5, 4)
+        g = f.create_group(f"{{k:05d}}")
+        pos = (np.arange(t)[:, None, None] + np.arange(n)[None, :, None] / np.float32(128)
+               + np.arange(2)[None, None, :] / np.float32(1024)).astype(np.float32)
+        g.create_dataset("position", data=pos, {storage})
+        kinds = [1 if (k % 2 == 0 and p % 3 == 0) else 0 for p in range(n)]
+        g.create_dataset("particle_type", data=np.array(kinds, dtype={types}))
+"#
+        );
+        run_python(&script, &[&path]);
+        let read = read_split(&path, TypeConvention::Lagrangebench)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(read.len(), groups, "{name}");
+        for (k, t) in read.iter().enumerate() {
+            let want = if k % 2 == 0 {
+                common::trajectory(20, 7, 2, 3)
+            } else {
+                common::trajectory(5, 4, 2, 0)
+            };
+            assert_eq!(t, &want, "{name}: group {k}");
+        }
+    }
+}

@@ -13,6 +13,8 @@ use learnsim_train::pendulum::PendulumConfig;
 use learnsim_train::schnet::SchNetTrainConfig;
 use learnsim_train::tfnet::KolmogorovConfig;
 use learnsim_train::turbulence::TurbulenceConfig;
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 
 fn shipped<C: serde::de::DeserializeOwned>(case: &str) -> C {
     let path = format!("{}/../../configs/{case}.toml", env!("CARGO_MANIFEST_DIR"));
@@ -20,12 +22,19 @@ fn shipped<C: serde::de::DeserializeOwned>(case: &str) -> C {
     toml::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// The configs [`check`] has read.
+static CHECKED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
 /// The shipped config passes; with `break_it` applied it fails naming `field`.
 fn check<C: serde::de::DeserializeOwned + Validate>(
     case: &str,
     field: &str,
     break_it: impl FnOnce(&mut C),
 ) {
+    CHECKED
+        .lock()
+        .expect("not poisoned")
+        .insert(case.to_string());
     let mut config: C = shipped(case);
     if let Err(e) = config.validate() {
         panic!("configs/{case}.toml does not pass its own checks: {e}");
@@ -39,7 +48,13 @@ fn check<C: serde::de::DeserializeOwned + Validate>(
 
 #[test]
 fn every_shipped_config_passes_and_a_broken_field_is_named() {
-    for case in ["water-drop-2d", "sand-2d", "goop-2d", "tgv-2d"] {
+    for case in [
+        "water-drop-2d",
+        "sand-2d",
+        "goop-2d",
+        "tgv-2d",
+        "dam-break-2d",
+    ] {
         check::<TrainConfig>(case, "history", |c| c.history = 0);
     }
     check::<ObjectTrainConfig>("nbody-2d", "relation_hidden", |c| c.relation_hidden = 0);
@@ -85,4 +100,26 @@ fn every_shipped_config_passes_and_a_broken_field_is_named() {
     check::<SchNetTrainConfig>("schnet-si", "cluster_sizes[0]", |c| {
         c.cluster_sizes[0] = 0;
     });
+    // Every file in configs/ was among them: a new config cannot ship unchecked.
+    let dir = format!("{}/../../configs", env!("CARGO_MANIFEST_DIR"));
+    let shipped: BTreeSet<String> = std::fs::read_dir(&dir)
+        .expect("configs/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| p.file_stem().expect("name").to_string_lossy().into_owned())
+        .collect();
+    let checked = CHECKED.lock().expect("not poisoned").clone();
+    let unchecked: Vec<_> = shipped.difference(&checked).collect();
+    assert!(
+        unchecked.is_empty(),
+        "configs without a check: {unchecked:?}"
+    );
+    // And every particle case has its config (`learnsim run CASE` reads configs/CASE.toml).
+    for case in learnsim_sim::Case::ALL {
+        assert!(
+            shipped.contains(case.name()),
+            "no configs/{}.toml",
+            case.name()
+        );
+    }
 }
