@@ -114,7 +114,70 @@ pub enum Format {
     Csv,
 }
 
-/// The leaderboard of `db`, one table per case (best `mse_20` first), optionally one case only.
+/// What a case's rows are ranked by: `mse_20` where the case reports it (the particle cases),
+/// else the case's first bar (its headline figure), in the direction that bar passes.
+#[derive(Debug, Clone, PartialEq)]
+struct Primary {
+    name: String,
+    value: Option<f64>,
+    order: RankOrder,
+}
+
+/// Which end of a primary metric is best.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RankOrder {
+    LowerFirst,
+    HigherFirst,
+}
+
+impl Primary {
+    fn of(report: &Value) -> Option<Primary> {
+        if let Some(v) = report["metrics"]["mse_20"].as_f64() {
+            return Some(Primary {
+                name: "mse_20".into(),
+                value: Some(v),
+                order: RankOrder::LowerFirst,
+            });
+        }
+        let bar = report["bars"].as_array()?.first()?;
+        let value = bar["value"].as_f64().filter(|v| v.is_finite());
+        // Rows written before bars carried `at_most` tell it by which side passed.
+        let at_most = bar["at_most"].as_bool().or_else(|| {
+            let (v, t, pass) = (value?, bar["threshold"].as_f64()?, bar["pass"].as_bool()?);
+            (v != t).then_some(pass == (v < t))
+        });
+        Some(Primary {
+            name: bar["name"].as_str().unwrap_or("?").to_string(),
+            value,
+            order: if at_most == Some(false) {
+                RankOrder::HigherFirst
+            } else {
+                RankOrder::LowerFirst
+            },
+        })
+    }
+
+    /// Sort key: best first, missing values last.
+    fn key(&self) -> f64 {
+        match (self.value, self.order) {
+            (None, _) => f64::INFINITY,
+            (Some(v), RankOrder::LowerFirst) => v,
+            (Some(v), RankOrder::HigherFirst) => -v,
+        }
+    }
+}
+
+/// One CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The leaderboard of `db`, one table per case (best first by the case's primary metric: see
+/// [`Primary`]), optionally one case only.
 pub fn table(db: &Path, case: Option<&str>, format: Format) -> Result<String> {
     if !db.exists() {
         bail!(
@@ -140,7 +203,8 @@ pub fn table(db: &Path, case: Option<&str>, format: Format) -> Result<String> {
             r.get::<_, String>(8)?,
         ))
     })?;
-    let mut by_case: std::collections::BTreeMap<String, Vec<(f64, Vec<String>)>> =
+    type Rows = Vec<(f64, Vec<String>)>;
+    let mut by_case: std::collections::BTreeMap<String, (Option<Primary>, Rows)> =
         Default::default();
     for row in rows {
         let (case_name, model, tier, seed, pass, finished, hash, report, run_dir) = row?;
@@ -150,7 +214,14 @@ pub fn table(db: &Path, case: Option<&str>, format: Format) -> Result<String> {
                 .as_f64()
                 .or_else(|| report["timing"][k].as_f64())
         };
+        let primary = Primary::of(&report);
         let mut cells = vec![model, tier, seed.to_string()];
+        cells.push(
+            primary
+                .as_ref()
+                .and_then(|p| p.value)
+                .map_or("–".into(), |v| format!("{v:.3e}")),
+        );
         cells.extend(
             COLUMNS
                 .iter()
@@ -168,25 +239,35 @@ pub fn table(db: &Path, case: Option<&str>, format: Format) -> Result<String> {
             hash,
             run_dir,
         ]);
-        by_case
-            .entry(case_name)
-            .or_default()
-            .push((value("mse_20").unwrap_or(f64::INFINITY), cells));
+        let key = primary.as_ref().map_or(f64::INFINITY, Primary::key);
+        let entry = by_case.entry(case_name).or_default();
+        if entry.0.is_none() {
+            entry.0 = primary;
+        }
+        entry.1.push((key, cells));
     }
-    let header: Vec<&str> = ["model", "tier", "seed"]
+    let header: Vec<&str> = ["model", "tier", "seed", "primary"]
         .into_iter()
         .chain(COLUMNS)
         .chain(["bars passed", "pass", "finished (UTC)", "config", "run"])
         .collect();
     let mut out = String::new();
     if format == Format::Csv {
-        writeln!(out, "case,{}", header.join(","))?;
+        writeln!(out, "case,ranked_by,{}", header.join(","))?;
     }
-    for (case_name, mut rows) in by_case {
+    for (case_name, (primary, mut rows)) in by_case {
         rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let ranked_by = primary.map_or("–".to_string(), |p| {
+            let order = match p.order {
+                RankOrder::LowerFirst => "lowest first",
+                RankOrder::HigherFirst => "highest first",
+            };
+            format!("{} ({order})", p.name)
+        });
         match format {
             Format::Md => {
                 writeln!(out, "## {case_name}\n")?;
+                writeln!(out, "Ranked by {ranked_by}: the `primary` column.\n")?;
                 writeln!(out, "| {} |", header.join(" | "))?;
                 writeln!(out, "|{}", "---|".repeat(header.len()))?;
                 for (_, cells) in rows {
@@ -196,7 +277,12 @@ pub fn table(db: &Path, case: Option<&str>, format: Format) -> Result<String> {
             }
             Format::Csv => {
                 for (_, cells) in rows {
-                    writeln!(out, "{case_name},{}", cells.join(","))?;
+                    let fields: Vec<String> = [&case_name, &ranked_by]
+                        .into_iter()
+                        .chain(&cells)
+                        .map(|c| csv_field(c))
+                        .collect();
+                    writeln!(out, "{}", fields.join(","))?;
                 }
             }
         }
@@ -280,9 +366,57 @@ mod tests {
             csv.lines()
                 .nth(1)
                 .unwrap()
-                .starts_with("tgv-2d,gns,cpu,0,2.000e-5")
+                .starts_with("tgv-2d,mse_20 (lowest first),gns,cpu,0,2.000e-5,2.000e-5")
         );
         assert_ne!(config_hash("a"), config_hash("b"));
         assert!(table(&dir.path().join("none.sqlite"), None, Format::Md).is_err());
+    }
+
+    /// Cases without `mse_20` rank by their first bar, in the direction it passes; CSV fields
+    /// holding commas (bar names, paths) are quoted.
+    #[test]
+    fn cases_without_mse_20_rank_by_their_first_bar() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(FILE);
+        let glass = |r: f64| {
+            json!({"case": "glass-ka", "model": "gn", "tier": "cpu", "seed": 0, "pass": true,
+                   "metrics": {"pearson_r": r},
+                   "bars": [crate::run::bar("Pearson r (test, t = τ_α)", r, 0.3, false)]})
+        };
+        let burgers = |l2: f64| {
+            json!({"case": "burgers-2d", "model": "pdenet", "tier": "cpu", "seed": 0, "pass": false,
+                   "metrics": {"relative_l2_100": l2},
+                   "bars": [crate::run::bar("relative L2, at t = 1", l2, 0.05, true)]})
+        };
+        record(&db, Path::new("runs/g1"), &glass(0.41), "a").unwrap();
+        record(&db, Path::new("runs/g2"), &glass(0.62), "b").unwrap();
+        record(&db, Path::new("runs/b1"), &burgers(0.28), "c").unwrap();
+        record(&db, Path::new("runs/b2"), &burgers(0.10), "d").unwrap();
+        let md = table(&db, None, Format::Md).unwrap();
+        assert!(
+            md.find("6.200e-1").unwrap() < md.find("4.100e-1").unwrap(),
+            "{md}"
+        );
+        assert!(
+            md.find("1.000e-1").unwrap() < md.find("2.800e-1").unwrap(),
+            "{md}"
+        );
+        assert!(
+            md.contains("Ranked by Pearson r (test, t = τ_α) (highest first)"),
+            "{md}"
+        );
+        let csv = table(&db, Some("burgers-2d"), Format::Csv).unwrap();
+        let first = csv.lines().nth(1).unwrap();
+        assert!(
+            first.starts_with(
+                "burgers-2d,\"relative L2, at t = 1 (lowest first)\",pdenet,cpu,0,1.000e-1,"
+            ),
+            "{csv}"
+        );
+        // Rows recorded before bars said their direction: inferred from which side passed.
+        let old = json!({"name": "r", "value": 0.5, "threshold": 0.3, "pass": true});
+        let p = Primary::of(&json!({"bars": [old]})).unwrap();
+        assert_eq!(p.order, RankOrder::HigherFirst);
+        assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
     }
 }

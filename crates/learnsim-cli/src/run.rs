@@ -844,5 +844,8 @@ pub fn bar(name: &str, value: f64, threshold: f64, at_most: bool) -> Value {
     } else {
         value >= threshold
     };
-    json!({ "name": name, "value": value, "threshold": threshold, "pass": pass && value.is_finite() })
+    json!({
+        "name": name, "value": value, "threshold": threshold, "at_most": at_most,
+        "pass": pass && value.is_finite()
+    })
 }
