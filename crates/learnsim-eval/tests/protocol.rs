@@ -139,8 +139,15 @@ fn windows_and_horizon_metrics_match_hand_computation() {
     }
     // Only the window from 0 (44 frames) reaches horizon 20; mse_1 averages both.
     assert!(!m.contains_key("mse_50"));
-    // Persistence has zero kinetic energy; the truth has ½|v|²/dt² = 0.125.
-    assert!((m["ke_mse_1"] - 0.125f64.powi(2)).abs() < 1e-3 * 0.0156);
+    // Persistence has zero kinetic energy; the truth has ½|v|²/dt² = 0.125 at every frame, so
+    // ke_mse is 0.125² at every horizon.
+    for h in [1usize, 5, 10, 20] {
+        let ke = m[&format!("ke_mse_{h}")];
+        assert!(
+            (ke - 0.125f64.powi(2)).abs() < 1e-3 * 0.0156,
+            "ke_mse_{h}: {ke}"
+        );
+    }
     // The wall sits outside the bounds but is kinematic: nothing escapes.
     assert_eq!(m["escaped_fraction"], 0.0);
     // Sinkhorn at horizon 1: a rigid shift by v, so |v|² (see the sinkhorn tests).
@@ -292,4 +299,38 @@ fn scoring_steppers_together_equals_scoring_each_alone() {
     assert_eq!(seen.len(), 4);
     assert!(seen.iter().all(|p| p.total == 4));
     assert_eq!(seen.last().map(|p| p.done), Some(4));
+}
+
+/// `escaped_fraction` by value on a hand-made trajectory: bounds [0, 1]², slack 0.01. Two
+/// frames of five particles: positions inside, inside the slack, beyond it, beyond on a
+/// periodic axis, and a kinematic wall far outside.
+#[test]
+fn escaped_fraction_counts_beyond_the_slack_and_skips_periodic_axes_and_walls() {
+    use learnsim_eval::escaped_fraction;
+    #[rustfmt::skip]
+    let frames: [[f32; 10]; 2] = [
+        // inside     in slack      beyond x     beyond y (periodic)  wall
+        [0.5, 0.5,   1.005, 0.5,   1.02, 0.5,   0.5, -0.3,           5.0, 5.0],
+        [0.5, 0.5,   -0.005, 0.5,  0.5, 0.5,    0.5, 1.5,            5.0, 5.0],
+    ];
+    let position: Vec<f32> = frames.concat();
+    let mut kind = vec![ParticleKind::Water; 4];
+    kind.push(ParticleKind::Wall);
+    let t = Trajectory::new(2, 2, position, kind).unwrap();
+    let bounds = [[0.0, 1.0], [0.0, 1.0]];
+    // Open box: the x escape in frame 0 and both y escapes, of 2 frames × 4 moving particles.
+    assert_eq!(
+        escaped_fraction(&t, &bounds, &[false, false], 0.01),
+        3.0 / 8.0
+    );
+    // y periodic: only the x escape counts.
+    assert_eq!(
+        escaped_fraction(&t, &bounds, &[false, true], 0.01),
+        1.0 / 8.0
+    );
+    // No slack: the two positions 0.005 out count too.
+    assert_eq!(
+        escaped_fraction(&t, &bounds, &[false, true], 0.0),
+        3.0 / 8.0
+    );
 }
