@@ -344,7 +344,8 @@ pub fn tgv_config(dx: f64) -> SphConfig {
     }
 }
 
-fn dam_break_scene() -> DamBreakScene {
+/// The dam-break tank (1 × 0.5, three wall layers) and its random column.
+pub fn dam_break_scene() -> DamBreakScene {
     DamBreakScene {
         tank_width: 1.0,
         tank_height: 0.5,
