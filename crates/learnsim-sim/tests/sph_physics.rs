@@ -228,7 +228,7 @@ fn a_column_at_rest_keeps_its_hydrostatic_pressure_and_does_not_drift() {
     let fluid: Vec<usize> = (0..start.len())
         .filter(|&i| !state.particles.kind[i].is_kinematic())
         .collect();
-    let mut solver = config.clone().init().unwrap();
+    let mut solver = config.init().unwrap();
     let mut slopes = Vec::new();
     for _ in 0..50 {
         solver.step(&mut state).unwrap();
