@@ -23,7 +23,7 @@
 //! 20 substeps. The cause is its semi-implicit Euler step, whose energy error oscillates with
 //! an amplitude O(ω·dt). The RK4 ODE stays the ground truth.
 //!
-//!     cargo run --release -p learnsim-sim --example rapier_pendulum
+//!     cargo run --release -p learnsim-sim --features rapier-example --example rapier_pendulum
 
 // This example's output is its table.
 #![allow(clippy::print_stdout)]
