@@ -76,6 +76,24 @@ fn coefficient_errors(equations: &[Polynomial]) -> (f64, f64, f64) {
     (nu, adv, other)
 }
 
+/// Relative L2 above which a rollout has left any useful chart: five times the field's own
+/// spread (persistence stays under 2 at t = 1).
+const CHART_CEILING: f64 = 5.0;
+
+/// The points (step, error) of an error-by-step curve from step 1, cut at the first step that
+/// is non-finite or above [`CHART_CEILING`] (returned, to be said in the legend): a blown-up
+/// rollout would otherwise set the axis and flatten every other curve.
+fn chart_curve(errors: &[f64]) -> (Vec<(f64, f64)>, Option<usize>) {
+    let mut points = Vec::new();
+    for (t, &v) in errors.iter().enumerate().skip(1) {
+        if !v.is_finite() || v > CHART_CEILING {
+            return (points, Some(t));
+        }
+        points.push((t as f64, v));
+    }
+    (points, None)
+}
+
 fn simulate(
     config: &PdeNetTrainConfig,
     split: Split,
@@ -369,17 +387,18 @@ pub fn run(args: &RunArgs) -> Result<String> {
         },
     });
 
-    let curve = |e: &[f64]| -> Vec<(f64, f64)> {
-        e.iter()
-            .enumerate()
-            .skip(1)
-            .map(|(t, &v)| (t as f64, v))
-            .collect()
+    let label = |name: &str, cut: Option<usize>| match cut {
+        Some(t) => format!("{name}, blown up at step {t}"),
+        None => name.to_string(),
     };
-    let (a, b, c) = (
-        curve(&model_err),
-        curve(&frozen_err),
-        curve(&persistence_err),
+    let ((a, a_cut), (b, b_cut), (c, _)) = (
+        chart_curve(&model_err),
+        chart_curve(&frozen_err),
+        chart_curve(&persistence_err),
+    );
+    let (a_label, b_label) = (
+        label("PDE-Net (moment filters)", a_cut),
+        label("PDE-Net (frozen stencils)", b_cut),
     );
     xy_plot(
         &setup.out.join("error_vs_horizon.png"),
@@ -387,7 +406,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         ("step (dt = 0.01)", "relative L2"),
         &[
             XySeries {
-                label: "PDE-Net (moment filters)",
+                label: &a_label,
                 points: &a,
                 line: true,
             },
@@ -397,7 +416,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
                 line: true,
             },
             XySeries {
-                label: "PDE-Net (frozen stencils)",
+                label: &b_label,
                 points: &b,
                 line: true,
             },
@@ -481,4 +500,19 @@ pub fn run(args: &RunArgs) -> Result<String> {
 fn centred(f: &[f64]) -> Vec<f64> {
     let mean = f.iter().sum::<f64>() / f.len() as f64;
     f.iter().map(|x| x - mean).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blown_up_curves_are_cut_where_they_leave_the_chart() {
+        let (points, cut) = chart_curve(&[0.0, 0.1, 0.2, 4.9, 1e12, f64::NAN, 0.3]);
+        assert_eq!(points, vec![(1.0, 0.1), (2.0, 0.2), (3.0, 4.9)]);
+        assert_eq!(cut, Some(4));
+        let (points, cut) = chart_curve(&[0.0, 0.1, f64::NAN]);
+        assert_eq!((points.len(), cut), (1, Some(2)));
+        assert_eq!(chart_curve(&[0.0, 0.1, 0.2]).1, None);
+    }
 }

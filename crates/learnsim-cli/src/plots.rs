@@ -241,9 +241,16 @@ pub fn xy_plot(
         .map_err(|x| e(x.to_string()))?;
     for (k, s) in series.iter().enumerate() {
         let colour = SERIES_COLOURS[k % SERIES_COLOURS.len()];
+        // Non-finite points are left out (a NaN would send the line off the chart).
+        let finite: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .copied()
+            .filter(|p| p.0.is_finite() && p.1.is_finite())
+            .collect();
         if s.line {
             chart
-                .draw_series(LineSeries::new(s.points.to_vec(), colour.stroke_width(2)))
+                .draw_series(LineSeries::new(finite, colour.stroke_width(2)))
                 .map_err(|x| e(x.to_string()))?
                 .label(s.label)
                 .legend(move |(x, y)| {
@@ -252,7 +259,7 @@ pub fn xy_plot(
         } else {
             chart
                 .draw_series(
-                    s.points
+                    finite
                         .iter()
                         .map(|&p| Circle::new(p, 2, colour.mix(0.6).filled())),
                 )
@@ -319,4 +326,43 @@ pub fn field_panels(path: &Path, caption: &str, panels: &[(&str, &[f64])], n: us
     }
     root.present().map_err(|x| e(x.to_string()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A curve with a NaN inside draws its finite points only: the chart is fitted to them and
+    /// nothing is drawn off it.
+    #[test]
+    fn non_finite_points_are_left_out_of_lines_and_dots() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("xy.png");
+        let line = [
+            (1.0, 0.1),
+            (2.0, f64::NAN),
+            (3.0, 0.3),
+            (4.0, f64::INFINITY),
+        ];
+        let dots = [(1.0, 0.2), (2.0, f64::NAN)];
+        xy_plot(
+            &path,
+            "non-finite points",
+            ("x", "y"),
+            &[
+                XySeries {
+                    label: "line",
+                    points: &line,
+                    line: true,
+                },
+                XySeries {
+                    label: "dots",
+                    points: &dots,
+                    line: false,
+                },
+            ],
+        )
+        .unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() > 1000);
+    }
 }
