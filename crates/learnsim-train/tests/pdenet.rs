@@ -213,3 +213,45 @@ fn concurrent_trainings_match_sequential_ones() {
     assert!((config.learning_rate(0) - 1e-2).abs() < 1e-15);
     assert!((config.learning_rate(5) - 1e-3).abs() < 1e-15);
 }
+
+/// A loss that stops being finite ends the training with `TrainError::Diverged` at the step it
+/// happened (here the first: one observed value is NaN), instead of training on NaN weights.
+#[test]
+fn a_non_finite_loss_is_reported_as_divergence() {
+    let config = PdeNetTrainConfig {
+        seed: 0,
+        burgers: BurgersRecipe {
+            n: 16,
+            ..BurgersRecipe::standard()
+        },
+        batch: 2,
+        data_start_time: 0.0,
+        blocks: vec![0, 1],
+        iterations: 3,
+        lr: 1e-2,
+        lr_final: None,
+        hidden_layers: 1,
+        accuracy: 2,
+        symnet_sparsity: 0.005,
+        moment_sparsity: 0.001,
+        test_trajectories: 1,
+        test_steps: 1,
+        substeps: 1,
+    };
+    let mut train: Vec<_> = (0..2)
+        .map(|i| burgers_trajectory(&config.burgers, 0.0, config.training_frames(), i).unwrap())
+        .collect();
+    train[1].frames[1].u[5] = f64::NAN;
+    let err = train_pdenet(
+        &config,
+        false,
+        &train,
+        &default_training_device(),
+        &mut |_, _| {},
+    )
+    .expect_err("NaN data must not train");
+    assert!(
+        matches!(err, learnsim_train::TrainError::Diverged { step: 0, .. }),
+        "{err}"
+    );
+}
