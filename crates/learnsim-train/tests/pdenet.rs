@@ -22,6 +22,30 @@ fn evaluate(p: &Polynomial, x: &[f32]) -> f64 {
         .sum()
 }
 
+/// A small PDE-Net config on a 16² grid, the base each test changes what it needs in.
+fn small(seed: u64) -> PdeNetTrainConfig {
+    PdeNetTrainConfig {
+        seed,
+        burgers: BurgersRecipe {
+            n: 16,
+            ..BurgersRecipe::standard()
+        },
+        batch: 4,
+        data_start_time: 0.0,
+        blocks: vec![0, 1, 2],
+        iterations: 6,
+        lr: 1e-2,
+        lr_final: None,
+        hidden_layers: 2,
+        accuracy: 2,
+        symnet_sparsity: 0.005,
+        moment_sparsity: 0.001,
+        test_trajectories: 1,
+        test_steps: 2,
+        substeps: 1,
+    }
+}
+
 #[test]
 fn expanded_symnet_equals_the_network() {
     let device = default_inference_device();
@@ -69,7 +93,6 @@ fn heat_equation_is_recovered_with(substeps: usize) {
     // diffusion terms must be within 10 % of ν (the case's bar for Burgers' ν̂) and no other
     // coefficient may reach 0.01 (pruned at 1e-3 as in the case).
     let config = PdeNetTrainConfig {
-        seed: 1,
         burgers: BurgersRecipe {
             viscosity: 0.1,
             n: 16,
@@ -77,18 +100,12 @@ fn heat_equation_is_recovered_with(substeps: usize) {
             ..BurgersRecipe::standard()
         },
         batch: 8,
-        data_start_time: 0.0,
         blocks: vec![0, 1, 2, 4],
         iterations: 300,
-        lr: 1e-2,
-        lr_final: None,
-        hidden_layers: 2,
-        accuracy: 2,
-        symnet_sparsity: 0.005,
-        moment_sparsity: 0.001,
         test_trajectories: 2,
         test_steps: 20,
         substeps,
+        ..small(1)
     };
     let frames = config.training_frames();
     let train: Vec<_> = (0..config.batch)
@@ -142,24 +159,8 @@ fn heat_equation_is_recovered_with(substeps: usize) {
 #[test]
 fn concurrent_trainings_match_sequential_ones() {
     let config = PdeNetTrainConfig {
-        seed: 3,
-        burgers: BurgersRecipe {
-            n: 16,
-            ..BurgersRecipe::standard()
-        },
-        batch: 4,
-        data_start_time: 0.0,
-        blocks: vec![0, 1, 2],
-        iterations: 6,
-        lr: 1e-2,
         lr_final: Some(1e-3),
-        hidden_layers: 2,
-        accuracy: 2,
-        symnet_sparsity: 0.005,
-        moment_sparsity: 0.001,
-        test_trajectories: 1,
-        test_steps: 2,
-        substeps: 1,
+        ..small(3)
     };
     let train: Vec<_> = (0..config.batch)
         .map(|i| {
@@ -219,24 +220,11 @@ fn concurrent_trainings_match_sequential_ones() {
 #[test]
 fn a_non_finite_loss_is_reported_as_divergence() {
     let config = PdeNetTrainConfig {
-        seed: 0,
-        burgers: BurgersRecipe {
-            n: 16,
-            ..BurgersRecipe::standard()
-        },
         batch: 2,
-        data_start_time: 0.0,
         blocks: vec![0, 1],
         iterations: 3,
-        lr: 1e-2,
-        lr_final: None,
         hidden_layers: 1,
-        accuracy: 2,
-        symnet_sparsity: 0.005,
-        moment_sparsity: 0.001,
-        test_trajectories: 1,
-        test_steps: 1,
-        substeps: 1,
+        ..small(0)
     };
     let mut train: Vec<_> = (0..2)
         .map(|i| burgers_trajectory(&config.burgers, 0.0, config.training_frames(), i).unwrap())

@@ -48,13 +48,7 @@ fn check<C: serde::de::DeserializeOwned + Validate>(
 
 #[test]
 fn every_shipped_config_passes_and_a_broken_field_is_named() {
-    for case in [
-        "water-drop-2d",
-        "sand-2d",
-        "goop-2d",
-        "tgv-2d",
-        "dam-break-2d",
-    ] {
+    for case in learnsim_sim::Case::ALL.map(|c| c.name()) {
         check::<TrainConfig>(case, "history", |c| c.history = 0);
     }
     check::<ObjectTrainConfig>("nbody-2d", "relation_hidden", |c| c.relation_hidden = 0);
