@@ -13,18 +13,16 @@ particles and on the 2D open ones (the bar's case) up to --max-open.
 
 import argparse
 import json
+import os
+import sys
 import time
 
 import numpy as np
 import ot
 
-
-def cost(x, y, period):
-    d = x[:, None, :] - y[None, :, :]
-    for axis, length in enumerate(period):
-        if length is not None:
-            d[..., axis] -= length * np.round(d[..., axis] / length)
-    return (d**2).sum(-1)
+# The cost (squared distance, minimum image on periodic axes) of the test fixtures' generator.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
+from sinkhorn_pot import cost  # noqa: E402
 
 
 def entropic_ot(x, y, period, eps):
@@ -62,4 +60,5 @@ def main():
         )
 
 
-main()
+if __name__ == "__main__":
+    main()
