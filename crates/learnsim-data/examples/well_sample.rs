@@ -34,7 +34,9 @@ fn main() -> ExitCode {
         );
         let grid = read_well_grid(&PathBuf::from(file)).map_err(|e| e.to_string())?;
         let frames = grid.time.len();
-        if trajectory >= grid.n_trajectories || first + count > frames {
+        if trajectory >= grid.n_trajectories
+            || first.checked_add(count).is_none_or(|end| end > frames)
+        {
             return Err(format!(
                 "{file} holds {} trajectories of {frames} frames",
                 grid.n_trajectories

@@ -4,7 +4,7 @@
 
 use burn::tensor::{Distribution, Tensor};
 use learnsim_models::{PdeNetConfig, default_inference_device, default_training_device};
-use learnsim_sim::burgers::{BurgersRecipe, burgers_trajectory};
+use learnsim_sim::burgers::{BurgersRecipe, BurgersTrajectory, burgers_trajectory};
 use learnsim_train::pdenet::{
     PdeNetTrainConfig, Polynomial, expand, format_equation, monomial, relative_l2_by_step,
     train_pdenet,
@@ -20,6 +20,18 @@ fn evaluate(p: &Polynomial, x: &[f32]) -> f64 {
                 .product::<f64>()
         })
         .sum()
+}
+
+/// `count` trajectories of `frames` frames of `config`'s data from t = 0, seeds `first`, ….
+fn trajectories(
+    config: &PdeNetTrainConfig,
+    count: usize,
+    frames: usize,
+    first: u64,
+) -> Vec<BurgersTrajectory> {
+    (first..first + count as u64)
+        .map(|seed| burgers_trajectory(&config.burgers, 0.0, frames, seed).expect("simulates"))
+        .collect()
 }
 
 /// A small PDE-Net config on a 16² grid, the base each test changes what it needs in.
@@ -107,12 +119,7 @@ fn heat_equation_is_recovered_with(substeps: usize) {
         substeps,
         ..small(1)
     };
-    let frames = config.training_frames();
-    let train: Vec<_> = (0..config.batch)
-        .map(|i| {
-            burgers_trajectory(&config.burgers, 0.0, frames, 100 + i as u64).expect("simulates")
-        })
-        .collect();
+    let train = trajectories(&config, config.batch, config.training_frames(), 100);
     let trained = train_pdenet(
         &config,
         false,
@@ -139,9 +146,7 @@ fn heat_equation_is_recovered_with(substeps: usize) {
             .fold(0.0f64, |a, (_, c)| a.max(c.abs()));
         assert!(other < 0.01, "field {field}: {}", format_equation(p, 1e-3));
     }
-    let test: Vec<_> = (0..2)
-        .map(|i| burgers_trajectory(&config.burgers, 0.0, 21, 900 + i).expect("simulates"))
-        .collect();
+    let test = trajectories(&config, 2, 21, 900);
     let device = default_inference_device();
     let err = relative_l2_by_step(&test, 20, |u0| trained.rollout(u0, 20, &device));
     let persistence = relative_l2_by_step(&test, 20, |u0| vec![u0.clone(); 21]);
@@ -162,17 +167,7 @@ fn concurrent_trainings_match_sequential_ones() {
         lr_final: Some(1e-3),
         ..small(3)
     };
-    let train: Vec<_> = (0..config.batch)
-        .map(|i| {
-            burgers_trajectory(
-                &config.burgers,
-                0.0,
-                config.training_frames(),
-                40 + i as u64,
-            )
-            .expect("simulates")
-        })
-        .collect();
+    let train = trajectories(&config, config.batch, config.training_frames(), 40);
     let run = |frozen: bool| {
         let trained = train_pdenet(
             &config,
@@ -226,9 +221,7 @@ fn a_non_finite_loss_is_reported_as_divergence() {
         hidden_layers: 1,
         ..small(0)
     };
-    let mut train: Vec<_> = (0..2)
-        .map(|i| burgers_trajectory(&config.burgers, 0.0, config.training_frames(), i).unwrap())
-        .collect();
+    let mut train = trajectories(&config, 2, config.training_frames(), 0);
     train[1].frames[1].u[5] = f64::NAN;
     let err = train_pdenet(
         &config,
