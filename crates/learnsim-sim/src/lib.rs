@@ -11,6 +11,7 @@
 //! - [`kob_andersen`]: the Kob–Andersen binary Lennard-Jones glass former (3D, periodic).
 //! - [`glass`]: iso-configurational propensity data from it (the glassy-dynamics case).
 //! - [`mie`]: light scattering by multilayer spheres (transfer-matrix Mie; the ScatterNet case).
+//! - [`plasma`]: 1D1V electrostatic particle-in-cell (two-stream, Landau damping).
 //! - [`spectral`]: pseudo-spectral grids (3D FFT) and forced isotropic turbulence.
 //! - [`scenes`]: seeded initial conditions.
 //! - [`Case`]: the registry of particle cases that `learnsim generate` knows.
@@ -27,6 +28,7 @@ pub mod mie;
 pub mod mpm;
 pub mod nbody;
 pub mod pendulum;
+pub mod plasma;
 pub mod rope;
 pub mod scenes;
 pub mod spectral;
