@@ -16,6 +16,8 @@ mod nanophotonics_case;
 mod nbody_case;
 mod object_case;
 mod pendulum_case;
+mod plasma_case;
+mod plasma_plots;
 mod plots;
 mod render;
 mod report;
@@ -115,7 +117,7 @@ impl From<TierArg> for Tier {
 }
 
 /// The object cases, which `learnsim run` dispatches by name: (name, description).
-pub const OBJECT_CASES: [(&str, &str); 11] = [
+pub const OBJECT_CASES: [(&str, &str); 12] = [
     (nbody_case::NAME, nbody_case::DESCRIPTION),
     (chain_case::NAME, chain_case::DESCRIPTION),
     (schnet_case::NAME, schnet_case::DESCRIPTION),
@@ -127,6 +129,7 @@ pub const OBJECT_CASES: [(&str, &str); 11] = [
     (burgers_case::NAME, burgers_case::DESCRIPTION),
     (cosmo_case::NAME, cosmo_case::DESCRIPTION),
     (kolmogorov_case::NAME, kolmogorov_case::DESCRIPTION),
+    (plasma_case::NAME, plasma_case::DESCRIPTION),
 ];
 
 /// Every case name `learnsim run` takes: the particle registry, then the object cases.

@@ -418,6 +418,9 @@ pub fn run(args: &RunArgs) -> Result<String> {
     if args.case == crate::chain_case::NAME {
         return crate::chain_case::run(args);
     }
+    if args.case == crate::plasma_case::NAME {
+        return crate::plasma_case::run(args);
+    }
     let case = find_case(&args.case)?;
     let out = args.out_dir(case.name());
     let config_path = args

@@ -237,6 +237,7 @@ fn cases_lists_every_case_and_unknown_names_get_a_suggestion() {
         "nanophotonics",
         "pendulum-mpc",
         "rope-koopman",
+        "plasma-1d",
     ] {
         assert!(listed.contains(case), "{listed}");
     }
@@ -504,6 +505,61 @@ fn quick_nbody_run_writes_metrics_report_and_leaderboard_row() {
         table.contains("## nbody-2d") && table.contains("| interaction-network | quick |"),
         "{table}"
     );
+}
+
+/// `learnsim run plasma-1d --quick`: PIC data, both networks trained, every test scenario rerun
+/// with the learned, coarse and finite-difference solvers, scored, drawn, recorded; and the
+/// same seed gives the same metrics. The bars are a benchmark (the quick networks train 400
+/// steps), so the test checks the schema, the physics of the FFT runs and that training
+/// learned.
+#[test]
+fn quick_plasma_run_reruns_every_solver_and_is_reproducible() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plasma");
+    let (m, text) = quick_run("plasma-1d", &out);
+    assert_eq!(m["case"], "plasma-1d");
+    assert_eq!(m["bars"].as_array().unwrap().len(), 5);
+    let solvers = &m["metrics"]["solvers"];
+    for solver in ["fft", "mlp", "cnn", "coarse_fft", "finite_difference"] {
+        for key in [
+            "growth_rate_error_vs_fft_mean",
+            "saturation_error_vs_fft_mean",
+            "landau_rate_error_vs_theory_mean",
+            "energy_drift_mean",
+        ] {
+            assert!(
+                solvers[solver][key].as_f64().is_some_and(f64::is_finite),
+                "{solver}.{key}: {text}"
+            );
+        }
+    }
+    // The FFT PIC with 2·10⁴ quiet-start particles: Landau's rate within 10 % of the Vlasov
+    // root (the physics tests hold 10⁵ particles to 6 %; the noise floor grows as 1/N) and
+    // energy conserved to 1 % over the two-stream runs' saturation.
+    assert!(
+        solvers["fft"]["landau_rate_error_vs_theory_max"]
+            .as_f64()
+            .unwrap()
+            < 0.10
+    );
+    assert!(solvers["fft"]["energy_drift_mean"].as_f64().unwrap() < 0.01);
+    // Training learned: the validation error of E falls (measured 1.0 → 0.3 in 400 steps).
+    for model in ["mlp", "cnn"] {
+        let curve = &m["metrics"]["validation_error"][model];
+        let (first, last) = (curve[0].as_f64().unwrap(), curve[1].as_f64().unwrap());
+        assert!(last < 0.6 * first, "{model}: {first} -> {last}");
+    }
+    for file in [
+        "report.md",
+        "field_energy.png",
+        "phase_space.png",
+        "loss.png",
+    ] {
+        assert!(out.join(file).exists(), "{file} missing");
+    }
+    let again = dir.path().join("again");
+    let (m2, _) = quick_run("plasma-1d", &again);
+    assert_eq!(m["metrics"], m2["metrics"]);
 }
 
 /// `learnsim run spring-chain --quick`: simulate, train, score against the static and

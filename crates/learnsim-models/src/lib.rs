@@ -31,6 +31,7 @@ mod interaction_network;
 mod learned_simulator;
 mod mlp;
 mod pdenet;
+mod periodic_cnn;
 mod schnet;
 mod tfnet;
 mod unet3d;
@@ -50,6 +51,7 @@ pub use learned_simulator::{
 };
 pub use mlp::{Mlp, MlpConfig, MlpParameter};
 pub use pdenet::{DERIVATIVES, PdeNet, PdeNetConfig, SymNet};
+pub use periodic_cnn::{PeriodicCnn1d, PeriodicCnn1dConfig};
 pub use schnet::{AtomsGraph, SchNet, SchNetConfig, SchNetInteraction, ssp};
 pub use tfnet::{TfNet, TfNetConfig, pixel_shuffle_2d};
 pub use unet3d::{UNet3d, UNet3dConfig};

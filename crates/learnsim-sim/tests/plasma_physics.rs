@@ -3,9 +3,9 @@
 //! conservation of momentum and energy, determinism.
 
 use learnsim_sim::plasma::{
-    FieldSolver, FourierPoisson, LandauRecipe, PicHistory, PlasmaRecipe, Record, Scenario,
-    Stencil, TwoStreamRecipe, damping_rate, growth_rate, landau_root, normal_quantile,
-    plasma_z, run_pic, two_stream_growth_rate, van_der_corput,
+    FieldSolver, FourierPoisson, LandauRecipe, PicHistory, PlasmaRecipe, Record, Scenario, Stencil,
+    TwoStreamRecipe, damping_rate, growth_rate, landau_root, normal_quantile, plasma_z, run_pic,
+    two_stream_growth_rate, van_der_corput,
 };
 use num_complex::Complex64;
 use std::f64::consts::PI;
@@ -58,7 +58,10 @@ fn the_plasma_dispersion_function_and_landau_roots_match_published_values() {
     // On the imaginary axis Z(iy) = i√π e^{y²} erfc(y); erfc(1) = 0.157299207050285.
     let z1 = plasma_z(Complex64::new(0.0, 1.0));
     let expected = PI.sqrt() * 1f64.exp() * 0.157_299_207_050_285;
-    assert!((z1.im - expected).abs() < 1e-12 && z1.re.abs() < 1e-12, "{z1}");
+    assert!(
+        (z1.im - expected).abs() < 1e-12 && z1.re.abs() < 1e-12,
+        "{z1}"
+    );
     // Landau's root at k λ_D = 0.3, 0.4, 0.5 (the standard table, 4 decimals; e.g. Chen,
     // "Introduction to Plasma Physics", and every Vlasov code's benchmark).
     for (k, re, im) in [
@@ -201,15 +204,24 @@ fn momentum_is_conserved_to_round_off_and_energy_to_the_step() {
     let fine = run(scenario, &r, 500);
     let (d_coarse, d_fine) = (coarse.energy_drift(), fine.energy_drift());
     assert!(d_coarse < 1e-4, "drift {d_coarse}");
-    assert!(d_fine < 0.5 * d_coarse, "drift {d_coarse} at dt 0.1, {d_fine} at 0.05");
+    assert!(
+        d_fine < 0.5 * d_coarse,
+        "drift {d_coarse} at dt 0.1, {d_fine} at 0.05"
+    );
 }
 
 #[test]
 fn the_same_seed_gives_the_same_run() {
     let r = recipe();
     let draw = Scenario::draw(&r, learnsim_sim::plasma::ScenarioKind::TwoStream, 7);
-    assert_eq!(draw, Scenario::draw(&r, learnsim_sim::plasma::ScenarioKind::TwoStream, 7));
-    assert_ne!(draw, Scenario::draw(&r, learnsim_sim::plasma::ScenarioKind::TwoStream, 8));
+    assert_eq!(
+        draw,
+        Scenario::draw(&r, learnsim_sim::plasma::ScenarioKind::TwoStream, 7)
+    );
+    assert_ne!(
+        draw,
+        Scenario::draw(&r, learnsim_sim::plasma::ScenarioKind::TwoStream, 8)
+    );
     let (a, b) = (run(draw, &r, 50), run(draw, &r, 50));
     // Bit for bit (the solver's wall-clock time aside).
     assert_eq!(a.field_energy, b.field_energy);

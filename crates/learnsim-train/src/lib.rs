@@ -16,6 +16,7 @@ mod noise;
 pub mod object_dynamics;
 pub mod pdenet;
 pub mod pendulum;
+pub mod plasma;
 pub mod schnet;
 pub mod tfnet;
 mod trainer;

@@ -10,6 +10,7 @@ use learnsim_train::nanophotonics::ScatterTrainConfig;
 use learnsim_train::object_dynamics::ObjectTrainConfig;
 use learnsim_train::pdenet::PdeNetTrainConfig;
 use learnsim_train::pendulum::PendulumConfig;
+use learnsim_train::plasma::PlasmaConfig;
 use learnsim_train::schnet::SchNetTrainConfig;
 use learnsim_train::tfnet::KolmogorovConfig;
 use learnsim_train::turbulence::TurbulenceConfig;
@@ -82,6 +83,15 @@ fn every_shipped_config_passes_and_a_broken_field_is_named() {
         c.design.lr_initial = -1e-3;
     });
     check::<GlassTrainConfig>("glass-ka", "radius", |c| c.radius = -1.0);
+    check::<PlasmaConfig>("plasma-1d", "plasma.dt", |c| c.plasma.dt = 0.0);
+    check::<PlasmaConfig>("plasma-1d", "cnn.local_kernel", |c| c.cnn.local_kernel = 4);
+    check::<PlasmaConfig>("plasma-1d", "plasma.two_stream.k_v0[1]", |c| {
+        c.plasma.two_stream.k_v0 = [0.8, 0.4];
+    });
+    // A phase-space time past the end of the two-stream runs.
+    check::<PlasmaConfig>("plasma-1d", "phase_space_times[2]", |c| {
+        c.phase_space_times[2] = 1e4;
+    });
     // Networks too large to hold, as `latent = 100000` is for GNS.
     check::<GlassTrainConfig>("glass-ka", "latent", |c| c.latent = 65_536);
     check::<ScatterTrainConfig>("nanophotonics", "hidden", |c| c.hidden = 65_536);

@@ -35,7 +35,10 @@ pub fn growth_rate(times: &[f64], power: &[f64], rise: f64, below_peak: f64) -> 
     let p0 = *power.first()?;
     let peak = power.iter().copied().fold(0.0, f64::max);
     let start = power.iter().position(|&p| p >= rise * p0)?;
-    let end = start + power[start..].iter().position(|&p| p >= below_peak * peak)?;
+    let end = start
+        + power[start..]
+            .iter()
+            .position(|&p| p >= below_peak * peak)?;
     if end < start + 5 {
         return None;
     }

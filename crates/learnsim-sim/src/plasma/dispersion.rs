@@ -15,8 +15,7 @@ pub fn plasma_z(zeta: Complex64) -> Complex64 {
     loop {
         term *= minus_two_z2 / (2.0 * n + 1.0);
         dawson += term;
-        if term.norm() < 1e-17 * dawson.norm().max(1e-300) && n > minus_two_z2.norm() || n > 500.0
-        {
+        if term.norm() < 1e-17 * dawson.norm().max(1e-300) && n > minus_two_z2.norm() || n > 500.0 {
             break;
         }
         n += 1.0;

@@ -168,9 +168,8 @@ impl Scenario {
                 let k_v0 = within(t.k_v0);
                 let amplitude = within(t.amplitude);
                 let phase = within([0.0, 2.0 * PI]);
-                let mode = ChaCha8Rng::seed_from_u64(seed ^ 0x3D0D_E5).random_range(
-                    t.modes[0].min(t.modes[1])..=t.modes[1].max(t.modes[0]),
-                );
+                let mode = ChaCha8Rng::seed_from_u64(seed ^ 0x3D0D_E5)
+                    .random_range(t.modes[0].min(t.modes[1])..=t.modes[1].max(t.modes[0]));
                 Self::TwoStream {
                     v0,
                     k: k_v0 / v0,
@@ -244,7 +243,13 @@ impl Scenario {
                     let beam = i % 2;
                     let count = n.div_ceil(2) - beam * (n % 2);
                     let drift = if beam == 0 { v0 } else { -v0 };
-                    (i / 2, count, drift, recipe.two_stream.thermal_velocity, i / 2)
+                    (
+                        i / 2,
+                        count,
+                        drift,
+                        recipe.two_stream.thermal_velocity,
+                        i / 2,
+                    )
                 }
                 Self::Landau { .. } => (i, n, 0.0, 1.0, i),
             };

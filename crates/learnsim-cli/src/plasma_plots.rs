@@ -1,0 +1,164 @@
+//! The plasma case's figures: field energy against time on a log axis with linear theory's
+//! rates, and phase-space snapshots of the truth and the learned-solver PIC.
+
+use crate::plots::register_font;
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+use std::path::Path;
+
+/// Palette: the truth, the learned solvers, then the baselines; theory in black.
+const COLOURS: [RGBColor; 5] = [
+    RGBColor(0, 0, 0),
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+];
+
+/// One curve of [`energy_history`].
+pub struct Curve<'a> {
+    /// Legend text.
+    pub label: &'a str,
+    /// (t, field energy) points.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Field energy against time, log y (decades fitted to the positive values), one panel per
+/// `(title, curves, theory)`; `theory` is a dashed straight line (t, energy) of linear
+/// theory's rate.
+pub fn energy_history(
+    path: &Path,
+    panels: &[(String, Vec<Curve<'_>>, Option<(String, Vec<(f64, f64)>)>)],
+) -> Result<()> {
+    register_font();
+    let e = |x: String| anyhow!("cannot draw {}: {x}", path.display());
+    let root = BitMapBackend::new(path, (1400, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
+    let areas = root.split_evenly((1, panels.len()));
+    for (area, (title, curves, theory)) in areas.iter().zip(panels) {
+        let positive: Vec<(f64, f64)> = curves
+            .iter()
+            .flat_map(|c| c.points.iter().copied())
+            .filter(|p| p.1 > 0.0 && p.1.is_finite())
+            .collect();
+        if positive.is_empty() {
+            return Err(anyhow!("{title}: no positive field energy to plot"));
+        }
+        let t_max = positive.iter().map(|p| p.0).fold(0.0, f64::max);
+        let lo = positive.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+        let hi = positive.iter().map(|p| p.1).fold(0.0, f64::max);
+        let (lo, hi) = (
+            10f64.powf(lo.log10().floor()),
+            10f64.powf(hi.log10().ceil()),
+        );
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0.0..t_max, (lo..hi).log_scale())
+            .map_err(|x| e(x.to_string()))?;
+        chart
+            .configure_mesh()
+            .x_desc("time (1/ω_p)")
+            .y_desc("field energy ½∫E² dx (normalised units)")
+            .y_label_formatter(&|v| format!("{v:.0e}"))
+            .draw()
+            .map_err(|x| e(x.to_string()))?;
+        for (k, c) in curves.iter().enumerate() {
+            let colour = COLOURS[k % COLOURS.len()];
+            let width = if k == 0 { 3 } else { 2 };
+            let pts: Vec<(f64, f64)> = c
+                .points
+                .iter()
+                .copied()
+                .filter(|p| p.1 > 0.0 && p.1.is_finite())
+                .map(|(t, v)| (t, v.clamp(lo, hi)))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(pts, colour.stroke_width(width)))
+                .map_err(|x| e(x.to_string()))?
+                .label(c.label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(width))
+                });
+        }
+        if let Some((label, line)) = theory {
+            let pts: Vec<(f64, f64)> = line
+                .iter()
+                .copied()
+                .filter(|p| p.1 >= lo && p.1 <= hi)
+                .collect();
+            chart
+                .draw_series(DashedLineSeries::new(pts, 8, 6, BLACK.stroke_width(2)))
+                .map_err(|x| e(x.to_string()))?
+                .label(label.as_str())
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|x| e(x.to_string()))?;
+    }
+    root.present().map_err(|x| e(x.to_string()))?;
+    Ok(())
+}
+
+/// Phase space (x, v): one row per `rows` entry (label, snapshots), one column per time; each
+/// snapshot is (time, x, v). Every `stride`-th particle is drawn.
+pub fn phase_space(
+    path: &Path,
+    length: f64,
+    rows: &[(&str, Vec<(f64, &[f32], &[f32])>)],
+    stride: usize,
+) -> Result<()> {
+    register_font();
+    let e = |x: String| anyhow!("cannot draw {}: {x}", path.display());
+    let columns = rows.first().map_or(0, |r| r.1.len());
+    if columns == 0 {
+        return Err(anyhow!("no phase-space snapshots to draw"));
+    }
+    let v_max = rows
+        .iter()
+        .flat_map(|r| r.1.iter())
+        .flat_map(|s| s.2.iter())
+        .map(|v| f64::from(v.abs()))
+        .fold(0.0, f64::max)
+        * 1.05;
+    let root = BitMapBackend::new(path, (420 * columns as u32, 380 * rows.len() as u32))
+        .into_drawing_area();
+    root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
+    let areas = root.split_evenly((rows.len(), columns));
+    for (r, (label, snapshots)) in rows.iter().enumerate() {
+        for (c, (time, x, v)) in snapshots.iter().enumerate() {
+            let area = &areas[r * columns + c];
+            let mut chart = ChartBuilder::on(area)
+                .caption(format!("{label}, t = {time:.0}"), ("sans-serif", 18))
+                .margin(8)
+                .x_label_area_size(36)
+                .y_label_area_size(48)
+                .build_cartesian_2d(0.0..length, -v_max..v_max)
+                .map_err(|x| e(x.to_string()))?;
+            chart
+                .configure_mesh()
+                .x_desc("x (λ_D units)")
+                .y_desc("v")
+                .draw()
+                .map_err(|x| e(x.to_string()))?;
+            let colour = COLOURS[1 + r % (COLOURS.len() - 1)];
+            chart
+                .draw_series(
+                    x.iter()
+                        .zip(v.iter())
+                        .step_by(stride.max(1))
+                        .map(|(&a, &b)| Pixel::new((f64::from(a), f64::from(b)), colour.mix(0.5))),
+                )
+                .map_err(|x| e(x.to_string()))?;
+        }
+    }
+    root.present().map_err(|x| e(x.to_string()))?;
+    Ok(())
+}
