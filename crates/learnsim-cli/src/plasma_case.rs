@@ -6,7 +6,9 @@
 //! against the FFT-solver PIC and linear theory → metrics.json, report.md, plots, leaderboard.
 
 use crate::object_case::{Setup, progress_bar, setup_validated, write_outputs};
-use crate::plasma_plots::{Curve, energy_history, phase_space};
+use crate::plasma_plots::{
+    Curve, EnergyPanel, PhaseRow, Snapshot, TheoryLine, energy_history, phase_space,
+};
 use crate::plots;
 use crate::run::{RunArgs, bar};
 use anyhow::{Context, Result};
@@ -537,10 +539,10 @@ fn draw(
                 let ratio = fft.field_energy[0] / fft.mode_power[0];
                 let line = [fit.t_start - 5.0, fit.t_end + 5.0]
                     .map(|tt| (tt.max(0.0), ratio * (fit.intercept + 2.0 * rate * tt).exp()));
-                (
-                    format!("cold-beam theory γ = {rate:.3} (k·v0 = {:.2})", k * v0),
-                    line.to_vec(),
-                )
+                TheoryLine {
+                    label: format!("cold-beam theory γ = {rate:.3} (k·v0 = {:.2})", k * v0),
+                    points: line.to_vec(),
+                }
             }),
             Scenario::Landau { k, .. } => damping_rate(
                 &t,
@@ -552,10 +554,10 @@ fn draw(
                 let ratio = fft.field_energy[0] / fft.mode_power[0];
                 let line = [0.0, config.landau_fit[1] + 5.0]
                     .map(|tt| (tt, ratio * (fit.intercept + 2.0 * rate * tt).exp()));
-                (
-                    format!("Landau theory γ = {rate:.4} (k λ_D = {k:.2})"),
-                    line.to_vec(),
-                )
+                TheoryLine {
+                    label: format!("Landau theory γ = {rate:.4} (k λ_D = {k:.2})"),
+                    points: line.to_vec(),
+                }
             }),
         };
         let title = match truth.scenario {
@@ -566,7 +568,11 @@ fn draw(
                 format!("Landau damping, test run {index} (α = {amplitude:.3})")
             }
         };
-        panels.push((title, curves, theory));
+        panels.push(EnergyPanel {
+            title,
+            curves,
+            theory,
+        });
     }
     energy_history(&setup.out.join("field_energy.png"), &panels)?;
     let mut figures = vec![("field energy against time", "field_energy.png".to_string())];
@@ -589,8 +595,14 @@ fn draw(
             &setup.out.join("phase_space.png"),
             histories[0].1.length,
             &[
-                ("FFT (truth)", view(&truth_snaps)),
-                (learned_label.as_str(), view(&learned_snaps)),
+                PhaseRow {
+                    label: "FFT (truth)",
+                    snapshots: view(&truth_snaps),
+                },
+                PhaseRow {
+                    label: learned_label.as_str(),
+                    snapshots: view(&learned_snaps),
+                },
             ],
             (config.plasma.particles / 20_000).max(1),
         )?;
@@ -602,9 +614,13 @@ fn draw(
     Ok(figures)
 }
 
-/// Borrowed (time, x, v) views of owned snapshots.
-fn view(s: &[(f64, Vec<f32>, Vec<f32>)]) -> Vec<(f64, &[f32], &[f32])> {
+/// Borrowed views of owned (time, x, v) snapshots.
+fn view(s: &[(f64, Vec<f32>, Vec<f32>)]) -> Vec<Snapshot<'_>> {
     s.iter()
-        .map(|(t, x, v)| (*t, x.as_slice(), v.as_slice()))
+        .map(|(time, x, v)| Snapshot {
+            time: *time,
+            x: x.as_slice(),
+            v: v.as_slice(),
+        })
         .collect()
 }

@@ -23,19 +23,33 @@ pub struct Curve<'a> {
     pub points: Vec<(f64, f64)>,
 }
 
-/// Field energy against time, log y (decades fitted to the positive values), one panel per
-/// `(title, curves, theory)`; `theory` is a dashed straight line (t, energy) of linear
-/// theory's rate.
-pub fn energy_history(
-    path: &Path,
-    panels: &[(String, Vec<Curve<'_>>, Option<(String, Vec<(f64, f64)>)>)],
-) -> Result<()> {
+/// Linear theory's rate as a straight line on the log axis, drawn dashed.
+pub struct TheoryLine {
+    /// Legend text.
+    pub label: String,
+    /// (t, field energy) end points.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One panel of [`energy_history`].
+pub struct EnergyPanel<'a> {
+    /// Caption.
+    pub title: String,
+    /// The runs, truth first.
+    pub curves: Vec<Curve<'a>>,
+    /// Theory's line, when the truth's run could be fitted.
+    pub theory: Option<TheoryLine>,
+}
+
+/// Field energy against time, log y (decades fitted to the positive values), one panel each.
+pub fn energy_history(path: &Path, panels: &[EnergyPanel<'_>]) -> Result<()> {
     register_font();
     let e = |x: String| anyhow!("cannot draw {}: {x}", path.display());
     let root = BitMapBackend::new(path, (1400, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
     let areas = root.split_evenly((1, panels.len()));
-    for (area, (title, curves, theory)) in areas.iter().zip(panels) {
+    for (area, panel) in areas.iter().zip(panels) {
+        let (title, curves) = (&panel.title, &panel.curves);
         let positive: Vec<(f64, f64)> = curves
             .iter()
             .flat_map(|c| c.points.iter().copied())
@@ -83,8 +97,8 @@ pub fn energy_history(
                     PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(width))
                 });
         }
-        if let Some((label, line)) = theory {
-            let pts: Vec<(f64, f64)> = line
+        if let Some(TheoryLine { label, points }) = &panel.theory {
+            let pts: Vec<(f64, f64)> = points
                 .iter()
                 .copied()
                 .filter(|p| p.1 >= lo && p.1 <= hi)
@@ -107,24 +121,37 @@ pub fn energy_history(
     Ok(())
 }
 
-/// Phase space (x, v): one row per `rows` entry (label, snapshots), one column per time; each
-/// snapshot is (time, x, v). Every `stride`-th particle is drawn.
-pub fn phase_space(
-    path: &Path,
-    length: f64,
-    rows: &[(&str, Vec<(f64, &[f32], &[f32])>)],
-    stride: usize,
-) -> Result<()> {
+/// The particles at one time.
+pub struct Snapshot<'a> {
+    /// Time.
+    pub time: f64,
+    /// Positions.
+    pub x: &'a [f32],
+    /// Velocities.
+    pub v: &'a [f32],
+}
+
+/// One row of [`phase_space`]: a run's snapshots.
+pub struct PhaseRow<'a> {
+    /// Which run.
+    pub label: &'a str,
+    /// Its snapshots, one per column.
+    pub snapshots: Vec<Snapshot<'a>>,
+}
+
+/// Phase space (x, v): one row per run, one column per time. Every `stride`-th particle is
+/// drawn.
+pub fn phase_space(path: &Path, length: f64, rows: &[PhaseRow<'_>], stride: usize) -> Result<()> {
     register_font();
     let e = |x: String| anyhow!("cannot draw {}: {x}", path.display());
-    let columns = rows.first().map_or(0, |r| r.1.len());
+    let columns = rows.first().map_or(0, |r| r.snapshots.len());
     if columns == 0 {
         return Err(anyhow!("no phase-space snapshots to draw"));
     }
     let v_max = rows
         .iter()
-        .flat_map(|r| r.1.iter())
-        .flat_map(|s| s.2.iter())
+        .flat_map(|r| r.snapshots.iter())
+        .flat_map(|s| s.v.iter())
         .map(|v| f64::from(v.abs()))
         .fold(0.0, f64::max)
         * 1.05;
@@ -132,8 +159,9 @@ pub fn phase_space(
         .into_drawing_area();
     root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
     let areas = root.split_evenly((rows.len(), columns));
-    for (r, (label, snapshots)) in rows.iter().enumerate() {
-        for (c, (time, x, v)) in snapshots.iter().enumerate() {
+    for (r, row) in rows.iter().enumerate() {
+        for (c, Snapshot { time, x, v }) in row.snapshots.iter().enumerate() {
+            let label = row.label;
             let area = &areas[r * columns + c];
             let mut chart = ChartBuilder::on(area)
                 .caption(format!("{label}, t = {time:.0}"), ("sans-serif", 18))

@@ -152,7 +152,7 @@ impl Validate for PlasmaConfig {
         )?;
         count_in("cnn.channels", self.cnn.channels, 1, 4096)?;
         count_in("cnn.local_kernel", self.cnn.local_kernel, 1, p.cells)?;
-        if self.cnn.local_kernel % 2 == 0 {
+        if self.cnn.local_kernel.is_multiple_of(2) {
             return Err(rule(
                 "cnn.local_kernel",
                 self.cnn.local_kernel,
@@ -225,7 +225,7 @@ pub struct PlasmaRun {
 impl PlasmaConfig {
     /// The scenario of trajectory `index` of `split` (two-stream at even indices).
     pub fn scenario(&self, split: Split, index: usize) -> Scenario {
-        let kind = if index % 2 == 0 {
+        let kind = if index.is_multiple_of(2) {
             ScenarioKind::TwoStream
         } else {
             ScenarioKind::Landau
@@ -434,7 +434,7 @@ pub fn train_field<M: FieldNetwork>(
         loss: best.0 as f32,
     }];
     let mut train_loss = Vec::with_capacity(config.steps);
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x0F1E_1D5);
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x00F1_E1D5);
     let ratio = config.lr_final / config.lr_initial;
     for step in 0..config.steps {
         let pick: Vec<usize> = (0..config.batch_size)

@@ -168,7 +168,7 @@ impl Scenario {
                 let k_v0 = within(t.k_v0);
                 let amplitude = within(t.amplitude);
                 let phase = within([0.0, 2.0 * PI]);
-                let mode = ChaCha8Rng::seed_from_u64(seed ^ 0x3D0D_E5)
+                let mode = ChaCha8Rng::seed_from_u64(seed ^ 0x003D_0DE5)
                     .random_range(t.modes[0].min(t.modes[1])..=t.modes[1].max(t.modes[0]));
                 Self::TwoStream {
                     v0,
