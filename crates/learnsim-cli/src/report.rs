@@ -80,9 +80,12 @@ fn render(report: &Value, baselines: &[&str], notes: &str, figures: &[(&str, &st
     let _ = writeln!(s, "\n## Metrics (test split)\n\n{notes}\n");
     let _ = writeln!(
         s,
-        "| metric | {} | {} |\n|---|---|{}",
+        "| metric | {} |{}\n|---|---|{}",
         text("model"),
-        baselines.join(" | "),
+        baselines
+            .iter()
+            .map(|b| format!(" {b} |"))
+            .collect::<String>(),
         "---|".repeat(baselines.len())
     );
     let metrics = &report["metrics"];
