@@ -14,9 +14,7 @@ use crate::run::{RunArgs, bar};
 use anyhow::{Context, Result};
 use learnsim_models::{default_inference_device, default_training_device};
 use learnsim_sim::Split;
-use learnsim_sim::plasma::{
-    FieldSolver, FourierPoisson, PicHistory, Scenario, Stencil, damping_rate, growth_rate,
-};
+use learnsim_sim::plasma::{FieldSolver, PicHistory, Scenario, Stencil, damping_rate, growth_rate};
 use learnsim_train::plasma::{
     FieldModel, FieldNetwork, FieldPairs, LearnedSolver, PlasmaConfig, PlasmaRun, TrainedField,
     cnn, mlp, train_field,
@@ -129,6 +127,8 @@ fn score(config: &PlasmaConfig, scenario: &Scenario, h: &PicHistory) -> RunScore
 struct Networks {
     mlp: TrainedField<learnsim_models::Mlp>,
     cnn: TrainedField<learnsim_models::PeriodicCnn1d>,
+    /// Nodes per axis.
+    cells: usize,
 }
 
 impl Networks {
@@ -138,11 +138,13 @@ impl Networks {
             FieldModel::Mlp => Box::new(LearnedSolver::new(
                 self.mlp.network.clone(),
                 self.mlp.scale,
+                self.cells,
                 device,
             )),
             FieldModel::Cnn => Box::new(LearnedSolver::new(
                 self.cnn.network.clone(),
                 self.cnn.scale,
+                self.cells,
                 device,
             )),
         }
@@ -151,10 +153,14 @@ impl Networks {
     fn one_step_errors(&self, model: FieldModel, pairs: &FieldPairs) -> Vec<f64> {
         let device = default_inference_device();
         match model {
-            FieldModel::Mlp => LearnedSolver::new(self.mlp.network.clone(), self.mlp.scale, device)
-                .relative_errors(pairs),
-            FieldModel::Cnn => LearnedSolver::new(self.cnn.network.clone(), self.cnn.scale, device)
-                .relative_errors(pairs),
+            FieldModel::Mlp => {
+                LearnedSolver::new(self.mlp.network.clone(), self.mlp.scale, self.cells, device)
+                    .relative_errors(pairs)
+            }
+            FieldModel::Cnn => {
+                LearnedSolver::new(self.cnn.network.clone(), self.cnn.scale, self.cells, device)
+                    .relative_errors(pairs)
+            }
         }
     }
 }
@@ -180,10 +186,10 @@ fn train_one<M: FieldNetwork>(
 }
 
 /// The finite-difference solve's one-step errors on `pairs`.
-fn stencil_errors(pairs: &FieldPairs) -> Vec<f64> {
-    let cells = pairs.rho.first().map_or(0, Vec::len);
-    let mut solver = FourierPoisson::new(cells.max(1), Stencil::FiniteDifference);
-    let mut e = vec![0.0; cells];
+fn stencil_errors(config: &PlasmaConfig, pairs: &FieldPairs) -> Vec<f64> {
+    let cells = config.plasma.cells;
+    let mut solver = config.poisson(cells, Stencil::FiniteDifference);
+    let mut e = vec![0.0; pairs.e.first().map_or(0, Vec::len)];
     pairs
         .rho
         .iter()
@@ -227,12 +233,15 @@ pub fn run(args: &RunArgs) -> Result<String> {
             c.plasma.landau.steps = 250;
         },
         |c: &mut PlasmaConfig| {
-            // The paper's scale in 1D: more particles, cells and runs (a GPU config).
+            // The paper's setting (Aguilar & Markidis 2021 validate on 2D two-stream runs):
+            // 2D2V on 64², 10⁶ particles, 10× the runs, the CNN judged (a GPU config).
+            c.plasma.dimensions = 2;
+            c.plasma.cells = 64;
             c.plasma.particles = 1_000_000;
-            c.plasma.cells = 256;
-            c.trajectories = [200, 20, 40];
+            c.trajectories = [160, 16, 32];
             c.steps = 40_000;
             c.mlp.hidden = 1024;
+            c.model = FieldModel::Cnn;
         },
     )?;
     let config = &setup.config;
@@ -266,6 +275,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
             &train_pairs,
             &valid_pairs,
         )?,
+        cells: config.plasma.cells,
     };
     let train_s = clock.elapsed().as_secs_f64();
 
@@ -279,7 +289,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
             "cnn",
             networks.one_step_errors(FieldModel::Cnn, &test_pairs),
         ),
-        ("finite_difference", stencil_errors(&test_pairs)),
+        ("finite_difference", stencil_errors(config, &test_pairs)),
     ];
 
     // Every test scenario rerun with every solver.
@@ -298,12 +308,12 @@ pub fn run(args: &RunArgs) -> Result<String> {
                         }
                         Solver::CoarseFft => {
                             let cells = config.plasma.cells / 2;
-                            let mut s = FourierPoisson::new(cells, Stencil::Spectral);
+                            let mut s = config.poisson(cells, Stencil::Spectral);
                             config.run(truth.scenario, cells, &mut s)?
                         }
                         Solver::FiniteDifference => {
                             let mut s =
-                                FourierPoisson::new(config.plasma.cells, Stencil::FiniteDifference);
+                                config.poisson(config.plasma.cells, Stencil::FiniteDifference);
                             config.run(truth.scenario, config.plasma.cells, &mut s)?
                         }
                     };
@@ -497,7 +507,9 @@ pub fn run(args: &RunArgs) -> Result<String> {
 
 fn notes(config: &PlasmaConfig, test_pairs: &FieldPairs) -> String {
     format!(
-        "1D1V electrostatic PIC in units of ω_p and λ_D: {} cells, {} quiet-start macro-particles, dt = {}. Test set: {} unseen scenarios alternating two-stream (cold beams ±v0, v0 in {:?}, k·v0 in {:?}, mode {:?}) and Landau (k λ_D in {:?}, α in {:?}); {} (ρ, E) test pairs. The networks see ρ/‖ρ‖ and predict E/(‖ρ‖·L) (Poisson's equation is linear and E scales with the box length on a fixed grid). Growth rates are fitted to ln |E_m|² from {}× its initial value to {}× its peak; Landau rates to the peaks of |E_1|² in t ∈ [{}, {}]; theory: the cold two-stream relation and the root of the Vlasov dispersion relation. Relative differences are means over the test runs of the family (maxima in metrics.json).",
+        "{}D{}V electrostatic PIC in units of ω_p and λ_D: {} cells per axis, {} quiet-start macro-particles, dt = {}. Test set: {} unseen scenarios alternating two-stream (cold beams ±v0, v0 in {:?}, k·v0 in {:?}, mode {:?}) and Landau (k λ_D in {:?}, α in {:?}); {} (ρ, E) test pairs. The networks see ρ/‖ρ‖ and predict E/(‖ρ‖·L) (Poisson's equation is linear and E scales with the box length on a fixed grid). Growth rates are fitted to ln |E_m|² from {}× its initial value to {}× its peak; Landau rates to the peaks of |E_1|² in t ∈ [{}, {}]; theory: the cold two-stream relation and the root of the Vlasov dispersion relation. Relative differences are means over the test runs of the family (maxima in metrics.json).",
+        config.plasma.dimensions,
+        config.plasma.dimensions,
         config.plasma.cells,
         config.plasma.particles,
         config.plasma.dt,
@@ -526,6 +538,9 @@ fn draw(
     let mut panels = Vec::new();
     for (index, truth) in test.iter().enumerate().take(2) {
         let histories = &runs[index];
+        // The perturbed mode's field energy, L^D·|E_m|²: what the rates are fitted to (the
+        // total field energy of a 2D run also holds the transverse modes' noise).
+        let volume = histories[0].1.length.powi(config.plasma.dimensions as i32);
         let curves: Vec<Curve<'_>> = histories
             .iter()
             .map(|(solver, h)| Curve {
@@ -533,7 +548,7 @@ fn draw(
                 points: h
                     .times()
                     .into_iter()
-                    .zip(h.field_energy.iter().copied())
+                    .zip(h.mode_power.iter().map(|p| p * volume))
                     .collect(),
             })
             .collect();
@@ -549,9 +564,12 @@ fn draw(
                 config.growth_fit[1],
             )
             .map(|fit| {
-                let ratio = fft.field_energy[0] / fft.mode_power[0];
-                let line = [fit.t_start - 5.0, fit.t_end + 5.0]
-                    .map(|tt| (tt.max(0.0), ratio * (fit.intercept + 2.0 * rate * tt).exp()));
+                let line = [fit.t_start - 5.0, fit.t_end + 5.0].map(|tt| {
+                    (
+                        tt.max(0.0),
+                        volume * (fit.intercept + 2.0 * rate * tt).exp(),
+                    )
+                });
                 TheoryLine {
                     label: format!("cold-beam theory γ = {rate:.3} (k·v0 = {:.2})", k * v0),
                     points: line.to_vec(),
@@ -564,9 +582,8 @@ fn draw(
                 config.landau_fit[1],
             )
             .map(|fit| {
-                let ratio = fft.field_energy[0] / fft.mode_power[0];
                 let line = [0.0, config.landau_fit[1] + 5.0]
-                    .map(|tt| (tt, ratio * (fit.intercept + 2.0 * rate * tt).exp()));
+                    .map(|tt| (tt, volume * (fit.intercept + 2.0 * rate * tt).exp()));
                 TheoryLine {
                     label: format!("Landau theory γ = {rate:.4} (k λ_D = {k:.2})"),
                     points: line.to_vec(),
@@ -617,7 +634,8 @@ fn draw(
                     snapshots: view(&learned_snaps),
                 },
             ],
-            (config.plasma.particles / 20_000).max(1),
+            // Odd, so both beams (alternate particles) are drawn.
+            (config.plasma.particles / 20_000).max(1) | 1,
         )?;
         figures.push((
             "phase space of two-stream test run 0",

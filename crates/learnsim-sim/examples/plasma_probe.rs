@@ -70,8 +70,8 @@ fn main() {
         },
     ];
     for s in scenarios {
-        let electrons = s.electrons(&recipe).expect("electrons");
-        let grid = s.grid(recipe.cells);
+        let electrons = s.electrons::<1>(&recipe).expect("electrons");
+        let grid = s.grid::<1>(recipe.cells);
         let mut solver = FourierPoisson::new(recipe.cells, Stencil::Spectral);
         let record = Record {
             mode: s.mode(),
@@ -89,7 +89,7 @@ fn main() {
         .expect("run");
         let secs = clock.elapsed().as_secs_f64();
         let t = h.times();
-        let p0 = h.momentum.iter().map(|p| p.abs()).fold(0.0, f64::max);
+        let p0 = h.momentum.iter().map(|p| p[0].abs()).fold(0.0, f64::max);
         println!(
             "{s:?}: {secs:.2} s, energy drift {:.2e}, max |P| {p0:.2e}",
             h.energy_drift()

@@ -111,7 +111,13 @@ pub struct CnnShape {
 impl Validate for PlasmaConfig {
     fn validate(&self) -> Result<(), FieldError> {
         let p = &self.plasma;
-        count_in("plasma.cells", p.cells, 8, 4096)?;
+        count_in("plasma.dimensions", p.dimensions, 1, 2)?;
+        count_in(
+            "plasma.cells",
+            p.cells,
+            8,
+            if p.dimensions == 2 { 512 } else { 4096 },
+        )?;
         count_in("plasma.particles", p.particles, 2 * p.cells, 100_000_000)?;
         real_in("plasma.dt", p.dt, 0.0, 1.0, Bound::Exclusive)?;
         let t = &p.two_stream;
@@ -241,8 +247,9 @@ impl PlasmaConfig {
             .collect()
     }
 
-    /// Runs `scenario` with `solver` on the recipe's grid, recording fields every
-    /// `record_every` steps and phase space at [`Self::phase_space_steps`].
+    /// Runs `scenario` with `solver` on a grid of `cells` per axis in the recipe's dimensions,
+    /// recording fields every `record_every` steps and phase space at
+    /// [`Self::phase_space_steps`].
     ///
     /// # Errors
     /// The PIC's: a non-finite state.
@@ -252,20 +259,38 @@ impl PlasmaConfig {
         cells: usize,
         solver: &mut dyn FieldSolver,
     ) -> Result<PicHistory, SimError> {
-        let electrons = scenario.electrons(&self.plasma)?;
+        match self.plasma.dimensions {
+            2 => self.run_in::<2>(scenario, cells, solver),
+            _ => self.run_in::<1>(scenario, cells, solver),
+        }
+    }
+
+    fn run_in<const D: usize>(
+        &self,
+        scenario: Scenario,
+        cells: usize,
+        solver: &mut dyn FieldSolver,
+    ) -> Result<PicHistory, SimError> {
+        let electrons = scenario.electrons::<D>(&self.plasma)?;
         let record = Record {
             fields_every: self.record_every,
             phase_space_at: self.phase_space_steps(),
             mode: scenario.mode(),
         };
         run_pic(
-            scenario.grid(cells),
+            scenario.grid::<D>(cells),
             &electrons,
             self.plasma.dt,
             scenario.steps(&self.plasma),
             solver,
             &record,
         )
+    }
+
+    /// The Poisson solver with `stencil` on a grid of `cells` per axis in the recipe's
+    /// dimensions.
+    pub fn poisson(&self, cells: usize, stencil: Stencil) -> FourierPoisson {
+        FourierPoisson::with_dimensions(cells, self.plasma.dimensions, stencil)
     }
 
     /// The FFT-solver runs of the first `count` trajectories of `split`, in parallel.
@@ -277,7 +302,7 @@ impl PlasmaConfig {
             .into_par_iter()
             .map(|i| {
                 let scenario = self.scenario(split, i);
-                let mut fft = FourierPoisson::new(self.plasma.cells, Stencil::Spectral);
+                let mut fft = self.poisson(self.plasma.cells, Stencil::Spectral);
                 let history = self.run(scenario, self.plasma.cells, &mut fft)?;
                 Ok(PlasmaRun { scenario, history })
             })
@@ -419,13 +444,14 @@ pub fn train_field<M: FieldNetwork>(
             "plasma-1d: no (ρ, E) pairs to train or validate on".into(),
         ));
     }
-    let cells = train.rho[0].len();
+    let (inputs, outputs) = (train.rho[0].len(), train.e[0].len());
+    let cells = config.plasma.cells;
     let scale = FieldScale::fit(train);
     let mut model = seeded_init(device, config.seed, || init(device));
     let mut optimizer = AdamConfig::new().init();
     let inference = device.clone().inner();
     let validate = |model: &M| -> f64 {
-        let solver = LearnedSolver::new(model.clone().valid(), scale, inference.clone());
+        let solver = LearnedSolver::new(model.clone().valid(), scale, cells, inference.clone());
         solver.mean_relative_error(valid)
     };
     let mut best = (validate(&model), 0usize, model.clone());
@@ -441,8 +467,8 @@ pub fn train_field<M: FieldNetwork>(
             .map(|_| rng.random_range(0..train.len()))
             .collect();
         let (x, y) = scale.batch(train, &pick);
-        let x = Tensor::from_data(TensorData::new(x, [pick.len(), cells]), device);
-        let y = Tensor::from_data(TensorData::new(y, [pick.len(), cells]), device);
+        let x = Tensor::from_data(TensorData::new(x, [pick.len(), inputs]), device);
+        let y = Tensor::from_data(TensorData::new(y, [pick.len(), outputs]), device);
         let diff = model.forward(x) - y;
         let loss = (diff.clone() * diff).mean();
         let value: f32 = loss.clone().into_scalar();
@@ -479,15 +505,18 @@ pub fn train_field<M: FieldNetwork>(
 pub struct LearnedSolver<M> {
     network: M,
     scale: FieldScale,
+    /// Nodes per axis.
+    cells: usize,
     device: Device,
 }
 
 impl<M: FieldNetwork> LearnedSolver<M> {
-    /// `network` on an inference `device`.
-    pub fn new(network: M, scale: FieldScale, device: Device) -> Self {
+    /// `network` for grids of `cells` nodes per axis, on an inference `device`.
+    pub fn new(network: M, scale: FieldScale, cells: usize, device: Device) -> Self {
         Self {
             network,
             scale,
+            cells,
             device,
         }
     }
@@ -495,9 +524,9 @@ impl<M: FieldNetwork> LearnedSolver<M> {
     /// E of every row of `rho` (box lengths `length`), one batch.
     ///
     /// # Shapes
-    /// - `rho`: `[batch][cells]` → `[batch][cells]`
+    /// - `rho`: `[batch][cells^D]` → `[batch][D × cells^D]`
     pub fn predict(&self, rho: &[Vec<f64>], length: &[f64]) -> Vec<Vec<f64>> {
-        let cells = rho[0].len();
+        let nodes = rho[0].len();
         let mut out = Vec::with_capacity(rho.len());
         for (chunk, lengths) in rho.chunks(4096).zip(length.chunks(4096)) {
             let norms: Vec<f64> = chunk.iter().map(|r| rms(r)).collect();
@@ -506,14 +535,11 @@ impl<M: FieldNetwork> LearnedSolver<M> {
                 .zip(&norms)
                 .flat_map(|(r, &s)| r.iter().map(move |v| (v / s.max(1e-300)) as f32))
                 .collect();
-            let x = Tensor::from_data(TensorData::new(x, [chunk.len(), cells]), &self.device);
-            let y = self
-                .network
-                .forward(x)
-                .into_data()
-                .try_into_vec::<f32>()
-                .expect("f32 field");
-            for ((row, &s), &length) in y.chunks(cells).zip(&norms).zip(lengths) {
+            let x = Tensor::from_data(TensorData::new(x, [chunk.len(), nodes]), &self.device);
+            let y = self.network.forward(x);
+            let [_, width] = y.dims();
+            let y = y.into_data().try_into_vec::<f32>().expect("f32 field");
+            for ((row, &s), &length) in y.chunks(width).zip(&norms).zip(lengths) {
                 let factor = s * length * self.scale.output_std;
                 out.push(row.iter().map(|&v| f64::from(v) * factor).collect());
             }
@@ -547,16 +573,24 @@ impl<M: FieldNetwork> FieldSolver for LearnedSolver<M> {
             e.iter_mut().for_each(|v| *v = 0.0);
             return;
         }
-        let length = dx * rho.len() as f64;
+        let length = dx * self.cells as f64;
         let row = self.predict(&[rho.to_vec()], &[length]);
         e.copy_from_slice(&row[0]);
     }
 }
 
-/// The MLP of `config`: cells → hidden … → cells, no LayerNorm.
+/// The MLP of `config`: cells^D → hidden … → D·cells^D, no LayerNorm.
 pub fn mlp(config: &PlasmaConfig, device: &Device) -> Mlp {
-    let cells = config.plasma.cells;
-    MlpConfig::new(cells, config.mlp.hidden, config.mlp.layers, cells, false).init(device)
+    let d = config.plasma.dimensions;
+    let nodes = config.plasma.cells.pow(d as u32);
+    MlpConfig::new(
+        nodes,
+        config.mlp.hidden,
+        config.mlp.layers,
+        d * nodes,
+        false,
+    )
+    .init(device)
 }
 
 /// The periodic CNN of `config`.
@@ -567,5 +601,6 @@ pub fn cnn(config: &PlasmaConfig, device: &Device) -> PeriodicCnn1d {
         config.cnn.local_kernel,
         config.cnn.local_layers,
     )
+    .with_dimensions(config.plasma.dimensions)
     .init(device)
 }

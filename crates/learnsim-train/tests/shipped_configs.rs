@@ -84,6 +84,15 @@ fn every_shipped_config_passes_and_a_broken_field_is_named() {
     });
     check::<GlassTrainConfig>("glass-ka", "radius", |c| c.radius = -1.0);
     check::<PlasmaConfig>("plasma-1d", "plasma.dt", |c| c.plasma.dt = 0.0);
+    check::<PlasmaConfig>("plasma-1d", "plasma.dimensions", |c| {
+        c.plasma.dimensions = 3
+    });
+    // A 2D MLP on 512² nodes: 262 144 inputs, 524 288 outputs, 65 536 wide.
+    check::<PlasmaConfig>("plasma-1d", "mlp.hidden", |c| {
+        c.plasma.dimensions = 2;
+        c.plasma.cells = 512;
+        c.mlp.hidden = 65_536;
+    });
     check::<PlasmaConfig>("plasma-1d", "cnn.local_kernel", |c| c.cnn.local_kernel = 4);
     check::<PlasmaConfig>("plasma-1d", "plasma.two_stream.k_v0[1]", |c| {
         c.plasma.two_stream.k_v0 = [0.8, 0.4];

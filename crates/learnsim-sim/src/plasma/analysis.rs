@@ -65,14 +65,23 @@ pub struct DampingFit {
     pub peaks: Vec<(f64, f64)>,
 }
 
-/// Landau damping from the local maxima of P with `t_min` ≤ t ≤ `t_max` (each refined by a
-/// parabola through its three samples): γ is half the slope of ln P through them. `None` with
+/// Half-width (time units) of the window a peak of [`damping_rate`] must dominate.
+const PEAK_WINDOW: f64 = 0.7;
+
+/// Landau damping from the maxima of P with `t_min` ≤ t ≤ `t_max`, each the largest sample
+/// within ±0.7 time units (and refined by a parabola through its three samples): γ is half the slope of ln P through them. `None` with
 /// fewer than 3 peaks.
 pub fn damping_rate(times: &[f64], power: &[f64], t_min: f64, t_max: f64) -> Option<DampingFit> {
     let mut peaks = Vec::new();
+    // A peak is the largest sample within ±0.7 time units: the field's power oscillates with
+    // period π/ω_r ≈ 2.2–2.5 (ω_r ≈ 1.3–1.4), so noise wiggles near its zeros are not peaks.
+    let dt = times.get(1).map_or(1.0, |t1| t1 - times[0]);
+    let half = ((PEAK_WINDOW / dt).round() as usize).max(1);
     for i in 1..power.len().saturating_sub(1) {
         let (a, b, c) = (power[i - 1], power[i], power[i + 1]);
-        if b > a && b >= c && times[i] >= t_min && times[i] <= t_max {
+        let window = &power[i.saturating_sub(half)..(i + half + 1).min(power.len())];
+        let highest = window.iter().all(|&p| p <= b);
+        if b > a && b >= c && highest && times[i] >= t_min && times[i] <= t_max {
             let (la, lb, lc) = (a.ln(), b.ln(), c.ln());
             let curvature = la - 2.0 * lb + lc;
             let shift = if curvature < 0.0 {

@@ -1,4 +1,5 @@
-//! Plasma: a 1D1V electrostatic particle-in-cell code (the ground truth of `plasma-1d`).
+//! Plasma: a 1D1V (and 2D2V) electrostatic particle-in-cell code (the ground truth of
+//! `plasma-1d`; its paper tier runs in 2D).
 //!
 //! - `pic.rs`: cloud-in-cell deposition and interpolation, leapfrog push, per-step energies,
 //!   momentum and mode power, with the field solve behind [`FieldSolver`] so that a learned
@@ -22,9 +23,9 @@ mod quiet;
 
 pub use analysis::{DampingFit, GrowthFit, damping_rate, growth_rate};
 pub use dispersion::{landau_root, plasma_z, two_stream_growth_rate};
-pub use pic::{Electrons, FieldFrame, Grid1, PhaseSpace, PicHistory, Record, run_pic};
+pub use pic::{Electrons, FieldFrame, Grid, Grid1, PhaseSpace, PicHistory, Record, run_pic};
 pub use poisson::{FieldSolver, FourierPoisson, Stencil, mode_power};
-pub use quiet::{normal_quantile, van_der_corput};
+pub use quiet::{normal_quantile, van_der_corput, van_der_corput_base};
 
 use crate::SimError;
 use rand::{Rng, SeedableRng};
@@ -36,7 +37,10 @@ use std::f64::consts::PI;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlasmaRecipe {
-    /// Grid nodes (the field the solvers compute has this many values).
+    /// 1 (1D1V, the CPU tier) or 2 (2D2V: the perturbations along x, the box square).
+    #[serde(default = "one_dimension")]
+    pub dimensions: usize,
+    /// Grid nodes per axis.
     pub cells: usize,
     /// Macro-particles (electrons; two-stream: both beams together).
     pub particles: usize,
@@ -46,6 +50,10 @@ pub struct PlasmaRecipe {
     pub two_stream: TwoStreamRecipe,
     /// Landau-damping scenarios (`[plasma.landau]`).
     pub landau: LandauRecipe,
+}
+
+fn one_dimension() -> usize {
+    1
 }
 
 /// Two beams of density ½ at ±v0, perturbed in mode m; the box holds m wavelengths of the
@@ -197,23 +205,27 @@ impl Scenario {
         }
     }
 
-    /// The grid of `cells` nodes over this scenario's box.
-    pub fn grid(&self, cells: usize) -> Grid1 {
-        Grid1 {
+    /// The grid of `cells` nodes per axis over this scenario's box.
+    pub fn grid<const D: usize>(&self, cells: usize) -> Grid<D> {
+        Grid {
             cells,
             length: self.length(),
         }
     }
 
-    /// The quiet-start electrons: evenly spaced positions displaced by ξ(x) = −(α/k) sin(kx + φ)
-    /// (so n = 1 + α cos(kx + φ) to first order), velocities from the van der Corput sequence
-    /// through the normal quantile (Maxwellian: v_th = 1 about 0; beams: ±v0 with the recipe's
-    /// thermal spread, alternate particles in alternate beams). The mean velocity is removed
-    /// so the total momentum starts at zero.
+    /// The quiet-start electrons: evenly spaced x displaced by ξ(x) = −(α/k) sin(kx + φ) (so
+    /// n = 1 + α cos(kx + φ) to first order), in 2D y from the base-5 van der Corput sequence;
+    /// velocities from van der Corput sequences through the normal quantile (base 2 for v_x,
+    /// base 3 for v_y; Maxwellian: v_th = 1 about 0; beams: ±v0 along x with the recipe's
+    /// thermal spread, alternate particles in alternate beams). Every particle has its own x, as
+    /// in 1D. The mean velocity is removed so the total momentum starts at zero.
     ///
     /// # Errors
     /// [`SimError::Scene`] with fewer than 2 particles.
-    pub fn electrons(&self, recipe: &PlasmaRecipe) -> Result<Electrons, SimError> {
+    pub fn electrons<const D: usize>(
+        &self,
+        recipe: &PlasmaRecipe,
+    ) -> Result<Electrons<D>, SimError> {
         let n = recipe.particles;
         if n < 2 {
             return Err(SimError::Scene(format!(
@@ -234,7 +246,7 @@ impl Scenario {
                 phase,
             } => (k, amplitude, phase),
         };
-        let grid = self.grid(recipe.cells.max(1));
+        let grid: Grid<D> = self.grid(recipe.cells.max(1));
         let mut x = Vec::with_capacity(n);
         let mut v = Vec::with_capacity(n);
         for i in 0..n {
@@ -255,16 +267,28 @@ impl Scenario {
             };
             let x0 = (slot as f64 + 0.5) * length / count as f64;
             let xi = -(amplitude / k) * (k * x0 + phase).sin();
-            x.push(grid.wrap(x0 + xi));
-            let thermal = if spread > 0.0 {
-                spread * normal_quantile(van_der_corput(sequence))
-            } else {
-                0.0
-            };
-            v.push(drift + thermal);
+            let mut position = [0.0; D];
+            position[0] = grid.wrap(x0 + xi);
+            if D > 1 {
+                position[1] = length * van_der_corput_base(sequence, 5);
+            }
+            x.push(position);
+            let mut velocity = [0.0; D];
+            velocity[0] = drift
+                + if spread > 0.0 {
+                    spread * normal_quantile(van_der_corput(sequence))
+                } else {
+                    0.0
+                };
+            if D > 1 && spread > 0.0 {
+                velocity[1] = spread * normal_quantile(van_der_corput_base(sequence, 3));
+            }
+            v.push(velocity);
         }
-        let mean = v.iter().sum::<f64>() / n as f64;
-        v.iter_mut().for_each(|u| *u -= mean);
+        for d in 0..D {
+            let mean = v.iter().map(|u| u[d]).sum::<f64>() / n as f64;
+            v.iter_mut().for_each(|u| u[d] -= mean);
+        }
         Ok(Electrons { x, v })
     }
 }

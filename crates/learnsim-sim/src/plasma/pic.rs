@@ -8,16 +8,16 @@
 use super::poisson::FieldSolver;
 use crate::SimError;
 
-/// Electrons as equal-weight macro-particles: positions in [0, L), velocities.
+/// Electrons as equal-weight macro-particles in D dimensions: positions in [0, L)^D, velocities.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Electrons {
+pub struct Electrons<const D: usize> {
     /// Positions.
-    pub x: Vec<f64>,
+    pub x: Vec<[f64; D]>,
     /// Velocities (at the time the owner says: t for an initial state, t − dt/2 inside the loop).
-    pub v: Vec<f64>,
+    pub v: Vec<[f64; D]>,
 }
 
-impl Electrons {
+impl<const D: usize> Electrons<D> {
     /// Number of macro-particles.
     pub fn len(&self) -> usize {
         self.x.len()
@@ -29,51 +29,82 @@ impl Electrons {
     }
 }
 
-/// A periodic grid of `cells` nodes at x_j = jΔx over [0, `length`).
+/// A periodic grid of `cells` nodes per axis at x_j = jΔx over [0, `length`)^D. Grid fields are
+/// flat, x the slowest index (node (i, j) of a 2D grid at i·cells + j); a vector field stores
+/// its D components one after the other (component-major).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Grid1 {
-    /// Nodes (= cells).
+pub struct Grid<const D: usize> {
+    /// Nodes per axis.
     pub cells: usize,
-    /// Box length L.
+    /// Box length L per axis.
     pub length: f64,
 }
 
-impl Grid1 {
+/// The 1D grid.
+pub type Grid1 = Grid<1>;
+
+impl<const D: usize> Grid<D> {
     /// Node spacing Δx = L / cells.
     pub fn dx(&self) -> f64 {
         self.length / self.cells as f64
     }
 
-    /// Charge density ρ_j = 1 − n_j at the nodes, n from cloud-in-cell weights of particles of
-    /// weight L/N (mean electron density 1).
+    /// Nodes in the grid, cells^D.
+    pub fn nodes(&self) -> usize {
+        self.cells.pow(D as u32)
+    }
+
+    /// Calls `f(node, weight)` for the 2^D cloud-in-cell corners of a particle at `x`.
+    fn corners(&self, x: &[f64; D], mut f: impl FnMut(usize, f64)) {
+        let n = self.cells;
+        let inv_dx = 1.0 / self.dx();
+        let mut base = [0usize; D];
+        let mut frac = [0.0f64; D];
+        for d in 0..D {
+            let s = x[d] * inv_dx;
+            base[d] = (s.floor() as usize).min(n - 1);
+            frac[d] = s - base[d] as f64;
+        }
+        for corner in 0..(1usize << D) {
+            let (mut node, mut weight) = (0usize, 1.0f64);
+            for d in 0..D {
+                let up = (corner >> (D - 1 - d)) & 1 == 1;
+                let j = if up { (base[d] + 1) % n } else { base[d] };
+                weight *= if up { frac[d] } else { 1.0 - frac[d] };
+                node = node * n + j;
+            }
+            f(node, weight);
+        }
+    }
+
+    /// Charge density ρ = 1 − n_e at the nodes, n_e from cloud-in-cell weights of particles of
+    /// weight L^D/N (mean electron density 1).
     ///
     /// # Shapes
-    /// - `x`: `[particles]`; `rho`: `[cells]`, overwritten
-    pub fn deposit(&self, x: &[f64], rho: &mut [f64]) {
-        let n = self.cells;
+    /// - `x`: `[particles]`; `rho`: `[cells^D]`, overwritten
+    pub fn deposit(&self, x: &[[f64; D]], rho: &mut [f64]) {
         rho.iter_mut().for_each(|r| *r = 0.0);
-        let inv_dx = 1.0 / self.dx();
-        for &xp in x {
-            let s = xp * inv_dx;
-            let j = (s.floor() as usize).min(n - 1);
-            let f = s - j as f64;
-            rho[j] += 1.0 - f;
-            rho[(j + 1) % n] += f;
+        for xp in x {
+            self.corners(xp, |node, w| rho[node] += w);
         }
-        // Each particle carries charge weight (L/N)/Δx = cells/N per node.
-        let per = n as f64 / x.len() as f64;
+        // Each particle carries charge weight (L^D/N)/Δx^D = cells^D/N per node.
+        let per = self.nodes() as f64 / x.len() as f64;
         for r in rho.iter_mut() {
             *r = 1.0 - *r * per;
         }
     }
 
-    /// The grid field at `x` by the same cloud-in-cell weights (linear interpolation).
-    pub fn gather(&self, field: &[f64], x: f64) -> f64 {
-        let n = self.cells;
-        let s = x / self.dx();
-        let j = (s.floor() as usize).min(n - 1);
-        let f = s - j as f64;
-        field[j] * (1.0 - f) + field[(j + 1) % n] * f
+    /// The vector field `field` (`[D × cells^D]`, component-major) at `x`, by the same
+    /// cloud-in-cell weights.
+    pub fn gather(&self, field: &[f64], x: &[f64; D]) -> [f64; D] {
+        let nodes = self.nodes();
+        let mut out = [0.0; D];
+        self.corners(x, |node, w| {
+            for (c, o) in out.iter_mut().enumerate() {
+                *o += field[c * nodes + node] * w;
+            }
+        });
+        out
     }
 
     /// `x` wrapped into [0, L).
@@ -99,13 +130,14 @@ pub struct Record {
 pub struct FieldFrame {
     /// Step.
     pub step: usize,
-    /// ρ at the nodes.
+    /// ρ at the nodes (`[cells^D]`).
     pub rho: Vec<f64>,
-    /// E at the nodes, as the run's solver gave it.
+    /// E at the nodes, as the run's solver gave it (`[D × cells^D]`, component-major).
     pub e: Vec<f64>,
 }
 
-/// Phase space at one step (velocities interpolated to the step: (v_{n−½} + v_{n+½})/2).
+/// Phase space (x, v_x) at one step (velocities interpolated to the step:
+/// (v_{n−½} + v_{n+½})/2).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PhaseSpace {
     /// Step.
@@ -127,9 +159,9 @@ pub struct PicHistory {
     pub field_energy: Vec<f64>,
     /// Kinetic energy ½ Σ w v², v² the mean of v_{n−½}² and v_{n+½}² (w = L/N).
     pub kinetic_energy: Vec<f64>,
-    /// Momentum Σ w v (v the mean of v_{n∓½}).
-    pub momentum: Vec<f64>,
-    /// Power |E_m|² of the recorded mode.
+    /// Momentum Σ w v per component (v the mean of v_{n∓½}).
+    pub momentum: Vec<Vec<f64>>,
+    /// Power |E_m|² of the recorded mode (wavevector (m, 0, …) of E's first component).
     pub mode_power: Vec<f64>,
     /// Recorded grid fields.
     pub fields: Vec<FieldFrame>,
@@ -178,9 +210,9 @@ impl PicHistory {
 /// # Errors
 /// [`SimError::NonFinite`] if a particle's state or the field becomes non-finite (a learned
 /// solver that blows up).
-pub fn run_pic(
-    grid: Grid1,
-    initial: &Electrons,
+pub fn run_pic<const D: usize>(
+    grid: Grid<D>,
+    initial: &Electrons<D>,
     dt: f64,
     steps: usize,
     solver: &mut dyn FieldSolver,
@@ -194,11 +226,13 @@ pub fn run_pic(
         )));
     }
     let dx = grid.dx();
-    let weight = grid.length / np as f64;
+    let cell_volume = dx.powi(D as i32);
+    let weight = grid.length.powi(D as i32) / np as f64;
+    let nodes = grid.nodes();
     let mut x = initial.x.clone();
     let mut v = initial.v.clone();
-    let mut rho = vec![0.0; grid.cells];
-    let mut e = vec![0.0; grid.cells];
+    let mut rho = vec![0.0; nodes];
+    let mut e = vec![0.0; D * nodes];
     let mut history = PicHistory {
         dt,
         length: grid.length,
@@ -211,7 +245,7 @@ pub fn run_pic(
         solve_seconds: 0.0,
         solves: 0,
     };
-    let mut field = |x: &[f64], rho: &mut [f64], e: &mut [f64], history: &mut PicHistory| {
+    let mut field = |x: &[[f64; D]], rho: &mut [f64], e: &mut [f64], history: &mut PicHistory| {
         grid.deposit(x, rho);
         let clock = std::time::Instant::now();
         solver.solve(rho, dx, e);
@@ -220,8 +254,11 @@ pub fn run_pic(
     };
     // v_{−½}
     field(&x, &mut rho, &mut e, &mut history);
-    for (vp, &xp) in v.iter_mut().zip(&x) {
-        *vp += 0.5 * dt * grid.gather(&e, xp);
+    for (vp, xp) in v.iter_mut().zip(&x) {
+        let f = grid.gather(&e, xp);
+        for d in 0..D {
+            vp[d] += 0.5 * dt * f[d];
+        }
     }
     for n in 0..=steps {
         if n > 0 {
@@ -233,27 +270,37 @@ pub fn run_pic(
                 particle: j,
             });
         }
-        let (mut kinetic, mut momentum) = (0.0, 0.0);
+        let (mut kinetic, mut momentum) = (0.0, [0.0; D]);
         let keep_phase = record.phase_space_at.contains(&n);
         let (mut px, mut pv) = (Vec::new(), Vec::new());
-        for (vp, &xp) in v.iter_mut().zip(&x) {
+        for (vp, xp) in v.iter_mut().zip(&x) {
             let before = *vp;
-            *vp -= dt * grid.gather(&e, xp);
-            kinetic += 0.25 * (before * before + *vp * *vp);
-            momentum += 0.5 * (before + *vp);
+            let f = grid.gather(&e, xp);
+            let (mut b2, mut a2) = (0.0, 0.0);
+            for d in 0..D {
+                vp[d] -= dt * f[d];
+                b2 += before[d] * before[d];
+                a2 += vp[d] * vp[d];
+                momentum[d] += 0.5 * (before[d] + vp[d]);
+            }
+            kinetic += 0.25 * (b2 + a2);
             if keep_phase {
-                px.push(xp as f32);
-                pv.push((0.5 * (before + *vp)) as f32);
+                px.push(xp[0] as f32);
+                pv.push((0.5 * (before[0] + vp[0])) as f32);
             }
         }
         history
             .field_energy
-            .push(0.5 * e.iter().map(|f| f * f).sum::<f64>() * dx);
+            .push(0.5 * e.iter().map(|f| f * f).sum::<f64>() * cell_volume);
         history.kinetic_energy.push(kinetic * weight);
-        history.momentum.push(momentum * weight);
         history
-            .mode_power
-            .push(super::poisson::mode_power(&e, record.mode));
+            .momentum
+            .push(momentum.iter().map(|p| p * weight).collect());
+        history.mode_power.push(super::poisson::mode_power(
+            &e[..nodes],
+            grid.cells,
+            record.mode,
+        ));
         if record.fields_every > 0 && n % record.fields_every == 0 {
             history.fields.push(FieldFrame {
                 step: n,
@@ -271,15 +318,17 @@ pub fn run_pic(
         if n == steps {
             break;
         }
-        for (i, (xp, &vp)) in x.iter_mut().zip(&v).enumerate() {
-            let next = *xp + vp * dt;
-            if !next.is_finite() {
-                return Err(SimError::NonFinite {
-                    step: n,
-                    particle: i,
-                });
+        for (i, (xp, vp)) in x.iter_mut().zip(&v).enumerate() {
+            for d in 0..D {
+                let next = xp[d] + vp[d] * dt;
+                if !next.is_finite() {
+                    return Err(SimError::NonFinite {
+                        step: n,
+                        particle: i,
+                    });
+                }
+                xp[d] = grid.wrap(next);
             }
-            *xp = grid.wrap(next);
         }
     }
     Ok(history)

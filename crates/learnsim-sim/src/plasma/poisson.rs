@@ -7,17 +7,18 @@
 //! g odd and real), so Σ_j ρ_j E_j = 0: the field exerts no net force on the plasma and the PIC
 //! conserves momentum to round-off.
 
+use crate::spectral::Fft2;
 use num_complex::Complex64;
 use rustfft::{Fft, FftPlanner};
 use std::sync::Arc;
 
 /// Computes E from ρ on a periodic grid.
 pub trait FieldSolver {
-    /// Writes E on the `rho.len()` nodes of a periodic grid of spacing `dx` into `e`.
+    /// Writes E on the nodes of a periodic grid of spacing `dx` into `e`.
     ///
     /// # Shapes
-    /// - `rho`: `[cells]`, the charge density at the nodes
-    /// - `e`: `[cells]`, overwritten
+    /// - `rho`: `[cells^D]`, the charge density at the nodes (x the slowest index)
+    /// - `e`: `[D × cells^D]`, overwritten, component-major
     fn solve(&mut self, rho: &[f64], dx: f64, e: &mut [f64]);
 }
 
@@ -32,13 +33,16 @@ pub enum Stencil {
     FiniteDifference,
 }
 
-/// A Poisson solve by FFT (rustfft), spectral or with the finite-difference operator.
+/// A Poisson solve by FFT (rustfft), spectral or with the finite-difference operator, on a
+/// 1D ring or a 2D torus of `cells` nodes per axis.
 pub struct FourierPoisson {
     stencil: Stencil,
     cells: usize,
     forward: Arc<dyn Fft<f64>>,
     inverse: Arc<dyn Fft<f64>>,
     buffer: Vec<Complex64>,
+    /// The 2D transform (None on a ring).
+    plane: Option<Fft2>,
 }
 
 impl std::fmt::Debug for FourierPoisson {
@@ -51,15 +55,71 @@ impl std::fmt::Debug for FourierPoisson {
 }
 
 impl FourierPoisson {
-    /// A solver for grids of `cells` nodes.
+    /// A solver for rings of `cells` nodes.
     pub fn new(cells: usize, stencil: Stencil) -> Self {
+        Self::with_dimensions(cells, 1, stencil)
+    }
+
+    /// A solver for grids of `cells` nodes per axis in `dimensions` (1 or 2) dimensions.
+    ///
+    /// # Panics
+    /// For other dimensions.
+    pub fn with_dimensions(cells: usize, dimensions: usize, stencil: Stencil) -> Self {
+        assert!(
+            dimensions == 1 || dimensions == 2,
+            "FourierPoisson: 1 or 2 dimensions, not {dimensions}"
+        );
         let mut planner = FftPlanner::new();
         Self {
             stencil,
             cells,
             forward: planner.plan_fft_forward(cells),
             inverse: planner.plan_fft_inverse(cells),
-            buffer: vec![Complex64::new(0.0, 0.0); cells],
+            buffer: vec![Complex64::new(0.0, 0.0); cells.pow(dimensions as u32)],
+            plane: (dimensions == 2).then(|| Fft2::new(cells)),
+        }
+    }
+
+    /// The 2D solve: φ_k = ρ_k/K², E_c,k = −iκ_c φ_k, with K² = |k|², κ = k (spectral) or the
+    /// finite-difference pair's K² = Σ_c (2 sin(k_cΔx/2)/Δx)², κ_c = sin(k_cΔx)/Δx; the mean
+    /// and every mode with a Nyquist index carry no field.
+    fn solve_plane(&mut self, rho: &[f64], dx: f64, e: &mut [f64]) {
+        let n = self.cells;
+        let nodes = n * n;
+        let plane = self.plane.as_ref().expect("a 2D solver");
+        for (b, &r) in self.buffer.iter_mut().zip(rho) {
+            *b = Complex64::new(r, 0.0);
+        }
+        plane.forward(&mut self.buffer);
+        let step = 2.0 * std::f64::consts::PI / (n as f64 * dx);
+        let mut components = [self.buffer.clone(), self.buffer.clone()];
+        for m in 0..nodes {
+            let index = [m / n, m % n];
+            let k = plane.wavevector(m).map(|w| w * step);
+            let nyquist = index.iter().any(|&i| 2 * i == n);
+            let (big_k2, kappa) = match self.stencil {
+                Stencil::Spectral => (k[0] * k[0] + k[1] * k[1], k),
+                Stencil::FiniteDifference => {
+                    let s = k.map(|kc| 2.0 * (0.5 * kc * dx).sin() / dx);
+                    (s[0] * s[0] + s[1] * s[1], k.map(|kc| (kc * dx).sin() / dx))
+                }
+            };
+            for (c, component) in components.iter_mut().enumerate() {
+                component[m] *= if m == 0 || nyquist {
+                    Complex64::new(0.0, 0.0)
+                } else {
+                    Complex64::new(0.0, -kappa[c] / big_k2)
+                };
+            }
+        }
+        for (c, component) in components.iter_mut().enumerate() {
+            plane.inverse(component);
+            for (out, b) in e[c * nodes..(c + 1) * nodes]
+                .iter_mut()
+                .zip(component.iter())
+            {
+                *out = b.re;
+            }
         }
     }
 
@@ -87,6 +147,14 @@ impl FourierPoisson {
 
 impl FieldSolver for FourierPoisson {
     fn solve(&mut self, rho: &[f64], dx: f64, e: &mut [f64]) {
+        if self.plane.is_some() {
+            assert_eq!(
+                rho.len(),
+                self.cells * self.cells,
+                "ρ has the solver's nodes"
+            );
+            return self.solve_plane(rho, dx, e);
+        }
         assert_eq!(rho.len(), self.cells, "ρ has the solver's node count");
         for (b, &r) in self.buffer.iter_mut().zip(rho) {
             *b = Complex64::new(r, 0.0);
@@ -104,15 +172,17 @@ impl FieldSolver for FourierPoisson {
     }
 }
 
-/// The squared amplitude |E_m|² of Fourier mode `m` of a grid field (E = Σ E_m e^{ik_m x}):
-/// the field energy of that mode per unit length is |E_m|² (both ±m counted).
-pub fn mode_power(field: &[f64], m: usize) -> f64 {
-    let n = field.len() as f64;
+/// The squared amplitude |E_m|² of the Fourier mode of wavevector (m, 0, …) of a grid field
+/// with `cells` nodes per axis, x the slowest index (E = Σ E_m e^{ik_m x}): the field energy of
+/// that mode per unit volume is |E_m|² (both ±m counted).
+pub fn mode_power(field: &[f64], cells: usize, m: usize) -> f64 {
+    let nodes = field.len() as f64;
+    let per_x = field.len() / cells;
     let (mut re, mut im) = (0.0, 0.0);
     for (j, &f) in field.iter().enumerate() {
-        let phase = 2.0 * std::f64::consts::PI * (m * j) as f64 / n;
+        let phase = 2.0 * std::f64::consts::PI * (m * (j / per_x)) as f64 / cells as f64;
         re += f * phase.cos();
         im -= f * phase.sin();
     }
-    (re * re + im * im) / (n * n)
+    (re * re + im * im) / (nodes * nodes)
 }

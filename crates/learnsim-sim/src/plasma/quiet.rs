@@ -19,6 +19,19 @@ pub fn van_der_corput(i: usize) -> f64 {
     value
 }
 
+/// The i-th point of the van der Corput sequence in `base` (the digits of i + 1 mirrored
+/// about the point): base 3 for a second velocity component, independent of base 2's.
+pub fn van_der_corput_base(i: usize, base: usize) -> f64 {
+    let mut n = i + 1;
+    let (mut value, mut scale) = (0.0, 1.0 / base as f64);
+    while n > 0 {
+        value += (n % base) as f64 * scale;
+        n /= base;
+        scale /= base as f64;
+    }
+    value
+}
+
 /// The standard normal quantile Φ⁻¹(p), 0 < p < 1, by Acklam's rational approximation
 /// (relative error below 1.2e-9), enough for a velocity distribution sampled by 10⁵ particles.
 pub fn normal_quantile(p: f64) -> f64 {
