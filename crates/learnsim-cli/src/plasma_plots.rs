@@ -41,7 +41,7 @@ pub struct EnergyPanel<'a> {
     pub theory: Option<TheoryLine>,
 }
 
-/// Field energy against time, log y (decades fitted to the positive values), one panel each.
+/// A field energy against time, log y (decades fitted to the positive values), one panel each.
 pub fn energy_history(path: &Path, panels: &[EnergyPanel<'_>]) -> Result<()> {
     register_font();
     let e = |x: String| anyhow!("cannot draw {}: {x}", path.display());
@@ -75,7 +75,7 @@ pub fn energy_history(path: &Path, panels: &[EnergyPanel<'_>]) -> Result<()> {
         chart
             .configure_mesh()
             .x_desc("time (1/ω_p)")
-            .y_desc("field energy ½∫E² dx (normalised units)")
+            .y_desc("field energy of the perturbed mode, L^D·|E_m|² (normalised)")
             .y_label_formatter(&|v| format!("{v:.0e}"))
             .draw()
             .map_err(|x| e(x.to_string()))?;
@@ -173,7 +173,7 @@ pub fn phase_space(path: &Path, length: f64, rows: &[PhaseRow<'_>], stride: usiz
             chart
                 .configure_mesh()
                 .x_desc("x (λ_D units)")
-                .y_desc("v")
+                .y_desc("v_x (v_th units)")
                 .draw()
                 .map_err(|x| e(x.to_string()))?;
             let colour = COLOURS[1 + r % (COLOURS.len() - 1)];
