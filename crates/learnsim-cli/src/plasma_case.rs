@@ -241,7 +241,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
             c.trajectories = [160, 16, 32];
             c.steps = 40_000;
             c.mlp.hidden = 1024;
-            c.model = FieldModel::Cnn;
+            c.field_solver = FieldModel::Cnn;
         },
     )?;
     let config = &setup.config;
@@ -390,7 +390,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         }
     }
 
-    let primary = config.model;
+    let primary = config.field_solver;
     let get = |solver: &str, key: &str| summary[solver][key].as_f64().unwrap_or(f64::NAN);
     let seconds = |solver: &str| {
         solve_time[&format!("seconds_per_solve_{solver}")]
@@ -609,7 +609,7 @@ fn draw(
     let histories = &runs[0];
     let learned = &histories
         .iter()
-        .find(|(s, _)| *s == Solver::Learned(config.model))
+        .find(|(s, _)| *s == Solver::Learned(config.field_solver))
         .expect("the primary solver ran")
         .1;
     let snaps = |h: &PicHistory| -> Vec<(f64, Vec<f32>, Vec<f32>)> {
@@ -620,7 +620,7 @@ fn draw(
     };
     let (truth_snaps, learned_snaps) = (snaps(&histories[0].1), snaps(learned));
     if !truth_snaps.is_empty() && truth_snaps.len() == learned_snaps.len() {
-        let learned_label = format!("learned {}", config.model.name());
+        let learned_label = format!("learned {}", config.field_solver.name());
         phase_space(
             &setup.out.join("phase_space.png"),
             histories[0].1.length,

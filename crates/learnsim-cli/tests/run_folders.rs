@@ -357,6 +357,13 @@ fn bad_object_case_configs_are_refused_before_any_work() {
         ("nanophotonics", "lr = 6e-4", "lr = nan", &["`lr`"]),
         ("glass-ka", "radius = 2.0", "radius = -1.0", &["radius"]),
         ("schnet-si", "cutoff = 5.0", "cutoff = 0.0", &["cutoff"]),
+        ("plasma-1d", "dt = 0.1", "dt = 0.0", &["plasma.dt"]),
+        (
+            "plasma-1d",
+            "field_solver = \"cnn\"",
+            "field_solver = \"fft\"",
+            &["field_solver"],
+        ),
     ];
     for (k, (case, from, to, needles)) in probes.iter().enumerate() {
         let text = std::fs::read_to_string(repo(&format!("configs/{case}.toml"))).unwrap();

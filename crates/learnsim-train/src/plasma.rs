@@ -38,8 +38,10 @@ pub struct PlasmaConfig {
     pub trajectories: [usize; 3],
     /// (ρ, E) pairs are kept every this many steps of each run.
     pub record_every: usize,
-    /// The learned solver the bars judge (both are trained and reported).
-    pub model: FieldModel,
+    /// The learned solver the bars judge, `"cnn"` or `"mlp"`: the one run in place of the
+    /// Poisson solve for the bars (both are trained and rerun; the FFT always runs, as the
+    /// truth).
+    pub field_solver: FieldModel,
     /// The MLP (`[mlp]`).
     pub mlp: MlpShape,
     /// The periodic CNN (`[cnn]`).
