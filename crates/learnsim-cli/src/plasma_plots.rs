@@ -173,7 +173,7 @@ pub fn phase_space(path: &Path, length: f64, rows: &[PhaseRow<'_>], stride: usiz
             chart
                 .configure_mesh()
                 .x_desc("x (λ_D units)")
-                .y_desc("v_x (v_th units)")
+                .y_desc("v_x (λ_D ω_p)")
                 .draw()
                 .map_err(|x| e(x.to_string()))?;
             let colour = COLOURS[1 + r % (COLOURS.len() - 1)];
