@@ -16,8 +16,8 @@ use learnsim_models::{default_inference_device, default_training_device};
 use learnsim_sim::Split;
 use learnsim_sim::plasma::{FieldSolver, PicHistory, Scenario, Stencil, damping_rate, growth_rate};
 use learnsim_train::plasma::{
-    FieldModel, FieldNetwork, FieldPairs, LearnedSolver, PlasmaConfig, PlasmaRun, TrainedField,
-    cnn, mlp, train_field,
+    FieldModel, FieldNetwork, FieldPairs, PlasmaConfig, PlasmaRun, TrainedField, cnn, mlp,
+    train_field,
 };
 use rayon::prelude::*;
 use serde::Serialize;
@@ -126,7 +126,7 @@ fn score(config: &PlasmaConfig, scenario: &Scenario, h: &PicHistory) -> RunScore
 /// The trained networks, boxed as field solvers.
 struct Networks {
     mlp: TrainedField<learnsim_models::Mlp>,
-    cnn: TrainedField<learnsim_models::PeriodicCnn1d>,
+    cnn: TrainedField<learnsim_models::PeriodicCnn>,
     /// Nodes per axis.
     cells: usize,
 }
@@ -135,32 +135,16 @@ impl Networks {
     fn solver(&self, model: FieldModel) -> Box<dyn FieldSolver> {
         let device = default_inference_device();
         match model {
-            FieldModel::Mlp => Box::new(LearnedSolver::new(
-                self.mlp.network.clone(),
-                self.mlp.scale,
-                self.cells,
-                device,
-            )),
-            FieldModel::Cnn => Box::new(LearnedSolver::new(
-                self.cnn.network.clone(),
-                self.cnn.scale,
-                self.cells,
-                device,
-            )),
+            FieldModel::Mlp => Box::new(self.mlp.solver(self.cells, device)),
+            FieldModel::Cnn => Box::new(self.cnn.solver(self.cells, device)),
         }
     }
 
     fn one_step_errors(&self, model: FieldModel, pairs: &FieldPairs) -> Vec<f64> {
         let device = default_inference_device();
         match model {
-            FieldModel::Mlp => {
-                LearnedSolver::new(self.mlp.network.clone(), self.mlp.scale, self.cells, device)
-                    .relative_errors(pairs)
-            }
-            FieldModel::Cnn => {
-                LearnedSolver::new(self.cnn.network.clone(), self.cnn.scale, self.cells, device)
-                    .relative_errors(pairs)
-            }
+            FieldModel::Mlp => self.mlp.solver(self.cells, device).relative_errors(pairs),
+            FieldModel::Cnn => self.cnn.solver(self.cells, device).relative_errors(pairs),
         }
     }
 }

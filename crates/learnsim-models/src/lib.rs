@@ -51,7 +51,7 @@ pub use learned_simulator::{
 };
 pub use mlp::{Mlp, MlpConfig, MlpParameter};
 pub use pdenet::{DERIVATIVES, PdeNet, PdeNetConfig, SymNet};
-pub use periodic_cnn::{PeriodicCnn1d, PeriodicCnn1dConfig};
+pub use periodic_cnn::{PeriodicCnn, PeriodicCnnConfig};
 pub use schnet::{AtomsGraph, SchNet, SchNetConfig, SchNetInteraction, ssp};
 pub use tfnet::{TfNet, TfNetConfig, pixel_shuffle_2d};
 pub use unet3d::{UNet3d, UNet3dConfig};

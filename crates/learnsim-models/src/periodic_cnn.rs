@@ -10,11 +10,11 @@ use burn::nn::{PaddingConfig1d, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
-/// Shape of a [`PeriodicCnn1d`] or, with `dimensions = 2`, of its 2D counterpart on a torus
-/// of `points`² nodes (kernels `points`² and `local_kernel`², the output one channel per
+/// Shape of a [`PeriodicCnn`]: on a ring of `points` nodes or, with `dimensions = 2`, on a
+/// torus of `points`² nodes (kernels `points`² and `local_kernel`², the output one channel per
 /// dimension: a vector field).
 #[derive(Config, Debug)]
-pub struct PeriodicCnn1dConfig {
+pub struct PeriodicCnnConfig {
     /// Grid points of the ring (the first kernel's width).
     pub points: usize,
     /// Channels of every hidden layer.
@@ -31,7 +31,7 @@ pub struct PeriodicCnn1dConfig {
 /// Global circular convolution → ReLU → (local circular convolution → ReLU)* → 1×1 convolution,
 /// on a ring (1D layers) or a torus (2D layers).
 #[derive(Module, Debug)]
-pub struct PeriodicCnn1d {
+pub struct PeriodicCnn {
     global: Option<Conv1d>,
     local: Vec<Conv1d>,
     head: Option<Conv1d>,
@@ -52,12 +52,12 @@ fn conv_2d(from: usize, to: usize, kernel: usize, device: &Device) -> Conv2d {
         .init(device)
 }
 
-impl PeriodicCnn1dConfig {
+impl PeriodicCnnConfig {
     /// Builds the network with burn's default initialisation.
-    pub fn init(&self, device: &Device) -> PeriodicCnn1d {
+    pub fn init(&self, device: &Device) -> PeriodicCnn {
         let c = self.channels;
         if self.dimensions == 2 {
-            return PeriodicCnn1d {
+            return PeriodicCnn {
                 global: None,
                 local: Vec::new(),
                 head: None,
@@ -68,7 +68,7 @@ impl PeriodicCnn1dConfig {
                 head_2d: Some(conv_2d(c, 2, 1, device)),
             };
         }
-        PeriodicCnn1d {
+        PeriodicCnn {
             global: Some(conv(1, c, self.points, device)),
             local: (0..self.local_layers)
                 .map(|_| conv(c, c, self.local_kernel, device))
@@ -111,7 +111,7 @@ fn circular_pad_2d(x: Tensor<4>, kernel: usize) -> Tensor<4> {
     circular_pad(circular_pad(x, 2, kernel), 3, kernel)
 }
 
-impl PeriodicCnn1d {
+impl PeriodicCnn {
     /// # Shapes
     /// - `x`: `[batch, points^D]` (x the slowest index) → `[batch, D × points^D]`
     ///   (component-major)

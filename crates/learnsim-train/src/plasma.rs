@@ -14,7 +14,7 @@ use crate::{Bound, FieldError, Validate, count_in, learning_rates, network_memor
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
-use learnsim_models::{Mlp, MlpConfig, PeriodicCnn1d, PeriodicCnn1dConfig};
+use learnsim_models::{Mlp, MlpConfig, PeriodicCnn, PeriodicCnnConfig};
 use learnsim_sim::plasma::{
     FieldSolver, FourierPoisson, PicHistory, PlasmaRecipe, Record, Scenario, ScenarioKind, Stencil,
     run_pic,
@@ -115,7 +115,7 @@ pub struct MlpShape {
     pub layers: usize,
 }
 
-/// `[cnn]`: see [`PeriodicCnn1dConfig`].
+/// `[cnn]`: see [`PeriodicCnnConfig`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CnnShape {
@@ -371,12 +371,8 @@ fn rms(x: &[f64]) -> f64 {
     (x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64).sqrt()
 }
 
-/// ‖a − b‖₂ / ‖b‖₂.
-pub fn relative_l2(a: &[f64], b: &[f64]) -> f64 {
-    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum();
-    let den: f64 = b.iter().map(|y| y * y).sum();
-    (num / den).sqrt()
-}
+/// ‖a − b‖₂ / ‖b‖₂, the one-step error the case scores (the surrogate cases' measure).
+pub use crate::nanophotonics::relative_l2;
 
 /// The network's output scale: E/(‖ρ‖·L) divided by `output_std` is what it predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -424,9 +420,9 @@ impl FieldNetwork for Mlp {
     }
 }
 
-impl FieldNetwork for PeriodicCnn1d {
+impl FieldNetwork for PeriodicCnn {
     fn forward(&self, rho: Tensor<2>) -> Tensor<2> {
-        PeriodicCnn1d::forward(self, rho)
+        PeriodicCnn::forward(self, rho)
     }
 }
 
@@ -526,6 +522,14 @@ pub fn train_field<M: FieldNetwork>(
     })
 }
 
+impl<M: FieldNetwork> TrainedField<M> {
+    /// The trained network as a field solver for grids of `cells` nodes per axis, on an
+    /// inference `device`.
+    pub fn solver(&self, cells: usize, device: Device) -> LearnedSolver<M> {
+        LearnedSolver::new(self.network.clone(), self.scale, cells, device)
+    }
+}
+
 /// The Aguilar–Markidis field solve: a trained network in place of the Poisson solve.
 #[derive(Debug, Clone)]
 pub struct LearnedSolver<M> {
@@ -620,8 +624,8 @@ pub fn mlp(config: &PlasmaConfig, device: &Device) -> Mlp {
 }
 
 /// The periodic CNN of `config`.
-pub fn cnn(config: &PlasmaConfig, device: &Device) -> PeriodicCnn1d {
-    PeriodicCnn1dConfig::new(
+pub fn cnn(config: &PlasmaConfig, device: &Device) -> PeriodicCnn {
+    PeriodicCnnConfig::new(
         config.plasma.cells,
         config.cnn.channels,
         config.cnn.local_kernel,
