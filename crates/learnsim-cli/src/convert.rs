@@ -3,7 +3,9 @@
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use learnsim_data::{DatasetFormat, export_dataset_with_progress, import_dataset};
+use learnsim_data::{
+    DatasetFormat, GeoelementsLayout, export_dataset_with_progress, import_dataset,
+};
 use std::path::PathBuf;
 
 /// A dataset format, as the CLI names it.
@@ -30,6 +32,27 @@ impl From<FormatArg> for DatasetFormat {
     }
 }
 
+/// geoelements' NPZ layout, as the CLI names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LayoutArg {
+    /// One member `gns_data`: an object array of (positions, particle_type[, material_property])
+    /// tuples, what geoelements' current loader reads first.
+    #[default]
+    #[value(name = "gns_data")]
+    GnsData,
+    /// One member per trajectory (`simulation_0`, ...), each an object array.
+    Legacy,
+}
+
+impl From<LayoutArg> for GeoelementsLayout {
+    fn from(l: LayoutArg) -> Self {
+        match l {
+            LayoutArg::GnsData => Self::GnsData,
+            LayoutArg::Legacy => Self::Legacy,
+        }
+    }
+}
+
 /// Arguments of `learnsim convert`.
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
@@ -39,6 +62,9 @@ pub struct ConvertArgs {
     /// Format to write.
     #[arg(long, value_enum)]
     pub to: FormatArg,
+    /// NPZ layout when writing geoelements.
+    #[arg(long, value_enum, default_value = "gns_data")]
+    pub geoelements_layout: LayoutArg,
     /// Dataset folder to read.
     pub input: PathBuf,
     /// Folder to write (created; must not hold a dataset of another format).
@@ -94,9 +120,13 @@ pub fn convert(args: &ConvertArgs) -> Result<String> {
     bar.set_length(counts.iter().sum::<usize>() as u64);
     bar.set_position(0);
     bar.set_message(format!("writing {} ({})", args.output.display(), to.name()));
-    export_dataset_with_progress(&args.output, to, &imported.dataset, &mut |n| {
-        bar.inc(n as u64)
-    })?;
+    export_dataset_with_progress(
+        &args.output,
+        to,
+        args.geoelements_layout.into(),
+        &imported.dataset,
+        &mut |n| bar.inc(n as u64),
+    )?;
     bar.finish_and_clear();
     let mut summary = format!(
         "converted {} ({}) -> {} ({}): train {}, valid {}, test {} trajectories",

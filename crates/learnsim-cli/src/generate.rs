@@ -4,9 +4,9 @@ use crate::{TierArg, default_out, find_case};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use learnsim_core::{Metadata, Trajectory};
+use learnsim_core::{Metadata, ParticleKind, Trajectory};
 use learnsim_data::{difference_stats, write_metadata, write_split};
-use learnsim_sim::{Case, Split, Tier, trajectory_seed};
+use learnsim_sim::{Case, MaterialVariation, Split, Tier, trajectory_seed};
 use rayon::prelude::*;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -31,6 +31,27 @@ pub struct GenerateArgs {
     /// Trajectories per split as TRAIN,VALID,TEST [default: the tier's].
     #[arg(long, value_parser = parse_counts)]
     pub trajectories: Option<[usize; 3]>,
+    /// Sand only: draw each trajectory's friction angle uniformly from LOW,HIGH degrees
+    /// (10 to 60) and store tan φ per particle as `material_property`, as geoelements' sand
+    /// datasets do [default: the recipe's fixed angle].
+    #[arg(long, value_parser = parse_angles, value_name = "LOW,HIGH")]
+    pub friction_angles: Option<(f64, f64)>,
+}
+
+fn parse_angles(text: &str) -> Result<(f64, f64), String> {
+    let parts: Vec<f64> = text
+        .split(',')
+        .map(|p| p.trim().parse::<f64>().map_err(|e| format!("`{p}`: {e}")))
+        .collect::<Result<_, _>>()?;
+    let [low, high] = parts[..] else {
+        return Err("expected two angles in degrees, LOW,HIGH".into());
+    };
+    let variation = MaterialVariation::FrictionAngle {
+        low_deg: low,
+        high_deg: high,
+    };
+    variation.validate().map_err(|e| e.to_string())?;
+    Ok((low, high))
 }
 
 fn parse_counts(text: &str) -> Result<[usize; 3], String> {
@@ -63,6 +84,18 @@ pub fn run(args: &GenerateArgs) -> Result<String> {
     if counts.iter().sum::<usize>() > MAX_TRAJECTORIES {
         bail!("--trajectories {counts:?}: at most {MAX_TRAJECTORIES} in total");
     }
+    let variation = match args.friction_angles {
+        None => MaterialVariation::Recipe,
+        Some((low_deg, high_deg)) => {
+            if case.mpm_config().map(|c| c.material.kind()) != Some(ParticleKind::Sand) {
+                bail!(
+                    "--friction-angles: {} has no friction angle to vary (sand cases only)",
+                    case.name()
+                );
+            }
+            MaterialVariation::FrictionAngle { low_deg, high_deg }
+        }
+    };
     let out = args.out.clone().unwrap_or_else(|| default_out(case));
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
 
@@ -83,10 +116,11 @@ pub fn run(args: &GenerateArgs) -> Result<String> {
         let trajectories: Vec<Trajectory> = (0..count)
             .into_par_iter()
             .map(|index| {
-                case.simulate(
+                case.simulate_with(
                     tier,
                     trajectory_seed(args.seed, *split, index),
                     n_frames,
+                    variation,
                     &|| bar.inc(1),
                 )
                 .with_context(|| format!("{} trajectory {index} of {}", split.name(), case.name()))
@@ -131,6 +165,7 @@ pub fn run(args: &GenerateArgs) -> Result<String> {
         tier: tier.name().into(),
         seed: args.seed,
         num_trajectories: counts,
+        features: learnsim_data::features_of(&splits),
     };
     metadata
         .validate()

@@ -218,6 +218,7 @@ mod tests {
             tier: "cpu".into(),
             seed: 0,
             num_trajectories: [1, 1, 1],
+            features: Default::default(),
         }
     }
 

@@ -474,6 +474,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
             tier: args.tier,
             frames,
             trajectories,
+            friction_angles: None,
         })?;
     }
     let dataset = load_dataset(&data_dir)?;

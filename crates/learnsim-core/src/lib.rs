@@ -17,12 +17,12 @@ mod trajectory;
 
 pub use domain::Domain;
 pub use error::CoreError;
-pub use metadata::{Metadata, NUM_PARTICLES_MAX_LIMIT};
+pub use metadata::{ExtraFeatures, Metadata, NUM_PARTICLES_MAX_LIMIT};
 pub use neighbors::{CellList, Edges, SelfEdges, brute_force_edges};
 pub use particle_kind::{ParticleKind, TypeConvention};
 pub use state::ParticleState;
 pub use stepper::Stepper;
-pub use trajectory::Trajectory;
+pub use trajectory::{FeatureTable, Trajectory};
 
 /// Floating-point type of simulator state. Stored datasets are `f32`, as in the field's formats.
 pub type Real = f64;

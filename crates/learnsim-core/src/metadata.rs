@@ -51,6 +51,37 @@ pub struct Metadata {
     pub seed: u64,
     /// Number of trajectories in each split, `[train, valid, test]`.
     pub num_trajectories: [usize; 3],
+    /// The optional features every trajectory carries (omitted from metadata.json when none).
+    #[serde(default, skip_serializing_if = "ExtraFeatures::is_empty")]
+    pub features: ExtraFeatures,
+}
+
+/// Widths of the optional features stored beside the positions, each a named dataset in every
+/// trajectory group of the HDF5 files: `material_property` `[N]` or `[N, F]` (static, per
+/// particle: geoelements' tan φ) and `step_context` `[T, C]` (per frame, global: DeepMind's).
+/// 0 means the dataset has none.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExtraFeatures {
+    /// Width F of `material_property`.
+    #[serde(default)]
+    pub material_property: usize,
+    /// Width C of `step_context`.
+    #[serde(default)]
+    pub step_context: usize,
+    /// Mean of each `step_context` column over the training split's frames (DeepMind's
+    /// `context_mean`); empty without a context.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context_mean: Vec<f64>,
+    /// Its standard deviation (DeepMind's `context_std`), 1 where a column is constant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context_std: Vec<f64>,
+}
+
+impl ExtraFeatures {
+    /// Whether the dataset carries neither feature.
+    pub fn is_empty(&self) -> bool {
+        self.material_property == 0 && self.step_context == 0
+    }
 }
 
 /// The largest `num_particles_max` a dataset may claim: 10⁸ particles, a hundred times the
@@ -140,6 +171,24 @@ impl Metadata {
             if values.iter().any(|v| !v.is_finite()) {
                 return bad(format!("{name} = {values:?} must be finite"));
             }
+        }
+        let f = &self.features;
+        if f.context_mean.len() != f.step_context || f.context_std.len() != f.step_context {
+            return bad(format!(
+                "features: context_mean and context_std have {} and {} entries, expected \
+                 step_context = {}",
+                f.context_mean.len(),
+                f.context_std.len(),
+                f.step_context
+            ));
+        }
+        if f.context_mean.iter().any(|v| !v.is_finite())
+            || f.context_std.iter().any(|v| !(v.is_finite() && *v > 0.0))
+        {
+            return bad(format!(
+                "features: context_mean {:?} must be finite and context_std {:?} finite and > 0",
+                f.context_mean, f.context_std
+            ));
         }
         Ok(())
     }

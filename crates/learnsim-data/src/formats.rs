@@ -14,10 +14,12 @@
 //! frame, `periodic_boundary_conditions` false, gravity zero, counts from the files.
 
 use crate::npz::{object_items, read_npz, write_npz};
-use crate::pickle::{ArrayValues, PyValue};
+use crate::pickle::{ArrayData, ArrayValues, NdArray, PyValue};
 use crate::tfrecord::{DeepmindRecord, read_tfrecord, write_tfrecord};
 use crate::{DataError, Dataset, SPLITS, read_split, write_bytes_atomically, write_split};
-use learnsim_core::{Metadata, ParticleKind, Trajectory, TypeConvention};
+use learnsim_core::{
+    ExtraFeatures, FeatureTable, Metadata, ParticleKind, Trajectory, TypeConvention,
+};
 use serde_json::{Map, Value, json};
 use std::path::Path;
 
@@ -160,34 +162,41 @@ fn import_unchecked(dir: &Path, format: DatasetFormat) -> Result<Imported, DataE
         splits[k] = match format {
             DatasetFormat::Deepmind => {
                 let records = read_tfrecord(&path, dim)?;
-                if records.iter().any(|r| r.step_context.is_some()) {
-                    dropped.push(format!(
-                        "{}: per-frame `step_context` (learnsim datasets have no global context)",
-                        path.display()
-                    ));
-                }
                 records
                     .into_iter()
                     .enumerate()
                     .map(|(i, r)| {
-                        let kind = kinds(&r.particle_type, convention)
-                            .map_err(|e| DataError::invalid(&path, format!("record {i}: {e}")))?;
-                        Trajectory::new(dim, r.n_frames, r.position, kind)
-                            .map_err(|e| DataError::invalid(&path, format!("record {i}: {e}")))
+                        let bad = |e: String| DataError::invalid(&path, format!("record {i}: {e}"));
+                        let kind = kinds(&r.particle_type, convention).map_err(bad)?;
+                        let mut t = Trajectory::new(dim, r.n_frames, r.position, kind)
+                            .map_err(|e| bad(e.to_string()))?;
+                        if let Some((width, values)) = r.step_context {
+                            t = t
+                                .with_step_context(width, values)
+                                .map_err(|e| bad(e.to_string()))?;
+                        }
+                        if let Some((width, values)) = r.material {
+                            t = t
+                                .with_material(width, values)
+                                .map_err(|e| bad(e.to_string()))?;
+                        }
+                        Ok(t)
                     })
                     .collect::<Result<_, _>>()?
             }
-            DatasetFormat::Geoelements => read_geoelements_split(&path, dim, &mut dropped)?,
+            DatasetFormat::Geoelements => read_geoelements_split(&path, dim)?,
             DatasetFormat::Lagrangebench => read_split(&path, TypeConvention::Lagrangebench)?,
             DatasetFormat::Learnsim => unreachable!("handled above"),
         };
     }
+    harmonise_features(&mut splits, &mut dropped);
     let metadata = match json.get("learnsim") {
         Some(ours) => {
             let mut m: Metadata = serde_json::from_value(ours.clone()).map_err(|e| {
                 DataError::invalid(&meta_path, format!("`learnsim` is not our metadata: {e}"))
             })?;
             m.particle_type_convention = convention;
+            m.features = features_of(&splits);
             m
         }
         None => foreign_metadata(&json, &meta_path, format, dim, &splits)?,
@@ -217,19 +226,28 @@ fn import_unchecked(dir: &Path, format: DatasetFormat) -> Result<Imported, DataE
     })
 }
 
-/// Writes `dataset` into `dir` in `format` (every file atomically).
+/// Writes `dataset` into `dir` in `format` (every file atomically; geoelements in its current
+/// `gns_data` layout).
 pub fn export_dataset(
     dir: &Path,
     format: DatasetFormat,
     dataset: &Dataset,
 ) -> Result<(), DataError> {
-    export_dataset_with_progress(dir, format, dataset, &mut |_| {})
+    export_dataset_with_progress(
+        dir,
+        format,
+        GeoelementsLayout::default(),
+        dataset,
+        &mut |_| {},
+    )
 }
 
-/// [`export_dataset`], calling `progress(n)` after each split with the `n` trajectories it held.
+/// [`export_dataset`] with geoelements' layout chosen, calling `progress(n)` after each split
+/// with the `n` trajectories it held.
 pub fn export_dataset_with_progress(
     dir: &Path,
     format: DatasetFormat,
+    layout: GeoelementsLayout,
     dataset: &Dataset,
     progress: &mut dyn FnMut(usize),
 ) -> Result<(), DataError> {
@@ -260,31 +278,88 @@ pub fn export_dataset_with_progress(
                             particle_type: ids(t, convention, &path, i)?,
                             position: t.position.clone(),
                             n_frames: t.n_frames,
-                            step_context: None,
+                            step_context: (!t.step_context.is_empty())
+                                .then(|| (t.step_context.width, t.step_context.values.clone())),
+                            material: (!t.material.is_empty())
+                                .then(|| (t.material.width, t.material.values.clone())),
                         })
                     })
                     .collect::<Result<Vec<_>, DataError>>()?;
                 write_tfrecord(&path, &records)?;
             }
             DatasetFormat::Geoelements => {
-                let members = trajectories
+                let with_context = trajectories.iter().any(|t| !t.step_context.is_empty());
+                if with_context && layout == GeoelementsLayout::Legacy {
+                    return Err(DataError::invalid(
+                        &path,
+                        "the legacy geoelements layout has no place for a per-frame \
+                         `step_context` (their loader reads every member as a trajectory); use \
+                         --geoelements-layout gns_data",
+                    ));
+                }
+                let items = trajectories
                     .iter()
                     .enumerate()
                     .map(|(i, t)| {
-                        let positions = PyValue::Array(
-                            vec![t.n_frames, t.n_particles, t.dim],
-                            ArrayValues::F32(t.position.clone()),
-                        );
-                        let types = PyValue::Array(
-                            vec![t.n_particles],
-                            ArrayValues::I64(ids(t, convention, &path, i)?),
-                        );
-                        Ok((
-                            format!("simulation_{i}"),
-                            PyValue::ObjectArray(vec![positions, types]),
-                        ))
+                        let mut items = vec![
+                            PyValue::Array(
+                                vec![t.n_frames, t.n_particles, t.dim],
+                                ArrayValues::F32(t.position.clone()),
+                            ),
+                            PyValue::Array(
+                                vec![t.n_particles],
+                                ArrayValues::I64(ids(t, convention, &path, i)?),
+                            ),
+                        ];
+                        match t.material.width {
+                            0 => {}
+                            1 => items.push(PyValue::Array(
+                                vec![t.n_particles],
+                                ArrayValues::F32(t.material.values.clone()),
+                            )),
+                            w => {
+                                return Err(DataError::invalid(
+                                    &path,
+                                    format!(
+                                        "trajectory {i}: geoelements' material_property is one \
+                                         value per particle, this dataset has {w}"
+                                    ),
+                                ));
+                            }
+                        }
+                        Ok(items)
                     })
                     .collect::<Result<Vec<_>, DataError>>()?;
+                let members: Vec<(String, PyValue)> = match layout {
+                    GeoelementsLayout::GnsData => {
+                        let mut members = vec![(
+                            GNS_DATA.to_string(),
+                            PyValue::ObjectArray(items.into_iter().map(PyValue::Tuple).collect()),
+                        )];
+                        if with_context {
+                            members.push((
+                                STEP_CONTEXT.to_string(),
+                                PyValue::ObjectArray(
+                                    trajectories
+                                        .iter()
+                                        .map(|t| {
+                                            PyValue::Array(
+                                                vec![t.n_frames, t.step_context.width],
+                                                ArrayValues::F32(t.step_context.values.clone()),
+                                            )
+                                        })
+                                        .collect(),
+                                ),
+                            ));
+                        }
+                        members
+                    }
+                    GeoelementsLayout::Legacy => items
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, items)| (format!("simulation_{i}"), PyValue::ObjectArray(items)))
+                        .collect(),
+                };
                 let bytes = write_npz(&members).map_err(|e| DataError::invalid(&path, e))?;
                 write_bytes_atomically(&path, &bytes)?;
             }
@@ -298,6 +373,10 @@ pub fn export_dataset_with_progress(
         }
         DatasetFormat::Deepmind | DatasetFormat::Geoelements => {
             let mut m = deepmind_keys(&metadata);
+            if metadata.features.step_context > 0 {
+                m.insert("context_mean".into(), json!(metadata.features.context_mean));
+                m.insert("context_std".into(), json!(metadata.features.context_std));
+            }
             m.insert(
                 "learnsim".into(),
                 serde_json::to_value(&metadata).expect("metadata serialises"),
@@ -306,6 +385,74 @@ pub fn export_dataset_with_progress(
         }
     };
     write_bytes_atomically(&meta_path, text.as_bytes())
+}
+
+/// The features every trajectory carries, from the first one (after [`harmonise_features`],
+/// or as checked by the loaders, they all agree).
+/// The context's statistics come from the first split (the training split).
+pub fn features_of(splits: &[Vec<Trajectory>]) -> ExtraFeatures {
+    let first = splits.iter().flatten().next();
+    let width = first.map_or(0, |t| t.step_context.width);
+    let mut sum = vec![0.0f64; width];
+    let mut sq = vec![0.0f64; width];
+    let mut count = 0usize;
+    for t in splits.first().into_iter().flatten() {
+        for row in t.step_context.values.chunks_exact(width.max(1)) {
+            for (c, &v) in row.iter().enumerate() {
+                sum[c] += f64::from(v);
+                sq[c] += f64::from(v) * f64::from(v);
+            }
+            count += 1;
+        }
+    }
+    let n = count.max(1) as f64;
+    let context_mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+    let context_std = sq
+        .iter()
+        .zip(&context_mean)
+        .map(|(q, m)| {
+            let std = (q / n - m * m).max(0.0).sqrt();
+            // A constant column normalises to zero with any std; 1 keeps it finite.
+            if std > 1e-8 { std } else { 1.0 }
+        })
+        .collect();
+    ExtraFeatures {
+        material_property: first.map_or(0, |t| t.material.width),
+        step_context: width,
+        context_mean,
+        context_std,
+    }
+}
+
+/// A model can only use a feature every trajectory has: one that some trajectories lack, or
+/// carry at another width, is removed from all and named in `dropped`.
+fn harmonise_features(splits: &mut [Vec<Trajectory>; 3], dropped: &mut Vec<String>) {
+    type Table = fn(&mut Trajectory) -> &mut FeatureTable;
+    let tables: [(&str, Table); 2] = [
+        ("material_property", |t| &mut t.material),
+        ("step_context", |t| &mut t.step_context),
+    ];
+    for (name, table) in tables {
+        let mut widths: Vec<usize> = splits
+            .iter_mut()
+            .flatten()
+            .map(|t| table(t).width)
+            .collect();
+        let total = widths.len();
+        let with = widths.iter().filter(|&&w| w > 0).count();
+        widths.sort_unstable();
+        widths.dedup();
+        if with > 0 && widths.len() > 1 {
+            splits
+                .iter_mut()
+                .flatten()
+                .for_each(|t| *table(t) = FeatureTable::NONE);
+            dropped.push(format!(
+                "`{name}`: {with} of {total} trajectories carry it (widths {widths:?}); a feature \
+                 a model reads must be on every trajectory at one width"
+            ));
+        }
+    }
 }
 
 /// DeepMind's metadata.json keys (geoelements' flat flavour is the same).
@@ -327,60 +474,167 @@ fn deepmind_keys(m: &Metadata) -> Map<String, Value> {
     out
 }
 
-fn read_geoelements_split(
-    path: &Path,
-    dim: usize,
-    dropped: &mut Vec<String>,
-) -> Result<Vec<Trajectory>, DataError> {
+/// geoelements' two NPZ layouts: one member `gns_data` (an object array of trajectory tuples,
+/// what their current tools write and their loader reads first) or one member per trajectory
+/// (the older layout: each an object array).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GeoelementsLayout {
+    /// `gns_data`: an object array of `(positions, particle_type[, material_property])` tuples.
+    #[default]
+    GnsData,
+    /// `simulation_0`, `simulation_1`, …: each an object array of the same items.
+    Legacy,
+}
+
+impl GeoelementsLayout {
+    /// Both layouts.
+    pub const ALL: [GeoelementsLayout; 2] = [Self::GnsData, Self::Legacy];
+
+    /// The name the CLI takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::GnsData => "gns_data",
+            Self::Legacy => "legacy",
+        }
+    }
+}
+
+/// The member that holds a whole geoelements dataset in their current layout.
+const GNS_DATA: &str = "gns_data";
+/// Our member beside it with each trajectory's `[T, C]` step context.
+const STEP_CONTEXT: &str = "step_context";
+
+fn read_geoelements_split(path: &Path, dim: usize) -> Result<Vec<Trajectory>, DataError> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
     let members = read_npz(&bytes).map_err(|e| DataError::invalid(path, e))?;
     if members.is_empty() {
         return Err(DataError::invalid(path, "holds no trajectories"));
     }
-    let mut material = false;
-    let out = members
-        .iter()
-        .map(|(name, array)| {
-            let bad = |e: String| DataError::invalid(path, format!("`{name}`: {e}"));
-            let items = object_items(array).map_err(bad)?;
-            if !(2..=3).contains(&items.len()) {
-                return Err(bad(format!(
-                    "holds {} items, expected (positions, particle_type[, material_property])",
-                    items.len()
-                )));
+    // (name for errors, the trajectory's items)
+    let mut items: Vec<(String, &[NdArray])> = Vec::new();
+    let member = |key: &str| members.iter().find(|(name, _)| name == key).map(|(_, a)| a);
+    let mut contexts: Option<&[NdArray]> = None;
+    if let Some(array) = member(GNS_DATA) {
+        // As geoelements' loader: `gns_data` holds the dataset; our `step_context` member
+        // (one [T, C] array per trajectory) rides beside it, unseen by their loader.
+        let trajectories = object_items(array)
+            .map_err(|e| DataError::invalid(path, format!("`{GNS_DATA}`: {e}")))?;
+        for (i, t) in trajectories.iter().enumerate() {
+            let label = format!("`{GNS_DATA}` item {i}");
+            let inner =
+                object_items(t).map_err(|e| DataError::invalid(path, format!("{label}: {e}")))?;
+            items.push((label, inner));
+        }
+        if let Some(array) = member(STEP_CONTEXT) {
+            let per = object_items(array)
+                .map_err(|e| DataError::invalid(path, format!("`{STEP_CONTEXT}`: {e}")))?;
+            if per.len() != items.len() {
+                return Err(DataError::invalid(
+                    path,
+                    format!(
+                        "`{STEP_CONTEXT}` holds {} arrays, `{GNS_DATA}` {} trajectories",
+                        per.len(),
+                        items.len()
+                    ),
+                ));
             }
-            material |= items.len() == 3;
-            let (positions, types) = (&items[0], &items[1]);
-            let [t, n, d] = positions.shape[..] else {
-                return Err(bad(format!(
-                    "positions have shape {:?}, expected [T, N, D]",
-                    positions.shape
-                )));
+            contexts = Some(per);
+        }
+    } else {
+        for (name, array) in &members {
+            let label = format!("`{name}`");
+            let inner = object_items(array)
+                .map_err(|e| DataError::invalid(path, format!("{label}: {e}")))?;
+            items.push((label, inner));
+        }
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, (label, items))| {
+            let bad = |e: String| DataError::invalid(path, format!("{label}: {e}"));
+            let t = geoelements_trajectory(items, dim).map_err(bad)?;
+            let Some(context) = contexts.map(|c| &c[i]) else {
+                return Ok(t);
             };
-            if d != dim {
-                return Err(bad(format!(
-                    "positions have D = {d}, metadata.json says dim = {dim}"
-                )));
-            }
-            if types.shape != [n] {
-                return Err(bad(format!(
-                    "particle_type has shape {:?}, positions have N = {n}",
-                    types.shape
-                )));
-            }
-            let kind =
-                kinds(&types.to_i64().map_err(bad)?, TypeConvention::Deepmind).map_err(bad)?;
-            Trajectory::new(d, t, positions.to_f32().map_err(bad)?, kind)
+            let bad =
+                |e: String| DataError::invalid(path, format!("`{STEP_CONTEXT}` item {i}: {e}"));
+            let width = match context.shape[..] {
+                [rows, width] if rows == t.n_frames => width,
+                _ => {
+                    return Err(bad(format!(
+                        "has shape {:?}, expected [{}, C]",
+                        context.shape, t.n_frames
+                    )));
+                }
+            };
+            t.with_step_context(width, context.to_f32().map_err(&bad)?)
                 .map_err(|e| bad(e.to_string()))
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    if material {
-        dropped.push(format!(
-            "{}: `material_property` (learnsim trajectories carry kinds only)",
-            path.display()
+        .collect()
+}
+
+/// One trajectory from its items `(positions [T, N, D], particle_type [N] or scalar,
+/// material_property [N] or scalar)`: a scalar holds for every particle, as geoelements'
+/// loader broadcasts it with `np.full`.
+fn geoelements_trajectory(items: &[NdArray], dim: usize) -> Result<Trajectory, String> {
+    if !(2..=3).contains(&items.len()) {
+        return Err(format!(
+            "holds {} items, expected (positions, particle_type[, material_property])",
+            items.len()
         ));
     }
-    Ok(out)
+    let (positions, types) = (&items[0], &items[1]);
+    let [t, n, d] = positions.shape[..] else {
+        return Err(format!(
+            "positions have shape {:?}, expected [T, N, D]",
+            positions.shape
+        ));
+    };
+    if d != dim {
+        return Err(format!(
+            "positions have D = {d}, metadata.json says dim = {dim}"
+        ));
+    }
+    let per_particle = |array: &NdArray, what: &str| -> Result<(), String> {
+        if array.shape.is_empty() || array.shape == [n] {
+            Ok(())
+        } else {
+            Err(format!(
+                "{what} has shape {:?}, expected a scalar or [{n}] (positions have N = {n})",
+                array.shape
+            ))
+        }
+    };
+    per_particle(types, "particle_type")?;
+    let ids = types.to_i64()?;
+    let ids = if ids.len() == 1 && types.shape.is_empty() {
+        vec![ids[0]; n]
+    } else {
+        ids
+    };
+    let kind = kinds(&ids, TypeConvention::Deepmind)?;
+    let trajectory = Trajectory::new(d, t, positions.to_f32()?, kind).map_err(|e| e.to_string())?;
+    match items.get(2) {
+        None => Ok(trajectory),
+        Some(material) => {
+            per_particle(material, "material_property")?;
+            let values = match &material.data {
+                ArrayData::Int(v) => v.iter().map(|&x| x as f32).collect(),
+                _ => material
+                    .to_f32()
+                    .map_err(|e| format!("material_property: {e}"))?,
+            };
+            let values = if material.shape.is_empty() {
+                vec![values[0]; n]
+            } else {
+                values
+            };
+            trajectory
+                .with_material(1, values)
+                .map_err(|e| e.to_string())
+        }
+    }
 }
 
 fn kinds(ids: &[i64], convention: TypeConvention) -> Result<Vec<ParticleKind>, String> {
@@ -514,6 +768,7 @@ fn foreign_metadata(
         tier: "imported".into(),
         seed: 0,
         num_trajectories: [splits[0].len(), splits[1].len(), splits[2].len()],
+        features: features_of(splits),
     })
 }
 

@@ -1,7 +1,8 @@
-//! One split of a dataset as an HDF5 file in LagrangeBench's layout.
+//! One split of a dataset as an HDF5 file in LagrangeBench's layout, plus the optional
+//! `material_property` (`[N]` or `[N, F]`) and `step_context` (`[T, C]`) datasets per group.
 
 use crate::{DataError, write_atomically};
-use learnsim_core::{ParticleKind, Trajectory, TypeConvention};
+use learnsim_core::{FeatureTable, ParticleKind, Trajectory, TypeConvention};
 use rust_hdf5::{ByteOrder, DatatypeMessage, H5File};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -64,10 +65,34 @@ pub fn write_split(
                 .map_err(h5)?
                 .write_raw(ids)
                 .map_err(h5)?;
+            for (name, rows, table) in [
+                (MATERIAL, t.n_particles, &t.material),
+                (STEP_CONTEXT, t.n_frames, &t.step_context),
+            ] {
+                if table.is_empty() {
+                    continue;
+                }
+                let builder = group.new_dataset::<f32>();
+                let builder = if table.width == 1 {
+                    builder.shape([rows])
+                } else {
+                    builder.shape([rows, table.width])
+                };
+                builder
+                    .create(name)
+                    .map_err(h5)?
+                    .write_raw(&table.values)
+                    .map_err(h5)?;
+            }
         }
         file.close().map_err(h5)
     })
 }
+
+/// Name of the static per-particle feature dataset (geoelements' key).
+const MATERIAL: &str = "material_property";
+/// Name of the per-frame global context dataset (DeepMind's key).
+const STEP_CONTEXT: &str = "step_context";
 
 /// Reads every trajectory group of `path`, in name order, mapping type ids with `convention`.
 pub fn read_split(path: &Path, convention: TypeConvention) -> Result<Vec<Trajectory>, DataError> {
@@ -202,7 +227,65 @@ fn read_trajectory(
             .flat_map(|(_, p)| p.iter().copied())
             .collect()
     };
-    Trajectory::new(dim, n_frames, values, kind).map_err(|e| bad(e.to_string()))
+    let mut trajectory =
+        Trajectory::new(dim, n_frames, values, kind).map_err(|e| bad(e.to_string()))?;
+    let names = file
+        .root_group()
+        .group(group)
+        .and_then(|g| g.dataset_names())
+        .map_err(|e| bad(format!("cannot list datasets: {e}")))?;
+    let has = |name: &str| names.iter().any(|n| n == name);
+    if has(MATERIAL) {
+        // Rows of the file's particles; padded ones are dropped like their positions.
+        let table = read_table(file, group, MATERIAL, n_particles, file_len).map_err(&bad)?;
+        let values: Vec<f32> = (0..n_particles)
+            .filter(|&p| !padding(ids[p]))
+            .flat_map(|p| table.row(p).iter().copied())
+            .collect();
+        trajectory = trajectory
+            .with_material(table.width, values)
+            .map_err(|e| bad(e.to_string()))?;
+    }
+    if has(STEP_CONTEXT) {
+        let table = read_table(file, group, STEP_CONTEXT, n_frames, file_len).map_err(&bad)?;
+        trajectory = trajectory
+            .with_step_context(table.width, table.values)
+            .map_err(|e| bad(e.to_string()))?;
+    }
+    Ok(trajectory)
+}
+
+/// A float dataset `[rows]` or `[rows, width]` as a feature table.
+fn read_table(
+    file: &H5File,
+    group: &str,
+    name: &str,
+    rows: usize,
+    file_len: u64,
+) -> Result<FeatureTable, String> {
+    let dataset = file
+        .dataset(&format!("{group}/{name}"))
+        .map_err(|e| format!("cannot open `{name}`: {e}"))?;
+    check_claimed_size(&dataset, file_len).map_err(|e| format!("`{name}`: {e}"))?;
+    let shape = dataset.shape();
+    let width = match shape[..] {
+        [r] if r == rows => 1,
+        [r, w] if r == rows && w > 0 => w,
+        _ => {
+            return Err(format!(
+                "`{name}` has shape {shape:?}, expected [{rows}] or [{rows}, F]"
+            ));
+        }
+    };
+    let values: Vec<f32> = match dataset.datatype().map_err(|e| format!("`{name}`: {e}"))? {
+        DatatypeMessage::FloatingPoint { size: 4, .. } => dataset.read_raw::<f32>(),
+        DatatypeMessage::FloatingPoint { size: 8, .. } => dataset
+            .read_raw::<f64>()
+            .map(|v| v.into_iter().map(|x| x as f32).collect()),
+        other => return Err(format!("`{name}` has dtype {other:?}, expected floats")),
+    }
+    .map_err(|e| format!("cannot read `{name}`: {e}"))?;
+    FeatureTable::new(rows, width, values).map_err(|e| format!("`{name}`: {e}"))
 }
 
 /// DEFLATE cannot compress better than 1032:1, so a dataset (or one chunk of it) whose decoded

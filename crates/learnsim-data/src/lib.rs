@@ -26,8 +26,8 @@ mod well_grid;
 pub use atomic::{write_atomically, write_bytes_atomically};
 pub use error::DataError;
 pub use formats::{
-    DatasetFormat, Imported, LAGRANGEBENCH_PADDING_TYPE, export_dataset,
-    export_dataset_with_progress, import_dataset,
+    DatasetFormat, GeoelementsLayout, Imported, LAGRANGEBENCH_PADDING_TYPE, export_dataset,
+    export_dataset_with_progress, features_of, import_dataset,
 };
 pub use h5_split::{read_split, write_split};
 pub use metadata_file::{read_metadata, write_metadata};
@@ -75,6 +75,22 @@ pub fn load_learnsim_dataset(dir: &Path) -> Result<Dataset, DataError> {
                     format!(
                         "trajectory {index:05} has dim {}, metadata.json says {}",
                         t.dim, metadata.dim
+                    ),
+                ));
+            }
+        }
+        for (index, t) in trajectories.iter().enumerate() {
+            let widths = (t.material.width, t.step_context.width);
+            let listed = (
+                metadata.features.material_property,
+                metadata.features.step_context,
+            );
+            if widths != listed {
+                return Err(DataError::invalid(
+                    &path,
+                    format!(
+                        "trajectory {index:05} has material_property and step_context widths \
+                         {widths:?}, metadata.json lists {listed:?}"
                     ),
                 ));
             }

@@ -106,6 +106,18 @@ impl Pickle {
             Node::Int(v) => Ok(NdArray::new(vec![], ArrayData::Int(vec![*v]))),
             Node::Float(v) => Ok(NdArray::new(vec![], ArrayData::Float(vec![*v]))),
             Node::Build(object, state) => self.reconstructed_array(*object, *state, depth),
+            // A tuple (geoelements' `(positions, particle_type, material_property)` items) reads
+            // as a 1-D object array of its items.
+            Node::Tuple(items) => Ok(NdArray::new(
+                vec![items.len()],
+                ArrayData::Object(
+                    items
+                        .iter()
+                        .map(|&i| self.array_at(i, depth + 1))
+                        .collect::<Result<_, _>>()?,
+                ),
+            )),
+            Node::Reduce(callable, args) => self.numpy_scalar(*callable, *args),
             other => Err(format!("expected a numpy array, found {}", describe(other))),
         }
     }
@@ -164,7 +176,11 @@ impl Pickle {
                 }
                 let items = items
                     .iter()
-                    .map(|&i| self.array_at(i, depth + 1))
+                    .enumerate()
+                    .map(|(k, &i)| {
+                        self.array_at(i, depth + 1)
+                            .map_err(|e| format!("object item {k}: {e}"))
+                    })
                     .collect::<Result<_, _>>()?;
                 ArrayData::Object(items)
             }
@@ -180,6 +196,36 @@ impl Pickle {
             }
         };
         Ok(NdArray { shape, data })
+    }
+
+    /// A numpy scalar (`numpy.float64(0.7)` pickles as `scalar(dtype, raw bytes)`) as a 0-D
+    /// array.
+    fn numpy_scalar(&self, callable: usize, args: usize) -> Result<NdArray, String> {
+        match self.node(callable) {
+            Node::Global(m, n)
+                if (m == "numpy.core.multiarray" || m == "numpy._core.multiarray")
+                    && n == "scalar" => {}
+            other => {
+                return Err(format!(
+                    "expected a numpy array or scalar, found a call of {}",
+                    describe(other)
+                ));
+            }
+        }
+        let Node::Tuple(args) = self.node(args) else {
+            return Err("numpy scalar arguments are not a tuple".into());
+        };
+        let [dtype, raw] = args[..] else {
+            return Err(format!(
+                "numpy scalar has {} arguments, expected 2",
+                args.len()
+            ));
+        };
+        let dtype = self.dtype(dtype)?;
+        let Node::Bytes(raw) = self.node(raw) else {
+            return Err("numpy scalar value is not bytes".into());
+        };
+        Ok(NdArray::new(vec![], dtype.decode(raw, 1)?))
     }
 
     fn dtype(&self, id: usize) -> Result<Dtype, String> {
@@ -743,6 +789,8 @@ pub enum PyValue {
     Array(Vec<usize>, ArrayValues),
     /// A 1-D numpy object array.
     ObjectArray(Vec<PyValue>),
+    /// A Python tuple.
+    Tuple(Vec<PyValue>),
 }
 
 /// Values of a numpy array to write.
@@ -809,6 +857,11 @@ impl PickleWriter {
                     items.iter().for_each(|i| self.value(i));
                     self.op(b'e');
                 }
+            }
+            PyValue::Tuple(items) => {
+                self.op(b'(');
+                items.iter().for_each(|i| self.value(i));
+                self.op(b't');
             }
             PyValue::Dict(items) => {
                 self.op(b'}');

@@ -101,6 +101,10 @@ pub struct DeepmindRecord {
     pub n_frames: usize,
     /// Per-frame global context `[T, C]` and its width `C`, when the dataset has one.
     pub step_context: Option<(usize, Vec<f32>)>,
+    /// Static per-particle features `[N, F]` and `F`: a context feature `material_property`
+    /// (float32 bytes) of ours. DeepMind's datasets have none and their parser reads only the
+    /// context keys it names, so the extra key is carried without disturbing their tools.
+    pub material: Option<(usize, Vec<f32>)>,
 }
 
 /// TensorFlow's CRC mask: rotate right by 15 and add a constant.
@@ -276,6 +280,22 @@ pub fn decode_record(bytes: &[u8], dim: usize) -> Result<DeepmindRecord, String>
             Some((width.unwrap_or(0), values))
         }
     };
+    let material = match context.get("material_property") {
+        None => None,
+        Some(feature) => {
+            let bytes = single_bytes(Some(feature), "context `material_property`")?;
+            let floats = bytes.len() / 4;
+            if !bytes.len().is_multiple_of(4) || floats == 0 || !floats.is_multiple_of(n) {
+                return Err(format!(
+                    "context `material_property` has {} bytes, not float32 [N, F] with N = {n}",
+                    bytes.len()
+                ));
+            }
+            let mut values = Vec::with_capacity(floats);
+            push_f32(&mut values, bytes);
+            Some((floats / n, values))
+        }
+    };
     Ok(DeepmindRecord {
         key,
         dim,
@@ -283,6 +303,7 @@ pub fn decode_record(bytes: &[u8], dim: usize) -> Result<DeepmindRecord, String>
         position,
         n_frames,
         step_context,
+        material,
     })
 }
 
@@ -312,6 +333,12 @@ pub fn encode_record(record: &DeepmindRecord) -> Vec<u8> {
                 .collect(),
         ),
     );
+    if let Some((_, values)) = &record.material {
+        context.insert(
+            "material_property".to_string(),
+            bytes_feature(f32_bytes(values)),
+        );
+    }
     let per_frame = record.particle_type.len() * record.dim;
     let mut lists = HashMap::new();
     lists.insert(
@@ -425,6 +452,7 @@ mod tests {
             position: (0..4 * 3 * 2).map(|i| i as f32 * 0.25).collect(),
             n_frames: 4,
             step_context: Some((1, vec![0.5, 0.25, 0.125, 1.0])),
+            material: Some((1, vec![0.25, 0.5, 0.75])),
         };
         let bytes = encode_record(&record);
         assert_eq!(decode_record(&bytes, 2).unwrap(), record);

@@ -23,6 +23,7 @@ fn record(key: i64) -> DeepmindRecord {
         position: (0..3 * 3 * 2).map(|i| 0.1 + i as f32 / 64.0).collect(),
         n_frames: 3,
         step_context: None,
+        material: None,
     }
 }
 
@@ -219,7 +220,7 @@ fn hostile_npz_files_give_specific_errors() {
     let dir = npz_dataset(&[("simulation_0", simulation(positions(3, 3, 0.5), types(4)))]);
     assert!(
         geo_error(dir.path())
-            .contains("`simulation_0`: particle_type has shape [4], positions have N = 3"),
+            .contains("`simulation_0`: particle_type has shape [4], expected a scalar or [3]"),
         "{}",
         geo_error(dir.path())
     );

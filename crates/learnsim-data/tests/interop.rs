@@ -121,7 +121,8 @@ fn deepmind_tfrecord_written_by_python_reads_exactly() {
     assert_eq!(m.particle_type_convention, TypeConvention::Deepmind);
     assert_eq!(m.num_particles_max, 5);
     assert!(m.dx > 0.0 && m.periodic_boundary_conditions == [false, false]);
-    // The step context is read exactly, and the import says it had to leave it out.
+    // The step context is read exactly; only one of the two records has one, so the import
+    // leaves it out of both and says so.
     let records = read_tfrecord(&dir.join("train.tfrecord"), 2).unwrap();
     assert_eq!(records[1].key, 1);
     assert_eq!(records[0].step_context, None);
@@ -281,9 +282,13 @@ while at < len(raw):
 print("deepmind", shapes)
 meta = json.load(open(f"{root}/deepmind/metadata.json"))
 assert meta["sequence_length"] == 4 and meta["dim"] == 2, meta
-# geoelements: their loader's exact call.
-with np.load(f"{root}/geoelements/train.npz", allow_pickle=True) as f:
-    data = [item for _, item in f.items()]
+# geoelements: their loader's exact logic (`load_npz_data`): our default is the `gns_data` layout.
+with np.load(f"{root}/geoelements/train.npz", allow_pickle=True) as data_file:
+    assert "gns_data" in data_file
+    if "gns_data" in data_file:
+        data = data_file["gns_data"]
+    else:
+        data = [item for _, item in data_file.items()]
 for positions, particle_type in data:
     assert positions.dtype == np.float32 and np.array_equal(positions, expect(*positions.shape))
 print("geoelements", [(p.shape, t.tolist()) for p, t in data])

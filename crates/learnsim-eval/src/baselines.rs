@@ -12,7 +12,7 @@ impl FrameStepper for Persistence {
         1
     }
 
-    fn next_frame(&mut self, past: &[&[f32]], _: &Trajectory) -> Vec<f32> {
+    fn next_frame(&mut self, past: &[&[f32]], _: &Trajectory, _: usize) -> Vec<f32> {
         past[past.len() - 1].to_vec()
     }
 }
@@ -26,7 +26,7 @@ impl FrameStepper for ConstantVelocity {
         2
     }
 
-    fn next_frame(&mut self, past: &[&[f32]], _: &Trajectory) -> Vec<f32> {
+    fn next_frame(&mut self, past: &[&[f32]], _: &Trajectory, _: usize) -> Vec<f32> {
         let (prev, cur) = (past[past.len() - 2], past[past.len() - 1]);
         cur.iter().zip(prev).map(|(c, p)| 2.0 * c - p).collect()
     }
@@ -46,7 +46,7 @@ impl FrameStepper for Ballistic {
         2
     }
 
-    fn next_frame(&mut self, past: &[&[f32]], trajectory: &Trajectory) -> Vec<f32> {
+    fn next_frame(&mut self, past: &[&[f32]], trajectory: &Trajectory, _: usize) -> Vec<f32> {
         let (prev, cur) = (past[past.len() - 2], past[past.len() - 1]);
         let dim = trajectory.dim;
         cur.iter()

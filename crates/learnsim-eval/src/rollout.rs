@@ -29,8 +29,10 @@ pub enum RolloutError {
 pub trait FrameStepper {
     /// Frames of history the stepper reads (its warm-up is this many frames).
     fn warmup(&self) -> usize;
-    /// The next frame `[N·D]` from the past frames (oldest first, at least `warmup()`).
-    fn next_frame(&mut self, past: &[&[f32]], trajectory: &Trajectory) -> Vec<f32>;
+    /// Frame `target` `[N·D]` of `trajectory` from the past frames (oldest first, at least
+    /// `warmup()`, the last being frame `target − 1`); the trajectory supplies kinds, kinematic
+    /// motion and the per-frame context.
+    fn next_frame(&mut self, past: &[&[f32]], trajectory: &Trajectory, target: usize) -> Vec<f32>;
 }
 
 /// A predicted trajectory next to its ground truth.
@@ -61,7 +63,7 @@ pub fn rollout(
     let start = std::time::Instant::now();
     for t in warmup..truth.n_frames {
         let past: Vec<&[f32]> = frames[t - warmup..t].iter().map(Vec::as_slice).collect();
-        let mut next = stepper.next_frame(&past, truth);
+        let mut next = stepper.next_frame(&past, truth, t);
         // Kinematic particles follow their prescribed (ground-truth) motion.
         for p in (0..truth.n_particles).filter(|&p| truth.kind[p].is_kinematic()) {
             next[p * truth.dim..(p + 1) * truth.dim]
@@ -84,6 +86,8 @@ pub fn rollout(
         n_particles: truth.n_particles,
         position: frames.concat(),
         kind: truth.kind.clone(),
+        material: truth.material.clone(),
+        step_context: truth.step_context.clone(),
     };
     Ok(Rollout {
         warmup,
@@ -164,16 +168,17 @@ impl FrameStepper for LearnedStepper<'_> {
         self.simulator.config.history + 1
     }
 
-    fn next_frame(&mut self, past: &[&[f32]], trajectory: &Trajectory) -> Vec<f32> {
+    fn next_frame(&mut self, past: &[&[f32]], trajectory: &Trajectory, target: usize) -> Vec<f32> {
         let c = self.simulator.config.history;
         let window = &past[past.len() - (c + 1)..];
         let clock = std::time::Instant::now();
         let edges = self.simulator.radius_edges(window[c]);
         self.timing.neighbors += clock.elapsed().as_secs_f64();
         let clock = std::time::Instant::now();
+        let extras = self.simulator.extras(trajectory, target - 1);
         let input = self
             .simulator
-            .featurize_with_edges(window, &trajectory.kind, &edges);
+            .featurize_with_edges(window, &trajectory.kind, extras, &edges);
         self.timing.features += clock.elapsed().as_secs_f64();
         let clock = std::time::Instant::now();
         let acc: Vec<f32> = match &mut self.fused {

@@ -88,6 +88,7 @@ fn metadata() -> Metadata {
         tier: "cpu".into(),
         seed: 0,
         num_trajectories: [0, 0, 1],
+        features: Default::default(),
     }
 }
 

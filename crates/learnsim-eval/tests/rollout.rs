@@ -43,7 +43,7 @@ fn ballistic_adds_gravity_and_clamps_to_walls() {
         walls: vec![Some([0.0, 1.0]), Some([0.25, 1.0])],
     };
     let past = [t.frame(0), t.frame(1)];
-    let next = b.next_frame(&past, &t);
+    let next = b.next_frame(&past, &t, 2);
     // x: 2·0.1 − 0 = 0.2; y: 2·0.5 − 0.5 − 0.3 = 0.2, clamped up to the wall at 0.25.
     assert!(
         (next[0] - 0.2).abs() < 1e-6 && (next[1] - 0.25).abs() < 1e-6,
@@ -58,7 +58,7 @@ impl FrameStepper for Exploding {
     fn warmup(&self) -> usize {
         1
     }
-    fn next_frame(&mut self, past: &[&[f32]], _: &Trajectory) -> Vec<f32> {
+    fn next_frame(&mut self, past: &[&[f32]], _: &Trajectory, _: usize) -> Vec<f32> {
         self.0 += 1;
         let mut next = past[past.len() - 1].to_vec();
         if self.0 >= 3 {

@@ -10,7 +10,7 @@ use crate::{Gns, GnsConfig};
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use learnsim_core::{CellList, Domain, Edges, Metadata, ParticleKind, SelfEdges};
+use learnsim_core::{CellList, Domain, Edges, Metadata, ParticleKind, SelfEdges, Trajectory};
 use serde::{Deserialize, Serialize};
 
 /// Everything that fixes the learned simulator's inputs and network, saved with every run.
@@ -38,10 +38,26 @@ pub struct LearnedSimulatorConfig {
     /// [−1, 1]. GNS: 1 (the default of configs saved before it existed).
     #[serde(default = "one")]
     pub wall_horizon: f64,
+    /// Width of the static per-particle features appended to each node, as stored
+    /// (geoelements' material property, tan φ); 0 = none.
+    #[serde(default)]
+    pub material_features: usize,
+    /// Width of the per-frame global context broadcast to every node, normalised (DeepMind's
+    /// `step_context`); 0 = none.
+    #[serde(default)]
+    pub context_features: usize,
 }
 
 fn one() -> f64 {
     1.0
+}
+
+impl LearnedSimulatorConfig {
+    /// Node feature width before the type embedding: C·D velocities, 2·D wall distances, the
+    /// material features and the context.
+    pub fn node_width(&self) -> usize {
+        self.history * self.dim + 2 * self.dim + self.material_features + self.context_features
+    }
 }
 
 /// Velocity and acceleration statistics in per-frame units, noise folded into the std.
@@ -55,6 +71,12 @@ pub struct Normalization {
     pub acc_mean: Vec<f64>,
     /// Std of per-frame acceleration, combined in quadrature with the noise std.
     pub acc_std: Vec<f64>,
+    /// Mean of each global-context column (empty without a context).
+    #[serde(default)]
+    pub context_mean: Vec<f64>,
+    /// Std of each global-context column.
+    #[serde(default)]
+    pub context_std: Vec<f64>,
 }
 
 impl Normalization {
@@ -71,8 +93,29 @@ impl Normalization {
             vel_std: quad(&metadata.vel_std),
             acc_mean: metadata.acc_mean.clone(),
             acc_std: quad(&metadata.acc_std),
+            context_mean: metadata.features.context_mean.clone(),
+            context_std: metadata.features.context_std.clone(),
         }
     }
+}
+
+/// What a graph's nodes carry besides the particles' motion and walls.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct NodeExtras<'a> {
+    /// `[N, F]` static per-particle features, as stored (appended unnormalised, as geoelements
+    /// appends tan φ).
+    pub material: &'a [f32],
+    /// `[C]` the last input frame's global context, as stored (normalised when featurized,
+    /// then broadcast to every node, as DeepMind's encoder does).
+    pub context: &'a [f32],
+}
+
+impl NodeExtras<'_> {
+    /// Nothing besides motion and walls.
+    pub const NONE: NodeExtras<'static> = NodeExtras {
+        material: &[],
+        context: &[],
+    };
 }
 
 /// A featurized graph (one or several particle systems concatenated), ready for the network.
@@ -83,7 +126,8 @@ pub struct GraphInput {
     /// Node feature width F.
     pub node_width: usize,
     /// `[N, F]` normalised velocities, then distances to the lower and upper bounds over
-    /// `wall_horizon · R`, clipped to [−1, 1].
+    /// `wall_horizon · R`, clipped to [−1, 1], then the material features and the normalised
+    /// global context when the configuration has them.
     pub node_features: Vec<f32>,
     /// `[N]` index of each particle's kind in [`ParticleKind::ALL`].
     pub kind_index: Vec<i64>,
@@ -271,7 +315,7 @@ impl LearnedSimulator {
     /// Builds the network for this configuration.
     pub fn init_model(&self, device: &Device) -> GnsModel {
         let c = &self.config;
-        let node_in = c.history * c.dim + 2 * c.dim + c.embedding_dim;
+        let node_in = c.node_width() + c.embedding_dim;
         GnsModel {
             gns: GnsConfig::new(node_in, c.dim + 1, c.dim)
                 .with_latent(c.latent)
@@ -303,19 +347,65 @@ impl LearnedSimulator {
         }
     }
 
-    /// Node and edge features from the last `history + 1` frames (oldest first, each `[N·D]`).
+    /// Node and edge features from the last `history + 1` frames (oldest first, each `[N·D]`),
+    /// for a configuration without material features or context.
     pub fn featurize(&self, frames: &[&[f32]], kinds: &[ParticleKind]) -> GraphInput {
-        let last = frames.last().expect("featurize needs history + 1 frames");
-        let edges = self.radius_edges(last);
-        self.featurize_with_edges(frames, kinds, &edges)
+        self.featurize_with_extras(frames, kinds, NodeExtras::NONE)
     }
 
-    /// [`featurize`](Self::featurize) with the radius graph of the last frame given (from
-    /// [`radius_edges`](Self::radius_edges)), so that a caller can time the two apart.
+    /// [`featurize`](Self::featurize) with the material features and context the
+    /// configuration reads.
+    pub fn featurize_with_extras(
+        &self,
+        frames: &[&[f32]],
+        kinds: &[ParticleKind],
+        extras: NodeExtras,
+    ) -> GraphInput {
+        let last = frames.last().expect("featurize needs history + 1 frames");
+        let edges = self.radius_edges(last);
+        self.featurize_with_edges(frames, kinds, extras, &edges)
+    }
+
+    /// The extras this configuration reads from `trajectory` when its last input frame is
+    /// `last_input`: its material features and that frame's context row.
+    ///
+    /// # Panics
+    /// If the trajectory lacks a feature the configuration reads, or has it at another width
+    /// (trainers and evaluators check the dataset first).
+    pub fn extras<'a>(&self, trajectory: &'a Trajectory, last_input: usize) -> NodeExtras<'a> {
+        let c = &self.config;
+        let material = if c.material_features > 0 {
+            assert_eq!(
+                trajectory.material.width, c.material_features,
+                "the trajectory's material features"
+            );
+            trajectory.material.values.as_slice()
+        } else {
+            &[]
+        };
+        let context = if c.context_features > 0 {
+            assert_eq!(
+                trajectory.step_context.width, c.context_features,
+                "the trajectory's step context"
+            );
+            trajectory.step_context.row(last_input)
+        } else {
+            &[]
+        };
+        NodeExtras { material, context }
+    }
+
+    /// [`featurize_with_extras`](Self::featurize_with_extras) with the radius graph of the last
+    /// frame given (from [`radius_edges`](Self::radius_edges)), so that a caller can time the
+    /// two apart.
+    ///
+    /// # Panics
+    /// If the frames or extras do not match the configuration's sizes.
     pub fn featurize_with_edges(
         &self,
         frames: &[&[f32]],
         kinds: &[ParticleKind],
+        extras: NodeExtras,
         edges: &Edges,
     ) -> GraphInput {
         let c = &self.config;
@@ -325,9 +415,22 @@ impl LearnedSimulator {
             c.history + 1,
             "featurize needs history + 1 frames"
         );
+        assert_eq!(
+            extras.material.len(),
+            n * c.material_features,
+            "material features"
+        );
+        assert_eq!(extras.context.len(), c.context_features, "context features");
+        let norm = &self.normalization;
+        let context: Vec<f32> = extras
+            .context
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| ((f64::from(v) - norm.context_mean[k]) / norm.context_std[k]) as f32)
+            .collect();
         let r = c.connectivity_radius;
         let wall_scale = c.wall_horizon * r;
-        let node_width = c.history * dim + 2 * dim;
+        let node_width = c.node_width();
         let mut node_features = Vec::with_capacity(n * node_width);
         let last = frames[c.history];
         for p in 0..n {
@@ -354,6 +457,9 @@ impl LearnedSimulator {
                 node_features.push(to_lo.clamp(-1.0, 1.0) as f32);
                 node_features.push(to_hi.clamp(-1.0, 1.0) as f32);
             }
+            let f = c.material_features;
+            node_features.extend_from_slice(&extras.material[p * f..(p + 1) * f]);
+            node_features.extend_from_slice(&context);
         }
         let mut edge_features = Vec::with_capacity(edges.len() * (dim + 1));
         for (&s, &rcv) in edges.senders.iter().zip(&edges.receivers) {

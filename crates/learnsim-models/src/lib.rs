@@ -47,7 +47,8 @@ pub use gn_gn::{GnBlock, GnGn, GnGnConfig};
 pub use gns::{FusedGns, FusedGnsTrainer, Gns, GnsConfig, GnsWorkspace, InteractionBlock};
 pub use interaction_network::{InteractionNetwork, InteractionNetworkConfig};
 pub use learned_simulator::{
-    FusedGnsModel, GnsModel, GraphInput, LearnedSimulator, LearnedSimulatorConfig, Normalization,
+    FusedGnsModel, GnsModel, GraphInput, LearnedSimulator, LearnedSimulatorConfig, NodeExtras,
+    Normalization,
 };
 pub use mlp::{Mlp, MlpConfig, MlpParameter};
 pub use pdenet::{DERIVATIVES, PdeNet, PdeNetConfig, SymNet};

@@ -3,8 +3,8 @@
 use burn::tensor::{Int, Tensor, TensorData};
 use learnsim_core::ParticleKind;
 use learnsim_models::{
-    GraphInput, InteractionBlock, LearnedSimulator, LearnedSimulatorConfig, Normalization,
-    default_inference_device, default_training_device,
+    GraphInput, InteractionBlock, LearnedSimulator, LearnedSimulatorConfig, NodeExtras,
+    Normalization, default_inference_device, default_training_device,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -22,12 +22,16 @@ fn simulator(periodic: bool) -> LearnedSimulator {
             n_hidden: 1,
             message_passing_steps: 2,
             wall_horizon: 1.0,
+            material_features: 0,
+            context_features: 0,
         },
         normalization: Normalization {
             vel_mean: vec![0.001, -0.002],
             vel_std: vec![0.01, 0.02],
             acc_mean: vec![0.0, -0.0005],
             acc_std: vec![0.001, 0.002],
+            context_mean: vec![],
+            context_std: vec![],
         },
     }
 }
@@ -358,4 +362,44 @@ fn fused_kernel_computes_the_burn_forward_pass_on_featurized_frames() {
             }
         }
     }
+}
+
+/// Issue #38: a material feature is appended to every node as stored (geoelements appends
+/// tan φ unnormalised) and the step context is normalised with the dataset's statistics and
+/// broadcast to every node (DeepMind's encoder); everything else, edges included, is the
+/// plain featurization, and the network takes the wider input.
+#[test]
+fn material_and_context_are_appended_to_every_node() {
+    let f = frames(5, 1);
+    let refs: Vec<&[f32]> = f.iter().map(Vec::as_slice).collect();
+    let kinds = vec![ParticleKind::Sand; 5];
+    let plain_sim = simulator(false);
+    let plain = plain_sim.featurize(&refs, &kinds);
+    let mut sim = simulator(false);
+    sim.config.material_features = 1;
+    sim.config.context_features = 2;
+    sim.normalization.context_mean = vec![1.0, -1.0];
+    sim.normalization.context_std = vec![2.0, 0.5];
+    let material = [0.1, 0.2, 0.3, 0.4, 0.5];
+    let input = sim.featurize_with_extras(
+        &refs,
+        &kinds,
+        NodeExtras {
+            material: &material,
+            context: &[3.0, 0.0],
+        },
+    );
+    let (w, pw) = (input.node_width, plain.node_width);
+    assert_eq!(w, pw + 3);
+    for p in 0..5 {
+        let row = &input.node_features[p * w..(p + 1) * w];
+        assert_eq!(row[..pw], plain.node_features[p * pw..(p + 1) * pw]);
+        // (3 − 1)/2 = 1 and (0 − (−1))/0.5 = 2, exact in f32.
+        assert_eq!(row[pw..], [material[p], 1.0, 2.0]);
+    }
+    assert_eq!(input.edge_features, plain.edge_features);
+    assert_eq!(input.senders, plain.senders);
+    let device = default_inference_device();
+    let out = sim.init_model(&device).forward(&input, &device);
+    assert_eq!(out.dims(), [5, 2]);
 }

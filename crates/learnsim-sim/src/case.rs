@@ -2,13 +2,13 @@
 //! produces one trajectory from one seed.
 
 use crate::SimError;
-use crate::mpm::{Material, MpmConfig, MpmState, WaterEos};
+use crate::mpm::{DruckerPrager, Material, MpmConfig, MpmState, WaterEos};
 use crate::scenes::{
     BlocksScene, DamBreakScene, TaylorGreenScene, dam_break, random_blocks, taylor_green,
 };
 use crate::sph::{Formulation, SphConfig, SphState};
 use learnsim_core::{Domain, ParticleKind, Stepper, Trajectory, TypeConvention};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Problem size: `Cpu` runs in minutes on two cores, `Paper` matches the papers' data.
@@ -268,10 +268,42 @@ impl Case {
         n_frames: usize,
         on_frame: &(dyn Fn() + Sync),
     ) -> Result<Trajectory, SimError> {
+        self.simulate_with(tier, seed, n_frames, MaterialVariation::Recipe, on_frame)
+    }
+
+    /// [`simulate`](Self::simulate) with the material varied per trajectory. A varied sand
+    /// draws its friction angle from its own stream of the seed (so the scene is the one the
+    /// recipe's material would get) and stores tan φ per particle as `material_property`, as
+    /// geoelements' sand datasets do.
+    pub fn simulate_with(
+        self,
+        tier: Tier,
+        seed: u64,
+        n_frames: usize,
+        variation: MaterialVariation,
+        on_frame: &(dyn Fn() + Sync),
+    ) -> Result<Trajectory, SimError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut frames: Vec<f32> = Vec::new();
         let kind: Vec<ParticleKind>;
-        if let Some(config) = self.mpm_config() {
+        let mut material_property = None;
+        if let Some(mut config) = self.mpm_config() {
+            if let MaterialVariation::FrictionAngle { low_deg, high_deg } = variation {
+                let Material::Sand(sand) = config.material else {
+                    return Err(SimError::Scene(format!(
+                        "{}: only sand has a friction angle to vary",
+                        self.name()
+                    )));
+                };
+                variation.validate()?;
+                let mut own = ChaCha8Rng::seed_from_u64(seed ^ FRICTION_STREAM);
+                let phi = own.random_range(low_deg..=high_deg);
+                config.material = Material::Sand(DruckerPrager {
+                    friction_angle_deg: phi,
+                    ..sand
+                });
+                material_property = Some(phi.to_radians().tan() as f32);
+            }
             let particles = random_blocks(&self.blocks_scene(tier), &mut rng)?;
             kind = particles.kind.clone();
             let mut state = MpmState::new(&particles);
@@ -290,6 +322,12 @@ impl Case {
                 );
             }
         } else {
+            if variation != MaterialVariation::Recipe {
+                return Err(SimError::Scene(format!(
+                    "{}: only sand has a friction angle to vary",
+                    self.name()
+                )));
+            }
             let config = self.sph_config(tier).expect("an SPH case");
             let mut state: SphState = match self {
                 Self::Tgv2d => {
@@ -305,7 +343,50 @@ impl Case {
                 record(&mut frames, &state.particles.positions_f32(), on_frame);
             }
         }
-        Ok(Trajectory::new(2, n_frames, frames, kind)?)
+        let n = kind.len();
+        let trajectory = Trajectory::new(2, n_frames, frames, kind)?;
+        Ok(match material_property {
+            Some(tan_phi) => trajectory.with_material(1, vec![tan_phi; n])?,
+            None => trajectory,
+        })
+    }
+}
+
+/// Seed stream of a varied material's draw, apart from the scene's.
+const FRICTION_STREAM: u64 = 0x6672_6963_7469_6f6e;
+
+/// How a case's material varies across trajectories.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum MaterialVariation {
+    /// The recipe's material in every trajectory.
+    #[default]
+    Recipe,
+    /// Sand whose friction angle φ is drawn uniformly from `[low_deg, high_deg]` per
+    /// trajectory (geoelements' sand sets vary it; their models read tan φ).
+    FrictionAngle {
+        /// Lowest angle, degrees.
+        low_deg: f64,
+        /// Highest angle, degrees.
+        high_deg: f64,
+    },
+}
+
+impl MaterialVariation {
+    /// Friction angles the Drucker–Prager sand is run at: 10° to 60°. Below 10° the sand
+    /// flows like a liquid (and the stored angle means little); at 90° tan φ is infinite.
+    pub const FRICTION_RANGE_DEG: (f64, f64) = (10.0, 60.0);
+
+    /// Checks the range.
+    pub fn validate(self) -> Result<(), SimError> {
+        if let Self::FrictionAngle { low_deg, high_deg } = self {
+            let (lo, hi) = Self::FRICTION_RANGE_DEG;
+            if !(lo <= low_deg && low_deg <= high_deg && high_deg <= hi) {
+                return Err(SimError::Scene(format!(
+                    "friction angles [{low_deg}, {high_deg}] deg: need {lo} <= low <= high <= {hi}"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -67,10 +67,40 @@ pub struct TrainConfig {
     /// What computes the forward and backward passes (default: `auto`).
     #[serde(default)]
     pub kernel: TrainKernel,
+    /// Which of the dataset's optional features the model reads (default: every one it has).
+    #[serde(default)]
+    pub features: FeatureUse,
 }
 
 fn one() -> f64 {
     1.0
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The dataset's optional features a GNS reads when the dataset has them (`[features]` in the
+/// config): geoelements' material property appended to every node, DeepMind's step context
+/// broadcast to every node. Each defaults to on; `false` trains without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureUse {
+    /// Read `material_property` when the dataset has it.
+    #[serde(default = "yes")]
+    pub material_property: bool,
+    /// Read `step_context` when the dataset has it.
+    #[serde(default = "yes")]
+    pub step_context: bool,
+}
+
+impl Default for FeatureUse {
+    fn default() -> Self {
+        Self {
+            material_property: true,
+            step_context: true,
+        }
+    }
 }
 
 /// The learning-rate schedule from `lr_initial` at step 0 to `lr_final` at the last step.

@@ -24,8 +24,8 @@ pub mod turbulence;
 mod validate;
 
 pub use config::{
-    AccelerationOffset, LrSchedule, MAX_PARAMETER_BYTES, Pushforward, TrainConfig, TrainKernel,
-    WindowWeighting, parameter_bytes,
+    AccelerationOffset, FeatureUse, LrSchedule, MAX_PARAMETER_BYTES, Pushforward, TrainConfig,
+    TrainKernel, WindowWeighting, parameter_bytes,
 };
 pub use ema::{WeightAverage, parameters as model_parameters};
 pub use noise::random_walk_noise;

@@ -243,6 +243,16 @@ impl Trainer {
                 n_hidden: config.n_hidden,
                 message_passing_steps: config.message_passing_steps,
                 wall_horizon: config.wall_horizon,
+                material_features: if config.features.material_property {
+                    metadata.features.material_property
+                } else {
+                    0
+                },
+                context_features: if config.features.step_context {
+                    metadata.features.step_context
+                } else {
+                    0
+                },
             },
             normalization: {
                 let mut n = Normalization::from_metadata(metadata, config.noise_std);
@@ -296,7 +306,35 @@ impl Trainer {
         }
     }
 
+    /// Whether `t` carries the features the model reads, at their widths.
+    fn check_features(&self, t: &Trajectory) -> Result<(), TrainError> {
+        let c = &self.simulator.config;
+        for (name, wanted, has) in [
+            ("material_property", c.material_features, t.material.width),
+            ("step_context", c.context_features, t.step_context.width),
+        ] {
+            if wanted > 0 && has != wanted {
+                return Err(TrainError::Data(format!(
+                    "the model reads `{name}` of width {wanted}, a trajectory has width {has} \
+                     (set `features.{name} = false` to train without it)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn window<'a>(
+        &self,
+        data: &'a [Trajectory],
+        rng: &mut impl Rng,
+        sampling: Sampling,
+    ) -> Result<Window<'a>, TrainError> {
+        let window = self.window_unchecked(data, rng, sampling)?;
+        self.check_features(window.trajectory)?;
+        Ok(window)
+    }
+
+    fn window_unchecked<'a>(
         &self,
         data: &'a [Trajectory],
         rng: &mut impl Rng,
@@ -351,7 +389,8 @@ impl Trainer {
             let mut network = self.inference_network();
             for k in 1..=unroll {
                 let refs: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
-                let input = self.simulator.featurize(&refs, &t.kind);
+                let extras = self.simulator.extras(t, window.last_input + k - 1);
+                let input = self.simulator.featurize_with_extras(&refs, &t.kind, extras);
                 let acc = network.predict(&input);
                 let mut next = self.simulator.decode(&acc, &frames[c - 1], &frames[c]);
                 let truth = t.frame(window.last_input + k);
@@ -374,7 +413,8 @@ impl Trainer {
             .map(|(x, n)| x + n)
             .collect();
         let refs: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
-        let input = self.simulator.featurize(&refs, &t.kind);
+        let extras = self.simulator.extras(t, window.last_input + unroll);
+        let input = self.simulator.featurize_with_extras(&refs, &t.kind, extras);
         let target = self.simulator.inverse(&next, &frames[c - 1], &frames[c]);
         let mask: Vec<f32> = t
             .kind

@@ -55,6 +55,7 @@ pub fn metadata() -> Metadata {
         tier: "cpu".into(),
         seed: 0,
         num_trajectories: [2, 1, 1],
+        features: Default::default(),
     }
 }
 

@@ -30,6 +30,7 @@ pub fn tiny_config() -> TrainConfig {
         validation_windows: 2,
         checkpoint_every: 3,
         kernel: TrainKernel::Auto,
+        features: Default::default(),
     }
 }
 
@@ -64,6 +65,7 @@ pub fn data() -> (Vec<learnsim_core::Trajectory>, Metadata) {
         tier: "cpu".into(),
         seed: 9,
         num_trajectories: [2, 0, 0],
+        features: Default::default(),
     };
     (train, metadata)
 }
