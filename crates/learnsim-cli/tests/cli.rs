@@ -144,6 +144,83 @@ fn same_seed_gives_identical_positions_and_another_seed_differs() {
     assert_eq!(a.metadata, b.metadata);
 }
 
+/// Issue #38 from the command line: sand with a friction angle per trajectory carries tan φ
+/// through geoelements' two layouts and back; a range out of bounds, or a material without a
+/// friction angle, is refused before any simulation.
+#[test]
+fn varied_sand_carries_its_material_through_both_geoelements_layouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("sand");
+    let made = learnsim(&[
+        "generate",
+        "sand-2d",
+        "--out",
+        source.to_str().unwrap(),
+        "--frames",
+        "8",
+        "--trajectories",
+        "2,1,1",
+        "--friction-angles",
+        "20,45",
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let original = load_dataset(&source).unwrap();
+    assert_eq!(original.metadata.features.material_property, 1);
+    let tan = |deg: f64| deg.to_radians().tan() as f32;
+    for t in original.splits.iter().flatten() {
+        let v = t.material.values[0];
+        assert!((tan(20.0)..=tan(45.0)).contains(&v), "{v}");
+    }
+    for layout in ["gns_data", "legacy"] {
+        let out = dir.path().join(layout);
+        let result = learnsim(&[
+            "convert",
+            "--to",
+            "geoelements",
+            "--geoelements-layout",
+            layout,
+            source.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ]);
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        assert_eq!(
+            load_dataset(&out).unwrap().splits,
+            original.splits,
+            "{layout}"
+        );
+    }
+    for (case, angles, expected) in [
+        ("sand-2d", "5,45", "10 <= low <= high <= 60"),
+        ("sand-2d", "45,20", "10 <= low <= high <= 60"),
+        ("water-drop-2d", "20,45", "sand cases only"),
+    ] {
+        let out = dir.path().join("refused");
+        let result = learnsim(&[
+            "generate",
+            case,
+            "--out",
+            out.to_str().unwrap(),
+            "--friction-angles",
+            angles,
+        ]);
+        assert!(!result.status.success());
+        let err = String::from_utf8_lossy(&result.stderr);
+        assert!(
+            err.contains("--friction-angles") && err.contains(expected),
+            "{err}"
+        );
+        assert!(!out.join("train.h5").exists());
+    }
+}
+
 #[test]
 fn convert_carries_generated_data_through_every_format_unchanged() {
     let dir = tempfile::tempdir().unwrap();
