@@ -403,3 +403,52 @@ fn material_and_context_are_appended_to_every_node() {
     let out = sim.init_model(&device).forward(&input, &device);
     assert_eq!(out.dims(), [5, 2]);
 }
+
+/// The fused inference kernel in 3D (issue #35): featurized 3D frames (4 edge inputs, 3
+/// outputs) give burn's forward pass. Tolerance as in the 2D test above.
+#[test]
+fn fused_kernel_computes_the_burn_forward_pass_in_3d() {
+    let mut sim = simulator(false);
+    sim.config.dim = 3;
+    sim.config.bounds = vec![[0.0, 1.0]; 3];
+    sim.config.periodic = vec![false, true, false];
+    sim.normalization = Normalization {
+        vel_mean: vec![0.001, -0.002, 0.0],
+        vel_std: vec![0.01, 0.02, 0.015],
+        acc_mean: vec![0.0, -0.0005, 0.0001],
+        acc_std: vec![0.001, 0.002, 0.0015],
+        context_mean: vec![],
+        context_std: vec![],
+    };
+    sim.config.connectivity_radius = 0.15;
+    let device = default_inference_device();
+    let model = sim.init_model(&device);
+    let mut fused = model.fused();
+    let n = 400;
+    let mut rng = ChaCha8Rng::seed_from_u64(33);
+    let mut x: Vec<f32> = (0..3 * n).map(|_| rng.random_range(0.1..0.9)).collect();
+    let mut frames = vec![x.clone()];
+    for _ in 0..3 {
+        x.iter_mut()
+            .for_each(|v| *v += rng.random_range(-0.01..0.01));
+        frames.push(x.clone());
+    }
+    let refs: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
+    let kinds = vec![ParticleKind::Water; n];
+    let input = sim.featurize(&refs, &kinds);
+    assert_eq!(input.edge_features.len(), 4 * input.n_edges());
+    assert!(input.n_edges() > 2000, "{} edges", input.n_edges());
+    let want: Vec<f32> = model
+        .forward(&input, &device)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let got = fused.forward(&input);
+    assert_eq!(got.len(), 3 * n);
+    for (k, (a, b)) in got.iter().zip(&want).enumerate() {
+        assert!(
+            (a - b).abs() < 1e-4 * (1.0 + b.abs()),
+            "output {k}: fused {a} vs burn {b}"
+        );
+    }
+}

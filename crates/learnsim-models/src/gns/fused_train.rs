@@ -697,15 +697,21 @@ mod tests {
         weights: Vec<f32>,
     }
 
-    /// 150 nodes, 1200 random edges (several row blocks of each), a 0/1 mask on the outputs.
+    /// 150 nodes, 1200 random edges (several row blocks of each), a 0/1 mask on the outputs,
+    /// for a 2D GNS (5 node inputs, 3 edge inputs, 2 outputs).
     fn problem(rng: &mut ChaCha8Rng) -> Problem {
+        problem_sized(rng, 5, 3, 2)
+    }
+
+    /// [`problem`] with `node_in` node inputs, `edge_in` edge inputs and `out` outputs.
+    fn problem_sized(rng: &mut ChaCha8Rng, node_in: usize, edge_in: usize, out: usize) -> Problem {
         let (n, e) = (150, 1200);
         let mut u =
             |k: usize| -> Vec<f32> { (0..k).map(|_| rng.random_range(-1.0..1.0)).collect() };
-        let nodes = u(n * 5);
-        let edges = u(e * 3);
-        let target = u(n * 2);
-        let weights = (0..n * 2)
+        let nodes = u(n * node_in);
+        let edges = u(e * edge_in);
+        let target = u(n * out);
+        let weights = (0..n * out)
             .map(|i| if i % 7 == 3 { 0.0 } else { 1.0 })
             .collect();
         Problem {
@@ -752,32 +758,39 @@ mod tests {
     #[test]
     fn gradients_match_burn_autodiff() {
         // Every parameter's gradient and the node inputs' gradient, against burn's autodiff of
-        // the same masked loss through the same network (two MLP depths). Both are f32 and sum
-        // in different orders (gemm blocking, grouped row sums over ~1200 edges); the measured
-        // gap is ~1e-6 of each array's largest entry. Bound: 1e-3 of the array's largest |g|
-        // plus 1e-7, far below a real mistake (a wrong mask, transpose or LayerNorm term
-        // changes entries by O(1) of that scale).
+        // the same masked loss through the same network (two MLP depths), for a 2D GNS (3 edge
+        // inputs, 2 outputs) and a 3D one (4 edge inputs, 3 outputs, which 3D datasets reach
+        // through `convert` and `train`). Both are f32 and sum in different orders (gemm
+        // blocking, grouped row sums over ~1200 edges); the measured gap is ~1e-6 of each
+        // array's largest entry. Bound: 1e-3 of the array's largest |g| plus 1e-7, far below a
+        // real mistake (a wrong mask, transpose or LayerNorm term changes entries by O(1) of
+        // that scale).
         use burn::tensor::{Int, Tensor, TensorData};
         let device = crate::default_training_device();
-        for n_hidden in [1, 2] {
+        for ((node_in, edge_in, out), n_hidden) in [(5, 3, 2), (7, 4, 3)]
+            .into_iter()
+            .flat_map(|sizes| [1, 2].map(|h| (sizes, h)))
+        {
             let mut rng = ChaCha8Rng::seed_from_u64(11 + n_hidden as u64);
-            let gns = GnsConfig::new(5, 3, 2)
+            let gns = GnsConfig::new(node_in, edge_in, out)
                 .with_latent(16)
                 .with_n_hidden(n_hidden)
                 .with_message_passing_steps(2)
                 .init(&device);
-            let p = problem(&mut rng);
-            let (n, e) = (p.nodes.len() / 5, p.senders.len());
-            let nodes = Tensor::<2>::from_data(TensorData::new(p.nodes.clone(), [n, 5]), &device)
-                .require_grad();
+            let p = problem_sized(&mut rng, node_in, edge_in, out);
+            let (n, e) = (p.nodes.len() / node_in, p.senders.len());
+            let nodes =
+                Tensor::<2>::from_data(TensorData::new(p.nodes.clone(), [n, node_in]), &device)
+                    .require_grad();
             let prediction = gns.forward(
                 nodes.clone(),
-                Tensor::from_data(TensorData::new(p.edges.clone(), [e, 3]), &device),
+                Tensor::from_data(TensorData::new(p.edges.clone(), [e, edge_in]), &device),
                 Tensor::<1, Int>::from_data(TensorData::new(p.senders.clone(), [e]), &device),
                 Tensor::<1, Int>::from_data(TensorData::new(p.receivers.clone(), [e]), &device),
             );
-            let target = Tensor::<2>::from_data(TensorData::new(p.target.clone(), [n, 2]), &device);
-            let w = Tensor::<2>::from_data(TensorData::new(p.weights.clone(), [n, 2]), &device);
+            let target =
+                Tensor::<2>::from_data(TensorData::new(p.target.clone(), [n, out]), &device);
+            let w = Tensor::<2>::from_data(TensorData::new(p.weights.clone(), [n, out]), &device);
             let count = p.weights.iter().sum::<f32>();
             let loss = ((prediction - target).powf_scalar(2.0) * w).sum() / count;
             let burn_loss: f32 = loss.clone().into_scalar();
@@ -817,7 +830,7 @@ mod tests {
                     .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
                 assert!(
                     gap <= 1e-3 * scale + 1e-7,
-                    "n_hidden {n_hidden}, array {k} (the last is the node inputs): gap {gap}, scale {scale}"
+                    "{out}D, n_hidden {n_hidden}, array {k} (the last is the node inputs): gap {gap}, scale {scale}"
                 );
             }
         }
