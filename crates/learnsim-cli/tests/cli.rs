@@ -967,9 +967,21 @@ fn quick_schnet_run_reports_energies_forces_and_a_finite_nve_drift() {
         m["metrics"]["valid_loss_final"].as_f64().unwrap()
             < 0.8 * m["metrics"]["valid_loss_initial"].as_f64().unwrap()
     );
-    // Conservative forces from −∂E/∂R: even an untrained-looking model conserves its own
-    // energy under velocity Verlet (quick run measured 5e-5 of the mean kinetic energy).
-    assert!(m["metrics"]["nve_drift"].as_f64().unwrap() < 0.01, "{text}");
+    // Conservative forces from −∂E/∂R conserve the model's own energy under velocity Verlet
+    // up to the integrator's (ω·dt)² error, which grows with the force field's stiffness. The
+    // ground truth's run (Stillinger–Weber, same start, velocities, dt and steps) sets the
+    // scale: measured learned 6.0e-5 of the mean kinetic energy against the truth's 1.9e-4
+    // (the fit is smoother than SW). Bound: twice the truth's, which a fit somewhat rougher than
+    // SW still meets, and forces that are not −∇E (a sign or scale error drifts linearly, by
+    // O(1) of the kinetic energy over the run) do not.
+    let learned = m["metrics"]["nve_drift"].as_f64().unwrap();
+    let truth = m["baselines"]["stillinger_weber"]["nve_drift"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        learned > 0.0 && learned < 2.0 * truth,
+        "learned {learned}, truth {truth}: {text}"
+    );
     assert!(out.join("report.md").exists() && out.join("loss.png").exists());
 }
 
