@@ -131,17 +131,7 @@ impl Pickle {
         let Node::Reduce(callable, _) = self.node(object) else {
             return Err("expected numpy's _reconstruct(...)".into());
         };
-        match self.node(*callable) {
-            Node::Global(m, n)
-                if (m == "numpy.core.multiarray" || m == "numpy._core.multiarray")
-                    && n == "_reconstruct" => {}
-            other => {
-                return Err(format!(
-                    "expected numpy's _reconstruct, found {}",
-                    describe(other)
-                ));
-            }
-        }
+        self.expect_multiarray(*callable, "_reconstruct")?;
         let Node::Tuple(state) = self.node(state) else {
             return Err("ndarray state is not a tuple".into());
         };
@@ -198,20 +188,26 @@ impl Pickle {
         Ok(NdArray { shape, data })
     }
 
+    /// Checks that node `id` is numpy's `multiarray.name` (numpy 1.x's `numpy.core` or 2.x's
+    /// `numpy._core`).
+    fn expect_multiarray(&self, id: usize, name: &str) -> Result<(), String> {
+        match self.node(id) {
+            Node::Global(m, n)
+                if (m == "numpy.core.multiarray" || m == "numpy._core.multiarray") && n == name =>
+            {
+                Ok(())
+            }
+            other => Err(format!(
+                "expected numpy's multiarray.{name}, found {}",
+                describe(other)
+            )),
+        }
+    }
+
     /// A numpy scalar (`numpy.float64(0.7)` pickles as `scalar(dtype, raw bytes)`) as a 0-D
     /// array.
     fn numpy_scalar(&self, callable: usize, args: usize) -> Result<NdArray, String> {
-        match self.node(callable) {
-            Node::Global(m, n)
-                if (m == "numpy.core.multiarray" || m == "numpy._core.multiarray")
-                    && n == "scalar" => {}
-            other => {
-                return Err(format!(
-                    "expected a numpy array or scalar, found a call of {}",
-                    describe(other)
-                ));
-            }
-        }
+        self.expect_multiarray(callable, "scalar")?;
         let Node::Tuple(args) = self.node(args) else {
             return Err("numpy scalar arguments are not a tuple".into());
         };

@@ -453,39 +453,32 @@ print("tfrecord ok")
     }
 }
 
-/// An object array of anything else is refused naming the key, the item and what it held.
-#[test]
-fn malformed_gns_data_names_the_item() {
+/// The import error of a `gns_data` file whose second item `item` (Python) builds.
+fn refusal_of_item(item: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     write_with_numpy(
         dir.path(),
-        r#"
-data = np.empty(2, dtype=object)
-data[0] = (trajectory(3, 2), np.full(2, 6))
-data[1] = (trajectory(3, 2), np.full(2, 6), np.ones(5))
-np.savez_compressed(out, gns_data=data)
-"#,
+        &format!(
+            "data = np.empty(2, dtype=object)\n\
+             data[0] = (trajectory(3, 2), np.full(2, 6))\n\
+             data[1] = {item}\n\
+             np.savez_compressed(out, gns_data=data)\n"
+        ),
     );
-    let err = import_dataset(dir.path(), DatasetFormat::Geoelements)
+    import_dataset(dir.path(), DatasetFormat::Geoelements)
         .unwrap_err()
-        .to_string();
+        .to_string()
+}
+
+/// An object array of anything else is refused naming the key, the item and what it held.
+#[test]
+fn malformed_gns_data_names_the_item() {
+    let err = refusal_of_item("(trajectory(3, 2), np.full(2, 6), np.ones(5))");
     assert!(
         err.contains("`gns_data` item 1") && err.contains("material_property has shape [5]"),
         "{err}"
     );
-    let dir = tempfile::tempdir().unwrap();
-    write_with_numpy(
-        dir.path(),
-        r#"
-data = np.empty(2, dtype=object)
-data[0] = (trajectory(3, 2), np.full(2, 6))
-data[1] = "a string"
-np.savez_compressed(out, gns_data=data)
-"#,
-    );
-    let err = import_dataset(dir.path(), DatasetFormat::Geoelements)
-        .unwrap_err()
-        .to_string();
+    let err = refusal_of_item("\"a string\"");
     assert!(
         err.contains("train.npz")
             && err.contains("gns_data")
