@@ -11,8 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_models::{default_inference_device, default_training_device};
 use learnsim_sim::{Split, trajectory_seed};
 use learnsim_train::pendulum::{
-    Candidate, ControlEpisode, Dynamics, PendulumConfig, Plant, TrueDynamics, episodes,
-    mpc_episode, open_loop_error, parameter_count, train_models,
+    Candidate, ControlEpisode, Dynamics, OpenLoopController, PendulumConfig, Plant, TrueDynamics,
+    episodes, mpc_episode, open_loop_episode, open_loop_error, parameter_count, train_models,
 };
 use serde_json::json;
 use std::time::Instant;
@@ -52,8 +52,8 @@ pub fn run(args: &RunArgs) -> Result<String> {
             c.test_episodes = 8;
             c.steps = 200;
             c.validate_every = 50;
-            c.mpc.control_steps = 10;
-            c.mpc.iterations = 3;
+            c.mpc.control_steps = 40;
+            c.mpc.iterations = 6;
             c.mpc.upright_steps = 5;
         },
         |c: &mut PendulumConfig| {
@@ -150,6 +150,8 @@ pub fn run(args: &RunArgs) -> Result<String> {
         &device,
     );
     let return_ratio = gn_mpc.control_return / true_mpc.control_return;
+    let zero = open_loop_episode(config, OpenLoopController::ZeroTorque);
+    let random = open_loop_episode(config, OpenLoopController::RandomTorque);
 
     let metrics = json!({
         "gn_one_step_error": gn_error[0],
@@ -217,6 +219,14 @@ pub fn run(args: &RunArgs) -> Result<String> {
                 "rollout_error_final": mlp_error[horizon - 1],
                 "cartpole_one_step_error": cart_mlp_error[0],
                 "cartpole_rollout_error": cart_mlp_h,
+            },
+            "zero_torque": {
+                "mpc_return": zero.control_return,
+                "final_upright_error": zero.final_upright_error,
+            },
+            "random_torques": {
+                "mpc_return": random.control_return,
+                "final_upright_error": random.final_upright_error,
             },
             "true_model_mpc": {
                 "mpc_return": true_mpc.control_return,

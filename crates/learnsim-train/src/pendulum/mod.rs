@@ -15,7 +15,7 @@ mod plant;
 mod training;
 
 pub use models::{ControlGn, Dynamics, GnDynamics, MlpDynamics, TrueDynamics, parameter_count};
-pub use mpc::{ControlEpisode, mpc_episode};
+pub use mpc::{ControlEpisode, OpenLoopController, mpc_episode, open_loop_episode};
 pub use plant::{Episode, Joint, PendulumScale, Plant, Transition, episodes};
 pub use training::{Candidate, TrainedModels, open_loop_error, train_models};
 

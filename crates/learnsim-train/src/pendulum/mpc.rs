@@ -83,16 +83,55 @@ pub fn mpc_episode(
         }
         progress(step + 1);
     }
-    let control_return = states[1..].iter().map(|s| (1.0 - s[0].cos()) / 2.0).sum();
-    let tail = m.upright_steps.min(states.len());
-    let final_upright_error = states[states.len() - tail..]
-        .iter()
-        .map(|s| wrap_angle(s[0] - std::f64::consts::PI).abs())
-        .fold(0.0, f64::max);
-    ControlEpisode {
-        states,
-        torques,
-        control_return,
-        final_upright_error,
+    ControlEpisode::scored(states, torques, m.upright_steps)
+}
+
+/// A controller that does not plan, the yardstick of MPC's return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenLoopController {
+    /// No torque: the pendulum swings (or hangs) on its own.
+    ZeroTorque,
+    /// Torques uniform in ±`max_torque`, fresh each step, from the run seed.
+    RandomTorque,
+}
+
+/// An episode of `control_steps` from MPC's start under a controller that does not plan.
+pub fn open_loop_episode(
+    config: &PendulumConfig,
+    controller: OpenLoopController,
+) -> ControlEpisode {
+    let m = &config.mpc;
+    let p = &config.pendulum;
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x0A11_D0E5);
+    let mut state = [m.initial_angle, 0.0];
+    let mut states = vec![state];
+    let mut torques = Vec::with_capacity(m.control_steps);
+    for _ in 0..m.control_steps {
+        let torque = match controller {
+            OpenLoopController::ZeroTorque => 0.0,
+            OpenLoopController::RandomTorque => rng.random_range(-p.max_torque..=p.max_torque),
+        };
+        state = p.step(state, torque);
+        states.push(state);
+        torques.push(torque);
+    }
+    ControlEpisode::scored(states, torques, m.upright_steps)
+}
+
+impl ControlEpisode {
+    /// The episode with its return and final upright error.
+    fn scored(states: Vec<PendulumState>, torques: Vec<f64>, upright_steps: usize) -> Self {
+        let control_return = states[1..].iter().map(|s| (1.0 - s[0].cos()) / 2.0).sum();
+        let tail = upright_steps.min(states.len());
+        let final_upright_error = states[states.len() - tail..]
+            .iter()
+            .map(|s| wrap_angle(s[0] - std::f64::consts::PI).abs())
+            .fold(0.0, f64::max);
+        Self {
+            states,
+            torques,
+            control_return,
+            final_upright_error,
+        }
     }
 }
