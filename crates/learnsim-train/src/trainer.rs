@@ -57,6 +57,10 @@ pub struct TrainState {
     /// a resumed run (the caller adds them; see `learnsim run`).
     #[serde(default)]
     pub seconds: f64,
+    /// Widths of the material features and step context the model reads (its input layout;
+    /// `[0, 0]` in checkpoints written before they existed).
+    #[serde(default)]
+    pub extra_features: [usize; 2],
 }
 
 /// A training run in memory.
@@ -288,6 +292,10 @@ impl Trainer {
             walls: metadata.walls(),
             reach: 3.0 * simulator.config.connectivity_radius,
         };
+        let extra_features = [
+            simulator.config.material_features,
+            simulator.config.context_features,
+        ];
         Self {
             average: (config.ema_decay > 0.0).then(|| WeightAverage::new(config.ema_decay, &model)),
             sampler: None,
@@ -301,8 +309,11 @@ impl Trainer {
             config,
             simulator,
             model,
+            state: TrainState {
+                extra_features,
+                ..TrainState::default()
+            },
             device,
-            state: TrainState::default(),
         }
     }
 
@@ -612,6 +623,20 @@ impl Trainer {
             path: dir.to_path_buf(),
             problem,
         };
+        let text = std::fs::read_to_string(dir.join("state.json"))
+            .map_err(|e| fail(format!("state.json: {e}")))?;
+        let state: TrainState =
+            serde_json::from_str(&text).map_err(|e| fail(format!("state.json: {e}")))?;
+        // A model's input layout is fixed by the features it was trained to read; weights of
+        // another layout cannot be loaded into this one.
+        if state.extra_features != self.state.extra_features {
+            return Err(fail(format!(
+                "the model reads material_property and step_context of widths {:?}, but this \
+                 dataset and config give {:?}: evaluate it on data with the features it was \
+                 trained on (or train with `[features]` matching the data)",
+                state.extra_features, self.state.extra_features
+            )));
+        }
         let model = ModuleRecord::load(dir.join("model.bpk"))
             .map_err(|e| fail(format!("model.bpk: {e:?}")))?;
         self.model = self.model.clone().load_record(model);
@@ -654,9 +679,7 @@ impl Trainer {
                 average.restore(&averaged, updates);
             }
         }
-        let text = std::fs::read_to_string(dir.join("state.json"))
-            .map_err(|e| fail(format!("state.json: {e}")))?;
-        self.state = serde_json::from_str(&text).map_err(|e| fail(format!("state.json: {e}")))?;
+        self.state = state;
         Ok(())
     }
 }

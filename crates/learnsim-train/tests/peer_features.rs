@@ -101,3 +101,33 @@ fn data_without_a_feature_the_model_reads_are_refused() {
         other => panic!("expected a data error, got {other:?}"),
     }
 }
+
+/// A checkpoint of a model that reads the material feature cannot be loaded into a model built
+/// for data without it (a user evaluating a run on other data), nor the other way round: the
+/// load is refused naming the widths, before any weights of the wrong shape are read.
+#[test]
+fn a_checkpoint_is_refused_by_a_model_of_another_input_layout() {
+    let (train, with) = data_with_features();
+    let (_, without) = data();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("checkpoint");
+    let mut trainer = Trainer::new(tiny_config(), &with, default_training_device());
+    trainer.train_step(&train).unwrap();
+    trainer.save_checkpoint(&checkpoint).unwrap();
+    let mut same = Trainer::new(tiny_config(), &with, default_training_device());
+    same.load_checkpoint(&checkpoint).unwrap();
+    assert_eq!(same.state.step, 1);
+    let mut other = Trainer::new(tiny_config(), &without, default_training_device());
+    let err = other.load_checkpoint(&checkpoint).unwrap_err().to_string();
+    assert!(
+        err.contains("material_property") && err.contains("[1, 2]") && err.contains("[0, 0]"),
+        "{err}"
+    );
+    // And a model without features does not load into one that reads them.
+    let (plain_train, _) = data();
+    let mut plain = Trainer::new(tiny_config(), &without, default_training_device());
+    plain.train_step(&plain_train).unwrap();
+    plain.save_checkpoint(&checkpoint).unwrap();
+    let mut reads = Trainer::new(tiny_config(), &with, default_training_device());
+    assert!(reads.load_checkpoint(&checkpoint).is_err());
+}
