@@ -402,8 +402,10 @@ fn quick_run_writes_metrics_with_the_documented_schema() {
         m["metrics"]["mse_1_clamped"].as_f64().unwrap()
             <= m["metrics"]["mse_1"].as_f64().unwrap() * (1.0 + 1e-9)
     );
-    let share = m["metrics"]["contact_window_share"].as_f64().unwrap();
-    assert!((0.0..=1.0).contains(&share), "{share}");
+    for key in ["contact_window_share", "impact_window_share"] {
+        let share = m["metrics"][key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&share), "{key} {share}");
+    }
     let (first, last) = (
         m["metrics"]["valid_loss_initial"].as_f64().unwrap(),
         m["metrics"]["valid_loss_final"].as_f64().unwrap(),
@@ -413,6 +415,7 @@ fn quick_run_writes_metrics_with_the_documented_schema() {
         "training did not lower the loss: {first} -> {last}"
     );
     assert!(m["metrics"]["mse_20"].as_f64().unwrap().is_finite());
+    assert_metric_definitions(&m, &out.join("data"));
     // The run folder holds the resolved config and a resumable checkpoint, which `rollout`
     // reloads to score the test split again with the same numbers.
     assert!(out.join("config.toml").exists() && out.join("checkpoint/state.json").exists());
@@ -495,6 +498,123 @@ fn quick_run_writes_metrics_with_the_documented_schema() {
         table.contains("## water-drop-2d") && table.contains("| gns | quick |"),
         "{table}"
     );
+}
+
+/// A baseline's rule for coordinate k of the next frame from the previous and current frames.
+type StepRule<'a> = dyn Fn(&[f32], &[f32], usize) -> f32 + 'a;
+
+/// The figures of a particle run's metrics.json mean what the protocol says, recomputed here
+/// from the test split alone (not through learnsim-eval): every window starts at frame 0 of a
+/// test trajectory (the quick tier's 40 frames hold one window under the 40-frame stride) and
+/// predicts from frame 6 on, with the GNS's 6 input frames as context; `mse_H` is the mean over
+/// the first H predicted frames of the squared error summed over axes and averaged over
+/// particles, then averaged over trajectories. Persistence repeats frame 5, constant velocity
+/// steps 2xₜ − xₜ₋₁ and ballistic adds g·dt² and clamps to the box, each on its own previous
+/// predictions. The bars are the model's figure over the better (`mse_20`: of constant velocity
+/// and ballistic) or best (`mse_1`: of all three) baseline, and pass when at or under their
+/// thresholds. Each of these is a plausible bug: a window started at frame 5 or 7, the error
+/// averaged over axes instead of summed, a baseline fed the truth instead of its own
+/// predictions, gravity left out or the wrong sign, a bar divided by the worse baseline.
+fn assert_metric_definitions(m: &serde_json::Value, data: &Path) {
+    let dataset = load_dataset(data).unwrap();
+    let metadata = &dataset.metadata;
+    let test = &dataset.splits[2];
+    assert!(!test.is_empty() && test.iter().all(|t| (26..=45).contains(&t.n_frames)));
+    let gravity = metadata.gravity_per_frame();
+    let walls = metadata.walls();
+    let context = 6;
+    let mse_of = |predict: &StepRule<'_>, horizon: usize| -> f64 {
+        let per_window: Vec<f64> = test
+            .iter()
+            .map(|t| {
+                let (n, dim) = (t.n_particles, t.dim);
+                let mut frames: Vec<Vec<f32>> = (0..context).map(|f| t.frame(f).to_vec()).collect();
+                let mut sum = 0.0;
+                for step in 0..horizon {
+                    let (prev, cur) = (&frames[frames.len() - 2], &frames[frames.len() - 1]);
+                    let next: Vec<f32> = (0..n * dim).map(|k| predict(prev, cur, k)).collect();
+                    let truth = t.frame(context + step);
+                    let se: f64 = next
+                        .iter()
+                        .zip(truth)
+                        .map(|(p, q)| (f64::from(*p) - f64::from(*q)).powi(2))
+                        .sum();
+                    sum += se / n as f64;
+                    frames.push(next);
+                }
+                sum / horizon as f64
+            })
+            .collect();
+        per_window.iter().sum::<f64>() / per_window.len() as f64
+    };
+    let persistence = |_: &[f32], cur: &[f32], k: usize| cur[k];
+    let constant_velocity = |prev: &[f32], cur: &[f32], k: usize| 2.0 * cur[k] - prev[k];
+    let ballistic = |prev: &[f32], cur: &[f32], k: usize| {
+        let a = k % metadata.dim;
+        let x = 2.0 * f64::from(cur[k]) - f64::from(prev[k]) + gravity[a];
+        match walls[a] {
+            Some([lo, hi]) => x.clamp(lo, hi) as f32,
+            None => x as f32,
+        }
+    };
+    let baselines: [(&str, &StepRule<'_>); 3] = [
+        ("persistence", &persistence),
+        ("constant_velocity", &constant_velocity),
+        ("ballistic", &ballistic),
+    ];
+    let mut by_name = std::collections::BTreeMap::new();
+    for (name, predict) in baselines {
+        for horizon in [1, 20] {
+            let ours = mse_of(predict, horizon);
+            let reported = m["baselines"][name][format!("mse_{horizon}")]
+                .as_f64()
+                .unwrap();
+            // Same f32 steps, same f64 sums in the same order: equal up to the last bits.
+            assert!(
+                (ours - reported).abs() <= 1e-9 * reported.abs(),
+                "{name} mse_{horizon}: recomputed {ours} vs reported {reported}"
+            );
+            by_name.insert((name, horizon), reported);
+        }
+    }
+    // Persistence and the clamped ballistic step never leave the box.
+    for name in ["persistence", "ballistic"] {
+        assert_eq!(
+            m["baselines"][name]["escaped_fraction"].as_f64(),
+            Some(0.0),
+            "{name}"
+        );
+    }
+    let metric = |key: &str| m["metrics"][key].as_f64().unwrap();
+    let better_20 = by_name[&("constant_velocity", 20)].min(by_name[&("ballistic", 20)]);
+    let best_1 = by_name[&("persistence", 1)]
+        .min(by_name[&("constant_velocity", 1)])
+        .min(by_name[&("ballistic", 1)]);
+    let expected = [
+        (
+            "mse_20 / best baseline mse_20",
+            metric("mse_20") / better_20,
+        ),
+        ("escaped_fraction", metric("escaped_fraction")),
+        ("mse_1 / best baseline mse_1", metric("mse_1") / best_1),
+    ];
+    let bars = m["bars"].as_array().unwrap();
+    for (name, value) in expected {
+        let bar = bars
+            .iter()
+            .find(|b| b["name"] == name)
+            .unwrap_or_else(|| panic!("no bar `{name}` in {bars:?}"));
+        let reported = bar["value"].as_f64().unwrap();
+        assert!(
+            (reported - value).abs() <= 1e-12 * value.abs().max(1e-300),
+            "{name}: {reported} vs {value}"
+        );
+        let threshold = bar["threshold"].as_f64().unwrap();
+        assert_eq!(bar["pass"].as_bool(), Some(reported <= threshold), "{name}");
+    }
+    let all_pass = bars.iter().all(|b| b["pass"].as_bool() == Some(true));
+    assert_eq!(m["state"], "finished");
+    assert_eq!(m["pass"].as_bool(), Some(all_pass));
 }
 
 /// Runs `learnsim run CASE --quick --out OUT` with the repository's config; returns metrics.json

@@ -156,6 +156,29 @@ pub enum WindowWeighting {
         /// Extra weight of a window whose every particle is in contact.
         boost: f64,
     },
+    /// Window weight `1 + boost·s`, where `s` is the share of the target frame's free particles
+    /// in an impact: an acceleration that differs from free fall by more than
+    /// `IMPACT_FACTOR·|g|·dt²` (or that many acceleration stds where there is no gravity). A
+    /// particle resting on the floor differs from free fall by exactly `|g|·dt²`, so unlike
+    /// `Contact` a pool at rest does not count: only landings, splashes and flows do.
+    Impact {
+        /// Extra weight of a window whose every particle is in an impact.
+        boost: f64,
+    },
+}
+
+/// How far from free fall a particle's acceleration must be, in units of `|g|·dt²`, to count
+/// as an impact for `WindowWeighting::Impact`: four times what resting on the floor takes.
+pub const IMPACT_FACTOR: f64 = 4.0;
+
+impl WindowWeighting {
+    /// The extra weight of a fully weighted window, `None` for uniform sampling.
+    pub fn boost(&self) -> Option<f64> {
+        match *self {
+            Self::Uniform => None,
+            Self::Contact { boost } | Self::Impact { boost } => Some(boost),
+        }
+    }
 }
 
 /// The acceleration a zero network output decodes to: the offset of the normalised target.
@@ -269,7 +292,7 @@ impl Validate for TrainConfig {
             )?;
             count_in("pushforward.steps", p.steps, 1, 100)?;
         }
-        if let WindowWeighting::Contact { boost } = self.window_weighting {
+        if let Some(boost) = self.window_weighting.boost() {
             real_in("window_weighting.boost", boost, 0.0, 1e6, Bound::Inclusive)?;
         }
         let bytes = parameter_bytes(self);

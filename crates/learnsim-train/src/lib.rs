@@ -24,12 +24,12 @@ pub mod turbulence;
 mod validate;
 
 pub use config::{
-    AccelerationOffset, FeatureUse, LrSchedule, MAX_PARAMETER_BYTES, Pushforward, TrainConfig,
-    TrainKernel, WindowWeighting, parameter_bytes,
+    AccelerationOffset, FeatureUse, IMPACT_FACTOR, LrSchedule, MAX_PARAMETER_BYTES, Pushforward,
+    TrainConfig, TrainKernel, WindowWeighting, parameter_bytes,
 };
 pub use ema::{WeightAverage, parameters as model_parameters};
 pub use noise::random_walk_noise;
-pub use trainer::{ContactShare, LossPoint, TrainError, TrainState, Trainer};
+pub use trainer::{ContactShare, LossPoint, TrainError, TrainState, Trainer, WindowCriterion};
 pub use validate::{
     Bound, FieldError, Validate, count_in, learning_rates, network_memory, real_in, rule,
 };

@@ -2,7 +2,7 @@
 //! checkpoints and resume.
 
 use crate::ema::WeightAverage;
-use crate::{AccelerationOffset, TrainConfig, WindowWeighting, random_walk_noise};
+use crate::{AccelerationOffset, IMPACT_FACTOR, TrainConfig, WindowWeighting, random_walk_noise};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, OptimizerRecord};
 use burn::store::ModuleRecord;
@@ -111,12 +111,10 @@ struct WindowSampler {
     windows: Vec<(usize, usize)>,
     /// Running sum of the weights, ending at the total.
     cumulative: Vec<f64>,
-    /// Share of windows that are contact windows, and the share of draws they get.
-    contact_share: ContactShare,
 }
 
-/// How many training windows involve contact (more than 10 % of their particles in contact),
-/// counted over windows and weighted by how often each is drawn.
+/// How many training windows involve contact or impacts (more than 10 % of their particles
+/// counted by a `WindowCriterion`), counted over windows and weighted by how often each is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ContactShare {
     /// Share of windows, i.e. of uniform draws.
@@ -125,20 +123,23 @@ pub struct ContactShare {
     pub weighted: f64,
 }
 
-/// Share of a window's free particles in contact at its target frame `f + 1`: within three
-/// radii of a non-periodic wall at frame `f`, or accelerating unlike free fall.
-fn contact_score(
+/// Share of a window's free particles that count under `criterion` at its target frame
+/// `f + 1`. Contact: within three radii of a non-periodic wall at frame `f`, or accelerating
+/// unlike free fall. Impact: accelerating unlike free fall by more than the impact threshold.
+fn window_score(
     t: &Trajectory,
     f: usize,
-    gravity_dt2: &[f64],
-    threshold: f64,
-    walls: &[Option<[f64; 2]>],
-    reach: f64,
+    context: &WindowContext,
+    criterion: WindowCriterion,
 ) -> f64 {
     let dim = t.dim;
     let (prev, cur, next) = (t.frame(f - 1), t.frame(f), t.frame(f + 1));
+    let threshold = match criterion {
+        WindowCriterion::Contact => context.threshold,
+        WindowCriterion::Impact => context.impact_threshold,
+    };
     let mut free = 0usize;
-    let mut touching = 0usize;
+    let mut counted = 0usize;
     for (p, kind) in t.kind.iter().enumerate() {
         if kind.is_kinematic() {
             continue;
@@ -149,60 +150,57 @@ fn contact_score(
         for a in 0..dim {
             let k = p * dim + a;
             let acc = next[k] as f64 - 2.0 * cur[k] as f64 + prev[k] as f64;
-            dev2 += (acc - gravity_dt2[a]).powi(2);
-            if let Some([lo, hi]) = walls[a] {
+            dev2 += (acc - context.gravity_dt2[a]).powi(2);
+            if let Some([lo, hi]) = context.walls[a] {
                 let x = cur[k] as f64;
-                near |= x - lo < reach || hi - x < reach;
+                near |= x - lo < context.reach || hi - x < context.reach;
             }
         }
+        let near = near && criterion == WindowCriterion::Contact;
         if near || dev2.sqrt() > threshold {
-            touching += 1;
+            counted += 1;
         }
     }
-    touching as f64 / free.max(1) as f64
+    counted as f64 / free.max(1) as f64
+}
+
+/// Which particles a window's score counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowCriterion {
+    /// Near a wall or off free fall (`WindowWeighting::Contact`).
+    Contact,
+    /// Far off free fall (`WindowWeighting::Impact`).
+    Impact,
+}
+
+impl WindowCriterion {
+    fn of(weighting: WindowWeighting) -> Self {
+        match weighting {
+            WindowWeighting::Impact { .. } => Self::Impact,
+            WindowWeighting::Uniform | WindowWeighting::Contact { .. } => Self::Contact,
+        }
+    }
 }
 
 impl WindowSampler {
     fn new(
         data: &[Trajectory],
-        metadata: &WindowContext,
+        context: &WindowContext,
         history: usize,
+        criterion: WindowCriterion,
         boost: f64,
     ) -> Option<Self> {
         let mut windows = Vec::new();
         let mut cumulative = Vec::new();
-        let (mut total, mut contact, mut contact_weight, mut count) = (0.0, 0.0, 0.0, 0.0);
-        for (i, t) in data.iter().enumerate() {
-            if t.n_frames < history + 2 {
-                continue;
-            }
-            for f in history..t.n_frames - 1 {
-                let score = contact_score(
-                    t,
-                    f,
-                    &metadata.gravity_dt2,
-                    metadata.threshold,
-                    &metadata.walls,
-                    metadata.reach,
-                );
-                let weight = 1.0 + boost * score;
-                total += weight;
-                count += 1.0;
-                if score > 0.1 {
-                    contact += 1.0;
-                    contact_weight += weight;
-                }
-                windows.push((i, f));
-                cumulative.push(total);
-            }
-        }
+        let mut total = 0.0;
+        for_each_window(data, history, |i, f, t| {
+            total += 1.0 + boost * window_score(t, f, context, criterion);
+            windows.push((i, f));
+            cumulative.push(total);
+        });
         (!windows.is_empty()).then_some(Self {
             windows,
             cumulative,
-            contact_share: ContactShare {
-                uniform: contact / count,
-                weighted: contact_weight / total,
-            },
         })
     }
 
@@ -214,11 +212,30 @@ impl WindowSampler {
     }
 }
 
+/// Calls `visit(trajectory index, last input frame, trajectory)` for every training window.
+fn for_each_window(
+    data: &[Trajectory],
+    history: usize,
+    mut visit: impl FnMut(usize, usize, &Trajectory),
+) {
+    for (i, t) in data.iter().enumerate() {
+        if t.n_frames < history + 2 {
+            continue;
+        }
+        for f in history..t.n_frames - 1 {
+            visit(i, f, t);
+        }
+    }
+}
+
 /// What the contact score needs from the dataset.
 #[derive(Debug, Clone)]
 struct WindowContext {
     gravity_dt2: Vec<f64>,
+    /// Distance from free fall that counts as contact.
     threshold: f64,
+    /// Distance from free fall that counts as an impact.
+    impact_threshold: f64,
     walls: Vec<Option<[f64; 2]>>,
     reach: f64,
 }
@@ -288,6 +305,7 @@ impl Trainer {
             } else {
                 acc_scale
             },
+            impact_threshold: IMPACT_FACTOR * if g_norm > 0.0 { g_norm } else { acc_scale },
             gravity_dt2,
             walls: metadata.walls(),
             reach: 3.0 * simulator.config.connectivity_radius,
@@ -487,10 +505,10 @@ impl Trainer {
     /// One optimiser step on a batch drawn for step `self.state.step`; returns the loss.
     pub fn train_step(&mut self, train: &[Trajectory]) -> Result<f32, TrainError> {
         let step = self.state.step;
-        if let (WindowWeighting::Contact { boost }, None) =
-            (self.config.window_weighting, &self.sampler)
-        {
-            self.sampler = WindowSampler::new(train, &self.context, self.config.history, boost);
+        if let (Some(boost), None) = (self.config.window_weighting.boost(), &self.sampler) {
+            let criterion = WindowCriterion::of(self.config.window_weighting);
+            self.sampler =
+                WindowSampler::new(train, &self.context, self.config.history, criterion, boost);
         }
         let mut rng = ChaCha8Rng::seed_from_u64(mix(self.config.seed, step as u64));
         let (input, target, mask) = self.batch(train, &mut rng, self.config.noise_std, step)?;
@@ -531,20 +549,34 @@ impl Trainer {
         }
     }
 
-    /// Contact windows' share of the training windows and of the draws (issue #24), for the
-    /// data `train_step` last saw; `None` before the first step or with uniform sampling.
-    pub fn contact_share(&self, train: &[Trajectory]) -> ContactShare {
-        match &self.sampler {
-            Some(sampler) => sampler.contact_share,
-            None => {
-                let uniform = WindowSampler::new(train, &self.context, self.config.history, 0.0)
-                    .map_or(0.0, |s| s.contact_share.uniform);
-                ContactShare {
-                    uniform,
-                    weighted: uniform,
-                }
+    /// Share of `train`'s windows that `criterion` counts (more than 10 % of their free
+    /// particles), and their share of the draws under the configured weighting (issue #24).
+    pub fn window_share(&self, train: &[Trajectory], criterion: WindowCriterion) -> ContactShare {
+        let weighting = self.config.window_weighting;
+        let (boost, drawn_by) = (
+            weighting.boost().unwrap_or(0.0),
+            WindowCriterion::of(weighting),
+        );
+        let (mut count, mut counted, mut total, mut counted_weight) = (0.0, 0.0, 0.0, 0.0);
+        for_each_window(train, self.config.history, |_, f, t| {
+            let score = window_score(t, f, &self.context, criterion);
+            let weight = 1.0 + boost * window_score(t, f, &self.context, drawn_by);
+            count += 1.0;
+            total += weight;
+            if score > 0.1 {
+                counted += 1.0;
+                counted_weight += weight;
             }
+        });
+        ContactShare {
+            uniform: counted / f64::max(count, 1.0),
+            weighted: counted_weight / f64::max(total, 1.0),
         }
+    }
+
+    /// `window_share` of the contact windows.
+    pub fn contact_share(&self, train: &[Trajectory]) -> ContactShare {
+        self.window_share(train, WindowCriterion::Contact)
     }
 
     /// A forward pass of the current weights without gradient, through the fused kernel when

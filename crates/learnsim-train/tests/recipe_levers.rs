@@ -6,7 +6,7 @@ mod common;
 use common::{data, tiny_config};
 use learnsim_models::default_training_device;
 use learnsim_train::{
-    Pushforward, TrainConfig, TrainKernel, Trainer, WeightAverage, WindowWeighting,
+    Pushforward, TrainConfig, TrainKernel, Trainer, WeightAverage, WindowCriterion, WindowWeighting,
 };
 
 fn curve(config: TrainConfig, steps: usize) -> (Vec<f32>, Trainer) {
@@ -192,6 +192,38 @@ fn contact_weighting_favours_contact_windows() {
     assert!(
         (boosted.weighted - 90.0 / 94.0).abs() < 1e-12,
         "{boosted:?}"
+    );
+}
+
+/// Impact weighting counts landings, not rest: in the same data only the windows ending at
+/// f = 9 (the target frame 10 lands) and f = 10 (its previous frame was still falling) have
+/// accelerations far off free fall; resting on the floor differs from free fall by exactly
+/// |g|·dt², under the 4|g|·dt² threshold. 2 of 14 windows are impacts; with boost 8 each weighs
+/// 9 and they get 18/30 of the draws, while the 10 contact windows get (18 + 8)/30.
+#[test]
+fn impact_weighting_favours_landings_not_rest() {
+    let (_, metadata) = data();
+    let train = fall_then_rest(&metadata);
+    let mut weighted = Trainer::new(
+        TrainConfig {
+            window_weighting: WindowWeighting::Impact { boost: 8.0 },
+            ..tiny_config()
+        },
+        &metadata,
+        default_training_device(),
+    );
+    assert!(weighted.train_step(&train).unwrap().is_finite());
+    let impacts = weighted.window_share(&train, WindowCriterion::Impact);
+    assert!((impacts.uniform - 2.0 / 14.0).abs() < 1e-12, "{impacts:?}");
+    assert!(
+        (impacts.weighted - 18.0 / 30.0).abs() < 1e-12,
+        "{impacts:?}"
+    );
+    let contact = weighted.contact_share(&train);
+    assert!((contact.uniform - 10.0 / 14.0).abs() < 1e-12, "{contact:?}");
+    assert!(
+        (contact.weighted - 26.0 / 30.0).abs() < 1e-12,
+        "{contact:?}"
     );
 }
 
