@@ -973,22 +973,46 @@ fn quick_rope_run_scores_both_sets_against_the_polynomial_baseline() {
     let (m, text) = quick_run("rope-koopman", &out);
     assert_eq!(m["case"], "rope-koopman");
     assert_eq!(m["bars"].as_array().unwrap().len(), 3, "{text}");
-    // Control ran and both controllers end somewhere finite.
-    assert!(m["metrics"]["control_final_shape_error"].as_f64().unwrap() >= 0.0);
-    assert!(
-        m["baselines"]["random_actions"]["control_final_shape_error"]
-            .as_f64()
-            .unwrap()
-            > 0.0
+    let metric = |key: &str| m["metrics"][key].as_f64().unwrap();
+    let baseline = |name: &str, key: &str| m["baselines"][name][key].as_f64().unwrap();
+    // Control: 20 steps of latent MPC from the start of 4 held-out rollouts toward their shape
+    // at step 20 end nearer it than the data's random actions from the same starts. Measured
+    // 0.060 m against 0.147 m (0.41×; start 0.196 m); an untrained model (20 Adam steps) ends
+    // at 0.80×, so the bound 0.6× fails a controller that does not plan through what it
+    // learned while leaving room for another CPU's rounding.
+    let (control, random) = (
+        metric("control_final_shape_error"),
+        baseline("random_actions", "control_final_shape_error"),
     );
+    assert!(
+        control < 0.6 * random,
+        "control {control} vs random {random}"
+    );
+    assert!(
+        (metric("control_ratio_to_random") - control / random).abs() < 1e-12,
+        "{text}"
+    );
+    // The open-loop rollouts of the validation ropes beat a rope held still, the baseline that
+    // needs no learning: measured 0.105 m² against 0.209 m² (0.50×); 20 Adam steps give 0.82
+    // (3.9×). The 10–14-mass ropes are not judged at this size (measured 1.16× the still rope:
+    // 4 training groups of 5–9 masses do not extrapolate; the CPU tier's figures are in the
+    // README). Both baselines are computed on the same rollouts and are finite.
+    let (valid, still) = (
+        metric("rollout_position_mse_valid"),
+        baseline("persistence", "rollout_position_mse_valid"),
+    );
+    assert!(valid < 0.75 * still, "CKO {valid} vs still rope {still}");
     for key in [
         "rollout_position_mse_valid",
         "rollout_position_mse_extrapolation",
     ] {
-        let v = m["metrics"][key].as_f64().unwrap();
-        // Positions stay within a few metres: an MSE far below the box's 10 m².
-        assert!(v > 0.0 && v < 10.0, "{key} {v}");
-        assert!(m["baselines"]["polynomial_koopman"][key].as_f64().unwrap() > 0.0);
+        let ratio = metric(&key.replace("rollout_position_mse", "ratio_to_polynomial"));
+        let (cko, polynomial) = (metric(key), baseline("polynomial_koopman", key));
+        assert!(
+            polynomial > 0.0 && baseline("persistence", key) > 0.0,
+            "{text}"
+        );
+        assert!((ratio - cko / polynomial).abs() < 1e-12, "{key}: {text}");
     }
     for file in ["rollout.png", "control.png", "loss.png", "report.md"] {
         assert!(out.join(file).exists(), "{file} missing");

@@ -686,6 +686,23 @@ pub fn polynomial_rollout_mse(
     per_group.iter().sum::<f64>() / per_group.len().max(1) as f64
 }
 
+/// The rope held at its first frame: the open-loop position MSE of predicting that nothing
+/// moves, on the same rollouts [`cko_rollout_mse`] scores (every rollout after a group's first
+/// `fit_rollouts`). The floor any learned model must beat.
+pub fn persistence_rollout_mse(groups: &[RopeGroup], config: &KoopmanConfig) -> f64 {
+    let per_group: Vec<f64> = groups
+        .iter()
+        .map(|group| {
+            let eval = &group.rollouts[config.fit_rollouts.min(group.rollouts.len())..];
+            eval.iter()
+                .map(|r| position_mse(&vec![r.states[0].clone(); r.actions.len()], r))
+                .sum::<f64>()
+                / eval.len().max(1) as f64
+        })
+        .collect();
+    per_group.iter().sum::<f64>() / per_group.len().max(1) as f64
+}
+
 /// The actions over `horizon` steps that bring the linear latent system from `start` closest
 /// to `target` (‖g_H − g*‖² + ρ‖u‖²). The system is linear in the actions, so this is an exact
 /// least-squares problem: g_H = Φ^H(g₀) + Σ_k u_k·R^(H−1−k), with R^(m) the response m steps
