@@ -607,6 +607,10 @@ pub fn finish(
     let share = trainer.contact_share(&dataset.splits[0]);
     metrics["contact_window_share"] = json!(share.uniform);
     metrics["contact_window_share_drawn"] = json!(share.weighted);
+    // Likewise for impact windows (over 10 % of the particles far off free fall).
+    let impacts = trainer.window_share(&dataset.splits[0], learnsim_train::WindowCriterion::Impact);
+    metrics["impact_window_share"] = json!(impacts.uniform);
+    metrics["impact_window_share_drawn"] = json!(impacts.weighted);
     let bars = vec![
         bar(
             "mse_20 / best baseline mse_20",
