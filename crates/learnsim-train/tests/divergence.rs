@@ -1,7 +1,9 @@
 //! A loss that stops being finite ends training with `TrainError::Diverged` at the step it
 //! happened, instead of training on NaN weights (issue #35; PDE-Net's trainer has its own test
-//! in `pdenet.rs`). Each trainer gets data with one NaN value, which reaches the loss at the
-//! first step.
+//! in `pdenet.rs`). Every trainer that raises it is tested here: with a NaN in its data where
+//! it accepts one, with a finite value whose square overflows where it refuses NaN, and with a
+//! learning rate of 1e30 where it also rescales its data. The same call without the poison
+//! trains.
 
 mod common;
 
@@ -86,4 +88,378 @@ fn the_plasma_field_trainer_reports_a_nan_loss_as_divergence() {
         )
         .is_ok()
     );
+}
+
+/// `Err(Diverged)` at step 0, or a panic naming the trainer and what it did instead.
+fn expect_divergence<T>(trainer: &str, result: Result<T, TrainError>) {
+    match result {
+        Err(TrainError::Diverged { step: 0, loss }) => assert!(!loss.is_finite(), "{trainer}"),
+        Err(other) => panic!("{trainer}: expected divergence at step 0, got {other}"),
+        Ok(_) => panic!("{trainer}: a non-finite loss trained on"),
+    }
+}
+
+/// A finite value whose square overflows f32: it passes the trainers' checks for non-finite
+/// data (cosmology and nanophotonics refuse NaN before training) and, where the targets are
+/// not rescaled, makes the loss infinite at the first step.
+const HUGE: f32 = 1e30;
+
+#[test]
+fn the_cosmology_unet_trainer_reports_an_overflowing_loss_as_divergence() {
+    use learnsim_sim::spectral::cosmology::CosmologyRecipe;
+    use learnsim_train::cosmology::{CosmologyConfig, Displacements, train_unet};
+    let recipe = CosmologyRecipe {
+        n: 8,
+        steps: 2,
+        ..CosmologyRecipe::standard()
+    };
+    let values = 3 * 8 * 8 * 8;
+    let field =
+        |k: usize| -> Vec<f32> { (0..values).map(|i| (0.01 * (i + k) as f32).sin()).collect() };
+    let universe = |k: usize, poison: bool| {
+        let mut n_body = field(k + 1);
+        if poison {
+            n_body[5] = HUGE;
+        }
+        Displacements {
+            zeldovich: field(k),
+            second_order: field(k + 2),
+            n_body,
+        }
+    };
+    let config = CosmologyConfig {
+        seed: 0,
+        universe: recipe,
+        train: 2,
+        valid: 1,
+        test: 0,
+        extrapolation: 0,
+        extrapolation_power: 1.5,
+        widths: vec![4, 8],
+        steps: 3,
+        batch_size: 2,
+        lr: 1e-3,
+        lr_final: 1e-3,
+        valid_every: 1,
+        augment: false,
+    };
+    let device = default_training_device();
+    let run = |poison| {
+        let train = [universe(0, poison), universe(1, poison)];
+        train_unet(
+            &config,
+            &train,
+            &[universe(2, false)],
+            &device,
+            &mut |_, _| {},
+        )
+    };
+    expect_divergence("cosmology", run(true));
+    assert!(run(false).is_ok());
+}
+
+/// The autoencoder scales its fields by their RMS, so no finite datum overflows its loss; a
+/// learning rate of 1e30 does, at the first step after the first update (Adam's first step
+/// moves every weight by about the learning rate).
+#[test]
+fn the_turbulence_autoencoder_trainer_reports_an_exploding_loss_as_divergence() {
+    use learnsim_models::FieldOutput;
+    use learnsim_train::turbulence::{TurbulenceConfig, train_autoencoder};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/hit-3d.toml");
+    let mut config: TurbulenceConfig =
+        toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    config.flow.n = 8;
+    config.epochs = 1;
+    config.widths = vec![4, 8];
+    let values = 3 * 8 * 8 * 8;
+    let snapshot = |k: usize| -> Vec<f32> {
+        (0..values)
+            .map(|i| (0.02 * (i * (k + 1)) as f32).cos())
+            .collect()
+    };
+    let train: Vec<Vec<f32>> = (0..4).map(snapshot).collect();
+    let valid = [snapshot(9)];
+    let device = default_training_device();
+    let run = |lr: f64| {
+        let config = TurbulenceConfig {
+            lr,
+            lr_final: lr,
+            ..config.clone()
+        };
+        train_autoencoder(
+            &config,
+            FieldOutput::Velocity,
+            &train,
+            &valid,
+            &device,
+            &mut |_, _| {},
+        )
+    };
+    match run(1e30) {
+        Err(TrainError::Diverged { step: 1, loss }) => assert!(!loss.is_finite()),
+        Err(other) => panic!("expected divergence at step 1, got {other}"),
+        Ok(_) => panic!("an exploding loss trained on"),
+    }
+    assert!(run(config.lr).is_ok());
+}
+
+#[test]
+fn the_scatternet_trainer_reports_an_overflowing_loss_as_divergence() {
+    use learnsim_sim::mie::scatter_dataset;
+    use learnsim_train::nanophotonics::{ScatterTrainConfig, train_scatter_net};
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/nanophotonics.toml");
+    let mut config: ScatterTrainConfig =
+        toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    config.train_samples = 8;
+    config.valid_samples = 2;
+    config.epochs = 1;
+    config.validate_every = 1;
+    let data = scatter_dataset(&config.optics, 10, |i| 100 + i as u64).unwrap();
+    let (train, valid) = data.split_at(8);
+    let mut poisoned = train.to_vec();
+    poisoned[0].spectrum[3] = f64::from(HUGE);
+    let device = default_training_device();
+    expect_divergence(
+        "nanophotonics",
+        train_scatter_net(&config, &poisoned, valid, &device, &mut |_, _| {}),
+    );
+    assert!(train_scatter_net(&config, train, valid, &device, &mut |_, _| {}).is_ok());
+}
+
+#[test]
+fn the_koopman_trainer_reports_a_nan_loss_as_divergence() {
+    use learnsim_sim::rope::rope_groups;
+    use learnsim_train::koopman::{KoopmanConfig, train_koopman};
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/rope-koopman.toml");
+    let mut config: KoopmanConfig =
+        toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    config.fit_rollouts = 3;
+    config.rollouts_per_group = 5;
+    config.steps = 2;
+    config.validate_every = 1;
+    let groups = |count, seed: u64| rope_groups(&config.rope, 5..=6, count, 5, |g| seed + g as u64);
+    let (train, valid) = (groups(2, 0), groups(1, 100));
+    let mut poisoned = train.clone();
+    for group in &mut poisoned {
+        for rollout in &mut group.rollouts {
+            rollout.states[1][0][0] = f64::NAN;
+        }
+    }
+    let device = default_training_device();
+    expect_divergence(
+        "koopman",
+        train_koopman(&config, &poisoned, &valid, &device, &mut |_, _| {}),
+    );
+    assert!(train_koopman(&config, &train, &valid, &device, &mut |_, _| {}).is_ok());
+}
+
+#[test]
+fn the_glass_trainer_reports_a_nan_loss_as_divergence() {
+    use learnsim_core::{Domain, SelfEdges, brute_force_edges};
+    use learnsim_sim::glass::PropensitySample;
+    use learnsim_sim::kob_andersen::{SPECIES_A, SPECIES_B};
+    use learnsim_train::glass::{GlassTrainConfig, train_glass_network};
+    use rand::{Rng, SeedableRng};
+    let length = 5.975;
+    let sample = |seed: u64| {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let positions: Vec<[f64; 3]> = (0..64)
+            .map(|_| [0; 3].map(|_| rng.random_range(0.0..length)))
+            .collect();
+        let domain = Domain::new([0.0; 3], [length; 3], [true; 3]).unwrap();
+        let edges = brute_force_edges(&domain, 1.4, &positions, SelfEdges::Exclude);
+        let mut neighbours = vec![0usize; 64];
+        for &r in &edges.receivers {
+            neighbours[r as usize] += 1;
+        }
+        PropensitySample {
+            propensity: neighbours.iter().map(|&n| 1.0 - 0.05 * n as f64).collect(),
+            positions,
+            species: (0..64)
+                .map(|i| if i % 5 == 0 { SPECIES_B } else { SPECIES_A })
+                .collect(),
+            box_length: length,
+            potential_energy: vec![-6.0; 64],
+            neighbours,
+        }
+    };
+    let mut config: GlassTrainConfig =
+        toml::from_str(include_str!("../../../configs/glass-ka.toml")).unwrap();
+    config.train_configurations = 2;
+    config.test_configurations = 1;
+    config.epochs = 1;
+    config.batch_size = 2;
+    config.validate_every = 1;
+    let (train, test) = (vec![sample(1), sample(2)], vec![sample(3)]);
+    let mut poisoned = train.clone();
+    for s in &mut poisoned {
+        s.propensity[0] = f64::NAN;
+    }
+    let device = default_training_device();
+    expect_divergence(
+        "glass",
+        train_glass_network(&config, &poisoned, &test, &device, &mut |_, _| {}),
+    );
+    assert!(train_glass_network(&config, &train, &test, &device, &mut |_, _| {}).is_ok());
+}
+
+/// Like the turbulence autoencoder, TF-Net's trainer scales its frames and refuses
+/// non-finite ones: a learning rate of 1e30 makes the loss explode after the first update.
+#[test]
+fn the_kolmogorov_window_trainer_reports_an_exploding_loss_as_divergence() {
+    use learnsim_train::tfnet::{Architecture, KolmogorovConfig, train_window_model};
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/kolmogorov-2d.toml");
+    let mut config: KolmogorovConfig =
+        toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    config.flow.n = 16;
+    config.widths = vec![4, 8];
+    config.input_frames = 4;
+    config.time_range = 2;
+    config.output_frames = 2;
+    config.steps = 3;
+    config.batch_size = 2;
+    config.valid_every = 1;
+    let frame = |t: usize| -> Vec<f32> {
+        (0..2 * 16 * 16)
+            .map(|i| (0.05 * (i + 7 * t) as f32).sin())
+            .collect()
+    };
+    let train: Vec<Vec<Vec<f32>>> = vec![(0..10).map(frame).collect()];
+    let valid: Vec<Vec<f32>> = (20..26).map(frame).collect();
+    let device = default_training_device();
+    let network = config.network(Architecture::UNet);
+    let run = |lr: f64| {
+        let config = KolmogorovConfig {
+            lr,
+            ..config.clone()
+        };
+        train_window_model(
+            &config,
+            |d| network.init(d),
+            0.0,
+            &train,
+            &valid,
+            &device,
+            &mut |_, _| {},
+        )
+    };
+    match run(1e30) {
+        Err(TrainError::Diverged { step: 1, loss }) => assert!(!loss.is_finite()),
+        Err(other) => panic!("expected divergence at step 1, got {other}"),
+        Ok(_) => panic!("an exploding loss trained on"),
+    }
+    assert!(run(1e-3).is_ok());
+}
+
+#[test]
+fn the_interaction_network_trainer_reports_a_nan_loss_as_divergence() {
+    use learnsim_sim::nbody::NBodyConfig;
+    use learnsim_train::object_dynamics::{ObjectTrainConfig, train_interaction_network};
+    let config = ObjectTrainConfig {
+        seed: 0,
+        n_bodies: [3, 4],
+        n_generalisation: 5,
+        trajectories: [4, 2, 2, 2],
+        frames: 10,
+        steps: 3,
+        batch_size: 8,
+        lr_initial: 1e-3,
+        lr_final: 1e-5,
+        lr_decay_steps: 1000.0,
+        relation_hidden: 16,
+        relation_layers: 2,
+        effect: 8,
+        object_hidden: 16,
+        mlp_hidden: 16,
+        mlp_layers: 2,
+        validate_every: 1,
+        rollout_steps: 5,
+    };
+    let physics = NBodyConfig::default();
+    let data: Vec<_> = (0..6)
+        .map(|i| physics.simulate(3, 10, i as u64).unwrap())
+        .collect();
+    let (train, valid) = data.split_at(4);
+    let mut poisoned = train.to_vec();
+    for t in &mut poisoned {
+        for frame in &mut t.velocity {
+            frame[0][0] = f64::NAN;
+        }
+    }
+    let device = default_training_device();
+    expect_divergence(
+        "interaction network",
+        train_interaction_network(&config, &poisoned, valid, &device, &mut |_, _| {}),
+    );
+    assert!(train_interaction_network(&config, train, valid, &device, &mut |_, _| {}).is_ok());
+}
+
+#[test]
+fn the_schnet_trainer_reports_a_nan_loss_as_divergence() {
+    use learnsim_sim::stillinger_weber::Configuration;
+    use learnsim_train::schnet::{SchNetTrainConfig, train_schnet};
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/schnet-si.toml");
+    let mut config: SchNetTrainConfig =
+        toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    config.features = 8;
+    config.interactions = 1;
+    config.steps = 3;
+    config.batch_size = 2;
+    config.validate_every = 1;
+    // Eight atoms on a 2.4 Å cube, jiggled per configuration; energies and forces are
+    // arbitrary finite numbers (the trainer fits energies).
+    let configuration = |k: usize| Configuration {
+        positions: (0..8)
+            .map(|i| {
+                [0, 1, 2].map(|a| {
+                    2.4 * ((i >> a) & 1) as f64 + 0.05 * ((3 * i + 5 * a + k) as f64).sin()
+                })
+            })
+            .collect(),
+        energy: -30.0 + 0.1 * k as f64,
+        forces: vec![[0.0; 3]; 8],
+    };
+    let train: Vec<Configuration> = (0..4).map(configuration).collect();
+    let valid: Vec<Configuration> = (4..6).map(configuration).collect();
+    let mut poisoned = train.clone();
+    for c in &mut poisoned {
+        c.energy = f64::NAN;
+    }
+    let device = default_training_device();
+    expect_divergence(
+        "schnet",
+        train_schnet(&config, &poisoned, &valid, &device, &mut |_, _| {}),
+    );
+    assert!(train_schnet(&config, &train, &valid, &device, &mut |_, _| {}).is_ok());
+}
+
+#[test]
+fn the_pendulum_trainer_reports_a_nan_loss_as_divergence() {
+    use learnsim_train::pendulum::{PendulumConfig, Plant, episodes, train_models};
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/pendulum-mpc.toml");
+    let mut config: PendulumConfig =
+        toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    config.steps = 3;
+    config.validate_every = 1;
+    config.latent = 16;
+    let plant = Plant::Pendulum(config.pendulum.clone());
+    let train = episodes(&config, &plant, 4, |i| i as u64);
+    let valid = episodes(&config, &plant, 2, |i| 100 + i as u64);
+    let mut poisoned = train.clone();
+    for e in &mut poisoned {
+        for s in &mut e.states {
+            s[0] = f64::NAN;
+        }
+    }
+    let device = default_training_device();
+    expect_divergence(
+        "pendulum",
+        train_models(&config, &plant, &poisoned, &valid, &device, &mut |_, _| {}),
+    );
+    assert!(train_models(&config, &plant, &train, &valid, &device, &mut |_, _| {}).is_ok());
 }
