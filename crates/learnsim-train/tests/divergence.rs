@@ -39,9 +39,7 @@ fn the_gns_trainer_reports_a_nan_loss_as_divergence_with_both_kernels() {
 
 #[test]
 fn the_plasma_field_trainer_reports_a_nan_loss_as_divergence() {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/plasma-1d.toml");
-    let mut config: PlasmaConfig = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut config: PlasmaConfig = shipped("plasma-1d");
     config.steps = 3;
     let cells = config.plasma.cells;
     let pairs = |poison: bool| {
@@ -87,6 +85,28 @@ fn the_plasma_field_trainer_reports_a_nan_loss_as_divergence() {
             &mut |_, _| {}
         )
         .is_ok()
+    );
+}
+
+/// The config the repository ships as `configs/NAME.toml`.
+fn shipped<C: serde::de::DeserializeOwned>(name: &str) -> C {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../configs/{name}.toml"));
+    toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Trains on the poisoned data, expecting divergence at step 0, then on the clean data,
+/// expecting it to train.
+fn poison_diverges<D: ?Sized, T>(
+    trainer: &str,
+    poisoned: &D,
+    clean: &D,
+    train: impl Fn(&D) -> Result<T, TrainError>,
+) {
+    expect_divergence(trainer, train(poisoned));
+    assert!(
+        train(clean).is_ok(),
+        "{trainer}: the clean data did not train"
     );
 }
 
@@ -165,9 +185,7 @@ fn the_cosmology_unet_trainer_reports_an_overflowing_loss_as_divergence() {
 fn the_turbulence_autoencoder_trainer_reports_an_exploding_loss_as_divergence() {
     use learnsim_models::FieldOutput;
     use learnsim_train::turbulence::{TurbulenceConfig, train_autoencoder};
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/hit-3d.toml");
-    let mut config: TurbulenceConfig =
-        toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut config: TurbulenceConfig = shipped("hit-3d");
     config.flow.n = 8;
     config.epochs = 1;
     config.widths = vec![4, 8];
@@ -207,10 +225,7 @@ fn the_turbulence_autoencoder_trainer_reports_an_exploding_loss_as_divergence() 
 fn the_scatternet_trainer_reports_an_overflowing_loss_as_divergence() {
     use learnsim_sim::mie::scatter_dataset;
     use learnsim_train::nanophotonics::{ScatterTrainConfig, train_scatter_net};
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/nanophotonics.toml");
-    let mut config: ScatterTrainConfig =
-        toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut config: ScatterTrainConfig = shipped("nanophotonics");
     config.train_samples = 8;
     config.valid_samples = 2;
     config.epochs = 1;
@@ -220,21 +235,16 @@ fn the_scatternet_trainer_reports_an_overflowing_loss_as_divergence() {
     let mut poisoned = train.to_vec();
     poisoned[0].spectrum[3] = f64::from(HUGE);
     let device = default_training_device();
-    expect_divergence(
-        "nanophotonics",
-        train_scatter_net(&config, &poisoned, valid, &device, &mut |_, _| {}),
-    );
-    assert!(train_scatter_net(&config, train, valid, &device, &mut |_, _| {}).is_ok());
+    poison_diverges("nanophotonics", &poisoned[..], train, |data| {
+        train_scatter_net(&config, data, valid, &device, &mut |_, _| {})
+    });
 }
 
 #[test]
 fn the_koopman_trainer_reports_a_nan_loss_as_divergence() {
     use learnsim_sim::rope::rope_groups;
     use learnsim_train::koopman::{KoopmanConfig, train_koopman};
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/rope-koopman.toml");
-    let mut config: KoopmanConfig =
-        toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut config: KoopmanConfig = shipped("rope-koopman");
     config.fit_rollouts = 3;
     config.rollouts_per_group = 5;
     config.steps = 2;
@@ -248,11 +258,9 @@ fn the_koopman_trainer_reports_a_nan_loss_as_divergence() {
         }
     }
     let device = default_training_device();
-    expect_divergence(
-        "koopman",
-        train_koopman(&config, &poisoned, &valid, &device, &mut |_, _| {}),
-    );
-    assert!(train_koopman(&config, &train, &valid, &device, &mut |_, _| {}).is_ok());
+    poison_diverges("koopman", &poisoned[..], &train[..], |data| {
+        train_koopman(&config, data, &valid, &device, &mut |_, _| {})
+    });
 }
 
 #[test]
@@ -298,11 +306,9 @@ fn the_glass_trainer_reports_a_nan_loss_as_divergence() {
         s.propensity[0] = f64::NAN;
     }
     let device = default_training_device();
-    expect_divergence(
-        "glass",
-        train_glass_network(&config, &poisoned, &test, &device, &mut |_, _| {}),
-    );
-    assert!(train_glass_network(&config, &train, &test, &device, &mut |_, _| {}).is_ok());
+    poison_diverges("glass", &poisoned[..], &train[..], |data| {
+        train_glass_network(&config, data, &test, &device, &mut |_, _| {})
+    });
 }
 
 /// Like the turbulence autoencoder, TF-Net's trainer scales its frames and refuses
@@ -310,10 +316,7 @@ fn the_glass_trainer_reports_a_nan_loss_as_divergence() {
 #[test]
 fn the_kolmogorov_window_trainer_reports_an_exploding_loss_as_divergence() {
     use learnsim_train::tfnet::{Architecture, KolmogorovConfig, train_window_model};
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/kolmogorov-2d.toml");
-    let mut config: KolmogorovConfig =
-        toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut config: KolmogorovConfig = shipped("kolmogorov-2d");
     config.flow.n = 16;
     config.widths = vec![4, 8];
     config.input_frames = 4;
@@ -390,21 +393,16 @@ fn the_interaction_network_trainer_reports_a_nan_loss_as_divergence() {
         }
     }
     let device = default_training_device();
-    expect_divergence(
-        "interaction network",
-        train_interaction_network(&config, &poisoned, valid, &device, &mut |_, _| {}),
-    );
-    assert!(train_interaction_network(&config, train, valid, &device, &mut |_, _| {}).is_ok());
+    poison_diverges("interaction network", &poisoned[..], train, |data| {
+        train_interaction_network(&config, data, valid, &device, &mut |_, _| {})
+    });
 }
 
 #[test]
 fn the_schnet_trainer_reports_a_nan_loss_as_divergence() {
     use learnsim_sim::stillinger_weber::Configuration;
     use learnsim_train::schnet::{SchNetTrainConfig, train_schnet};
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/schnet-si.toml");
-    let mut config: SchNetTrainConfig =
-        toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut config: SchNetTrainConfig = shipped("schnet-si");
     config.features = 8;
     config.interactions = 1;
     config.steps = 3;
@@ -430,20 +428,15 @@ fn the_schnet_trainer_reports_a_nan_loss_as_divergence() {
         c.energy = f64::NAN;
     }
     let device = default_training_device();
-    expect_divergence(
-        "schnet",
-        train_schnet(&config, &poisoned, &valid, &device, &mut |_, _| {}),
-    );
-    assert!(train_schnet(&config, &train, &valid, &device, &mut |_, _| {}).is_ok());
+    poison_diverges("schnet", &poisoned[..], &train[..], |data| {
+        train_schnet(&config, data, &valid, &device, &mut |_, _| {})
+    });
 }
 
 #[test]
 fn the_pendulum_trainer_reports_a_nan_loss_as_divergence() {
     use learnsim_train::pendulum::{PendulumConfig, Plant, episodes, train_models};
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/pendulum-mpc.toml");
-    let mut config: PendulumConfig =
-        toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut config: PendulumConfig = shipped("pendulum-mpc");
     config.steps = 3;
     config.validate_every = 1;
     config.latent = 16;
@@ -457,9 +450,7 @@ fn the_pendulum_trainer_reports_a_nan_loss_as_divergence() {
         }
     }
     let device = default_training_device();
-    expect_divergence(
-        "pendulum",
-        train_models(&config, &plant, &poisoned, &valid, &device, &mut |_, _| {}),
-    );
-    assert!(train_models(&config, &plant, &train, &valid, &device, &mut |_, _| {}).is_ok());
+    poison_diverges("pendulum", &poisoned[..], &train[..], |data| {
+        train_models(&config, &plant, data, &valid, &device, &mut |_, _| {})
+    });
 }
