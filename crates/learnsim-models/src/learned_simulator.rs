@@ -38,6 +38,10 @@ pub struct LearnedSimulatorConfig {
     /// [−1, 1]. GNS: 1 (the default of configs saved before it existed).
     #[serde(default = "one")]
     pub wall_horizon: f64,
+    /// How the walls appear in the graph besides the distance features (default: only through
+    /// them, as GNS).
+    #[serde(default)]
+    pub wall_nodes: WallNodes,
     /// Width of the static per-particle features appended to each node, as stored
     /// (geoelements' material property, tan φ); 0 = none.
     #[serde(default)]
@@ -50,6 +54,22 @@ pub struct LearnedSimulatorConfig {
 
 fn one() -> f64 {
     1.0
+}
+
+/// How the walls appear in the graph besides the distance features.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WallNodes {
+    /// Only through the distance features (GNS).
+    #[default]
+    None,
+    /// Each particle within R of a wall also appears as its mirror image across that wall: a
+    /// node of kind [`ParticleKind::Wall`] after the particles, with the mirrored velocity
+    /// history, that sends edges to the particles within R of it and receives none. The wall
+    /// then reaches the network as the same relative geometry that particles use with each
+    /// other (the ghost particles of SPH's mirror boundaries); the network's outputs for these
+    /// nodes are ignored (issue #24).
+    Mirror,
 }
 
 impl LearnedSimulatorConfig {
@@ -473,17 +493,97 @@ impl LearnedSimulator {
             }
             edge_features.push(sq.sqrt() as f32);
         }
-        GraphInput {
+        let kind_of =
+            |k: &ParticleKind| ParticleKind::ALL.iter().position(|x| x == k).unwrap_or(0) as i64;
+        let mut graph = GraphInput {
             n_nodes: n,
             node_width,
             node_features,
-            kind_index: kinds
-                .iter()
-                .map(|k| ParticleKind::ALL.iter().position(|x| x == k).unwrap_or(0) as i64)
-                .collect(),
+            kind_index: kinds.iter().map(kind_of).collect(),
             edge_features,
             senders: edges.senders.iter().map(|&s| s as i64).collect(),
             receivers: edges.receivers.iter().map(|&r| r as i64).collect(),
+        };
+        if c.wall_nodes == WallNodes::Mirror {
+            self.add_mirror_nodes(&mut graph, frames, kinds, kind_of(&ParticleKind::Wall));
+        }
+        graph
+    }
+
+    /// Appends the mirror image of every free particle within R of a wall (see
+    /// [`WallNodes::Mirror`]): node features as a particle's, computed from the mirrored
+    /// frames, and edges from each image to the particles within R of it.
+    fn add_mirror_nodes(
+        &self,
+        graph: &mut GraphInput,
+        frames: &[&[f32]],
+        kinds: &[ParticleKind],
+        wall_kind: i64,
+    ) {
+        let c = &self.config;
+        let (dim, r) = (c.dim, c.connectivity_radius);
+        let last = frames[c.history];
+        let width = graph.node_width;
+        let motion = c.history * dim + 2 * dim;
+        for a in (0..dim).filter(|&a| !c.periodic[a]) {
+            for wall in c.bounds[a] {
+                let near: Vec<usize> = (0..kinds.len())
+                    .filter(|&p| {
+                        !kinds[p].is_kinematic() && (f64::from(last[p * dim + a]) - wall).abs() < r
+                    })
+                    .collect();
+                for &p in &near {
+                    let image = graph.n_nodes as i64;
+                    let mirrored = |k: usize, b: usize| -> f64 {
+                        let x = f64::from(frames[k][p * dim + b]);
+                        if b == a { 2.0 * wall - x } else { x }
+                    };
+                    let norm = &self.normalization;
+                    for k in 0..c.history {
+                        for b in 0..dim {
+                            let v = self.displacement(mirrored(k + 1, b), mirrored(k, b), b);
+                            graph
+                                .node_features
+                                .push(((v - norm.vel_mean[b]) / norm.vel_std[b]) as f32);
+                        }
+                    }
+                    for b in 0..dim {
+                        let x = mirrored(c.history, b);
+                        let [lo, hi] = c.bounds[b];
+                        let scale = c.wall_horizon * r;
+                        let (to_lo, to_hi) = if c.periodic[b] {
+                            (0.0, 0.0)
+                        } else {
+                            ((x - lo) / scale, (hi - x) / scale)
+                        };
+                        graph.node_features.push(to_lo.clamp(-1.0, 1.0) as f32);
+                        graph.node_features.push(to_hi.clamp(-1.0, 1.0) as f32);
+                    }
+                    // Material and context as the particle's own.
+                    let own = p * width + motion..(p + 1) * width;
+                    graph.node_features.extend_from_within(own);
+                    graph.kind_index.push(wall_kind);
+                    graph.n_nodes += 1;
+                    for &q in &near {
+                        let d: Vec<f64> = (0..dim)
+                            .map(|b| {
+                                self.displacement(
+                                    mirrored(c.history, b),
+                                    f64::from(last[q * dim + b]),
+                                    b,
+                                ) / r
+                            })
+                            .collect();
+                        let norm2 = d.iter().map(|x| x * x).sum::<f64>();
+                        if norm2 < 1.0 {
+                            graph.edge_features.extend(d.iter().map(|&x| x as f32));
+                            graph.edge_features.push(norm2.sqrt() as f32);
+                            graph.senders.push(image);
+                            graph.receivers.push(q as i64);
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -48,7 +48,7 @@ pub use gns::{FusedGns, FusedGnsTrainer, Gns, GnsConfig, GnsWorkspace, Interacti
 pub use interaction_network::{InteractionNetwork, InteractionNetworkConfig};
 pub use learned_simulator::{
     FusedGnsModel, GnsModel, GraphInput, LearnedSimulator, LearnedSimulatorConfig, NodeExtras,
-    Normalization,
+    Normalization, WallNodes,
 };
 pub use mlp::{Mlp, MlpConfig, MlpParameter};
 pub use pdenet::{DERIVATIVES, PdeNet, PdeNetConfig, SymNet};

@@ -22,6 +22,7 @@ fn simulator(periodic: bool) -> LearnedSimulator {
             n_hidden: 1,
             message_passing_steps: 2,
             wall_horizon: 1.0,
+            wall_nodes: Default::default(),
             material_features: 0,
             context_features: 0,
         },
@@ -85,6 +86,80 @@ fn wall_features_with_horizon_h_scale_the_distance() {
     assert_eq!(base.featurize(&refs, &one).node_features[at], 1.0);
     let seen = wide.featurize(&refs, &one).node_features[at];
     assert!((seen - 0.5).abs() < 1e-6, "{seen}");
+}
+
+/// Mirror wall nodes: two particles near the floor (y = 0.03 and 0.06, R = 0.1) and one far
+/// from every wall. Each near particle gets one image below the floor (y' = −y), of kind Wall,
+/// after the particles, with its velocity history mirrored (vertical component negated) and
+/// its wall features from the mirrored position; each image sends an edge to every particle
+/// within R of it (both images reach both particles except image(0.06) → 0.06 at 0.12 > R)
+/// and receives none. With `WallNodes::None` the graph is the particles' alone.
+#[test]
+fn mirror_wall_nodes_are_the_images_of_the_particles_near_a_wall() {
+    let mut sim = simulator(false);
+    let plain = sim.clone();
+    sim.config.wall_nodes = learnsim_models::WallNodes::Mirror;
+    // Positions per frame: (0.5, 0.03 + 0.001k), (0.52, 0.06 − 0.002k), (0.5, 0.5).
+    let frames: Vec<Vec<f32>> = (0..4)
+        .map(|k| {
+            let k = k as f32;
+            vec![0.5, 0.03 + 0.001 * k, 0.52, 0.06 - 0.002 * k, 0.5, 0.5]
+        })
+        .collect();
+    let refs: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
+    let kinds = [ParticleKind::Water; 3];
+    let without = plain.featurize(&refs, &kinds);
+    let with = sim.featurize(&refs, &kinds);
+    assert_eq!(without.n_nodes, 3);
+    assert_eq!(with.n_nodes, 5);
+    let width = with.node_width;
+    assert_eq!(with.node_features[..3 * width], without.node_features[..]);
+    let wall = ParticleKind::ALL
+        .iter()
+        .position(|k| *k == ParticleKind::Wall)
+        .unwrap() as i64;
+    assert_eq!(with.kind_index[3..], [wall, wall]);
+    let norm = &sim.normalization;
+    let (r, last_y) = (0.1f64, [0.033f64, 0.054]);
+    for (image, (p, vy)) in [(0usize, 0.001f64), (1, -0.002)].into_iter().enumerate() {
+        let node = &with.node_features[(3 + image) * width..(4 + image) * width];
+        for k in 0..3 {
+            // Horizontal velocity 0, vertical velocity negated.
+            let vx = ((0.0 - norm.vel_mean[0]) / norm.vel_std[0]) as f32;
+            let vy = ((-vy - norm.vel_mean[1]) / norm.vel_std[1]) as f32;
+            assert!((node[2 * k] - vx).abs() < 1e-4, "image {image} vx");
+            assert!(
+                (node[2 * k + 1] - vy).abs() < 1e-4,
+                "image {image} vy {} vs {vy}",
+                node[2 * k + 1]
+            );
+        }
+        // Below the floor: distance to it −y/R, clipped to −1 at most; to the ceiling ≥ 1.
+        let to_floor = node[6 + 2];
+        assert!(
+            (f64::from(to_floor) + last_y[p] / r).abs() < 1e-5,
+            "{to_floor}"
+        );
+        assert_eq!(node[6 + 3], 1.0);
+    }
+    // Edges into the particles: the particles' own plus the images' within R.
+    let plain_edges = without.n_edges();
+    let images: Vec<(i64, i64, Vec<f32>)> = (plain_edges..with.n_edges())
+        .map(|e| {
+            (
+                with.senders[e],
+                with.receivers[e],
+                with.edge_features[e * 3..e * 3 + 3].to_vec(),
+            )
+        })
+        .collect();
+    let pairs: Vec<(i64, i64)> = images.iter().map(|(s, r, _)| (*s, *r)).collect();
+    assert_eq!(pairs, [(3, 0), (3, 1), (4, 0)]);
+    // Image of particle 0 to particle 0: straight down by 2y.
+    let (_, _, own) = &images[0];
+    assert!(own[0].abs() < 1e-6 && (f64::from(own[1]) + 2.0 * last_y[0] / r).abs() < 1e-5);
+    assert!((f64::from(own[2]) - 2.0 * last_y[0] / r).abs() < 1e-5);
+    assert!(!with.receivers.contains(&3) && !with.receivers.contains(&4));
 }
 
 #[test]

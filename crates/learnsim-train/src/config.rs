@@ -1,6 +1,7 @@
 //! Everything a training run needs, read from `configs/<case>.toml` and saved with the run.
 
 use crate::validate::{Bound, FieldError, Validate, count_in, learning_rates, real_in, rule};
+use learnsim_models::WallNodes;
 use serde::{Deserialize, Serialize};
 
 /// Training recipe and network sizes.
@@ -40,6 +41,11 @@ pub struct TrainConfig {
     /// are distance / (wall_horizon · R) clipped to [−1, 1]. GNS: 1.
     #[serde(default = "one")]
     pub wall_horizon: f64,
+    /// How the walls appear in the graph besides the distance features: `"none"` (GNS) or
+    /// `"mirror"` (each particle within R of a wall also appears as its mirror image across
+    /// it, a kinematic node that sends edges to the particles near it).
+    #[serde(default)]
+    pub wall_nodes: WallNodes,
     /// Pushforward training (Brandstetter et al. 2022): sometimes train on the model's own
     /// unrolled prediction. Off when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]

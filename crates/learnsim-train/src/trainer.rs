@@ -264,6 +264,7 @@ impl Trainer {
                 n_hidden: config.n_hidden,
                 message_passing_steps: config.message_passing_steps,
                 wall_horizon: config.wall_horizon,
+                wall_nodes: config.wall_nodes,
                 material_features: if config.features.material_property {
                     metadata.features.material_property
                 } else {
@@ -444,12 +445,16 @@ impl Trainer {
         let refs: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
         let extras = self.simulator.extras(t, window.last_input + unroll);
         let input = self.simulator.featurize_with_extras(&refs, &t.kind, extras);
-        let target = self.simulator.inverse(&next, &frames[c - 1], &frames[c]);
-        let mask: Vec<f32> = t
+        let mut target = self.simulator.inverse(&next, &frames[c - 1], &frames[c]);
+        let mut mask: Vec<f32> = t
             .kind
             .iter()
             .flat_map(|k| std::iter::repeat_n(if k.is_kinematic() { 0.0 } else { 1.0 }, t.dim))
             .collect();
+        // Nodes after the particles (mirror images of the walls) have no target.
+        let extra = (input.n_nodes - t.n_particles) * t.dim;
+        target.extend(std::iter::repeat_n(0.0, extra));
+        mask.extend(std::iter::repeat_n(0.0, extra));
         (input, target, mask)
     }
 

@@ -19,6 +19,7 @@ pub fn tiny_config() -> TrainConfig {
         history: 5,
         connectivity_radius: None,
         wall_horizon: 1.0,
+        wall_nodes: Default::default(),
         pushforward: None,
         window_weighting: WindowWeighting::Uniform,
         acceleration_offset: AccelerationOffset::Data,
