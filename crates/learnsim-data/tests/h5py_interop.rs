@@ -5,9 +5,7 @@
 //! numpy: `LEARNSIM_PYTHON`, else the workspace's `.venv` (made by `scripts/test.sh`), else
 //! `python3`.
 
-mod common;
-
-use common::run_python;
+use crate::common::run_python;
 use learnsim_core::TypeConvention;
 use learnsim_data::{read_split, write_split};
 
@@ -16,8 +14,8 @@ fn files_we_write_have_lagrangebench_layout_in_h5py() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("train.h5");
     let data = vec![
-        common::trajectory(20, 7, 2, 3),
-        common::trajectory(5, 4, 2, 0),
+        crate::common::trajectory(20, 7, 2, 3),
+        crate::common::trajectory(5, 4, 2, 0),
     ];
     write_split(&path, &data, TypeConvention::Lagrangebench).unwrap();
     let report = run_python(
@@ -69,8 +67,8 @@ with h5py.File(sys.argv[1], "w") as f:
     assert_eq!(
         read,
         vec![
-            common::trajectory(20, 7, 2, 3),
-            common::trajectory(5, 4, 2, 0)
+            crate::common::trajectory(20, 7, 2, 3),
+            crate::common::trajectory(5, 4, 2, 0)
         ]
     );
 }
@@ -186,9 +184,9 @@ with h5py.File(sys.argv[1], "w") as f:
         assert_eq!(read.len(), groups, "{name}");
         for (k, t) in read.iter().enumerate() {
             let want = if k % 2 == 0 {
-                common::trajectory(20, 7, 2, 3)
+                crate::common::trajectory(20, 7, 2, 3)
             } else {
-                common::trajectory(5, 4, 2, 0)
+                crate::common::trajectory(5, 4, 2, 0)
             };
             assert_eq!(t, &want, "{name}: group {k}");
         }

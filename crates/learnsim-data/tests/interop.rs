@@ -6,9 +6,7 @@
 //! package's writer, `np.savez_compressed`, h5py). The Python-side checks need numpy, h5py and the
 //! `tfrecord` package; `scripts/test.sh` installs them into `.venv`.
 
-mod common;
-
-use common::run_python;
+use crate::common::run_python;
 use learnsim_core::{ParticleKind, Trajectory, TypeConvention};
 use learnsim_data::tfrecord::read_tfrecord;
 use learnsim_data::{
@@ -185,18 +183,18 @@ fn lagrangebench_h5_written_by_h5py_reads_exactly_without_padding() {
 }
 
 fn sample_dataset() -> Dataset {
-    let mut metadata = common::metadata();
+    let mut metadata = crate::common::metadata();
     metadata.particle_type_convention = TypeConvention::Deepmind;
     metadata.num_trajectories = [2, 1, 1];
     Dataset {
         metadata,
         splits: [
             vec![
-                common::trajectory(5, 7, 2, 3),
-                common::trajectory(5, 4, 2, 0),
+                crate::common::trajectory(5, 7, 2, 3),
+                crate::common::trajectory(5, 4, 2, 0),
             ],
-            vec![common::trajectory(5, 6, 2, 2)],
-            vec![common::trajectory(5, 5, 2, 4)],
+            vec![crate::common::trajectory(5, 6, 2, 2)],
+            vec![crate::common::trajectory(5, 5, 2, 4)],
         ],
     }
 }
@@ -313,13 +311,13 @@ print("geoelements", [(p.shape, t.tolist()) for p, t in data])
 fn rollout_pickles_load_in_python_as_deepminds_renderer_uses_them() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rollout_0.pkl");
-    let t = common::trajectory(10, 4, 2, 2);
+    let t = crate::common::trajectory(10, 4, 2, 2);
     let types: Vec<i64> = t
         .kind
         .iter()
         .map(|k| k.id(TypeConvention::Deepmind).unwrap())
         .collect();
-    let metadata = common::metadata();
+    let metadata = crate::common::metadata();
     let predicted: Vec<f32> = t.position[6 * 8..].iter().map(|x| x + 0.5).collect();
     write_rollout_pickle(
         &path,

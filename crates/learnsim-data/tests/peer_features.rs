@@ -5,9 +5,7 @@
 //! test, not by our writers; every value is compared exactly; the features survive every chain
 //! of conversions.
 
-mod common;
-
-use common::run_python;
+use crate::common::run_python;
 use learnsim_core::{ParticleKind, Trajectory, TypeConvention};
 use learnsim_data::{
     Dataset, DatasetFormat, GeoelementsLayout, export_dataset, export_dataset_with_progress,
@@ -312,7 +310,7 @@ fn a_feature_on_only_some_trajectories_is_dropped_and_named() {
 /// A dataset with material properties or a step context (water particles, so that
 /// LagrangeBench can hold them too).
 fn dataset_with(material: bool, context: bool) -> Dataset {
-    let mut metadata = common::metadata();
+    let mut metadata = crate::common::metadata();
     metadata.particle_type_convention = TypeConvention::Deepmind;
     let with = |t: Trajectory, seed: f32| {
         let (n, frames) = (t.n_particles, t.n_frames);
@@ -331,11 +329,11 @@ fn dataset_with(material: bool, context: bool) -> Dataset {
     };
     let splits = [
         vec![
-            with(common::trajectory(5, 7, 2, 0), 0.5),
-            with(common::trajectory(6, 4, 2, 0), 0.75),
+            with(crate::common::trajectory(5, 7, 2, 0), 0.5),
+            with(crate::common::trajectory(6, 4, 2, 0), 0.75),
         ],
-        vec![with(common::trajectory(5, 6, 2, 0), 1.0)],
-        vec![with(common::trajectory(5, 5, 2, 0), 1.25)],
+        vec![with(crate::common::trajectory(5, 6, 2, 0), 1.0)],
+        vec![with(crate::common::trajectory(5, 5, 2, 0), 1.25)],
     ];
     metadata.features = learnsim_data::features_of(&splits);
     Dataset { metadata, splits }

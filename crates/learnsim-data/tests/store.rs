@@ -1,7 +1,5 @@
 //! Round trips and hostile inputs for the dataset store.
 
-mod common;
-
 use learnsim_core::TypeConvention;
 use learnsim_data::{DataError, read_metadata, read_split, write_metadata, write_split};
 use std::path::Path;
@@ -16,8 +14,8 @@ fn split_round_trips_exactly_in_both_conventions() {
     let path = dir.path().join("train.h5");
     // Different particle counts per trajectory, as DeepMind's WaterRamps has.
     let data = vec![
-        common::trajectory(5, 7, 2, 3),
-        common::trajectory(3, 4, 2, 0),
+        crate::common::trajectory(5, 7, 2, 3),
+        crate::common::trajectory(3, 4, 2, 0),
     ];
     for convention in [TypeConvention::Deepmind, TypeConvention::Lagrangebench] {
         write_split(&path, &data, convention).unwrap();
@@ -35,7 +33,7 @@ fn split_round_trips_exactly_in_both_conventions() {
 fn metadata_round_trips_and_missing_keys_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("metadata.json");
-    let meta = common::metadata();
+    let meta = crate::common::metadata();
     write_metadata(&path, &meta).unwrap();
     assert_eq!(read_metadata(&path).unwrap(), meta);
 
@@ -49,7 +47,7 @@ fn metadata_round_trips_and_missing_keys_are_named() {
         "{err}"
     );
 
-    let mut bad = common::metadata();
+    let mut bad = crate::common::metadata();
     bad.vel_std = vec![0.0, 1.0];
     write_metadata(&path, &bad).unwrap();
     let err = message(read_metadata(&path));
@@ -73,7 +71,7 @@ fn truncated_and_garbage_files_are_errors_not_panics() {
     let path = dir.path().join("test.h5");
     write_split(
         &path,
-        &[common::trajectory(40, 50, 3, 0)],
+        &[crate::common::trajectory(40, 50, 3, 0)],
         TypeConvention::Deepmind,
     )
     .unwrap();
@@ -104,7 +102,7 @@ fn truncated_and_garbage_files_are_errors_not_panics() {
 fn nan_positions_and_unknown_type_ids_are_reported_with_their_place() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("valid.h5");
-    let mut t = common::trajectory(4, 3, 2, 0);
+    let mut t = crate::common::trajectory(4, 3, 2, 0);
     // Frame 2 starts at 2·(3·2) = 12; particle 1's y is 12 + 2 + 1. The fields are public, so
     // a NaN gets past Trajectory::new the way a corrupt producer's would.
     t.position[15] = f32::NAN;
@@ -114,7 +112,7 @@ fn nan_positions_and_unknown_type_ids_are_reported_with_their_place() {
     assert!(err.contains("frame 2, particle 1"), "{err}");
 
     // Sand (DeepMind id 6) read under LagrangeBench's convention has no meaning.
-    let mut sand = common::trajectory(2, 2, 2, 0);
+    let mut sand = crate::common::trajectory(2, 2, 2, 0);
     sand.kind = vec![learnsim_core::ParticleKind::Sand; 2];
     write_split(&path, &[sand], TypeConvention::Deepmind).unwrap();
     let err = message(read_split(&path, TypeConvention::Lagrangebench));
@@ -128,7 +126,7 @@ fn a_group_that_is_not_a_trajectory_number_is_refused() {
     let path = dir.path().join("train.h5");
     let file = rust_hdf5::H5File::create(&path).unwrap();
     let group = file.create_group("foo").unwrap();
-    let t = common::trajectory(3, 2, 2, 0);
+    let t = crate::common::trajectory(3, 2, 2, 0);
     group
         .new_dataset::<f32>()
         .shape([t.n_frames, t.n_particles, t.dim])
@@ -152,7 +150,7 @@ fn a_group_that_is_not_a_trajectory_number_is_refused() {
 fn metadata_claiming_a_trillion_particles_is_refused_as_metadata() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("metadata.json");
-    let mut meta = common::metadata();
+    let mut meta = crate::common::metadata();
     meta.num_particles_max = 1_000_000_000_000;
     write_metadata(&path, &meta).unwrap();
     let err = message(read_metadata(&path));
@@ -170,10 +168,10 @@ fn a_dataset_of_one_frame_trajectories_is_refused() {
     // Nothing can be learned or scored from a single frame: reading it (as `learnsim convert`
     // does) must refuse it, naming the split file and the trajectory.
     let dir = tempfile::tempdir().unwrap();
-    let mut meta = common::metadata();
+    let mut meta = crate::common::metadata();
     meta.num_trajectories = [1, 0, 0];
     write_metadata(&dir.path().join("metadata.json"), &meta).unwrap();
-    let one_frame = common::trajectory(1, 3, 2, 0);
+    let one_frame = crate::common::trajectory(1, 3, 2, 0);
     let train = dir.path().join("train.h5");
     write_split(&train, &[one_frame], meta.particle_type_convention).unwrap();
     let err = message(import_dataset(dir.path(), DatasetFormat::Learnsim));

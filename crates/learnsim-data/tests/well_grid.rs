@@ -2,8 +2,6 @@
 //! we write meets The Well's format contract as `scripts/well_contract.py` checks it with h5py
 //! (needs Python with h5py: `LEARNSIM_PYTHON`, else `.venv`, made by `scripts/test.sh`).
 
-mod common;
-
 use learnsim_data::{GridField, WellGrid, read_well_grid, write_well_grid};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -78,7 +76,7 @@ fn contract_script() -> PathBuf {
 /// Runs the contract checker on `path`: Ok(stdout) when the file follows the format, Err(what
 /// it reports) otherwise.
 fn contract(path: &Path) -> Result<String, String> {
-    let out = Command::new(common::python())
+    let out = Command::new(crate::common::python())
         .arg(contract_script())
         .arg(path)
         .output()
@@ -176,7 +174,7 @@ fn the_contract_checker_refuses_each_missing_piece() {
     for (i, (mutation, expected)) in mutations.iter().enumerate() {
         let bad = dir.path().join(format!("bad{i}.hdf5"));
         std::fs::copy(&good, &bad).unwrap();
-        common::run_python(
+        crate::common::run_python(
             &format!("import sys, h5py\nwith h5py.File(sys.argv[1], 'r+') as f:\n    {mutation}"),
             &[&bad],
         );
@@ -224,7 +222,7 @@ with h5py.File(sys.argv[1], "w") as f:
             ds = g.create_dataset(name, data=values[order])
             ds.attrs.update(sample_varying=True, time_varying=True, dim_varying=[True, True])
 "#;
-    common::run_python(script, &[&path]);
+    crate::common::run_python(script, &[&path]);
     contract(&path).expect("h5py's file follows the format");
     let grid = read_well_grid(&path).expect("read");
     assert_eq!(grid.name, "shear");

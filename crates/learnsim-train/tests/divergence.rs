@@ -5,9 +5,7 @@
 //! learning rate of 1e30 where it also rescales its data. The same call without the poison
 //! trains.
 
-mod common;
-
-use common::{data, tiny_config};
+use crate::common::{data, tiny_config};
 use learnsim_models::default_training_device;
 use learnsim_train::plasma::{FieldPairs, PlasmaConfig, cnn, train_field};
 use learnsim_train::{TrainConfig, TrainError, TrainKernel, Trainer};

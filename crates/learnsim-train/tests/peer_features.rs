@@ -2,9 +2,7 @@
 //! config's `[features]` turns each off, and data that lack a feature the model reads are
 //! refused with the way out named.
 
-mod common;
-
-use common::{data, tiny_config};
+use crate::common::{data, tiny_config};
 use learnsim_core::Trajectory;
 use learnsim_models::default_training_device;
 use learnsim_train::{FeatureUse, TrainConfig, TrainError, TrainKernel, Trainer};

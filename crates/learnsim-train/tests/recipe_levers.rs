@@ -1,9 +1,7 @@
 //! The levers of issue #24's recipe: weight averaging, pushforward and contact-weighted
 //! windows, each checked against what it must reduce to and for determinism.
 
-mod common;
-
-use common::{data, tiny_config};
+use crate::common::{data, tiny_config};
 use learnsim_models::default_training_device;
 use learnsim_train::{
     Pushforward, TrainConfig, TrainKernel, Trainer, WeightAverage, WindowCriterion, WindowWeighting,

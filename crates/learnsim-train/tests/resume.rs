@@ -1,8 +1,6 @@
 //! A run killed and resumed continues with the same loss curve as an uninterrupted run.
 
-mod common;
-
-use common::{data, tiny_config};
+use crate::common::{data, tiny_config};
 use learnsim_models::default_training_device;
 use learnsim_train::{TrainConfig, TrainKernel, Trainer};
 

@@ -1,5 +1,4 @@
 //! Shared fixtures for the data tests.
-#![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use learnsim_core::{Metadata, ParticleKind, Trajectory, TypeConvention};
 use std::path::{Path, PathBuf};
