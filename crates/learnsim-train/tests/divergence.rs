@@ -263,41 +263,13 @@ fn the_koopman_trainer_reports_a_nan_loss_as_divergence() {
 
 #[test]
 fn the_glass_trainer_reports_a_nan_loss_as_divergence() {
-    use learnsim_core::{Domain, SelfEdges, brute_force_edges};
-    use learnsim_sim::glass::PropensitySample;
-    use learnsim_sim::kob_andersen::{SPECIES_A, SPECIES_B};
+    use crate::glass::{config, sample};
     use learnsim_train::glass::{GlassTrainConfig, train_glass_network};
-    use rand::{Rng, SeedableRng};
-    let length = 5.975;
-    let sample = |seed: u64| {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let positions: Vec<[f64; 3]> = (0..64)
-            .map(|_| [0; 3].map(|_| rng.random_range(0.0..length)))
-            .collect();
-        let domain = Domain::new([0.0; 3], [length; 3], [true; 3]).unwrap();
-        let edges = brute_force_edges(&domain, 1.4, &positions, SelfEdges::Exclude);
-        let mut neighbours = vec![0usize; 64];
-        for &r in &edges.receivers {
-            neighbours[r as usize] += 1;
-        }
-        PropensitySample {
-            propensity: neighbours.iter().map(|&n| 1.0 - 0.05 * n as f64).collect(),
-            positions,
-            species: (0..64)
-                .map(|i| if i % 5 == 0 { SPECIES_B } else { SPECIES_A })
-                .collect(),
-            box_length: length,
-            potential_energy: vec![-6.0; 64],
-            neighbours,
-        }
+    let config = GlassTrainConfig {
+        train_configurations: 2,
+        epochs: 1,
+        ..config()
     };
-    let mut config: GlassTrainConfig =
-        toml::from_str(include_str!("../../../configs/glass-ka.toml")).unwrap();
-    config.train_configurations = 2;
-    config.test_configurations = 1;
-    config.epochs = 1;
-    config.batch_size = 2;
-    config.validate_every = 1;
     let (train, test) = (vec![sample(1), sample(2)], vec![sample(3)]);
     let mut poisoned = train.clone();
     for s in &mut poisoned {

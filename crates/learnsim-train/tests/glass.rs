@@ -16,7 +16,7 @@ const L: f64 = 5.975;
 
 /// 256 random points (80 % A) with a synthetic "propensity": minus the number of neighbours
 /// within 1.4, scaled — a purely structural signal the network can read from edge lengths.
-fn sample(seed: u64) -> PropensitySample {
+pub(crate) fn sample(seed: u64) -> PropensitySample {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let positions: Vec<[f64; 3]> = (0..256)
         .map(|_| [0; 3].map(|_| rng.random_range(0.0..L)))
@@ -41,7 +41,7 @@ fn sample(seed: u64) -> PropensitySample {
     }
 }
 
-fn config() -> GlassTrainConfig {
+pub(crate) fn config() -> GlassTrainConfig {
     let mut c: GlassTrainConfig =
         toml::from_str(include_str!("../../../configs/glass-ka.toml")).unwrap();
     c.train_configurations = 4;
