@@ -449,34 +449,11 @@ impl LearnedSimulator {
             .map(|(k, &v)| ((f64::from(v) - norm.context_mean[k]) / norm.context_std[k]) as f32)
             .collect();
         let r = c.connectivity_radius;
-        let wall_scale = c.wall_horizon * r;
         let node_width = c.node_width();
         let mut node_features = Vec::with_capacity(n * node_width);
         let last = frames[c.history];
         for p in 0..n {
-            for k in 0..c.history {
-                for a in 0..dim {
-                    let v = self.displacement(
-                        frames[k + 1][p * dim + a] as f64,
-                        frames[k][p * dim + a] as f64,
-                        a,
-                    );
-                    let norm = &self.normalization;
-                    node_features.push(((v - norm.vel_mean[a]) / norm.vel_std[a]) as f32);
-                }
-            }
-            for a in 0..dim {
-                let x = last[p * dim + a] as f64;
-                let [lo, hi] = c.bounds[a];
-                // Distances to the walls matter only on walled axes; periodic axes carry zeros.
-                let (to_lo, to_hi) = if c.periodic[a] {
-                    (0.0, 0.0)
-                } else {
-                    ((x - lo) / wall_scale, (hi - x) / wall_scale)
-                };
-                node_features.push(to_lo.clamp(-1.0, 1.0) as f32);
-                node_features.push(to_hi.clamp(-1.0, 1.0) as f32);
-            }
+            self.push_motion_features(&mut node_features, |k, a| f64::from(frames[k][p * dim + a]));
             let f = c.material_features;
             node_features.extend_from_slice(&extras.material[p * f..(p + 1) * f]);
             node_features.extend_from_slice(&context);
@@ -510,6 +487,37 @@ impl LearnedSimulator {
         graph
     }
 
+    /// Pushes one node's motion features: its `history` normalised velocities, then its
+    /// distances to the lower and upper bounds over `wall_horizon · R`, clipped to [−1, 1]
+    /// (zeros on periodic axes). `position(k, a)` is coordinate `a` of input frame `k`.
+    fn push_motion_features(
+        &self,
+        features: &mut Vec<f32>,
+        position: impl Fn(usize, usize) -> f64,
+    ) {
+        let c = &self.config;
+        let norm = &self.normalization;
+        for k in 0..c.history {
+            for a in 0..c.dim {
+                let v = self.displacement(position(k + 1, a), position(k, a), a);
+                features.push(((v - norm.vel_mean[a]) / norm.vel_std[a]) as f32);
+            }
+        }
+        let wall_scale = c.wall_horizon * c.connectivity_radius;
+        for a in 0..c.dim {
+            let x = position(c.history, a);
+            let [lo, hi] = c.bounds[a];
+            // Distances to the walls matter only on walled axes; periodic axes carry zeros.
+            let (to_lo, to_hi) = if c.periodic[a] {
+                (0.0, 0.0)
+            } else {
+                ((x - lo) / wall_scale, (hi - x) / wall_scale)
+            };
+            features.push(to_lo.clamp(-1.0, 1.0) as f32);
+            features.push(to_hi.clamp(-1.0, 1.0) as f32);
+        }
+    }
+
     /// Appends the mirror image of every free particle within R of a wall (see
     /// [`WallNodes::Mirror`]): node features as a particle's, computed from the mirrored
     /// frames, and edges from each image to the particles within R of it.
@@ -538,45 +546,23 @@ impl LearnedSimulator {
                         let x = f64::from(frames[k][p * dim + b]);
                         if b == a { 2.0 * wall - x } else { x }
                     };
-                    let norm = &self.normalization;
-                    for k in 0..c.history {
-                        for b in 0..dim {
-                            let v = self.displacement(mirrored(k + 1, b), mirrored(k, b), b);
-                            graph
-                                .node_features
-                                .push(((v - norm.vel_mean[b]) / norm.vel_std[b]) as f32);
-                        }
-                    }
-                    for b in 0..dim {
-                        let x = mirrored(c.history, b);
-                        let [lo, hi] = c.bounds[b];
-                        let scale = c.wall_horizon * r;
-                        let (to_lo, to_hi) = if c.periodic[b] {
-                            (0.0, 0.0)
-                        } else {
-                            ((x - lo) / scale, (hi - x) / scale)
-                        };
-                        graph.node_features.push(to_lo.clamp(-1.0, 1.0) as f32);
-                        graph.node_features.push(to_hi.clamp(-1.0, 1.0) as f32);
-                    }
+                    self.push_motion_features(&mut graph.node_features, mirrored);
                     // Material and context as the particle's own.
                     let own = p * width + motion..(p + 1) * width;
                     graph.node_features.extend_from_within(own);
                     graph.kind_index.push(wall_kind);
                     graph.n_nodes += 1;
                     for &q in &near {
-                        let d: Vec<f64> = (0..dim)
-                            .map(|b| {
-                                self.displacement(
-                                    mirrored(c.history, b),
-                                    f64::from(last[q * dim + b]),
-                                    b,
-                                ) / r
-                            })
-                            .collect();
+                        let mut d = [0.0f64; 3];
+                        for (b, d) in d.iter_mut().enumerate().take(dim) {
+                            let x = f64::from(last[q * dim + b]);
+                            *d = self.displacement(mirrored(c.history, b), x, b) / r;
+                        }
                         let norm2 = d.iter().map(|x| x * x).sum::<f64>();
                         if norm2 < 1.0 {
-                            graph.edge_features.extend(d.iter().map(|&x| x as f32));
+                            graph
+                                .edge_features
+                                .extend(d[..dim].iter().map(|&x| x as f32));
                             graph.edge_features.push(norm2.sqrt() as f32);
                             graph.senders.push(image);
                             graph.receivers.push(q as i64);

@@ -565,7 +565,12 @@ impl Trainer {
         let (mut count, mut counted, mut total, mut counted_weight) = (0.0, 0.0, 0.0, 0.0);
         for_each_window(train, self.config.history, |_, f, t| {
             let score = window_score(t, f, &self.context, criterion);
-            let weight = 1.0 + boost * window_score(t, f, &self.context, drawn_by);
+            let drawn_score = if drawn_by == criterion {
+                score
+            } else {
+                window_score(t, f, &self.context, drawn_by)
+            };
+            let weight = 1.0 + boost * drawn_score;
             count += 1.0;
             total += weight;
             if score > 0.1 {
