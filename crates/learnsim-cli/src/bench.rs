@@ -1,7 +1,7 @@
 //! `learnsim bench sim`: ground-truth throughput, measured, never asserted.
 
-use crate::run::{RunArgs, run};
-use crate::{TierArg, all_case_names, check_case_name, leaderboard};
+use learnsim_cases::{RunArgs, TierArg, case_names, find, leaderboard, run};
+
 use anyhow::{Result, bail};
 use clap::Args;
 use learnsim_sim::{Case, Split, Tier, trajectory_seed};
@@ -82,7 +82,7 @@ pub struct CasesBenchArgs {
 #[expect(clippy::print_stderr, reason = "one progress line per finished case")]
 pub fn cases(args: &CasesBenchArgs) -> Result<String> {
     let names: Vec<String> = if args.cases.is_empty() {
-        let (with, without): (Vec<&str>, Vec<&str>) = all_case_names()
+        let (with, without): (Vec<&str>, Vec<&str>) = case_names()
             .into_iter()
             .partition(|n| PathBuf::from("configs").join(format!("{n}.toml")).exists());
         for name in without {
@@ -96,7 +96,7 @@ pub fn cases(args: &CasesBenchArgs) -> Result<String> {
         bail!("no cases to run: none named and no configs/CASE.toml found");
     }
     for name in &names {
-        check_case_name(name)?;
+        find(name)?;
     }
     for name in &names {
         let mut run_args = RunArgs {

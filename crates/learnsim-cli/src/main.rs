@@ -2,35 +2,14 @@
 //! leaderboard.
 
 mod bench;
-mod burgers_case;
-mod chain_case;
 mod convert;
-mod cosmo_case;
-mod generate;
-mod glass_case;
 mod gns_kernel;
-mod hit_case;
-mod kolmogorov_case;
-mod leaderboard;
-mod nanophotonics_case;
-mod nbody_case;
-mod object_case;
-mod pendulum_case;
-mod plasma_case;
-mod plasma_plots;
-mod plots;
-mod render;
-mod report;
-mod rope_case;
-mod run;
-mod run_folder;
-mod schnet_case;
-mod side_by_side;
 mod sinkhorn_bench;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
-use learnsim_sim::{Case, Tier};
+use clap::{Parser, Subcommand};
+use learnsim_cases::particle::{self, generate};
+use learnsim_cases::{leaderboard, registry};
 use std::path::PathBuf;
 
 /// Learned simulation: ground truth, datasets, learned simulators, one benchmark protocol.
@@ -51,16 +30,16 @@ enum Command {
     /// LagrangeBench (HDF5).
     Convert(convert::ConvertArgs),
     /// Train a GNS on a dataset; resumes from RUN/checkpoint if present.
-    Train(run::TrainArgs),
+    Train(particle::TrainArgs),
     /// Roll a trained GNS and the baselines out over a split; prints metrics as JSON.
-    Rollout(run::RolloutArgs),
+    Rollout(particle::RolloutArgs),
     /// The whole pipeline: generate -> train -> rollout -> evaluate -> RUN/metrics.json,
     /// report.md, plots, renders, and a leaderboard row.
-    Run(run::RunArgs),
+    Run(learnsim_cases::RunArgs),
     /// Re-evaluate a finished run: metrics.json, report.md, plots, renders, leaderboard row.
-    Eval(run::EvalArgs),
+    Eval(particle::EvalArgs),
     /// Render test trajectory 0 of a run: side-by-side GIF and/or VTK for ParaView.
-    Render(run::RenderArgs),
+    Render(particle::RenderArgs),
     /// Print the leaderboard of every recorded run, one table per case.
     Leaderboard(LeaderboardArgs),
     /// Measure speed.
@@ -98,73 +77,6 @@ struct LeaderboardArgs {
     format: leaderboard::Format,
 }
 
-/// Problem size.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum TierArg {
-    /// Minutes on two cores.
-    Cpu,
-    /// The published datasets' sizes.
-    Paper,
-}
-
-impl From<TierArg> for Tier {
-    fn from(t: TierArg) -> Self {
-        match t {
-            TierArg::Cpu => Tier::Cpu,
-            TierArg::Paper => Tier::Paper,
-        }
-    }
-}
-
-/// The object cases, which `learnsim run` dispatches by name: (name, description).
-pub const OBJECT_CASES: [(&str, &str); 12] = [
-    (nbody_case::NAME, nbody_case::DESCRIPTION),
-    (chain_case::NAME, chain_case::DESCRIPTION),
-    (schnet_case::NAME, schnet_case::DESCRIPTION),
-    (glass_case::NAME, glass_case::DESCRIPTION),
-    (nanophotonics_case::NAME, nanophotonics_case::DESCRIPTION),
-    (pendulum_case::NAME, pendulum_case::DESCRIPTION),
-    (rope_case::NAME, rope_case::DESCRIPTION),
-    (hit_case::NAME, hit_case::DESCRIPTION),
-    (burgers_case::NAME, burgers_case::DESCRIPTION),
-    (cosmo_case::NAME, cosmo_case::DESCRIPTION),
-    (kolmogorov_case::NAME, kolmogorov_case::DESCRIPTION),
-    (plasma_case::NAME, plasma_case::DESCRIPTION),
-];
-
-/// Every case name `learnsim run` takes: the particle registry, then the object cases.
-pub fn all_case_names() -> Vec<&'static str> {
-    Case::ALL
-        .iter()
-        .map(|c| c.name())
-        .chain(OBJECT_CASES.iter().map(|c| c.0))
-        .collect()
-}
-
-fn unknown_case(name: &str) -> anyhow::Error {
-    let closest = all_case_names()
-        .into_iter()
-        .min_by_key(|c| strsim::levenshtein(c, name))
-        .unwrap_or_default();
-    anyhow::anyhow!(
-        "unknown case `{name}`; did you mean `{closest}`? (`learnsim cases` lists them all)"
-    )
-}
-
-/// Looks a particle case up by name, suggesting the closest registered name on a miss.
-pub fn find_case(name: &str) -> Result<Case> {
-    Case::from_name(name).ok_or_else(|| unknown_case(name))
-}
-
-/// Checks that `learnsim run` knows `name` (a particle or an object case).
-pub fn check_case_name(name: &str) -> Result<()> {
-    if all_case_names().contains(&name) {
-        Ok(())
-    } else {
-        Err(unknown_case(name))
-    }
-}
-
 #[expect(clippy::print_stdout, reason = "the CLI's job is to print")]
 fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -174,11 +86,11 @@ fn main() -> Result<()> {
             println!("{summary}");
         }
         Command::Convert(args) => println!("{}", convert::convert(&args)?),
-        Command::Train(args) => println!("{}", run::train_command(&args)?),
-        Command::Run(args) => println!("{}", run::run(&args)?),
-        Command::Rollout(args) => println!("{}", run::rollout_command(&args)?),
-        Command::Eval(args) => println!("{}", run::eval_command(&args)?),
-        Command::Render(args) => println!("{}", run::render_command(&args)?),
+        Command::Train(args) => println!("{}", particle::train_command(&args)?),
+        Command::Run(args) => println!("{}", learnsim_cases::run(&args)?),
+        Command::Rollout(args) => println!("{}", particle::rollout_command(&args)?),
+        Command::Eval(args) => println!("{}", particle::eval_command(&args)?),
+        Command::Render(args) => println!("{}", particle::render_command(&args)?),
         Command::Leaderboard(args) => {
             let db = args.root.join(leaderboard::FILE);
             print!(
@@ -187,12 +99,15 @@ fn main() -> Result<()> {
             );
         }
         Command::Cases => {
-            let width = all_case_names().iter().map(|n| n.len()).max().unwrap_or(0);
-            for case in Case::ALL {
-                println!("{:width$}  {}", case.name(), case.description());
-            }
-            for (name, description) in OBJECT_CASES {
-                println!("{name:width$}  {description}");
+            let cases = registry();
+            let width = cases.iter().map(|c| c.name().len()).max().unwrap_or(0);
+            for case in cases {
+                println!(
+                    "{:width$}  {:9}  {}",
+                    case.name(),
+                    case.kind().name(),
+                    case.description()
+                );
             }
         }
         Command::Bench { what } => match what {
@@ -206,9 +121,4 @@ fn main() -> Result<()> {
         },
     }
     Ok(())
-}
-
-/// Where datasets go when `--out` is not given.
-pub fn default_out(case: Case) -> PathBuf {
-    PathBuf::from("data").join(case.name())
 }

@@ -301,7 +301,8 @@ fn metadata_statistics_are_finite_and_positive() {
 #[test]
 fn cases_lists_every_case_and_unknown_names_get_a_suggestion() {
     let listed = String::from_utf8(learnsim(&["cases"]).stdout).unwrap();
-    for case in [
+    // Every case the project ships, so that one dropped from the registry fails here.
+    let shipped = [
         "water-drop-2d",
         "sand-2d",
         "goop-2d",
@@ -314,15 +315,47 @@ fn cases_lists_every_case_and_unknown_names_get_a_suggestion() {
         "nanophotonics",
         "pendulum-mpc",
         "rope-koopman",
+        "hit-3d",
+        "burgers-2d",
+        "pm-cosmo",
+        "kolmogorov-2d",
         "plasma-1d",
-    ] {
-        assert!(listed.contains(case), "{listed}");
+    ];
+    let registry = learnsim_cases::registry();
+    assert_eq!(
+        registry.map(|c| c.name()).to_vec(),
+        shipped.to_vec(),
+        "the registry's cases, in order"
+    );
+    assert_eq!(listed.lines().count(), registry.len(), "{listed}");
+    for case in registry {
+        let line = listed
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(case.name()))
+            .unwrap_or_else(|| panic!("{} not listed:\n{listed}", case.name()));
+        assert!(
+            line.contains(case.kind().name()) && line.ends_with(case.description()),
+            "{line}"
+        );
     }
     let result = learnsim(&["generate", "water-drop", "--out", "/nonexistent/never"]);
     assert!(!result.status.success());
     let err = String::from_utf8_lossy(&result.stderr);
     assert!(
         err.contains("unknown case `water-drop`") && err.contains("water-drop-2d"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    // A registered case of another kind is not "unknown": the refusal says what it is and what
+    // to run instead (it used to answer "unknown case `kolmogorov-2d`; did you mean
+    // `kolmogorov-2d`?").
+    let result = learnsim(&["generate", "kolmogorov-2d", "--out", "/nonexistent/never"]);
+    assert!(!result.status.success());
+    let err = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        err.contains("`kolmogorov-2d` is a grid case")
+            && err.contains("learnsim run kolmogorov-2d")
+            && !err.contains("unknown case"),
         "{err}"
     );
     assert!(!err.contains("panicked"), "{err}");

@@ -1,0 +1,598 @@
+//! `learnsim run hit-3d`: hard physical constraints in a CNN for 3D turbulence (Mohan et al.
+//! 2020) — a forced isotropic turbulence run from the pseudo-spectral solver, cached as a
+//! Well-layout HDF5 file → the periodic convolutional autoencoder trained twice, decoding the
+//! velocity and decoding (through a fixed Leray layer by default) a vector potential A with
+//! u = curl_h A → reconstruction error,
+//! discrete divergence, energy spectra and the ∂u/∂x PDF on the held-out snapshots →
+//! metrics.json, report.md, plots, leaderboard row.
+
+use crate::bars::PassIf;
+use crate::bars::bar;
+use crate::plots::{self, XySeries, field_panels, xy_plot};
+use crate::request::RunArgs;
+use crate::runner::{Setup, progress_bar, setup_validated, write_outputs};
+use crate::side_by_side::side_by_side;
+use anyhow::{Context, Result, bail};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use learnsim_data::{
+    GridField, WellGrid, from_component_last, read_well_grid, to_component_last, write_well_grid,
+};
+use learnsim_models::{FieldOutput, default_inference_device, default_training_device};
+use learnsim_sim::spectral::Fft3;
+use learnsim_sim::spectral::turbulence::{TurbulenceRecipe, forced_run};
+use learnsim_train::turbulence::{
+    TrainedAutoencoder, TurbulenceConfig, derivative, divergence_ratio, energy_spectrum,
+    gradient_pdf, relative_l2, train_autoencoder,
+};
+use serde_json::json;
+use std::path::Path;
+use std::time::Instant;
+
+/// Registry name.
+pub const NAME: &str = "hit-3d";
+/// One line for `learnsim cases`.
+pub const DESCRIPTION: &str =
+    "Hard divergence-free constraint (u = curl A) in a conv autoencoder, 3D forced turbulence";
+
+/// The case in the registry ([`crate::registry`]).
+pub const CASE: crate::Pipeline = crate::Pipeline {
+    name: NAME,
+    description: DESCRIPTION,
+    kind: crate::CaseKind::Grid,
+    run,
+};
+
+/// Wavenumbers whose spectrum the bar checks: 1, …, this.
+const SPECTRUM_BAR_K: usize = 8;
+
+/// The recipe as named parameters of the data file (and the key of its reuse).
+fn parameters(recipe: &TurbulenceRecipe, seed: u64) -> Vec<(String, f64)> {
+    let mut p = vec![
+        ("n".to_string(), recipe.n as f64),
+        ("injection".into(), recipe.injection),
+        ("forcing_wavenumber".into(), recipe.forcing_wavenumber),
+        ("kmax_eta".into(), recipe.kmax_eta),
+        ("viscosity".into(), recipe.viscosity()),
+        ("initial_energy".into(), recipe.initial_energy),
+        ("initial_peak".into(), recipe.initial_peak),
+        ("cfl".into(), recipe.cfl),
+        ("spin_up".into(), recipe.spin_up),
+        ("snapshot_turnovers".into(), recipe.snapshot_turnovers),
+        ("seed".into(), seed as f64),
+    ];
+    p.sort_by(|a, b| a.0.cmp(&b.0));
+    p
+}
+
+/// The run's statistics, stored in the cache file beside the recipe's parameters under these
+/// names: turnover time, Re_λ, mean dissipation / injection.
+const STATS: [&str; 3] = [
+    "run_turnover_time",
+    "run_reynolds_lambda",
+    "run_dissipation_over_injection",
+];
+
+/// [turnover time, Re_λ, mean dissipation / injection] of a run, in [`STATS`]' order.
+type FlowStats = [f64; 3];
+
+/// Splits a cache file's parameters into the recipe's and the run's statistics (absent in
+/// files written before the statistics were stored).
+fn split_parameters(stored: &[(String, f64)]) -> (Vec<(String, f64)>, Option<FlowStats>) {
+    let stat = |name: &str| stored.iter().find(|(k, _)| k == name).map(|p| p.1);
+    let recipe = stored
+        .iter()
+        .filter(|(k, _)| !STATS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    let stats = match STATS.map(stat) {
+        [Some(a), Some(b), Some(c)] => Some([a, b, c]),
+        _ => None,
+    };
+    (recipe, stats)
+}
+
+/// The simulated snapshots (`[c][x][y][z]`, f32) with their times and the run's statistics.
+struct FlowData {
+    snapshots: Vec<Vec<f32>>,
+    time: Vec<f64>,
+    /// The run's statistics, fresh or cached.
+    stats: FlowStats,
+    cached: bool,
+}
+
+/// Reuses `path` when it holds this recipe's run, else simulates and writes it.
+#[expect(clippy::print_stderr, reason = "says why a cached run is not reused")]
+fn flow_data(path: &Path, config: &TurbulenceConfig) -> Result<FlowData> {
+    let recipe = &config.flow;
+    let wanted = parameters(recipe, config.seed);
+    let points = recipe.n.pow(3);
+    if path.exists() {
+        match read_well_grid(path).map(|grid| (split_parameters(&grid.parameters), grid)) {
+            Ok(((recipe_parameters, Some(stats)), grid))
+                if recipe_parameters == wanted && grid.time.len() == recipe.snapshots =>
+            {
+                let velocity = grid
+                    .field("velocity")
+                    .context("cached turbulence file has no velocity field")?;
+                let frame = 3 * points;
+                return Ok(FlowData {
+                    snapshots: velocity
+                        .values
+                        .chunks(frame)
+                        .map(|f| from_component_last(f, 3))
+                        .collect(),
+                    time: grid.time,
+                    stats,
+                    cached: true,
+                });
+            }
+            Ok(_) => eprintln!(
+                "{}: made with another recipe or without the run's statistics; simulating again",
+                path.display()
+            ),
+            Err(e) => eprintln!("{e}; simulating again"),
+        }
+    }
+    let progress = ProgressBar::new(recipe.snapshots as u64).with_style(
+        ProgressStyle::with_template(
+            "simulate turbulence [{elapsed_precise}] {wide_bar} {pos}/{len} snapshots",
+        )
+        .expect("valid template"),
+    );
+    let run = forced_run(recipe, config.seed, &mut |done, _| {
+        progress.set_position(done as u64)
+    })?;
+    progress.finish_and_clear();
+    let mean_dissipation = run.dissipations.iter().sum::<f64>() / run.dissipations.len() as f64;
+    let stats = [
+        run.turnover,
+        run.reynolds_lambda,
+        mean_dissipation / recipe.injection,
+    ];
+    let mut stored = wanted;
+    stored.extend(STATS.iter().zip(stats).map(|(k, v)| (k.to_string(), v)));
+    let h = recipe.spacing();
+    let axis: Vec<f64> = (0..recipe.n).map(|i| i as f64 * h).collect();
+    let grid = WellGrid {
+        name: NAME.into(),
+        spatial_dims: vec!["x".into(), "y".into(), "z".into()],
+        coordinates: vec![axis.clone(), axis.clone(), axis],
+        time: run.times.clone(),
+        n_trajectories: 1,
+        parameters: stored,
+        fields: vec![GridField {
+            name: "velocity".into(),
+            order: 1,
+            values: run
+                .snapshots
+                .iter()
+                .flat_map(|u| to_component_last(u, 3))
+                .collect(),
+        }],
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_well_grid(path, &grid)?;
+    Ok(FlowData {
+        snapshots: run.snapshots,
+        time: run.times,
+        stats,
+        cached: false,
+    })
+}
+
+/// Scores of one variant on the test snapshots.
+struct Scores {
+    relative_l2: f64,
+    divergence: f64,
+    spectrum: Vec<f64>,
+    worst_spectrum: f64,
+    pdf: Vec<f64>,
+}
+
+fn mean(v: impl Iterator<Item = f64>) -> f64 {
+    let (s, c) = v.fold((0.0, 0usize), |(s, c), x| (s + x, c + 1));
+    s / c.max(1) as f64
+}
+
+fn mean_spectrum(fields: &[Vec<f32>], fft: &Fft3) -> Vec<f64> {
+    let spectra: Vec<Vec<f64>> = fields.iter().map(|u| energy_spectrum(u, fft)).collect();
+    (0..spectra[0].len())
+        .map(|k| mean(spectra.iter().map(|s| s[k])))
+        .collect()
+}
+
+const PDF_BINS: usize = 60;
+
+fn mean_pdf(fields: &[Vec<f32>], n: usize, h: f64, range: f64) -> Vec<f64> {
+    let pdfs: Vec<Vec<f64>> = fields
+        .iter()
+        .map(|u| gradient_pdf(u, n, h, range, PDF_BINS))
+        .collect();
+    (0..PDF_BINS)
+        .map(|b| mean(pdfs.iter().map(|p| p[b])))
+        .collect()
+}
+
+fn score(
+    predicted: &[Vec<f32>],
+    truth: &[Vec<f32>],
+    truth_spectrum: &[f64],
+    config: &TurbulenceConfig,
+    fft: &Fft3,
+    pdf_range: f64,
+) -> Scores {
+    let (n, h) = (config.flow.n, config.flow.spacing());
+    let spectrum = mean_spectrum(predicted, fft);
+    let top = SPECTRUM_BAR_K.min(n / 2);
+    let worst_spectrum = (1..=top)
+        .map(|k| (spectrum[k] / truth_spectrum[k] - 1.0).abs())
+        .fold(0.0, f64::max);
+    Scores {
+        relative_l2: mean(predicted.iter().zip(truth).map(|(p, t)| relative_l2(p, t))),
+        divergence: mean(predicted.iter().map(|p| divergence_ratio(p, n, h))),
+        spectrum,
+        worst_spectrum,
+        pdf: mean_pdf(predicted, n, h, pdf_range),
+    }
+}
+
+/// Trains one autoencoder, its bar in `bars`; returns it and its wall time.
+fn train_variant(
+    config: &TurbulenceConfig,
+    output: FieldOutput,
+    label: &'static str,
+    train: &[Vec<f32>],
+    valid: &[Vec<f32>],
+    bars: &MultiProgress,
+) -> Result<(TrainedAutoencoder, f64)> {
+    let steps = config.epochs * train.len().div_ceil(config.batch_size.max(1));
+    let clock = Instant::now();
+    let (progress, mut callback) = progress_bar(label, steps);
+    let progress = bars.add(progress);
+    let trained = train_autoencoder(
+        config,
+        output,
+        train,
+        valid,
+        &default_training_device(),
+        &mut callback,
+    )?;
+    progress.finish_and_clear();
+    Ok((trained, clock.elapsed().as_secs_f64()))
+}
+
+/// A line each for the simulator and the two autoencoders.
+fn three_lines(
+    path: &Path,
+    caption: &str,
+    axes: (&str, &str),
+    [truth, curl, plain]: [&[(f64, f64)]; 3],
+) -> Result<()> {
+    let series = [
+        ("simulator", truth),
+        ("curl-A autoencoder", curl),
+        ("plain autoencoder", plain),
+    ]
+    .map(|(label, points)| XySeries {
+        label,
+        points,
+        line: true,
+    });
+    xy_plot(path, caption, axes, &series)
+}
+
+/// `learnsim run hit-3d`.
+pub fn run(args: &RunArgs) -> Result<String> {
+    let setup: Setup<TurbulenceConfig> = setup_validated(
+        args,
+        NAME,
+        |c: &mut TurbulenceConfig| {
+            c.flow.n = 16;
+            c.flow.spin_up = 5.0;
+            c.flow.snapshots = 12;
+            c.test_snapshots = 3;
+            c.valid_snapshots = 2;
+            c.widths = vec![4, 8];
+            c.epochs = 2;
+        },
+        |c: &mut TurbulenceConfig| {
+            // The GPU tier of cases.md: 128³.
+            c.flow.n = 128;
+            c.flow.spin_up = 60.0;
+            c.epochs = 200;
+        },
+    )?;
+    let config = &setup.config;
+    config.flow.check()?;
+    let held_out = config.test_snapshots + config.valid_snapshots;
+    if held_out >= config.flow.snapshots {
+        bail!(
+            "{} snapshots leave none to train on after {} test and {} validation ones",
+            config.flow.snapshots,
+            config.test_snapshots,
+            config.valid_snapshots
+        );
+    }
+    let clock = Instant::now();
+    let data = flow_data(&setup.out.join("data").join(format!("{NAME}.hdf5")), config)?;
+    let simulate_s = clock.elapsed().as_secs_f64();
+    let train_end = config.flow.snapshots - held_out;
+    let train = &data.snapshots[..train_end];
+    let valid = &data.snapshots[train_end..train_end + config.valid_snapshots];
+    let test = &data.snapshots[train_end + config.valid_snapshots..];
+
+    if config.constrained == FieldOutput::Velocity {
+        bail!(
+            "constrained = \"velocity\" is the plain variant: use vector-potential or leray-potential"
+        );
+    }
+    // Side by side (see `side_by_side`): each keeps its own seed, batches and weights.
+    let bars = MultiProgress::new();
+    let (constrained, plain) = side_by_side(
+        &bars,
+        |bars| {
+            train_variant(
+                config,
+                config.constrained,
+                "train curl-A autoencoder",
+                train,
+                valid,
+                bars,
+            )
+        },
+        |bars| {
+            train_variant(
+                config,
+                FieldOutput::Velocity,
+                "train plain autoencoder",
+                train,
+                valid,
+                bars,
+            )
+        },
+    );
+    let ((constrained, constrained_s), (plain, plain_s)) = (constrained?, plain?);
+
+    let (n, h) = (config.flow.n, config.flow.spacing());
+    let device = default_inference_device();
+    let clock = Instant::now();
+    let constrained_out = constrained.reconstruct(test, n, &device);
+    let plain_out = plain.reconstruct(test, n, &device);
+    let eval_s = clock.elapsed().as_secs_f64();
+    let fft = Fft3::new(n);
+    let truth_spectrum = mean_spectrum(test, &fft);
+    // The PDF's range: 6 standard deviations of the true ∂u/∂x.
+    let truth_pdf_std = mean(test.iter().map(|u| {
+        let d = derivative(u, n, h, 0, 0);
+        d.iter().map(|v| v * v).sum::<f64>() / d.len() as f64
+    }))
+    .sqrt()
+    .max(1e-6);
+    let pdf_range = 6.0 * truth_pdf_std;
+    let truth_pdf = mean_pdf(test, n, h, pdf_range);
+    let with = score(
+        &constrained_out,
+        test,
+        &truth_spectrum,
+        config,
+        &fft,
+        pdf_range,
+    );
+    let without = score(&plain_out, test, &truth_spectrum, config, &fft, pdf_range);
+    let truth_divergence = mean(test.iter().map(|u| divergence_ratio(u, n, h)));
+    let error_ratio = with.relative_l2 / without.relative_l2;
+    let top = SPECTRUM_BAR_K.min(n / 2);
+
+    let spectrum_json = |s: &[f64]| -> Vec<f64> { s[1..=top].to_vec() };
+    let metrics = json!({
+        "relative_l2": with.relative_l2,
+        "divergence_ratio": with.divergence,
+        "spectrum_max_relative_error": with.worst_spectrum,
+        "relative_l2_ratio_to_unconstrained": error_ratio,
+        "spectrum_ratio_by_k": with.spectrum[1..=top].iter().zip(&truth_spectrum[1..=top]).map(|(p, t)| p / t).collect::<Vec<_>>(),
+        "parameters": constrained.parameters(),
+        "best_epoch": constrained.best_epoch,
+    });
+    let bars = vec![
+        bar(
+            "constrained mean|div_h u| / rms|∇_h u| (float32 round-off)",
+            with.divergence,
+            1e-5,
+            PassIf::AtMost,
+        ),
+        bar(
+            "unconstrained mean|div_h u| / rms|∇_h u|",
+            without.divergence,
+            1e-2,
+            PassIf::AtLeast,
+        ),
+        bar(
+            "constrained / unconstrained relative L2 reconstruction error",
+            error_ratio,
+            1.2,
+            PassIf::AtMost,
+        ),
+        bar(
+            &format!("constrained max_k≤{top} |E_pred(k)/E_true(k) − 1|"),
+            with.worst_spectrum,
+            0.15,
+            PassIf::AtMost,
+        ),
+    ];
+    let pass = bars.iter().all(|b| b["pass"].as_bool() == Some(true));
+    let [turnover, reynolds, balance] = data.stats;
+    let report = json!({
+        "case": NAME,
+        "model": "conv-autoencoder-curl",
+        "tier": setup.tier,
+        "seed": config.seed,
+        "metrics": metrics,
+        "baselines": {
+            "unconstrained_autoencoder": {
+                "relative_l2": without.relative_l2,
+                "divergence_ratio": without.divergence,
+                "spectrum_max_relative_error": without.worst_spectrum,
+                "parameters": plain.parameters(),
+                "best_epoch": plain.best_epoch,
+            },
+            "ground_truth": {
+                "divergence_ratio": truth_divergence,
+                "energy_spectrum": spectrum_json(&truth_spectrum),
+            },
+        },
+        "flow": {
+            "viscosity": config.flow.viscosity(),
+            "turnover_time": turnover,
+            "reynolds_lambda": reynolds,
+            "dissipation_over_injection": balance,
+            "from_cache": data.cached,
+            "snapshot_times": [data.time.first(), data.time.last()],
+        },
+        "bars": bars,
+        "pass": pass,
+        "timing": {
+            "simulate_s": simulate_s,
+            "train_constrained_s": constrained_s,
+            "train_unconstrained_s": plain_s,
+            "eval_s": eval_s,
+        },
+    });
+
+    // Spectra on log–log axes.
+    let log_spectrum = |s: &[f64]| -> Vec<(f64, f64)> {
+        (1..s.len())
+            .filter(|&k| s[k] > 0.0 && (k as f64) < n as f64 / 3.0 * 1.5)
+            .map(|k| ((k as f64).log10(), s[k].log10()))
+            .collect()
+    };
+    let (t, c, p) = (
+        log_spectrum(&truth_spectrum),
+        log_spectrum(&with.spectrum),
+        log_spectrum(&without.spectrum),
+    );
+    three_lines(
+        &setup.out.join("spectrum.png"),
+        "energy spectrum of the test snapshots",
+        ("log10 k", "log10 E(k)"),
+        [&t, &c, &p],
+    )?;
+    let pdf_points = |pdf: &[f64]| -> Vec<(f64, f64)> {
+        let width = 2.0 * pdf_range / PDF_BINS as f64;
+        pdf.iter()
+            .enumerate()
+            .filter(|&(_, &v)| v > 0.0)
+            .map(|(b, &v)| {
+                (
+                    (-pdf_range + (b as f64 + 0.5) * width) / truth_pdf_std,
+                    v.log10(),
+                )
+            })
+            .collect()
+    };
+    let (t, c, p) = (
+        pdf_points(&truth_pdf),
+        pdf_points(&with.pdf),
+        pdf_points(&without.pdf),
+    );
+    three_lines(
+        &setup.out.join("gradient_pdf.png"),
+        "PDF of ∂u/∂x (central differences)",
+        ("∂u/∂x / σ", "log10 PDF"),
+        [&t, &c, &p],
+    )?;
+    // u_x on the z = 0 plane of the first test snapshot.
+    let slice = |u: &[f32]| -> Vec<f64> { (0..n * n).map(|p| f64::from(u[p * n])).collect() };
+    let divergence_slice = |u: &[f32]| -> Vec<f64> {
+        let g = learnsim_train::turbulence::velocity_gradient(u, n, h);
+        (0..n * n)
+            .map(|p| g[0][0][p * n] + g[1][1][p * n] + g[2][2][p * n])
+            .collect()
+    };
+    let (ts, cs, ps) = (
+        slice(&test[0]),
+        slice(&constrained_out[0]),
+        slice(&plain_out[0]),
+    );
+    field_panels(
+        &setup.out.join("fields.png"),
+        "u_x on the plane z = 0, first test snapshot",
+        &[
+            ("simulator", &ts),
+            ("curl-A autoencoder", &cs),
+            ("plain autoencoder", &ps),
+        ],
+        n,
+    )?;
+    let (cd, pd) = (
+        divergence_slice(&constrained_out[0]),
+        divergence_slice(&plain_out[0]),
+    );
+    field_panels(
+        &setup.out.join("divergence.png"),
+        "div_h u on the plane z = 0 (one colour scale)",
+        &[("curl-A autoencoder", &cd), ("plain autoencoder", &pd)],
+        n,
+    )?;
+
+    let constrained_text = match config.constrained {
+        FieldOutput::LerayPotential => {
+            "The constrained variant's 3 outputs are a field v, made into the vector potential A = (−Δ_h)⁻¹ curl_h v by a fixed spectral layer (Δ_h = div_h grad_h), and u = curl_h A by periodic central differences: the discrete Leray projection of v."
+        }
+        _ => {
+            "The constrained variant's 3 outputs are A and u = curl_h A by periodic central differences."
+        }
+    };
+    let notes = format!(
+        "Flow: 3D incompressible Navier–Stokes on [0, 2π)³, {n}³ pseudo-spectral (rotational form, 2/3 rule, Heun with the viscous integrating factor, Courant {}), band forcing on 0 < |k| ≤ {} injecting ε = {} exactly, ν = {:.4} from k_max·η = {}; spin-up {} time units, then {} snapshots {} large-eddy turnovers apart (T_L = {:.2}, Re_λ ≈ {:.0}, mean dissipation / ε = {:.2}). The snapshots are stored in The Well's HDF5 layout under data/. Split in time: the first {} train, the next {} pick the best epoch, the last {} are scored. Autoencoder: periodic 3×3×3 convolutions, stride 2, channels 3 → {:?}, GELU; decoder by sub-pixel convolutions back to 3 channels; {} parameters. {constrained_text} The plain one outputs u. Inputs and outputs scaled by the training rms; MSE loss; Adam, lr {} → {} over {} epochs of batches of {}. Divergence ratio = mean|div_h u| / rms|∇_h u| with the same central differences (the simulator's own fields give {truth_divergence:.2e}: central differences of a spectral field). Spectra are averaged over the test snapshots; the bar checks shells 1–{top}.",
+        config.flow.cfl,
+        config.flow.forcing_wavenumber,
+        config.flow.injection,
+        config.flow.viscosity(),
+        config.flow.kmax_eta,
+        config.flow.spin_up,
+        config.flow.snapshots,
+        config.flow.snapshot_turnovers,
+        turnover,
+        reynolds,
+        balance,
+        train.len(),
+        valid.len(),
+        test.len(),
+        config.widths,
+        constrained.parameters(),
+        config.lr,
+        config.lr_final,
+        config.epochs,
+        config.batch_size,
+    );
+    let (path_json, db) = write_outputs(
+        &setup,
+        &report,
+        (&constrained.train_loss, &constrained.valid_error),
+        plots::LossFigure {
+            title: "curl-of-A autoencoder: reconstruction loss (normalised velocity MSE)",
+            train: "train",
+            check: "validation relative L2 error (per epoch)",
+        },
+        &notes,
+        &[
+            ("energy spectra", "spectrum.png"),
+            ("velocity gradient PDF", "gradient_pdf.png"),
+            ("a velocity slice", "fields.png"),
+            ("the discrete divergence", "divergence.png"),
+        ],
+    )?;
+    Ok(format!(
+        "{NAME}: relative L2 {:.3} constrained vs {:.3} plain (ratio {error_ratio:.2}); divergence ratio {:.1e} vs {:.1e}; spectrum worst |ratio − 1| for k ≤ {top}: {:.2} (plain {:.2}); pass = {pass}; wrote {} and report.md; recorded in {}",
+        with.relative_l2,
+        without.relative_l2,
+        with.divergence,
+        without.divergence,
+        with.worst_spectrum,
+        without.worst_spectrum,
+        path_json.display(),
+        db.display()
+    ))
+}

@@ -1,0 +1,554 @@
+//! `learnsim run kolmogorov-2d`: TF-Net (Wang et al. 2020) on Kolmogorov-forced 2D
+//! turbulence — pseudo-spectral vorticity runs cached as a Well-layout HDF5 file → TF-Net,
+//! the plain U-Net, TF-Net without the divergence penalty and an FNO trained
+//! autoregressively →
+//! 20-step rollouts scored by RMSE, divergence and log-spectral distance against persistence
+//! → metrics.json, report.md, plots, leaderboard row.
+
+use crate::bars::PassIf;
+use crate::bars::bar;
+use crate::plots::{self, XySeries, field_panels, xy_plot};
+use crate::request::RunArgs;
+use crate::runner::{Setup, progress_bar, setup_validated, write_outputs};
+use crate::side_by_side::side_by_side;
+use anyhow::{Context, Result, bail};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use learnsim_data::{
+    GridField, WellGrid, from_component_last, read_well_grid, to_component_last, write_well_grid,
+};
+use learnsim_models::WindowModel;
+use learnsim_models::{default_inference_device, default_training_device};
+use learnsim_sim::spectral::Fft2;
+use learnsim_sim::spectral::kolmogorov::{KolmogorovRecipe, kolmogorov_run};
+use learnsim_sim::{Split, trajectory_seed};
+use learnsim_train::tfnet::{
+    Architecture, KolmogorovConfig, TrainedWindowModel, energy_spectrum_2d, log_spectral_distance,
+    mean_abs_divergence, mean_abs_spectral_divergence, rmse, train_window_model,
+};
+use rayon::prelude::*;
+use serde_json::json;
+use std::path::Path;
+use std::time::Instant;
+
+/// Registry name.
+pub const NAME: &str = "kolmogorov-2d";
+/// One line for `learnsim cases`.
+pub const DESCRIPTION: &str =
+    "TF-Net vs U-Net on Kolmogorov-forced 2D turbulence (spectral NS, 20-step rollouts)";
+
+/// The case in the registry ([`crate::registry`]).
+pub const CASE: crate::Pipeline = crate::Pipeline {
+    name: NAME,
+    description: DESCRIPTION,
+    kind: crate::CaseKind::Grid,
+    run,
+};
+
+/// The steps the RMSE bar averages over.
+const RMSE_STEPS: usize = 10;
+
+fn parameters(recipe: &KolmogorovRecipe, seed: u64) -> Vec<(String, f64)> {
+    let mut p = vec![
+        ("n".to_string(), recipe.n as f64),
+        ("viscosity".into(), recipe.viscosity),
+        ("drag".into(), recipe.drag),
+        ("forcing".into(), recipe.forcing),
+        (
+            "forcing_wavenumber".into(),
+            recipe.forcing_wavenumber as f64,
+        ),
+        ("dt".into(), recipe.dt),
+        ("spin_up".into(), recipe.spin_up),
+        ("frame_steps".into(), recipe.frame_steps as f64),
+        ("initial_vorticity".into(), recipe.initial_vorticity),
+        ("seed".into(), seed as f64),
+    ];
+    p.sort_by(|a, b| a.0.cmp(&b.0));
+    p
+}
+
+/// The runs' velocity frames, reused from `path` when it holds this recipe's, else simulated
+/// (runs in parallel) and written.
+#[expect(clippy::print_stderr, reason = "says why a cached file is not reused")]
+fn flow_data(path: &Path, config: &KolmogorovConfig) -> Result<(Vec<Vec<Vec<f32>>>, bool)> {
+    let recipe = &config.flow;
+    let wanted = parameters(recipe, config.seed);
+    let n = recipe.n;
+    let points = n * n;
+    if path.exists() {
+        match read_well_grid(path) {
+            Ok(grid)
+                if grid.parameters == wanted
+                    && grid.n_trajectories == config.runs
+                    && grid.time.len() == recipe.frames =>
+            {
+                let velocity = grid
+                    .field("velocity")
+                    .with_context(|| format!("{}: no velocity field", path.display()))?;
+                let frames: Vec<Vec<f32>> = velocity
+                    .values
+                    .chunks(2 * points)
+                    .map(|f| from_component_last(f, 2))
+                    .collect();
+                return Ok((
+                    frames.chunks(recipe.frames).map(<[_]>::to_vec).collect(),
+                    true,
+                ));
+            }
+            Ok(_) => eprintln!(
+                "{}: made with another recipe; simulating again",
+                path.display()
+            ),
+            Err(e) => eprintln!("{e}; simulating again"),
+        }
+    }
+    let bars = MultiProgress::new();
+    let style = ProgressStyle::with_template(
+        "simulate run {prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} frames (ETA {eta})",
+    )
+    .expect("valid template");
+    let runs = (0..config.runs)
+        .into_par_iter()
+        .map(|r| {
+            let progress = bars.add(
+                ProgressBar::new(recipe.frames as u64)
+                    .with_style(style.clone())
+                    .with_prefix(r.to_string()),
+            );
+            let seed = trajectory_seed(config.seed, Split::Train, r);
+            let run = kolmogorov_run(recipe, seed, &mut |f| progress.set_position(f as u64))
+                .with_context(|| format!("run {r} (seed {seed})"))?;
+            progress.finish_and_clear();
+            Ok(run)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let h = std::f64::consts::TAU / n as f64;
+    let axis: Vec<f64> = (0..n).map(|i| i as f64 * h).collect();
+    let grid = WellGrid {
+        name: NAME.into(),
+        spatial_dims: vec!["x".into(), "y".into()],
+        coordinates: vec![axis.clone(), axis],
+        time: runs[0].times.clone(),
+        n_trajectories: config.runs,
+        parameters: wanted,
+        fields: vec![GridField {
+            name: "velocity".into(),
+            order: 1,
+            values: runs
+                .iter()
+                .flat_map(|run| run.frames.iter())
+                .flat_map(|f| to_component_last(f, 2))
+                .collect(),
+        }],
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_well_grid(path, &grid)?;
+    Ok((runs.into_iter().map(|r| r.frames).collect(), false))
+}
+
+/// One model's (or persistence's) scores over the test windows.
+struct Scores {
+    /// Mean RMSE per rollout step.
+    rmse_by_step: Vec<f64>,
+    /// mean|div u| over every predicted frame, by central differences.
+    divergence: f64,
+    /// The same by Fourier derivatives (the simulator's frames: 0 to round-off).
+    spectral_divergence: f64,
+    /// E(k) averaged over every predicted frame.
+    spectrum: Vec<f64>,
+}
+
+impl Scores {
+    fn rmse_mean(&self, steps: usize) -> f64 {
+        let k = steps.min(self.rmse_by_step.len());
+        self.rmse_by_step[..k].iter().sum::<f64>() / k as f64
+    }
+}
+
+fn score(predicted: &[Vec<Vec<f32>>], truth: &[Vec<Vec<f32>>], n: usize, fft: &Fft2) -> Scores {
+    let steps = truth[0].len();
+    let windows = predicted.len() as f64;
+    let rmse_by_step = (0..steps)
+        .map(|k| {
+            predicted
+                .iter()
+                .zip(truth)
+                .map(|(p, t)| rmse(&p[k], &t[k]))
+                .sum::<f64>()
+                / windows
+        })
+        .collect();
+    let frames: Vec<&Vec<f32>> = predicted.iter().flatten().collect();
+    let divergence = frames
+        .iter()
+        .map(|f| mean_abs_divergence(f, n))
+        .sum::<f64>()
+        / frames.len() as f64;
+    let spectral_divergence = frames
+        .par_iter()
+        .map(|f| mean_abs_spectral_divergence(f, fft))
+        .sum::<f64>()
+        / frames.len() as f64;
+    let spectra: Vec<Vec<f64>> = frames
+        .par_iter()
+        .map(|f| energy_spectrum_2d(f, fft))
+        .collect();
+    let spectrum = (0..spectra[0].len())
+        .map(|k| spectra.iter().map(|s| s[k]).sum::<f64>() / spectra.len() as f64)
+        .collect();
+    Scores {
+        rmse_by_step,
+        divergence,
+        spectral_divergence,
+        spectrum,
+    }
+}
+
+/// What every model of the case trains on.
+struct Fit<'a> {
+    config: &'a KolmogorovConfig,
+    train: &'a [Vec<Vec<f32>>],
+    valid: &'a [Vec<f32>],
+}
+
+impl Fit<'_> {
+    /// Trains the model `init` builds with divergence weight `coef`, its bar in `bars`;
+    /// returns it and its wall time.
+    fn model<M: WindowModel>(
+        &self,
+        init: impl Fn(&burn::tensor::Device) -> M,
+        coef: f64,
+        label: &'static str,
+        bars: &MultiProgress,
+    ) -> Result<(TrainedWindowModel<M>, f64)> {
+        let clock = Instant::now();
+        let (progress, mut callback) = progress_bar(label, self.config.steps);
+        let progress = bars.add(progress);
+        let trained = train_window_model(
+            self.config,
+            init,
+            coef,
+            self.train,
+            self.valid,
+            &default_training_device(),
+            &mut callback,
+        )?;
+        progress.finish_and_clear();
+        Ok((trained, clock.elapsed().as_secs_f64()))
+    }
+}
+
+/// `learnsim run kolmogorov-2d`.
+pub fn run(args: &RunArgs) -> Result<String> {
+    let setup: Setup<KolmogorovConfig> = setup_validated(
+        args,
+        NAME,
+        |c: &mut KolmogorovConfig| {
+            c.flow.n = 32;
+            c.flow.spin_up = 5.0;
+            c.flow.frames = 60;
+            c.runs = 2;
+            c.valid_frames = 20;
+            c.widths = vec![4, 8, 8, 8];
+            c.steps = 4;
+            c.batch_size = 2;
+            c.test_horizon = 6;
+            c.test_stride = 10;
+            c.valid_every = 2;
+            c.fno_modes = 4;
+            c.fno_width = 8;
+        },
+        |c: &mut KolmogorovConfig| {
+            // The GPU tier of cases.md: 256², TF-Net's full widths.
+            c.flow.n = 256;
+            c.widths = vec![64, 128, 256, 512];
+            c.steps = 20_000;
+            c.batch_size = 32;
+        },
+    )?;
+    let config = &setup.config;
+    config.flow.check()?;
+    if config.runs < 2 {
+        bail!(
+            "runs = {}: at least one training run and one held-out run",
+            config.runs
+        );
+    }
+    let span = config.input_frames + config.test_horizon;
+    if config.valid_frames + span > config.flow.frames {
+        bail!(
+            "{} frames per run leave no test window of {span} after {} validation frames",
+            config.flow.frames,
+            config.valid_frames
+        );
+    }
+    let n = config.flow.n;
+    let clock = Instant::now();
+    let (runs, cached) = flow_data(&setup.out.join("data").join(format!("{NAME}.hdf5")), config)?;
+    let simulate_s = clock.elapsed().as_secs_f64();
+    let (train, held) = runs.split_at(config.runs - 1);
+    let valid = &held[0][..config.valid_frames];
+    let test = &held[0][config.valid_frames..];
+
+    let tfnet_config = config.network(Architecture::TfNet);
+    let unet_config = config.network(Architecture::UNet);
+    let fno_config = config.fno();
+    // Two at a time (see `side_by_side`): TF-Net beside the U-Net, then the ablation beside
+    // the FNO.
+    let bars = MultiProgress::new();
+    let fit = Fit {
+        config,
+        train,
+        valid,
+    };
+    let coef = config.divergence_coef;
+    let (tfnet, unet) = side_by_side(
+        &bars,
+        |bars| fit.model(|d| tfnet_config.init(d), coef, "train TF-Net", bars),
+        |bars| fit.model(|d| unet_config.init(d), 0.0, "train U-Net", bars),
+    );
+    let (ablation, fno) = side_by_side(
+        &bars,
+        |bars| fit.model(|d| tfnet_config.init(d), 0.0, "train TF-Net (coef 0)", bars),
+        |bars| fit.model(|d| fno_config.init(d), 0.0, "train FNO", bars),
+    );
+    let ((tfnet, tfnet_s), (unet, unet_s)) = (tfnet?, unet?);
+    let ((ablation, ablation_s), (fno, fno_s)) = (ablation?, fno?);
+
+    let starts: Vec<usize> = (0..=test.len() - span)
+        .step_by(config.test_stride.max(1))
+        .collect();
+    let truth: Vec<Vec<Vec<f32>>> = starts
+        .iter()
+        .map(|&s| test[s + config.input_frames..s + span].to_vec())
+        .collect();
+    let persistence: Vec<Vec<Vec<f32>>> = starts
+        .iter()
+        .map(|&s| vec![test[s + config.input_frames - 1].clone(); config.test_horizon])
+        .collect();
+    let device = default_inference_device();
+    let clock = Instant::now();
+    let (h, inputs) = (config.test_horizon, config.input_frames);
+    let tf_out = tfnet.rollouts(test, &starts, inputs, h, n, &device);
+    let unet_out = unet.rollouts(test, &starts, inputs, h, n, &device);
+    let ablation_out = ablation.rollouts(test, &starts, inputs, h, n, &device);
+    let fno_out = fno.rollouts(test, &starts, inputs, h, n, &device);
+    let eval_s = clock.elapsed().as_secs_f64();
+    let fft = Fft2::new(n);
+    let scores = [&tf_out, &unet_out, &ablation_out, &fno_out, &persistence]
+        .map(|p| score(p, &truth, n, &fft));
+    let true_scores = score(&truth, &truth, n, &fft);
+    let top = n / 3;
+    let lsd = |s: &Scores| log_spectral_distance(&s.spectrum, &true_scores.spectrum, top);
+    let [tf, un, ab, fo, pe] = &scores;
+    let rmse10 = |s: &Scores| s.rmse_mean(RMSE_STEPS);
+    let bars = vec![
+        bar(
+            &format!("TF-Net / persistence mean RMSE over {RMSE_STEPS} steps"),
+            rmse10(tf) / rmse10(pe),
+            0.7,
+            PassIf::AtMost,
+        ),
+        bar(
+            &format!("TF-Net / U-Net mean RMSE over {RMSE_STEPS} steps"),
+            rmse10(tf) / rmse10(un),
+            1.0,
+            PassIf::AtMost,
+        ),
+        bar(
+            "TF-Net / U-Net mean |div u|",
+            tf.divergence / un.divergence,
+            0.8,
+            PassIf::AtMost,
+        ),
+        bar(
+            "TF-Net / U-Net log-spectral distance",
+            lsd(tf) / lsd(un),
+            1.0,
+            PassIf::AtMost,
+        ),
+    ];
+    let pass = bars.iter().all(|b| b["pass"].as_bool() == Some(true));
+    let summary = |s: &Scores| {
+        json!({
+            "rmse_mean_10": rmse10(s),
+            "rmse_by_step": s.rmse_by_step,
+            "mean_abs_divergence": s.divergence,
+            "mean_abs_spectral_divergence": s.spectral_divergence,
+            "log_spectral_distance": lsd(s),
+        })
+    };
+    let mut metrics = summary(tf);
+    metrics["parameters"] = json!(tfnet.parameters());
+    metrics["best_step"] = json!(tfnet.best_step);
+    let report = json!({
+        "case": NAME,
+        "model": "tf-net",
+        "tier": setup.tier,
+        "seed": config.seed,
+        "metrics": metrics,
+        "baselines": {
+            "unet": { "parameters": unet.parameters(), "best_step": unet.best_step, "scores": summary(un) },
+            "tf_net_coef_0": { "best_step": ablation.best_step, "scores": summary(ab) },
+            "fno": { "parameters": fno.parameters(), "best_step": fno.best_step, "scores": summary(fo) },
+            "persistence": summary(pe),
+            "ground_truth": {
+                "mean_abs_divergence": true_scores.divergence,
+                "mean_abs_spectral_divergence": true_scores.spectral_divergence,
+            },
+        },
+        "flow": { "from_cache": cached, "runs": config.runs, "test_windows": starts.len() },
+        "bars": bars,
+        "pass": pass,
+        "timing": {
+            "simulate_s": simulate_s,
+            "train_tfnet_s": tfnet_s,
+            "train_unet_s": unet_s,
+            "train_ablation_s": ablation_s,
+            "train_fno_s": fno_s,
+            "trained_in_pairs": true,
+            "eval_s": eval_s,
+            "rollout_steps_per_s": (4 * starts.len() * config.test_horizon) as f64 / eval_s,
+        },
+    });
+
+    let labels = ["TF-Net", "U-Net", "TF-Net, coef 0", "FNO", "persistence"];
+    let curves: Vec<Vec<(f64, f64)>> = scores
+        .iter()
+        .map(|s| {
+            s.rmse_by_step
+                .iter()
+                .enumerate()
+                .map(|(k, &v)| ((k + 1) as f64, v))
+                .collect()
+        })
+        .collect();
+    let series: Vec<XySeries<'_>> = labels
+        .iter()
+        .zip(&curves)
+        .map(|(label, points)| XySeries {
+            label,
+            points,
+            line: true,
+        })
+        .collect();
+    xy_plot(
+        &setup.out.join("rmse_vs_horizon.png"),
+        "RMSE of the velocity against rollout step",
+        ("step (Δt = 0.1)", "RMSE"),
+        &series,
+    )?;
+    let log_spectrum = |s: &[f64]| -> Vec<(f64, f64)> {
+        (1..=top)
+            .filter(|&k| s[k] > 0.0)
+            .map(|k| ((k as f64).log10(), s[k].log10()))
+            .collect()
+    };
+    let spectra: Vec<Vec<(f64, f64)>> = [&true_scores, tf, un, fo]
+        .iter()
+        .map(|s| log_spectrum(&s.spectrum))
+        .collect();
+    let series: Vec<XySeries<'_>> = ["simulator", "TF-Net", "U-Net", "FNO"]
+        .iter()
+        .zip(&spectra)
+        .map(|(label, points)| XySeries {
+            label,
+            points,
+            line: true,
+        })
+        .collect();
+    xy_plot(
+        &setup.out.join("spectrum.png"),
+        "kinetic energy spectrum over the predicted frames",
+        ("log10 k", "log10 E(k)"),
+        &series,
+    )?;
+    // u on the whole grid at the last step of the first test window.
+    let last = config.test_horizon - 1;
+    let plane = |f: &[f32]| -> Vec<f64> { f[..n * n].iter().map(|&v| f64::from(v)).collect() };
+    let (t, a, b, f) = (
+        plane(&truth[0][last]),
+        plane(&tf_out[0][last]),
+        plane(&unet_out[0][last]),
+        plane(&fno_out[0][last]),
+    );
+    field_panels(
+        &setup.out.join("fields.png"),
+        &format!("u after {} steps, first test window", config.test_horizon),
+        &[
+            ("simulator", &t),
+            ("TF-Net", &a),
+            ("U-Net", &b),
+            ("FNO", &f),
+        ],
+        n,
+    )?;
+    let r = &config.flow;
+    let notes = format!(
+        "Flow: 2D incompressible Navier–Stokes in vorticity form on [0, 2π)², {n}² pseudo-spectral (2/3 rule), Lawson integrating-factor RK4 at dt = {}, ν = {}, drag α = {}, forcing {}·cos({}y); {} runs of {} frames every {} time units after a spin-up of {}, cached in The Well's layout under data/. The first {} runs train; the last is split in time: {} frames validate, the rest test ({} windows {} frames apart, {}-step rollouts). Models see {} frames; TF-Net's moving average spans {} frames; encoders {:?} (four stride-2 periodic convolutions, LeakyReLU 0.1), sub-pixel decoder, residual output; {} parameters (U-Net {}). FNO baseline: the window and cos/sin of x and y lifted to {} channels, 4 Fourier layers keeping {} modes per axis (partial DFTs by matmul), pointwise projection through 128 channels, residual output; {} parameters. Loss: Σ over {} unrolled steps of MSE, plus {}·MSE(div u) for TF-Net, div by {:?} derivatives; Adam {} with ×{} every {} steps, {} steps of {} windows; the weights of the best validation RMSE are kept. Scored divergence by periodic central differences (the simulator's own frames: {:.2e}; by Fourier derivatives {:.2e}); log-spectral distance over shells 1–{top}.",
+        r.dt,
+        r.viscosity,
+        r.drag,
+        r.forcing,
+        r.forcing_wavenumber,
+        config.runs,
+        r.frames,
+        r.dt * r.frame_steps as f64,
+        r.spin_up,
+        config.runs - 1,
+        config.valid_frames,
+        starts.len(),
+        config.test_stride,
+        config.test_horizon,
+        config.input_frames,
+        config.time_range,
+        config.widths,
+        tfnet.parameters(),
+        unet.parameters(),
+        config.fno_width,
+        config.fno_modes,
+        fno.parameters(),
+        config.output_frames,
+        config.divergence_coef,
+        config.divergence_operator,
+        config.lr,
+        config.decay,
+        config.decay_every,
+        config.steps,
+        config.batch_size,
+        true_scores.divergence,
+        true_scores.spectral_divergence,
+    );
+    let (path_json, db) = write_outputs(
+        &setup,
+        &report,
+        (&tfnet.train_loss, &tfnet.valid_error),
+        plots::LossFigure {
+            title: "TF-Net: MSE over the unrolled frames + divergence penalty",
+            train: "train",
+            check: "validation RMSE over the training unroll",
+        },
+        &notes,
+        &[
+            ("RMSE against horizon", "rmse_vs_horizon.png"),
+            ("energy spectra", "spectrum.png"),
+            ("a velocity field", "fields.png"),
+        ],
+    )?;
+    Ok(format!(
+        "{NAME}: mean RMSE over {RMSE_STEPS} steps TF-Net {:.4}, U-Net {:.4}, TF-Net coef 0 {:.4}, FNO {:.4}, persistence {:.4}; divergence {:.3e} vs U-Net {:.3e}; LSD {:.3} vs {:.3}; pass = {pass}; wrote {} and report.md; recorded in {}",
+        rmse10(tf),
+        rmse10(un),
+        rmse10(ab),
+        rmse10(fo),
+        rmse10(pe),
+        tf.divergence,
+        un.divergence,
+        lsd(tf),
+        lsd(un),
+        path_json.display(),
+        db.display()
+    ))
+}

@@ -1,0 +1,193 @@
+//! `learnsim generate`: simulate every trajectory of a case and write the dataset.
+
+use crate::{TierArg, default_out, find_particle};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use learnsim_core::{Metadata, ParticleKind, Trajectory};
+use learnsim_data::{difference_stats, write_metadata, write_split};
+use learnsim_sim::{Case, MaterialVariation, Split, Tier, trajectory_seed};
+use rayon::prelude::*;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Arguments of `learnsim generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Case name (see `learnsim cases`).
+    pub case: String,
+    /// Output folder [default: data/CASE].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seed of the whole dataset; trajectory seeds derive from it.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Problem size.
+    #[arg(long, value_enum, default_value_t = TierArg::Cpu)]
+    pub tier: TierArg,
+    /// Frames per trajectory [default: the tier's].
+    #[arg(long)]
+    pub frames: Option<usize>,
+    /// Trajectories per split as TRAIN,VALID,TEST [default: the tier's].
+    #[arg(long, value_parser = parse_counts)]
+    pub trajectories: Option<[usize; 3]>,
+    /// Sand only: draw each trajectory's friction angle uniformly from LOW,HIGH degrees
+    /// (10 to 60) and store tan φ per particle as `material_property`, as geoelements' sand
+    /// datasets do [default: the recipe's fixed angle].
+    #[arg(long, value_parser = parse_angles, value_name = "LOW,HIGH")]
+    pub friction_angles: Option<(f64, f64)>,
+}
+
+fn parse_angles(text: &str) -> Result<(f64, f64), String> {
+    let parts: Vec<f64> = text
+        .split(',')
+        .map(|p| p.trim().parse::<f64>().map_err(|e| format!("`{p}`: {e}")))
+        .collect::<Result<_, _>>()?;
+    let [low, high] = parts[..] else {
+        return Err("expected two angles in degrees, LOW,HIGH".into());
+    };
+    let variation = MaterialVariation::FrictionAngle {
+        low_deg: low,
+        high_deg: high,
+    };
+    variation.validate().map_err(|e| e.to_string())?;
+    Ok((low, high))
+}
+
+fn parse_counts(text: &str) -> Result<[usize; 3], String> {
+    let parts: Vec<usize> = text
+        .split(',')
+        .map(|p| p.trim().parse::<usize>().map_err(|e| format!("`{p}`: {e}")))
+        .collect::<Result<_, _>>()?;
+    match parts[..] {
+        [train, valid, test] if train > 0 && valid > 0 && test > 0 => Ok([train, valid, test]),
+        _ => Err("expected three positive counts, TRAIN,VALID,TEST".into()),
+    }
+}
+
+/// Upper limits that catch typos before they fill a disk: 10⁵ trajectories, 10⁵ frames.
+const MAX_TRAJECTORIES: usize = 100_000;
+const MAX_FRAMES: usize = 100_000;
+
+/// Generates the dataset and returns a one-paragraph summary.
+pub fn run(args: &GenerateArgs) -> Result<String> {
+    let case = find_particle(&args.case)?;
+    let tier: Tier = args.tier.into();
+    let plan = case.plan(tier);
+    let n_frames = args.frames.unwrap_or(plan.n_frames);
+    let counts = args.trajectories.unwrap_or(plan.n_trajectories);
+    if !(3..=MAX_FRAMES).contains(&n_frames) {
+        bail!(
+            "--frames {n_frames}: need 3..={MAX_FRAMES} (a velocity and an acceleration need three frames)"
+        );
+    }
+    if counts.iter().sum::<usize>() > MAX_TRAJECTORIES {
+        bail!("--trajectories {counts:?}: at most {MAX_TRAJECTORIES} in total");
+    }
+    let variation = match args.friction_angles {
+        None => MaterialVariation::Recipe,
+        Some((low_deg, high_deg)) => {
+            if case.mpm_config().map(|c| c.material.kind()) != Some(ParticleKind::Sand) {
+                bail!(
+                    "--friction-angles: {} has no friction angle to vary (sand cases only)",
+                    case.name()
+                );
+            }
+            MaterialVariation::FrictionAngle { low_deg, high_deg }
+        }
+    };
+    let out = args.out.clone().unwrap_or_else(|| default_out(case));
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+
+    let total_frames = counts.iter().sum::<usize>() as u64 * n_frames as u64;
+    let bar = ProgressBar::new(total_frames).with_style(
+        ProgressStyle::with_template(
+            "{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} frames ({per_sec}, ETA {eta})",
+        )
+        .expect("valid template"),
+    );
+    let started = Instant::now();
+    let info = case.info(tier);
+    let mut splits: Vec<Vec<Trajectory>> = Vec::with_capacity(3);
+    for (split, &count) in Split::ALL.iter().zip(&counts) {
+        bar.set_message(format!("{} {}", case.name(), split.name()));
+        // Trajectories are independent, each from its own seed: parallel and still
+        // byte-for-byte reproducible.
+        let trajectories: Vec<Trajectory> = (0..count)
+            .into_par_iter()
+            .map(|index| {
+                case.simulate_with(
+                    tier,
+                    trajectory_seed(args.seed, *split, index),
+                    n_frames,
+                    variation,
+                    &|| bar.inc(1),
+                )
+                .with_context(|| format!("{} trajectory {index} of {}", split.name(), case.name()))
+            })
+            .collect::<Result<_>>()?;
+        let path = out.join(format!("{}.h5", split.name()));
+        write_split(&path, &trajectories, info.convention)?;
+        splits.push(trajectories);
+    }
+    bar.finish_and_clear();
+
+    let period: Vec<Option<f64>> = info
+        .bounds
+        .iter()
+        .zip(&info.periodic)
+        .map(|([lo, hi], &p)| p.then_some(hi - lo))
+        .collect();
+    let stats = difference_stats(&splits[0], &period);
+    let metadata = Metadata {
+        dim: 2,
+        bounds: info.bounds.clone(),
+        dt: info.frame_dt,
+        default_connectivity_radius: info.connectivity_radius,
+        periodic_boundary_conditions: info.periodic.clone(),
+        num_particles_max: splits
+            .iter()
+            .flatten()
+            .map(|t| t.n_particles)
+            .max()
+            .unwrap_or(0),
+        sequence_length_train: n_frames - 1,
+        sequence_length_test: n_frames - 1,
+        vel_mean: stats.vel_mean,
+        vel_std: stats.vel_std,
+        acc_mean: stats.acc_mean,
+        acc_std: stats.acc_std,
+        dx: info.dx,
+        particle_type_convention: info.convention,
+        gravity: info.gravity.clone(),
+        case: case.name().into(),
+        solver: info.solver.into(),
+        tier: tier.name().into(),
+        seed: args.seed,
+        num_trajectories: counts,
+        features: learnsim_data::features_of(&splits),
+    };
+    metadata
+        .validate()
+        .with_context(|| format!("generated data of {} gave invalid metadata", case.name()))?;
+    write_metadata(&out.join("metadata.json"), &metadata)?;
+    Ok(summary(
+        case,
+        &out,
+        &metadata,
+        started.elapsed().as_secs_f64(),
+    ))
+}
+
+fn summary(case: Case, out: &std::path::Path, m: &Metadata, seconds: f64) -> String {
+    format!(
+        "{}: wrote {} train / {} valid / {} test trajectories of {} frames (up to {} particles) to {} in {seconds:.1} s",
+        case.name(),
+        m.num_trajectories[0],
+        m.num_trajectories[1],
+        m.num_trajectories[2],
+        m.sequence_length_train + 1,
+        m.num_particles_max,
+        out.display()
+    )
+}

@@ -1,0 +1,165 @@
+//! `learnsim train`: a GNS on a dataset, resumed from the run folder's checkpoint.
+
+use crate::leaderboard;
+use crate::run_folder::{self, Restart, RunIdentity, RunState};
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use learnsim_data::{Dataset, load_dataset, write_bytes_atomically};
+use learnsim_models::default_training_device;
+use learnsim_train::{TrainConfig, Trainer, Validate};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Arguments of `learnsim train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Dataset folder.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Training config (TOML).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Run folder; the same run's checkpoint there is resumed, another run is refused.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace another run found in `--out` instead of refusing.
+    #[arg(long)]
+    pub restart: bool,
+}
+
+/// Reads a TOML training config and checks every field, naming the file in any error.
+pub fn read_config(path: &Path) -> Result<TrainConfig> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let config: TrainConfig = toml::from_str(&text)
+        .with_context(|| format!("{}: not a valid training config", path.display()))?;
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(config)
+}
+
+/// The identity of a GNS run on `dataset` with `config`.
+pub(super) fn identity(
+    tier: &str,
+    config: &TrainConfig,
+    case: &str,
+    dataset_hash: String,
+) -> Result<RunIdentity> {
+    Ok(RunIdentity {
+        case: case.to_string(),
+        tier: tier.to_string(),
+        seed: Some(config.seed),
+        config_hash: leaderboard::config_hash(&toml::to_string(config)?),
+        dataset_hash,
+    })
+}
+
+/// Trains (resuming from `out/checkpoint` if present) and returns the trainer and the seconds
+/// of training over every segment of the run. `out` must have been claimed
+/// ([`run_folder::claim`]).
+#[expect(
+    clippy::print_stderr,
+    reason = "progress lines when stderr is not a terminal"
+)]
+pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trainer, f64)> {
+    for (k, name) in ["train", "valid"].iter().enumerate() {
+        if dataset.splits[k].is_empty() {
+            anyhow::bail!(
+                "the dataset has no {name} trajectories (DeepMind and geoelements datasets often ship without a valid split); training needs both train and valid"
+            );
+        }
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    write_bytes_atomically(
+        &out.join("config.toml"),
+        toml::to_string(&config)?.as_bytes(),
+    )
+    .context("cannot save the resolved config")?;
+    let mut trainer = Trainer::new(config.clone(), &dataset.metadata, default_training_device());
+    let checkpoint = out.join("checkpoint");
+    if checkpoint.join("state.json").exists() {
+        trainer.load_checkpoint(&checkpoint)?;
+    }
+    let bar = ProgressBar::new(config.steps as u64).with_style(
+        ProgressStyle::with_template(
+            "train [{elapsed_precise}] {wide_bar} {pos}/{len} steps ({per_sec}, ETA {eta}) {msg}",
+        )
+        .expect("valid template"),
+    );
+    bar.set_position(trainer.state.step as u64);
+    let mut segment = Instant::now();
+    let (train, valid) = (&dataset.splits[0], &dataset.splits[1]);
+    if trainer.state.step == 0 && trainer.state.valid_loss.is_empty() {
+        // The untrained model's validation loss, reported beside the trained one.
+        let v = trainer.evaluate(valid)?;
+        trainer
+            .state
+            .valid_loss
+            .push(learnsim_train::LossPoint { step: 0, loss: v });
+    }
+    while trainer.state.step < config.steps {
+        let loss = match trainer.train_step(train) {
+            Ok(loss) => loss,
+            Err(e) => {
+                if matches!(e, learnsim_train::TrainError::Diverged { .. }) {
+                    run_folder::set_state(out, RunState::Diverged)?;
+                }
+                return Err(e.into());
+            }
+        };
+        let step = trainer.state.step;
+        bar.set_message(format!("loss {loss:.4}"));
+        bar.inc(1);
+        if step.is_multiple_of(config.validate_every.max(1)) || step == config.steps {
+            let v = trainer.evaluate(valid)?;
+            trainer
+                .state
+                .valid_loss
+                .push(learnsim_train::LossPoint { step, loss: v });
+            if bar.is_hidden() {
+                // No terminal (a log file, CI): one line per validation instead of a bar.
+                let rate = bar.per_sec();
+                eprintln!(
+                    "step {step}/{}: train loss {loss:.4}, valid loss {v:.4}, {rate:.2} steps/s",
+                    config.steps
+                );
+            }
+        }
+        if step.is_multiple_of(config.checkpoint_every.max(1)) || step == config.steps {
+            trainer.state.seconds += segment.elapsed().as_secs_f64();
+            segment = Instant::now();
+            trainer.save_checkpoint(&checkpoint)?;
+        }
+    }
+    bar.finish_and_clear();
+    let seconds = trainer.state.seconds;
+    Ok((trainer, seconds))
+}
+
+/// `learnsim train`.
+pub fn train_command(args: &TrainArgs) -> Result<String> {
+    let config = read_config(&args.config)?;
+    let dataset = load_dataset(&args.data)?;
+    let metadata = &dataset.metadata;
+    let identity = identity(
+        &metadata.tier,
+        &config,
+        &metadata.case,
+        run_folder::dataset_hash(&args.data)?,
+    )?;
+    let restart = if args.restart {
+        Restart::Replace
+    } else {
+        Restart::Refuse
+    };
+    run_folder::claim(&args.out, &identity, restart)?;
+    let (trainer, seconds) = train(&dataset, config, &args.out)?;
+    Ok(format!(
+        "trained {} steps in {seconds:.1} s; last loss {:.5}; checkpoint in {}",
+        trainer.state.step,
+        trainer.state.train_loss.last().map_or(f32::NAN, |p| p.loss),
+        args.out.join("checkpoint").display()
+    ))
+}

@@ -1,0 +1,219 @@
+//! What the object cases (`nbody-2d`, `spring-chain`) share: config and run folder, seeded
+//! generation of the four trajectory sets with a progress bar, training progress, the metric
+//! names of rollout scores, and writing metrics.json, report.md, plots and the leaderboard row.
+
+use crate::particle::leaderboard_of;
+use crate::request::RunArgs;
+use crate::run_folder::{self, RunIdentity, RunState};
+use crate::{TierArg, leaderboard, plots, report};
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use learnsim_data::write_bytes_atomically;
+use learnsim_eval::object_dynamics::RolloutScores;
+use learnsim_sim::{Split, trajectory_seed};
+use learnsim_train::object_dynamics::ObjectTrainConfig;
+use learnsim_train::{FieldError, LossPoint, Validate};
+use rayon::prelude::*;
+use serde_json::{Map, Value, json};
+use std::path::PathBuf;
+
+/// A prepared run: its folder, its resolved config and that config as saved.
+#[derive(Debug)]
+pub struct Setup<C = ObjectTrainConfig> {
+    /// Run folder.
+    pub out: PathBuf,
+    /// Resolved config (file, then `--quick` / `--tier paper` overrides).
+    pub config: C,
+    /// The resolved config as TOML (saved as RUN/config.toml; hashed by the leaderboard).
+    pub config_text: String,
+    /// `quick`, `cpu` or `paper`.
+    pub tier: &'static str,
+}
+
+/// Reads `--config` (default `configs/NAME.toml`), applies the tier's overrides, creates the
+/// run folder ([`RunArgs::out_dir`]) and saves the resolved config there. The file's config is validated
+/// before the tier's overrides and the resolved config after them, before the folder is
+/// claimed.
+pub fn setup_validated<C: serde::de::DeserializeOwned + serde::Serialize + Validate>(
+    args: &RunArgs,
+    name: &str,
+    quick: impl FnOnce(&mut C),
+    paper: impl FnOnce(&mut C),
+) -> Result<Setup<C>> {
+    setup_checked(args, name, quick, paper, C::validate)
+}
+
+fn setup_checked<C: serde::de::DeserializeOwned + serde::Serialize>(
+    args: &RunArgs,
+    name: &str,
+    quick: impl FnOnce(&mut C),
+    paper: impl FnOnce(&mut C),
+    check: impl Fn(&C) -> Result<(), FieldError>,
+) -> Result<Setup<C>> {
+    let out = args.out_dir(name);
+    let path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("configs").join(format!("{name}.toml")));
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut config: C = toml::from_str(&text)
+        .with_context(|| format!("{}: not a valid {name} config", path.display()))?;
+    check(&config).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let tier = if args.quick {
+        quick(&mut config);
+        "quick"
+    } else if matches!(args.tier, TierArg::Paper) {
+        paper(&mut config);
+        "paper"
+    } else {
+        "cpu"
+    };
+    check(&config).map_err(|e| anyhow::anyhow!("{} with the {tier} tier: {e}", path.display()))?;
+    let config_text = toml::to_string(&config)?;
+    // Claim the folder before anything is written: another run there is refused whole.
+    let seed = toml::from_str::<toml::Value>(&config_text)
+        .ok()
+        .and_then(|v| v.get("seed")?.as_integer())
+        .and_then(|s| u64::try_from(s).ok());
+    run_folder::claim(
+        &out,
+        &RunIdentity {
+            case: name.to_string(),
+            tier: tier.to_string(),
+            seed,
+            config_hash: leaderboard::config_hash(&config_text),
+            dataset_hash: "none".into(),
+        },
+        args.restart(),
+    )?;
+    write_bytes_atomically(&out.join("config.toml"), config_text.as_bytes())?;
+    Ok(Setup {
+        out,
+        config,
+        config_text,
+        tier,
+    })
+}
+
+/// The four sets (train, valid, test, generalisation), `trajectories[k]` each, in parallel
+/// with a progress bar. `simulate(k, i, seed)` makes trajectory `i` of set `k`; seeds come
+/// from `trajectory_seed`, the generalisation set from the test stream past its indices.
+pub fn generate_sets<T: Send>(
+    config: &ObjectTrainConfig,
+    simulate: impl Fn(usize, usize, u64) -> Result<T> + Sync,
+) -> Result<[Vec<T>; 4]> {
+    let total: usize = config.trajectories.iter().sum();
+    let bar = ProgressBar::new(total as u64).with_style(
+        ProgressStyle::with_template(
+            "simulate [{elapsed_precise}] {wide_bar} {pos}/{len} trajectories",
+        )
+        .expect("valid template"),
+    );
+    let mut sets = Vec::new();
+    for (k, &count) in config.trajectories.iter().enumerate() {
+        let (split, base) = match k {
+            0 => (Split::Train, 0),
+            1 => (Split::Valid, 0),
+            2 => (Split::Test, 0),
+            _ => (Split::Test, 1_000_000),
+        };
+        let set = (0..count)
+            .into_par_iter()
+            .map(|i| {
+                let traj = simulate(k, i, trajectory_seed(config.seed, split, base + i));
+                bar.inc(1);
+                traj
+            })
+            .collect::<Result<Vec<T>>>()?;
+        sets.push(set);
+    }
+    bar.finish_and_clear();
+    Ok(sets
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("four sets")))
+}
+
+/// A training progress bar and the callback that drives it; without a terminal it prints a
+/// line every tenth of the run instead.
+#[expect(
+    clippy::print_stderr,
+    reason = "progress lines when stderr is not a terminal"
+)]
+pub fn progress_bar(label: &'static str, steps: usize) -> (ProgressBar, impl FnMut(usize, f32)) {
+    let bar = ProgressBar::new(steps as u64).with_style(
+        ProgressStyle::with_template(&format!(
+            "{label} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} steps ({{per_sec}}, ETA {{eta}}) {{msg}}"
+        ))
+        .expect("valid template"),
+    );
+    let handle = bar.clone();
+    let report_every = (steps / 10).max(1);
+    let callback = move |step: usize, loss: f32| {
+        handle.set_position(step as u64);
+        handle.set_message(format!("loss {loss:.4}"));
+        if handle.is_hidden() && (step.is_multiple_of(report_every) || step == steps) {
+            eprintln!(
+                "{label} step {step}/{steps}: loss {loss:.4}, {:.1} steps/s",
+                handle.per_sec()
+            );
+        }
+    };
+    (bar, callback)
+}
+
+/// `one_step_dv_mse`, `mse_H` (positions), `vel_mse_H` (velocities) and `energy_drift`.
+pub fn rollout_json(scores: &RolloutScores, one_step: f64) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("one_step_dv_mse".into(), json!(one_step));
+    for (h, v) in &scores.mse_by_horizon {
+        m.insert(format!("mse_{h}"), json!(v));
+    }
+    for (h, v) in &scores.velocity_mse_by_horizon {
+        m.insert(format!("vel_mse_{h}"), json!(v));
+    }
+    m.insert("energy_drift".into(), json!(scores.energy_drift));
+    m
+}
+
+/// (first, last) validation loss.
+pub fn loss_ends(valid: &[LossPoint]) -> (f64, f64) {
+    let at = |p: Option<&LossPoint>| p.map_or(f64::NAN, |p| f64::from(p.loss));
+    (at(valid.first()), at(valid.last()))
+}
+
+/// Writes metrics.json, loss.png (`losses`: training loss and periodic check, drawn as
+/// `figure` names them), report.md (with `notes` and the figures, loss.png last) and records
+/// the run in the leaderboard next to the run folder. Returns metrics.json's path and the
+/// leaderboard's.
+pub fn write_outputs<C>(
+    setup: &Setup<C>,
+    report_json: &Value,
+    losses: (&[LossPoint], &[LossPoint]),
+    figure: plots::LossFigure,
+    notes: &str,
+    figures: &[(&str, &str)],
+) -> Result<(PathBuf, PathBuf)> {
+    let out = &setup.out;
+    let path = out.join("metrics.json");
+    write_bytes_atomically(&path, serde_json::to_string_pretty(report_json)?.as_bytes())?;
+    let curve = |points: &[LossPoint]| -> Vec<(usize, f32)> {
+        points.iter().map(|p| (p.step, p.loss)).collect()
+    };
+    plots::loss_curves(
+        &out.join("loss.png"),
+        &curve(losses.0),
+        &curve(losses.1),
+        figure,
+    )?;
+    let mut all_figures = figures.to_vec();
+    all_figures.push(("loss curves", "loss.png"));
+    write_bytes_atomically(
+        &out.join("report.md"),
+        report::markdown_with(report_json, notes, &all_figures).as_bytes(),
+    )?;
+    let db = leaderboard_of(out);
+    leaderboard::record(&db, out, report_json, &setup.config_text)?;
+    run_folder::set_state(out, RunState::Finished)?;
+    Ok((path, db))
+}
