@@ -15,7 +15,7 @@ use learnsim_train::object_dynamics::ObjectTrainConfig;
 use learnsim_train::{FieldError, LossPoint, Validate};
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A prepared run: its folder, its resolved config and that config as saved.
 #[derive(Debug)]
@@ -160,6 +160,18 @@ pub fn progress_bar(label: &'static str, steps: usize) -> (ProgressBar, impl FnM
         }
     };
     (bar, callback)
+}
+
+/// Says on stderr that `label`'s training resumes from the checkpoint in `dir`, if one is there
+/// (a killed run of the same identity continues where it stopped).
+#[expect(clippy::print_stderr, reason = "a resumed run says so")]
+pub fn note_resume(label: &str, dir: &Path, steps: usize) {
+    if let Some(step) = learnsim_train::saved_step(dir) {
+        eprintln!(
+            "{label}: resuming from step {step} of {steps} (checkpoint {})",
+            dir.display()
+        );
+    }
 }
 
 /// `one_step_dv_mse`, `mse_H` (positions), `vel_mse_H` (velocities) and `energy_drift`.

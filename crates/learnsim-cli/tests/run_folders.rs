@@ -391,3 +391,90 @@ fn bad_object_case_configs_are_refused_before_any_work() {
         }
     }
 }
+
+/// metrics.json without its `timing` tables (wall-clock seconds differ between two runs).
+fn without_timing(mut value: serde_json::Value) -> serde_json::Value {
+    if let Some(map) = value.as_object_mut() {
+        map.remove("timing");
+        for v in map.values_mut() {
+            *v = without_timing(v.take());
+        }
+    }
+    value
+}
+
+/// `learnsim run nbody-2d` killed (SIGKILL) while it trains, then run again, resumes from its
+/// checkpoints (`RUN/checkpoint/{interaction_network,mlp}`, the shared fit loop's) and ends
+/// with the uninterrupted run's metrics.json, timing aside (issue #25).
+#[test]
+fn a_killed_nbody_run_resumes_to_the_uninterrupted_result() {
+    let dir = tempfile::tempdir().unwrap();
+    // The CPU tier's config at a smaller size (quick would override the steps): 800 steps per
+    // model leave the kill a window of about a second; checkpoints every 20 steps.
+    let text = std::fs::read_to_string(repo("configs/nbody-2d.toml")).unwrap();
+    let mut config: toml::Table = toml::from_str(&text).unwrap();
+    for (key, value) in [
+        (
+            "trajectories",
+            toml::Value::try_from([24, 4, 8, 4]).unwrap(),
+        ),
+        ("frames", toml::Value::Integer(60)),
+        ("steps", toml::Value::Integer(800)),
+        ("validate_every", toml::Value::Integer(20)),
+        ("rollout_steps", toml::Value::Integer(20)),
+    ] {
+        config.insert(key.into(), value);
+    }
+    let config_path = dir.path().join("nbody.toml");
+    std::fs::write(&config_path, toml::to_string(&config).unwrap()).unwrap();
+    let args = |out: &Path| {
+        vec![
+            "run".to_string(),
+            "nbody-2d".into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+            "--config".into(),
+            config_path.to_str().unwrap().into(),
+        ]
+    };
+    let straight = dir.path().join("straight");
+    let straight_args = args(&straight);
+    ok(&learnsim(
+        &straight_args.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+
+    let killed = dir.path().join("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_learnsim"))
+        .args(args(&killed))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let state = killed.join("checkpoint/interaction_network/state.json");
+    let start = std::time::Instant::now();
+    while !state.exists() && start.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !killed.join("metrics.json").exists(),
+        "the run finished before it was killed"
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let step = saved["step"].as_u64().unwrap();
+    assert!((20..800).contains(&step), "killed at step {step}");
+
+    let resumed = learnsim(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>());
+    ok(&resumed);
+    let err = String::from_utf8_lossy(&resumed.stderr);
+    assert!(err.contains("train IN: resuming from step"), "{err}");
+    let metrics = |run: &Path| -> serde_json::Value {
+        without_timing(
+            serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap())
+                .unwrap(),
+        )
+    };
+    assert_eq!(metrics(&killed), metrics(&straight));
+}

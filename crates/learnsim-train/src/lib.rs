@@ -8,6 +8,7 @@ mod case_configs;
 mod config;
 pub mod cosmology;
 mod ema;
+mod fit;
 pub mod glass;
 mod host_adam;
 pub mod koopman;
@@ -28,6 +29,7 @@ pub use config::{
     TrainConfig, TrainKernel, WindowWeighting, parameter_bytes,
 };
 pub use ema::{WeightAverage, parameters as model_parameters};
+pub use fit::{Checkpointing, FitPlan, Fitted as FitResult, fit, saved_step};
 pub use noise::random_walk_noise;
 pub use trainer::{ContactShare, LossPoint, TrainError, TrainState, Trainer, WindowCriterion};
 pub use validate::{

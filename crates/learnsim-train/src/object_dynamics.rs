@@ -7,7 +7,6 @@
 //! drawn from an RNG seeded by (seed, step), so a run is a function of its seed.
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use learnsim_eval::object_dynamics::{DeltaV, ObjectTrajectory};
 use learnsim_models::{InteractionNetwork, InteractionNetworkConfig, Mlp, MlpConfig};
@@ -17,8 +16,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
+use std::ops::ControlFlow;
+use std::path::Path;
 
-use crate::{LossPoint, TrainError};
+use crate::{Checkpointing, FitPlan, LossPoint, TrainError};
 
 /// Data, model sizes and training recipe of an object-dynamics case (`configs/nbody-2d.toml`,
 /// `configs/spring-chain.toml`).
@@ -501,49 +502,48 @@ fn check<T: ObjectTrajectory>(data: &[T], what: &str) -> Result<(), TrainError> 
     Ok(())
 }
 
-/// The shared loop: Adam with exponential decay on `loss(model, transitions)`, validation on a
-/// fixed draw from `valid`.
+/// Adam with exponential decay on `loss(model, transitions)` through the shared fit loop
+/// ([`crate::fit`]), validation on a fixed draw from `valid`, checkpoints in `checkpoint`
+/// (every `validate_every` steps) that a rerun resumes from.
 fn fit<M: Module, T: ObjectTrajectory>(
     config: &ObjectTrainConfig,
-    mut model: M,
+    model: M,
     train: &[T],
     valid: &[T],
     loss: impl Fn(&M, &[T], &[(usize, usize)]) -> Tensor<1>,
+    checkpoint: Option<&Path>,
     progress: &mut dyn FnMut(usize, f32),
 ) -> Result<Fitted<M>, TrainError> {
-    let mut optimizer = AdamConfig::new().init();
     let mut valid_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x05EE_D0F7_A11D);
     let valid_draw = draw(valid, 1000, &mut valid_rng);
-    let validate = |model: &M| -> f32 { loss(&model.valid(), valid, &valid_draw).into_scalar() };
-    let mut fitted_train = Vec::with_capacity(config.steps);
-    let mut fitted_valid = vec![LossPoint {
-        step: 0,
-        loss: validate(&model),
-    }];
-    for step in 0..config.steps {
-        let mut rng =
-            ChaCha8Rng::seed_from_u64(config.seed.wrapping_mul(0x9E37_79B9) ^ step as u64);
-        let batch = draw(train, config.batch_size, &mut rng);
-        let value = loss(&model, train, &batch);
-        let scalar: f32 = value.clone().into_scalar();
-        if !scalar.is_finite() {
-            return Err(TrainError::Diverged { step, loss: scalar });
-        }
-        let grads = GradientsParams::from_grads(value.backward(), &model);
-        model = optimizer.step(config.learning_rate(step), model, grads);
-        fitted_train.push(LossPoint { step, loss: scalar });
-        progress(step + 1, scalar);
-        if (step + 1) % config.validate_every.max(1) == 0 || step + 1 == config.steps {
-            fitted_valid.push(LossPoint {
-                step: step + 1,
-                loss: validate(&model),
-            });
-        }
-    }
-    Ok(Fitted {
+    let plan = FitPlan {
+        steps: config.steps,
+        validate_every: config.validate_every,
+        checkpoint: checkpoint.map(|dir| Checkpointing {
+            dir: dir.to_path_buf(),
+            every: config.validate_every,
+        }),
+    };
+    let fitted = crate::fit(
+        &plan,
         model,
-        train_loss: fitted_train,
-        valid_loss: fitted_valid,
+        |step| config.learning_rate(step),
+        |model, step| {
+            let mut rng =
+                ChaCha8Rng::seed_from_u64(config.seed.wrapping_mul(0x9E37_79B9) ^ step as u64);
+            let batch = draw(train, config.batch_size, &mut rng);
+            loss(model, train, &batch)
+        },
+        |model| loss(&model.valid(), valid, &valid_draw).into_scalar(),
+        &mut |step, value| {
+            progress(step, value);
+            ControlFlow::Continue(())
+        },
+    )?;
+    Ok(Fitted {
+        model: fitted.model,
+        train_loss: fitted.train_loss,
+        valid_loss: fitted.valid_loss,
     })
 }
 
@@ -559,12 +559,14 @@ pub(crate) fn seeded_init<M: Module>(device: &Device, seed: u64, init: impl Fn()
     init().load_record(record)
 }
 
-/// Trains the Interaction Network on `train` (any mix of object counts).
+/// Trains the Interaction Network on `train` (any mix of object counts); with `checkpoint`, saves
+/// itself there every `validate_every` steps and resumes from a checkpoint of the same plan.
 pub fn train_interaction_network<T: ObjectTrajectory>(
     config: &ObjectTrainConfig,
     train: &[T],
     valid: &[T],
     device: &Device,
+    checkpoint: Option<&Path>,
     progress: &mut dyn FnMut(usize, f32),
 ) -> Result<Fitted<InDynamics<T::State>>, TrainError>
 where
@@ -595,7 +597,7 @@ where
         );
         (out - target).powf_scalar(2.0).mean()
     };
-    let fitted = fit(config, network, train, valid, loss, progress)?;
+    let fitted = fit(config, network, train, valid, loss, checkpoint, progress)?;
     Ok(Fitted {
         model: InDynamics {
             network: fitted.model.valid(),
@@ -608,13 +610,15 @@ where
     })
 }
 
-/// Trains the MLP baseline on the trajectories of `train` with exactly `n_bodies` objects.
+/// Trains the MLP baseline on the trajectories of `train` with exactly `n_bodies` objects
+/// (checkpoints as [`train_interaction_network`]).
 pub fn train_mlp_baseline<T: ObjectTrajectory + Clone>(
     config: &ObjectTrainConfig,
     n_bodies: usize,
     train: &[T],
     valid: &[T],
     device: &Device,
+    checkpoint: Option<&Path>,
     progress: &mut dyn FnMut(usize, f32),
 ) -> Result<Fitted<MlpDynamics<T::State>>, TrainError>
 where
@@ -662,7 +666,7 @@ where
         let target = Tensor::from_data(TensorData::new(target, [pick.len(), 2 * n_bodies]), device);
         (out - target).powf_scalar(2.0).mean()
     };
-    let fitted = fit(config, network, &train, &valid, loss, progress)?;
+    let fitted = fit(config, network, &train, &valid, loss, checkpoint, progress)?;
     Ok(Fitted {
         model: MlpDynamics {
             network: fitted.model.valid(),

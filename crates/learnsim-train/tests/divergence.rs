@@ -364,7 +364,7 @@ fn the_interaction_network_trainer_reports_a_nan_loss_as_divergence() {
     }
     let device = default_training_device();
     poison_diverges("interaction network", &poisoned[..], train, |data| {
-        train_interaction_network(&config, data, valid, &device, &mut |_, _| {})
+        train_interaction_network(&config, data, valid, &device, None, &mut |_, _| {})
     });
 }
 

@@ -5,6 +5,7 @@ mod common;
 mod config_fuzz;
 mod cosmology;
 mod divergence;
+mod fit_loop;
 mod glass;
 mod koopman;
 mod nanophotonics;

@@ -38,8 +38,15 @@ fn same_seed_same_losses_and_the_training_loss_falls() {
     let (train, valid) = data.split_at(8);
     let device = default_training_device();
     let run = |seed, steps| {
-        train_interaction_network(&config(seed, steps), train, valid, &device, &mut |_, _| {})
-            .unwrap()
+        train_interaction_network(
+            &config(seed, steps),
+            train,
+            valid,
+            &device,
+            None,
+            &mut |_, _| {},
+        )
+        .unwrap()
     };
     let (a, b, c) = (run(1, 20), run(1, 20), run(2, 20));
     let losses = |f: &learnsim_train::object_dynamics::Fitted<_>| -> Vec<f32> {
@@ -60,8 +67,16 @@ fn same_seed_same_losses_and_the_training_loss_falls() {
     assert!(late < 0.1 * early, "training loss {early} -> {late}");
 
     // The MLP baseline refuses a body count it has no data for.
-    let err = train_mlp_baseline(&config(1, 5), 7, train, valid, &device, &mut |_, _| {})
-        .unwrap_err()
-        .to_string();
+    let err = train_mlp_baseline(
+        &config(1, 5),
+        7,
+        train,
+        valid,
+        &device,
+        None,
+        &mut |_, _| {},
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("7-body training"), "{err}");
 }

@@ -7,7 +7,8 @@ use crate::bars::bar;
 use crate::plots;
 use crate::request::RunArgs;
 use crate::runner::{
-    generate_sets, loss_ends, progress_bar, rollout_json, setup_validated, write_outputs,
+    generate_sets, loss_ends, note_resume, progress_bar, rollout_json, setup_validated,
+    write_outputs,
 };
 use anyhow::{Result, bail};
 use burn::module::Module;
@@ -85,13 +86,36 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let [train, valid, test, general] = generate(config, &physics)?;
     let device = default_training_device();
     let start = Instant::now();
+    // Checkpoints in RUN/checkpoint/: a killed run resumes each model where it stopped.
+    let checkpoints = out.join("checkpoint");
+    note_resume(
+        "train IN",
+        &checkpoints.join("interaction_network"),
+        config.steps,
+    );
     let (progress, mut callback) = progress_bar("train IN", config.steps);
-    let fitted = train_interaction_network(config, &train, &valid, &device, &mut callback)?;
+    let fitted = train_interaction_network(
+        config,
+        &train,
+        &valid,
+        &device,
+        Some(&checkpoints.join("interaction_network")),
+        &mut callback,
+    )?;
     progress.finish_and_clear();
     let train_s = start.elapsed().as_secs_f64();
     let n_mlp = config.n_bodies[1];
+    note_resume("train MLP", &checkpoints.join("mlp"), config.steps);
     let (progress, mut callback) = progress_bar("train MLP", config.steps);
-    let mlp = train_mlp_baseline(config, n_mlp, &train, &valid, &device, &mut callback)?;
+    let mlp = train_mlp_baseline(
+        config,
+        n_mlp,
+        &train,
+        &valid,
+        &device,
+        Some(&checkpoints.join("mlp")),
+        &mut callback,
+    )?;
     progress.finish_and_clear();
     let model = fitted.model.clone();
     write_bytes_atomically(

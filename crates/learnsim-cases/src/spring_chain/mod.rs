@@ -9,7 +9,8 @@ use crate::bars::bar;
 use crate::plots;
 use crate::request::RunArgs;
 use crate::runner::{
-    generate_sets, loss_ends, progress_bar, rollout_json, setup_validated, write_outputs,
+    generate_sets, loss_ends, note_resume, progress_bar, rollout_json, setup_validated,
+    write_outputs,
 };
 use anyhow::{Context, Result, bail};
 use learnsim_eval::object_dynamics::{
@@ -92,8 +93,21 @@ pub fn run(args: &RunArgs) -> Result<String> {
 
     let device = default_training_device();
     let clock = Instant::now();
+    note_resume(
+        "train GN",
+        &out.join("checkpoint").join("interaction_network"),
+        config.steps,
+    );
     let (progress, mut callback) = progress_bar("train GN", config.steps);
-    let fitted = train_interaction_network(config, &train, &valid, &device, &mut callback)?;
+    // Checkpoints in RUN/checkpoint/: a killed run resumes where it stopped.
+    let fitted = train_interaction_network(
+        config,
+        &train,
+        &valid,
+        &device,
+        Some(&out.join("checkpoint").join("interaction_network")),
+        &mut callback,
+    )?;
     progress.finish_and_clear();
     let train_s = clock.elapsed().as_secs_f64();
     let model = fitted.model.clone();

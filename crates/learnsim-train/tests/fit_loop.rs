@@ -1,0 +1,175 @@
+//! The shared fit loop: a fit stopped and resumed from its checkpoint is the uninterrupted fit,
+//! bit for bit; a checkpoint of another plan is refused.
+
+use burn::tensor::{Tensor, TensorData};
+use learnsim_models::{Mlp, MlpConfig, default_training_device};
+use learnsim_sim::nbody::NBodyConfig;
+use learnsim_train::object_dynamics::{ObjectTrainConfig, train_interaction_network};
+use learnsim_train::{
+    Checkpointing, FitPlan, FitResult, TrainError, fit, model_parameters as parameters,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::ops::ControlFlow;
+use std::path::Path;
+
+const STEPS: usize = 40;
+
+/// Regression of sin(3x) on [−1, 1] by an MLP; step `step`'s batch is drawn from the step.
+fn batch_loss(model: &Mlp, step: u64) -> Tensor<1> {
+    let device = default_training_device();
+    let mut rng = ChaCha8Rng::seed_from_u64(0xF17 ^ step);
+    let x: Vec<f32> = (0..16).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let y: Vec<f32> = x.iter().map(|v| (3.0 * v).sin()).collect();
+    let input = Tensor::from_data(TensorData::new(x, [16, 1]), &device);
+    let target = Tensor::from_data(TensorData::new(y, [16, 1]), &device);
+    (model.forward(input) - target).powf_scalar(2.0).mean()
+}
+
+/// Fits `model` under `plan`, stopping after `stop_after` steps when given.
+fn run(
+    plan: &FitPlan,
+    model: Mlp,
+    stop_after: Option<usize>,
+) -> Result<FitResult<Mlp>, TrainError> {
+    fit(
+        plan,
+        model,
+        |step| 1e-2 * 0.95f64.powi(step as i32),
+        |model, step| batch_loss(model, step as u64),
+        |model| batch_loss(model, u64::MAX).into_scalar(),
+        &mut |step, _| {
+            if stop_after == Some(step) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    )
+}
+
+fn plan(steps: usize, dir: Option<&Path>) -> FitPlan {
+    FitPlan {
+        steps,
+        validate_every: 10,
+        checkpoint: dir.map(|dir| Checkpointing {
+            dir: dir.to_path_buf(),
+            every: 10,
+        }),
+    }
+}
+
+#[test]
+fn a_stopped_fit_resumes_to_the_uninterrupted_one_bit_for_bit() {
+    let device = default_training_device();
+    // One initial model, cloned for every run: a rerun rebuilds the same weights from its seed.
+    let initial = MlpConfig::new(1, 32, 2, 1, false).init(&device);
+    let straight = run(&plan(STEPS, None), initial.clone(), None).unwrap();
+    assert!(straight.complete);
+    assert_eq!(straight.train_loss.len(), STEPS);
+    assert!(
+        straight.train_loss[STEPS - 1].loss < 0.5 * straight.train_loss[0].loss,
+        "the regression learns: {:?}",
+        straight.train_loss
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("checkpoint");
+    // Stopped at step 17, between two scheduled saves (10 and 20): the stop saves step 17.
+    let stopped = run(&plan(STEPS, Some(&checkpoint)), initial.clone(), Some(17)).unwrap();
+    assert!(!stopped.complete);
+    assert_eq!(stopped.train_loss.len(), 17);
+    let resumed = run(&plan(STEPS, Some(&checkpoint)), initial.clone(), None).unwrap();
+    assert!(resumed.complete);
+    let losses = |f: &FitResult<Mlp>| {
+        (
+            f.train_loss
+                .iter()
+                .map(|p| (p.step, p.loss.to_bits()))
+                .collect::<Vec<_>>(),
+            f.valid_loss
+                .iter()
+                .map(|p| (p.step, p.loss.to_bits()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(losses(&resumed), losses(&straight));
+    assert_eq!(parameters(&resumed.model), parameters(&straight.model));
+
+    // A finished fit found again returns itself without training.
+    let again = run(&plan(STEPS, Some(&checkpoint)), initial.clone(), None).unwrap();
+    assert_eq!(losses(&again), losses(&straight));
+    assert_eq!(parameters(&again.model), parameters(&straight.model));
+
+    // Another plan's checkpoint is refused, naming both.
+    let err = run(&plan(STEPS + 10, Some(&checkpoint)), initial, None).unwrap_err();
+    assert!(
+        matches!(&err, TrainError::Checkpoint { problem, .. }
+            if problem.contains("40 steps") && problem.contains("plans 50 steps")),
+        "{err}"
+    );
+}
+
+/// The Interaction Network's trainer goes through the loop: with a checkpoint folder, the
+/// same fit run twice gives the same model and curves (the second resumes the finished one).
+#[test]
+fn interaction_network_training_resumes_from_its_checkpoint() {
+    let physics = NBodyConfig::default();
+    let data: Vec<_> = (0..6)
+        .map(|i| physics.simulate(3, 20, i as u64).unwrap())
+        .collect();
+    let (train, valid) = data.split_at(4);
+    let config = ObjectTrainConfig {
+        seed: 3,
+        n_bodies: [3, 3],
+        n_generalisation: 4,
+        trajectories: [4, 2, 2, 2],
+        frames: 20,
+        steps: 12,
+        batch_size: 16,
+        lr_initial: 1e-3,
+        lr_final: 1e-5,
+        lr_decay_steps: 1000.0,
+        relation_hidden: 16,
+        relation_layers: 2,
+        effect: 8,
+        object_hidden: 16,
+        mlp_hidden: 16,
+        mlp_layers: 2,
+        validate_every: 5,
+        rollout_steps: 5,
+    };
+    let device = default_training_device();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("in");
+    let first = train_interaction_network(
+        &config,
+        train,
+        valid,
+        &device,
+        Some(&checkpoint),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert!(checkpoint.join("state.json").exists());
+    let mut steps_trained = 0;
+    let second = train_interaction_network(
+        &config,
+        train,
+        valid,
+        &device,
+        Some(&checkpoint),
+        &mut |_, _| steps_trained += 1,
+    )
+    .unwrap();
+    assert_eq!(steps_trained, 0, "a finished fit is not trained again");
+    let bits = |points: &[learnsim_train::LossPoint]| {
+        points.iter().map(|p| p.loss.to_bits()).collect::<Vec<_>>()
+    };
+    assert_eq!(bits(&first.train_loss), bits(&second.train_loss));
+    assert_eq!(bits(&first.valid_loss), bits(&second.valid_loss));
+    assert_eq!(
+        parameters(&first.model.network),
+        parameters(&second.model.network)
+    );
+}
