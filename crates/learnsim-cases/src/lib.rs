@@ -22,6 +22,7 @@ pub mod plots;
 pub mod render;
 pub mod report;
 pub mod request;
+mod rerun;
 pub mod run_folder;
 pub mod runner;
 mod side_by_side;
@@ -41,6 +42,7 @@ pub mod spring_chain;
 
 pub use bars::{PassIf, bar};
 pub use request::{RunArgs, TierArg};
+pub use rerun::{Rerun, rescore};
 
 use anyhow::Result;
 use std::path::PathBuf;
@@ -85,6 +87,9 @@ pub trait Case: Sync {
     fn kind(&self) -> CaseKind;
     /// `learnsim run`: the whole pipeline into `args`' run folder.
     fn run(&self, args: &RunArgs) -> Result<String>;
+    /// Whether rerunning it on its own folder re-scores it from checkpoints (what `eval` and
+    /// `render` need) or trains it again.
+    fn rerun(&self) -> Rerun;
 }
 
 /// A case whose pipeline is one function over its run arguments (the object, grid, control
@@ -99,6 +104,8 @@ pub struct Pipeline {
     pub kind: CaseKind,
     /// The whole pipeline.
     pub run: fn(&RunArgs) -> Result<String>,
+    /// Whether its networks checkpoint (so that a rerun re-scores instead of retraining).
+    pub rerun: Rerun,
 }
 
 impl Case for Pipeline {
@@ -116,6 +123,10 @@ impl Case for Pipeline {
 
     fn run(&self, args: &RunArgs) -> Result<String> {
         (self.run)(args)
+    }
+
+    fn rerun(&self) -> Rerun {
+        self.rerun
     }
 }
 

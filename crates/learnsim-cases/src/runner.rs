@@ -162,15 +162,27 @@ pub fn progress_bar(label: &'static str, steps: usize) -> (ProgressBar, impl FnM
     (bar, callback)
 }
 
-/// Says on stderr that `label`'s training resumes from the checkpoint in `dir`, if one is there
-/// (a killed run of the same identity continues where it stopped).
+/// Says on stderr that `label`'s training resumes from the checkpoint in `dir` (or, for a
+/// folder of several networks' checkpoints, in each of its subfolders), if one is there: a
+/// killed run of the same identity continues where it stopped.
 #[expect(clippy::print_stderr, reason = "a resumed run says so")]
 pub fn note_resume(label: &str, dir: &Path, steps: usize) {
-    if let Some(step) = learnsim_train::saved_step(dir) {
-        eprintln!(
-            "{label}: resuming from step {step} of {steps} (checkpoint {})",
-            dir.display()
-        );
+    let mut folders = vec![dir.to_path_buf()];
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut subfolders: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect();
+        subfolders.sort();
+        folders.extend(subfolders);
+    }
+    for folder in folders {
+        if let Some(step) = learnsim_train::saved_step(&folder) {
+            eprintln!(
+                "{label}: resuming from step {step} of {steps} (checkpoint {})",
+                folder.display()
+            );
+        }
     }
 }
 

@@ -36,9 +36,11 @@ enum Command {
     /// The whole pipeline: generate -> train -> rollout -> evaluate -> RUN/metrics.json,
     /// report.md, plots, renders, and a leaderboard row.
     Run(learnsim_cases::RunArgs),
-    /// Re-evaluate a finished run: metrics.json, report.md, plots, renders, leaderboard row.
+    /// Re-evaluate a finished run from its checkpoints: metrics.json, report.md, plots, renders,
+    /// leaderboard row (particle runs, and the cases whose networks checkpoint).
     Eval(particle::EvalArgs),
-    /// Render test trajectory 0 of a run: side-by-side GIF and/or VTK for ParaView.
+    /// Render test trajectory 0 of a particle run (side-by-side GIF, VTK for ParaView, DeepMind's
+    /// pickle), or redraw the figures of another case's run from its checkpoints.
     Render(particle::RenderArgs),
     /// Print the leaderboard of every recorded run, one table per case.
     Leaderboard(LeaderboardArgs),

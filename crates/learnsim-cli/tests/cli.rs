@@ -672,6 +672,50 @@ fn quick_run(case: &str, out: &Path) -> (serde_json::Value, String) {
     (serde_json::from_str(&text).unwrap(), text)
 }
 
+/// metrics.json of `run` without its `timing` tables (wall-clock seconds differ between runs).
+fn metrics_without_timing(run: &Path) -> serde_json::Value {
+    fn strip(mut value: serde_json::Value) -> serde_json::Value {
+        if let Some(map) = value.as_object_mut() {
+            map.remove("timing");
+            for v in map.values_mut() {
+                *v = strip(v.take());
+            }
+        }
+        value
+    }
+    strip(
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap(),
+    )
+}
+
+/// `learnsim eval --run RUN` and `learnsim render --run RUN` on a finished run of a case that
+/// is not a particle case (issue #25): each reruns the case's pipeline on its folder, where
+/// each of the `networks` trained networks resumes from its finished checkpoint (nothing is
+/// trained again), and rewrites metrics.json with the same values, timing aside.
+fn assert_rescored_from_checkpoints(run: &Path, networks: usize) {
+    let before = metrics_without_timing(run);
+    for command in ["eval", "render"] {
+        let result = learnsim(&[command, "--run", run.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&result.stderr);
+        assert!(result.status.success(), "{command}: {err}");
+        let resumed: Vec<&str> = err
+            .lines()
+            .filter(|l| l.contains("resuming from step"))
+            .collect();
+        assert_eq!(resumed.len(), networks, "{command}: {err}");
+        for line in resumed {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let at = words.iter().position(|w| *w == "step").unwrap();
+            assert_eq!(
+                words[at + 1],
+                words[at + 3],
+                "{command} trained again: {line}"
+            );
+        }
+        assert_eq!(metrics_without_timing(run), before, "{command}");
+    }
+}
+
 /// `learnsim run nbody-2d --quick`: the Interaction Network case end to end (simulate, train
 /// the IN and the MLP baseline, score, report, leaderboard). Checks the schema and that the IN
 /// learned something; the bars themselves are a benchmark.
@@ -716,19 +760,32 @@ fn quick_nbody_run_writes_metrics_report_and_leaderboard_row() {
     ] {
         assert!(out.join(file).exists(), "{file} missing");
     }
-    // `eval` and `render` take particle runs only, and say so of an object case's run.
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     assert_eq!(record["state"], "finished");
-    for command in ["eval", "render"] {
-        let refused = learnsim(&[command, "--run", out.to_str().unwrap()]);
-        assert_eq!(refused.status.code(), Some(1));
-        let err = String::from_utf8_lossy(&refused.stderr);
-        assert!(
-            err.contains("nbody-2d run") && err.contains("particle cases"),
-            "{err}"
-        );
-    }
+    // The Interaction Network and the MLP resume from their checkpoints: nothing is trained.
+    assert_rescored_from_checkpoints(&out, 2);
+    // What only particle runs take is refused, naming why.
+    let refused = learnsim(&["render", "--run", out.to_str().unwrap(), "--format", "gif"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("for particle runs") && err.contains("nbody-2d run"),
+        "{err}"
+    );
+    let refused = learnsim(&[
+        "eval",
+        "--run",
+        out.to_str().unwrap(),
+        "--data",
+        "elsewhere",
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("--data elsewhere is for particle runs"),
+        "{err}"
+    );
     let table = learnsim(&["leaderboard", "--root", dir.path().to_str().unwrap()]);
     let table = String::from_utf8(table.stdout).unwrap();
     assert!(
@@ -747,6 +804,8 @@ fn quick_plasma_run_reruns_every_solver_and_is_reproducible() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("plasma");
     let (m, text) = quick_run("plasma-1d", &out);
+    // A grid case re-scored from its checkpoints (the MLP and the CNN): nothing trained again.
+    assert_rescored_from_checkpoints(&out, 2);
     assert_eq!(m["case"], "plasma-1d");
     assert_eq!(m["bars"].as_array().unwrap().len(), 5);
     // The bars judge the configured solver (the CNN); the others are reported as baselines.
@@ -891,6 +950,9 @@ fn quick_pendulum_run_trains_both_models_and_controls() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("pendulum");
     let (m, text) = quick_run("pendulum-mpc", &out);
+    // A control case re-scored from its checkpoints: per plant both GN architectures and the
+    // MLP, none trained again.
+    assert_rescored_from_checkpoints(&out, 6);
     assert_eq!(m["case"], "pendulum-mpc");
     assert_eq!(m["bars"].as_array().unwrap().len(), 4, "{text}");
     let metrics = &m["metrics"];
@@ -1193,6 +1255,11 @@ fn quick_hit_run_keeps_the_curl_variant_solenoidal_and_reuses_its_flow() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("hit");
     let (m, text) = quick_run("hit-3d", &out);
+    // Its autoencoders do not checkpoint yet: re-scoring is refused instead of retraining.
+    let refused = learnsim(&["eval", "--run", out.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("do not checkpoint yet"), "{err}");
     assert_eq!(m["case"], "hit-3d");
     assert_eq!(m["bars"].as_array().unwrap().len(), 4, "{text}");
     // div_h curl_h = 0 holds for any weights: only f32 round-off (≈ 1e-7 relative) is left.

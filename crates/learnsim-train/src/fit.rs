@@ -1,19 +1,22 @@
 //! The shared fit loop: each step's loss, Adam at the step's learning rate, a stop on a
 //! non-finite loss, validation, and checkpoints that a killed run resumes from.
 //!
-//! A step's batch must be a function of the step alone (drawn from an RNG seeded by the run's
-//! seed and the step, as every case's trainer does), so that a resumed fit draws the batches
-//! the uninterrupted one would have: with the weights, Adam's moments and the loss history
-//! restored, the resumed fit is the uninterrupted one, bit for bit (tested).
+//! A step's batch comes from the loop's RNG (a stream the trainer seeds; its position is saved
+//! with the checkpoint) or from an RNG the trainer seeds by the step, so that a resumed fit
+//! draws the batches the uninterrupted one would have: with the weights, Adam's moments, the
+//! RNG's position, the best weights so far and the loss history restored, the resumed fit is
+//! the uninterrupted one, bit for bit (tested).
 
 use crate::{LossPoint, TrainError};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, OptimizerRecord};
 use burn::store::ModuleRecord;
 use burn::tensor::Tensor;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// Where a fit saves itself, and how often.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,13 +27,35 @@ pub struct Checkpointing {
     pub every: usize,
 }
 
+/// Whether a fit validates its initial weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstValidation {
+    /// Validate before the first step (the curve starts at step 0).
+    BeforeTraining,
+    /// Validate first after `validate_every` steps.
+    AfterFirstInterval,
+}
+
+/// Which weights a fit returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// The weights after the last step.
+    Last,
+    /// The validated weights with the lowest validation value (the earliest of equal ones).
+    BestValidated,
+}
+
 /// How long a fit runs and what it records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FitPlan {
     /// Optimiser steps.
     pub steps: usize,
-    /// Steps between validations (also after the last step, and before the first).
+    /// Steps between validations (also after the last step).
     pub validate_every: usize,
+    /// Whether the initial weights are validated.
+    pub first_validation: FirstValidation,
+    /// Which weights are returned.
+    pub keep: Keep,
     /// Checkpoints to resume from; `None` trains in memory only.
     pub checkpoint: Option<Checkpointing>,
 }
@@ -38,14 +63,18 @@ pub struct FitPlan {
 /// What a fit returns: the trained model and its loss curves.
 #[derive(Debug, Clone)]
 pub struct Fitted<M> {
-    /// The model after the last step.
+    /// The kept weights ([`Keep`]).
     pub model: M,
+    /// The step after which the kept weights were validated (the last step for [`Keep::Last`]).
+    pub best_step: usize,
     /// Training loss of every step (resumed steps included).
     pub train_loss: Vec<LossPoint>,
     /// Validation loss before the first step, every `validate_every` steps and at the end.
     pub valid_loss: Vec<LossPoint>,
     /// Whether every planned step ran (false when the progress callback stopped the fit).
     pub complete: bool,
+    /// Wall-clock seconds of training, summed over every segment of a resumed fit.
+    pub seconds: f64,
 }
 
 /// Progress saved beside the weights and the optimiser state.
@@ -55,17 +84,25 @@ struct FitState {
     steps: usize,
     train_loss: Vec<LossPoint>,
     valid_loss: Vec<LossPoint>,
+    /// Position of the loop's RNG in its stream.
+    rng_word_pos: u128,
+    /// Step and validation value of the best weights so far ([`Keep::BestValidated`]).
+    best: Option<(usize, f64)>,
+    /// Wall-clock seconds of the steps and validations so far, over every segment.
+    seconds: f64,
 }
 
 const STATE: &str = "state.json";
 const MODEL: &str = "model.bpk";
 const OPTIMIZER: &str = "optimizer.bpk";
+const BEST: &str = "best.bpk";
 
 /// Trains `model` for `plan.steps` Adam steps (burn's defaults: β 0.9/0.999, ε 1e-5) on
-/// `step_loss(model, step)` at `learning_rate(step)`, validating with `validate`. With a
-/// checkpoint folder that holds a fit of the same plan, resumes after its last saved step.
-/// `progress(step, loss)` is called after every step; `ControlFlow::Break` saves a checkpoint
-/// (when checkpointing) and returns the model so far with `complete = false`.
+/// `step_loss(model, step, rng)` at `learning_rate(step)`, validating with `validate` (lower is
+/// better). `rng` is the stream the batches are drawn from. With a checkpoint folder that
+/// holds a fit of the same plan, resumes after its last saved step. `progress(step, loss)` is
+/// called after every step; `ControlFlow::Break` saves a checkpoint (when checkpointing) and
+/// returns the model so far with `complete = false`.
 ///
 /// # Errors
 /// `TrainError::Diverged` at the first non-finite training loss; `TrainError::Checkpoint` when
@@ -73,9 +110,10 @@ const OPTIMIZER: &str = "optimizer.bpk";
 pub fn fit<M: Module>(
     plan: &FitPlan,
     mut model: M,
+    mut rng: ChaCha8Rng,
     learning_rate: impl Fn(usize) -> f64,
-    mut step_loss: impl FnMut(&M, usize) -> Tensor<1>,
-    mut validate: impl FnMut(&M) -> f32,
+    mut step_loss: impl FnMut(&M, usize, &mut ChaCha8Rng) -> Tensor<1>,
+    mut validate: impl FnMut(&M) -> f64,
     progress: &mut dyn FnMut(usize, f32) -> ControlFlow<()>,
 ) -> Result<Fitted<M>, TrainError> {
     let mut optimizer = AdamConfig::new().init();
@@ -84,25 +122,42 @@ pub fn fit<M: Module>(
         steps: plan.steps,
         train_loss: Vec::with_capacity(plan.steps),
         valid_loss: Vec::new(),
+        rng_word_pos: rng.get_word_pos(),
+        best: None,
+        seconds: 0.0,
     };
-    if let Some(checkpoint) = &plan.checkpoint
-        && checkpoint.dir.join(STATE).exists()
-    {
-        let (saved, record, weights) = load(&checkpoint.dir, plan)?;
-        model = model.load_record(weights);
-        optimizer = optimizer.load_record(record);
-        state = saved;
-    }
-    if state.valid_loss.is_empty() {
+    let mut best_model: Option<M> = None;
+    let resumed = match &plan.checkpoint {
+        Some(checkpoint) if checkpoint.dir.join(STATE).exists() => {
+            let saved = load(&checkpoint.dir, plan, &model)?;
+            model = saved.model;
+            optimizer = optimizer.load_record(saved.optimizer);
+            best_model = saved.best;
+            state = saved.state;
+            rng.set_word_pos(state.rng_word_pos);
+            true
+        }
+        _ => false,
+    };
+    let mut record_validation = |state: &mut FitState, model: &M, best_model: &mut Option<M>| {
+        let value = validate(model);
         state.valid_loss.push(LossPoint {
-            step: 0,
-            loss: validate(&model),
+            step: state.step,
+            loss: value as f32,
         });
+        if plan.keep == Keep::BestValidated && state.best.is_none_or(|(_, b)| value < b) {
+            state.best = Some((state.step, value));
+            *best_model = Some(model.clone());
+        }
+    };
+    let mut segment = Instant::now();
+    if !resumed && plan.first_validation == FirstValidation::BeforeTraining {
+        record_validation(&mut state, &model, &mut best_model);
     }
     let every = plan.validate_every.max(1);
     while state.step < plan.steps {
         let step = state.step;
-        let value = step_loss(&model, step);
+        let value = step_loss(&model, step, &mut rng);
         let scalar: f32 = value.clone().into_scalar();
         if !scalar.is_finite() {
             return Err(TrainError::Diverged { step, loss: scalar });
@@ -111,26 +166,39 @@ pub fn fit<M: Module>(
         model = optimizer.step(learning_rate(step), model, grads);
         state.train_loss.push(LossPoint { step, loss: scalar });
         state.step = step + 1;
+        state.rng_word_pos = rng.get_word_pos();
         if state.step.is_multiple_of(every) || state.step == plan.steps {
-            state.valid_loss.push(LossPoint {
-                step: state.step,
-                loss: validate(&model),
-            });
+            record_validation(&mut state, &model, &mut best_model);
         }
+        state.seconds += segment.elapsed().as_secs_f64();
+        segment = Instant::now();
         let stop = progress(state.step, scalar).is_break();
         if let Some(checkpoint) = &plan.checkpoint
             && (stop
                 || state.step.is_multiple_of(checkpoint.every.max(1))
                 || state.step == plan.steps)
         {
-            save(&checkpoint.dir, &model, &optimizer, &state)?;
+            save(
+                &checkpoint.dir,
+                &model,
+                best_model.as_ref(),
+                &optimizer,
+                &state,
+            )?;
         }
         if stop {
             break;
         }
     }
+    let complete = state.step == plan.steps;
+    let (model, best_step) = match (plan.keep, best_model, state.best) {
+        (Keep::BestValidated, Some(best), Some((step, _))) => (best, step),
+        _ => (model, state.step),
+    };
     Ok(Fitted {
-        complete: state.step == plan.steps,
+        complete,
+        seconds: state.seconds,
+        best_step,
         model,
         train_loss: state.train_loss,
         valid_loss: state.valid_loss,
@@ -149,6 +217,7 @@ fn checkpoint_error(dir: &Path, problem: String) -> TrainError {
 fn save<M: Module>(
     dir: &Path,
     model: &M,
+    best: Option<&M>,
     optimizer: &ModuleOptimizer,
     state: &FitState,
 ) -> Result<(), TrainError> {
@@ -161,6 +230,12 @@ fn save<M: Module>(
         .into_record()
         .save(tmp.join(MODEL))
         .map_err(|e| fail(format!("{MODEL}: {e:?}")))?;
+    if let Some(best) = best {
+        best.clone()
+            .into_record()
+            .save(tmp.join(BEST))
+            .map_err(|e| fail(format!("{BEST}: {e:?}")))?;
+    }
     optimizer
         .to_record()
         .save(tmp.join(OPTIMIZER))
@@ -177,11 +252,16 @@ fn save<M: Module>(
     Ok(())
 }
 
-/// Reads a checkpoint written by [`save`] for the same plan.
-fn load(
-    dir: &Path,
-    plan: &FitPlan,
-) -> Result<(FitState, OptimizerRecord, ModuleRecord), TrainError> {
+/// What a checkpoint restores.
+struct Saved<M> {
+    state: FitState,
+    model: M,
+    best: Option<M>,
+    optimizer: OptimizerRecord,
+}
+
+/// Reads a checkpoint written by [`save`] for the same plan, into models shaped like `like`.
+fn load<M: Module>(dir: &Path, plan: &FitPlan, like: &M) -> Result<Saved<M>, TrainError> {
     let fail = |problem: String| checkpoint_error(dir, problem);
     let text =
         std::fs::read_to_string(dir.join(STATE)).map_err(|e| fail(format!("{STATE}: {e}")))?;
@@ -192,11 +272,23 @@ fn load(
             state.steps, state.step, plan.steps
         )));
     }
-    let weights =
-        ModuleRecord::load(dir.join(MODEL)).map_err(|e| fail(format!("{MODEL}: {e:?}")))?;
-    let record = OptimizerRecord::load(dir.join(OPTIMIZER))
+    let weights = |file: &str| -> Result<M, TrainError> {
+        let record =
+            ModuleRecord::load(dir.join(file)).map_err(|e| fail(format!("{file}: {e:?}")))?;
+        Ok(like.clone().load_record(record))
+    };
+    let best = match state.best {
+        Some(_) => Some(weights(BEST)?),
+        None => None,
+    };
+    let optimizer = OptimizerRecord::load(dir.join(OPTIMIZER))
         .map_err(|e| fail(format!("{OPTIMIZER}: {e:?}")))?;
-    Ok((state, record, weights))
+    Ok(Saved {
+        model: weights(MODEL)?,
+        best,
+        optimizer,
+        state,
+    })
 }
 
 /// The last step saved in the checkpoint folder `dir`, if it holds a fit.

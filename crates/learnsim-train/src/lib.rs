@@ -29,7 +29,9 @@ pub use config::{
     TrainConfig, TrainKernel, WindowWeighting, parameter_bytes,
 };
 pub use ema::{WeightAverage, parameters as model_parameters};
-pub use fit::{Checkpointing, FitPlan, Fitted as FitResult, fit, saved_step};
+pub use fit::{
+    Checkpointing, FirstValidation, FitPlan, Fitted as FitResult, Keep, fit, saved_step,
+};
 pub use noise::random_walk_noise;
 pub use trainer::{ContactShare, LossPoint, TrainError, TrainState, Trainer, WindowCriterion};
 pub use validate::{

@@ -19,7 +19,7 @@ use std::marker::PhantomData;
 use std::ops::ControlFlow;
 use std::path::Path;
 
-use crate::{Checkpointing, FitPlan, LossPoint, TrainError};
+use crate::{Checkpointing, FirstValidation, FitPlan, Keep, LossPoint, TrainError};
 
 /// Data, model sizes and training recipe of an object-dynamics case (`configs/nbody-2d.toml`,
 /// `configs/spring-chain.toml`).
@@ -481,6 +481,8 @@ pub struct Fitted<M> {
     pub train_loss: Vec<LossPoint>,
     /// Validation loss (fixed transitions) every `validate_every` steps and at the end.
     pub valid_loss: Vec<LossPoint>,
+    /// Wall-clock seconds of training, over every segment of a resumed run.
+    pub seconds: f64,
 }
 
 /// Transitions (trajectory, frame) drawn uniformly.
@@ -519,6 +521,8 @@ fn fit<M: Module, T: ObjectTrajectory>(
     let plan = FitPlan {
         steps: config.steps,
         validate_every: config.validate_every,
+        first_validation: FirstValidation::BeforeTraining,
+        keep: Keep::Last,
         checkpoint: checkpoint.map(|dir| Checkpointing {
             dir: dir.to_path_buf(),
             every: config.validate_every,
@@ -527,14 +531,16 @@ fn fit<M: Module, T: ObjectTrajectory>(
     let fitted = crate::fit(
         &plan,
         model,
+        // Unused: every step seeds its own batch RNG from (seed, step).
+        ChaCha8Rng::seed_from_u64(config.seed),
         |step| config.learning_rate(step),
-        |model, step| {
+        |model, step, _| {
             let mut rng =
                 ChaCha8Rng::seed_from_u64(config.seed.wrapping_mul(0x9E37_79B9) ^ step as u64);
             let batch = draw(train, config.batch_size, &mut rng);
             loss(model, train, &batch)
         },
-        |model| loss(&model.valid(), valid, &valid_draw).into_scalar(),
+        |model| f64::from(loss(&model.valid(), valid, &valid_draw).into_scalar::<f32>()),
         &mut |step, value| {
             progress(step, value);
             ControlFlow::Continue(())
@@ -544,6 +550,7 @@ fn fit<M: Module, T: ObjectTrajectory>(
         model: fitted.model,
         train_loss: fitted.train_loss,
         valid_loss: fitted.valid_loss,
+        seconds: fitted.seconds,
     })
 }
 
@@ -607,6 +614,7 @@ where
         },
         train_loss: fitted.train_loss,
         valid_loss: fitted.valid_loss,
+        seconds: fitted.seconds,
     })
 }
 
@@ -674,5 +682,6 @@ where
         },
         train_loss: fitted.train_loss,
         valid_loss: fitted.valid_loss,
+        seconds: fitted.seconds,
     })
 }

@@ -11,8 +11,8 @@
 use crate::object_dynamics::seeded_init;
 use crate::trainer::{LossPoint, TrainError};
 use crate::{Bound, FieldError, Validate, count_in, learning_rates, network_memory, real_in, rule};
+use crate::{Checkpointing, FirstValidation, FitPlan, Keep};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
 use learnsim_models::{Mlp, MlpConfig, PeriodicCnn, PeriodicCnnConfig};
 use learnsim_sim::plasma::{
@@ -24,6 +24,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+use std::path::Path;
 
 /// The `plasma-1d` case's configuration (`configs/plasma-1d.toml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -439,19 +441,26 @@ pub struct TrainedField<M> {
     pub valid_error: Vec<LossPoint>,
     /// Step whose weights were kept.
     pub best_step: usize,
+    /// Wall-clock seconds of training, over every segment of a resumed run.
+    pub seconds: f64,
 }
 
 /// Trains `network` with Adam on the normalised MSE, the learning rate geometric from
-/// `lr_initial` to `lr_final`; `progress(step, loss)` after every step.
+/// `lr_initial` to `lr_final`, through the shared fit loop: the weights with the lowest
+/// validation error are kept, and with `checkpoint` the fit saves itself there every
+/// `validate_every` steps and resumes from a checkpoint of the same plan; `progress(step,
+/// loss)` after every step.
 ///
 /// # Errors
-/// [`TrainError::Data`] without pairs, [`TrainError::Diverged`] on a non-finite loss.
+/// [`TrainError::Data`] without pairs, [`TrainError::Diverged`] on a non-finite loss,
+/// [`TrainError::Checkpoint`] on a checkpoint that cannot be written or read.
 pub fn train_field<M: FieldNetwork>(
     config: &PlasmaConfig,
     init: impl Fn(&Device) -> M,
     train: &FieldPairs,
     valid: &FieldPairs,
     device: &Device,
+    checkpoint: Option<&Path>,
     progress: &mut dyn FnMut(usize, f32),
 ) -> Result<TrainedField<M>, TrainError> {
     if train.is_empty() || valid.is_empty() {
@@ -462,63 +471,57 @@ pub fn train_field<M: FieldNetwork>(
     let (inputs, outputs) = (train.rho[0].len(), train.e[0].len());
     let cells = config.plasma.cells;
     let scale = FieldScale::fit(train);
-    let mut model = seeded_init(device, config.seed, || init(device));
-    let mut optimizer = AdamConfig::new().init();
+    let model = seeded_init(device, config.seed, || init(device));
     let inference = device.clone().inner();
-    let validate = |model: &M| -> f64 {
-        let solver = LearnedSolver::new(model.clone().valid(), scale, cells, inference.clone());
-        solver.mean_relative_error(valid)
+    let plan = FitPlan {
+        steps: config.steps,
+        validate_every: config.validate_every,
+        first_validation: FirstValidation::BeforeTraining,
+        keep: Keep::BestValidated,
+        checkpoint: checkpoint.map(|dir| Checkpointing {
+            dir: dir.to_path_buf(),
+            every: config.validate_every,
+        }),
     };
-    let mut best = (validate(&model), 0usize, model.clone());
-    let mut valid_error = vec![LossPoint {
-        step: 0,
-        loss: best.0 as f32,
-    }];
-    let mut train_loss = Vec::with_capacity(config.steps);
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x00F1_E1D5);
     let ratio = config.lr_final / config.lr_initial;
-    for step in 0..config.steps {
-        let pick: Vec<usize> = (0..config.batch_size)
-            .map(|_| rng.random_range(0..train.len()))
-            .collect();
-        let (x, y) = scale.batch(train, &pick);
-        let x = Tensor::from_data(TensorData::new(x, [pick.len(), inputs]), device);
-        let y = Tensor::from_data(TensorData::new(y, [pick.len(), outputs]), device);
-        let diff = model.forward(x) - y.clone();
-        let loss = match config.loss {
-            FieldLoss::Mse => (diff.clone() * diff).mean(),
-            FieldLoss::Relative => {
-                let error = (diff.clone() * diff).sum_dim(1);
-                let norm = (y.clone() * y).sum_dim(1).add_scalar(1e-12);
-                (error / norm).mean()
+    let fitted = crate::fit(
+        &plan,
+        model,
+        ChaCha8Rng::seed_from_u64(config.seed ^ 0x00F1_E1D5),
+        |step| config.lr_initial * ratio.powf(step as f64 / config.steps as f64),
+        |model, _, rng| {
+            let pick: Vec<usize> = (0..config.batch_size)
+                .map(|_| rng.random_range(0..train.len()))
+                .collect();
+            let (x, y) = scale.batch(train, &pick);
+            let x = Tensor::from_data(TensorData::new(x, [pick.len(), inputs]), device);
+            let y = Tensor::from_data(TensorData::new(y, [pick.len(), outputs]), device);
+            let diff = model.forward(x) - y.clone();
+            match config.loss {
+                FieldLoss::Mse => (diff.clone() * diff).mean(),
+                FieldLoss::Relative => {
+                    let error = (diff.clone() * diff).sum_dim(1);
+                    let norm = (y.clone() * y).sum_dim(1).add_scalar(1e-12);
+                    (error / norm).mean()
+                }
             }
-        };
-        let value: f32 = loss.clone().into_scalar();
-        if !value.is_finite() {
-            return Err(TrainError::Diverged { step, loss: value });
-        }
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let lr = config.lr_initial * ratio.powf(step as f64 / config.steps as f64);
-        model = optimizer.step(lr, model, grads);
-        train_loss.push(LossPoint { step, loss: value });
-        progress(step + 1, value);
-        if (step + 1) % config.validate_every == 0 || step + 1 == config.steps {
-            let error = validate(&model);
-            valid_error.push(LossPoint {
-                step: step + 1,
-                loss: error as f32,
-            });
-            if error < best.0 {
-                best = (error, step + 1, model.clone());
-            }
-        }
-    }
+        },
+        |model| {
+            let solver = LearnedSolver::new(model.clone().valid(), scale, cells, inference.clone());
+            solver.mean_relative_error(valid)
+        },
+        &mut |step, loss| {
+            progress(step, loss);
+            ControlFlow::Continue(())
+        },
+    )?;
     Ok(TrainedField {
-        network: best.2.valid(),
+        network: fitted.model.valid(),
         scale,
-        train_loss,
-        valid_error,
-        best_step: best.1,
+        train_loss: fitted.train_loss,
+        valid_error: fitted.valid_loss,
+        best_step: fitted.best_step,
+        seconds: fitted.seconds,
     })
 }
 

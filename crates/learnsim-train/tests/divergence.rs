@@ -65,6 +65,7 @@ fn the_plasma_field_trainer_reports_a_nan_loss_as_divergence() {
         &pairs(true),
         &pairs(false),
         &device,
+        None,
         &mut |_, _| {},
     );
     match result {
@@ -80,6 +81,7 @@ fn the_plasma_field_trainer_reports_a_nan_loss_as_divergence() {
             &pairs(false),
             &pairs(false),
             &device,
+            None,
             &mut |_, _| {}
         )
         .is_ok()
@@ -421,6 +423,6 @@ fn the_pendulum_trainer_reports_a_nan_loss_as_divergence() {
     }
     let device = default_training_device();
     poison_diverges("pendulum", &poisoned[..], &train[..], |data| {
-        train_models(&config, &plant, data, &valid, &device, &mut |_, _| {})
+        train_models(&config, &plant, data, &valid, &device, None, &mut |_, _| {})
     });
 }

@@ -6,7 +6,8 @@ use learnsim_models::{Mlp, MlpConfig, default_training_device};
 use learnsim_sim::nbody::NBodyConfig;
 use learnsim_train::object_dynamics::{ObjectTrainConfig, train_interaction_network};
 use learnsim_train::{
-    Checkpointing, FitPlan, FitResult, TrainError, fit, model_parameters as parameters,
+    Checkpointing, FirstValidation, FitPlan, FitResult, Keep, TrainError, fit,
+    model_parameters as parameters,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -15,10 +16,9 @@ use std::path::Path;
 
 const STEPS: usize = 40;
 
-/// Regression of sin(3x) on [−1, 1] by an MLP; step `step`'s batch is drawn from the step.
-fn batch_loss(model: &Mlp, step: u64) -> Tensor<1> {
+/// Regression of sin(3x) on [−1, 1] by an MLP on 16 points drawn from `rng`.
+fn batch_loss(model: &Mlp, rng: &mut ChaCha8Rng) -> Tensor<1> {
     let device = default_training_device();
-    let mut rng = ChaCha8Rng::seed_from_u64(0xF17 ^ step);
     let x: Vec<f32> = (0..16).map(|_| rng.random_range(-1.0..1.0)).collect();
     let y: Vec<f32> = x.iter().map(|v| (3.0 * v).sin()).collect();
     let input = Tensor::from_data(TensorData::new(x, [16, 1]), &device);
@@ -26,7 +26,10 @@ fn batch_loss(model: &Mlp, step: u64) -> Tensor<1> {
     (model.forward(input) - target).powf_scalar(2.0).mean()
 }
 
-/// Fits `model` under `plan`, stopping after `stop_after` steps when given.
+/// Fits `model` under `plan`, stopping after `stop_after` steps when given. Batches come from
+/// the loop's RNG stream (so a resume must restore its position); the rate jumps from 1e-2 to
+/// 1.0 after step 12, so that the later weights validate worse than step 10's and the kept
+/// (best) weights are saved before the stop at step 17 (so a resume must restore them too).
 fn run(
     plan: &FitPlan,
     model: Mlp,
@@ -35,9 +38,13 @@ fn run(
     fit(
         plan,
         model,
-        |step| 1e-2 * 0.95f64.powi(step as i32),
-        |model, step| batch_loss(model, step as u64),
-        |model| batch_loss(model, u64::MAX).into_scalar(),
+        ChaCha8Rng::seed_from_u64(0xF17),
+        |step| if step < 12 { 1e-2 } else { 1.0 },
+        |model, _, rng| batch_loss(model, rng),
+        |model| {
+            let mut fixed = ChaCha8Rng::seed_from_u64(u64::MAX);
+            f64::from(batch_loss(model, &mut fixed).into_scalar::<f32>())
+        },
         &mut |step, _| {
             if stop_after == Some(step) {
                 ControlFlow::Break(())
@@ -52,6 +59,8 @@ fn plan(steps: usize, dir: Option<&Path>) -> FitPlan {
     FitPlan {
         steps,
         validate_every: 10,
+        first_validation: FirstValidation::BeforeTraining,
+        keep: Keep::BestValidated,
         checkpoint: dir.map(|dir| Checkpointing {
             dir: dir.to_path_buf(),
             every: 10,
@@ -68,10 +77,11 @@ fn a_stopped_fit_resumes_to_the_uninterrupted_one_bit_for_bit() {
     assert!(straight.complete);
     assert_eq!(straight.train_loss.len(), STEPS);
     assert!(
-        straight.train_loss[STEPS - 1].loss < 0.5 * straight.train_loss[0].loss,
+        straight.valid_loss[1].loss < 0.8 * straight.valid_loss[0].loss,
         "the regression learns: {:?}",
-        straight.train_loss
+        straight.valid_loss
     );
+    assert_eq!(straight.best_step, 10, "{:?}", straight.valid_loss);
 
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("checkpoint");
@@ -94,6 +104,7 @@ fn a_stopped_fit_resumes_to_the_uninterrupted_one_bit_for_bit() {
         )
     };
     assert_eq!(losses(&resumed), losses(&straight));
+    assert_eq!(resumed.best_step, straight.best_step);
     assert_eq!(parameters(&resumed.model), parameters(&straight.model));
 
     // A finished fit found again returns itself without training.

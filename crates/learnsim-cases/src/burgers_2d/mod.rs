@@ -37,6 +37,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
+    rerun: crate::Rerun::Retrains,
 };
 
 /// Most SymNet product layers whose expansion is tractable: 3 gives degree 8, at most

@@ -40,6 +40,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
+    rerun: crate::Rerun::Retrains,
 };
 
 /// Wavenumbers whose spectrum the bar checks: 1, …, this.

@@ -42,6 +42,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
+    rerun: crate::Rerun::Retrains,
 };
 
 /// The steps the RMSE bar averages over.

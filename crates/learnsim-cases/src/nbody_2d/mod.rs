@@ -34,6 +34,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Object,
     run,
+    rerun: crate::Rerun::FromCheckpoints,
 };
 
 /// Rollout horizons reported (the bar is at the configured rollout length, 50).
@@ -85,7 +86,6 @@ pub fn run(args: &RunArgs) -> Result<String> {
 
     let [train, valid, test, general] = generate(config, &physics)?;
     let device = default_training_device();
-    let start = Instant::now();
     // Checkpoints in RUN/checkpoint/: a killed run resumes each model where it stopped.
     let checkpoints = out.join("checkpoint");
     note_resume(
@@ -103,7 +103,8 @@ pub fn run(args: &RunArgs) -> Result<String> {
         &mut callback,
     )?;
     progress.finish_and_clear();
-    let train_s = start.elapsed().as_secs_f64();
+    // Training seconds over every segment of the run (a rerun that resumes adds none).
+    let train_s = fitted.seconds;
     let n_mlp = config.n_bodies[1];
     note_resume("train MLP", &checkpoints.join("mlp"), config.steps);
     let (progress, mut callback) = progress_bar("train MLP", config.steps);

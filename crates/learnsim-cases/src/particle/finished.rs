@@ -94,18 +94,10 @@ pub(super) fn load_run(run: &Path, data: Option<&Path>) -> Result<(Trainer, Data
     Ok((trainer, dataset))
 }
 
-/// Refuses a run of a case that `eval` and `render` cannot take (the object and grid cases
-/// score and render inside `learnsim run`).
-fn particle_run(dir: &Path, record: &run_folder::RunRecord) -> Result<()> {
-    if learnsim_sim::Case::from_name(&record.identity.case).is_none() {
-        bail!(
-            "{} is a {} run: `eval` and `render` take the particle cases' runs only; `learnsim run {}` scores and renders it",
-            dir.display(),
-            record.identity.case,
-            record.identity.case
-        );
-    }
-    Ok(())
+/// Whether `dir` holds a particle case's run (the others are re-scored by their own pipeline,
+/// [`crate::rescore`]).
+fn is_particle_run(record: &run_folder::RunRecord) -> bool {
+    learnsim_sim::Case::from_name(&record.identity.case).is_some()
 }
 
 /// Arguments of `learnsim eval`.
@@ -114,17 +106,21 @@ pub struct EvalArgs {
     /// Run folder holding config.toml and checkpoint/.
     #[arg(long)]
     pub run: PathBuf,
-    /// Dataset folder [default: RUN/data].
+    /// Dataset folder [default: RUN/data] (particle runs only).
     #[arg(long)]
     pub data: Option<PathBuf>,
 }
 
 /// `learnsim eval`: re-evaluates a finished run (metrics.json, report, figures, leaderboard).
+/// A run of another kind of case is re-scored by its own pipeline from its checkpoints.
 pub fn eval_command(args: &EvalArgs) -> Result<String> {
     // The tier and the state come from the run's own record, the training time from its
     // checkpoint (summed over every segment).
     let record = run_folder::require(&args.run)?;
-    particle_run(&args.run, &record)?;
+    if !is_particle_run(&record) {
+        other_kind_takes_no_data(&record, args.data.as_deref())?;
+        return crate::rescore(&args.run, &record);
+    }
     let (trainer, dataset) = load_run(&args.run, args.data.as_deref())?;
     let train_s = trainer.state.seconds;
     finish(
@@ -142,21 +138,46 @@ pub struct RenderArgs {
     /// Run folder holding config.toml and checkpoint/.
     #[arg(long)]
     pub run: PathBuf,
-    /// Dataset folder [default: RUN/data].
+    /// Dataset folder [default: RUN/data] (particle runs only).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// What to write.
+    /// What to write (particle runs; the other cases redraw all their figures).
     #[arg(long, value_enum, default_value_t = RenderFormat::All)]
     pub format: RenderFormat,
 }
 
-/// `learnsim render`.
+/// `learnsim render`: a particle run's GIF, VTK and pickle of test trajectory 0; a run of
+/// another kind of case redraws its figures by re-scoring from its checkpoints.
 pub fn render_command(args: &RenderArgs) -> Result<String> {
-    particle_run(&args.run, &run_folder::require(&args.run)?)?;
+    let record = run_folder::require(&args.run)?;
+    if !is_particle_run(&record) {
+        other_kind_takes_no_data(&record, args.data.as_deref())?;
+        if args.format != RenderFormat::All {
+            bail!(
+                "--format {:?} is for particle runs; {} is a {} run, whose figures are redrawn all together",
+                args.format,
+                args.run.display(),
+                record.identity.case
+            );
+        }
+        return crate::rescore(&args.run, &record);
+    }
     let (trainer, dataset) = load_run(&args.run, args.data.as_deref())?;
     render_run(&args.run, &trainer, &dataset, args.format)?;
     Ok(format!(
         "rendered test trajectory 0 into {}",
         args.run.display()
     ))
+}
+
+/// Refuses `--data` for a run whose case generates its data in memory.
+fn other_kind_takes_no_data(record: &run_folder::RunRecord, data: Option<&Path>) -> Result<()> {
+    if let Some(data) = data {
+        bail!(
+            "--data {} is for particle runs: {} regenerates its data from the run's seed",
+            data.display(),
+            record.identity.case
+        );
+    }
+    Ok(())
 }

@@ -7,7 +7,7 @@ use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{progress_bar, setup_validated, write_outputs};
+use crate::runner::{note_resume, progress_bar, setup_validated, write_outputs};
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_models::{default_inference_device, default_training_device};
@@ -31,6 +31,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Control,
     run,
+    rerun: crate::Rerun::FromCheckpoints,
 };
 
 fn control(
@@ -93,11 +94,23 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let simulate_s = clock.elapsed().as_secs_f64();
 
     let device = default_training_device();
-    let clock = Instant::now();
+    // Checkpoints in RUN/checkpoint/{pendulum,cartpole}/{ARCHITECTURE,mlp}: a killed run resumes
+    // each network where it stopped.
+    let checkpoints = setup.out.join("checkpoint");
+    note_resume("pendulum", &checkpoints.join("pendulum"), config.steps);
     let (progress, mut callback) =
         progress_bar("train pendulum GNs, then MLP", config.total_steps());
-    let trained = train_models(config, &pendulum, &train, &valid, &device, &mut callback)?;
+    let trained = train_models(
+        config,
+        &pendulum,
+        &train,
+        &valid,
+        &device,
+        Some(&checkpoints.join("pendulum")),
+        &mut callback,
+    )?;
     progress.finish_and_clear();
+    note_resume("cartpole", &checkpoints.join("cartpole"), config.steps);
     let (progress, mut callback) =
         progress_bar("train cartpole GNs, then MLP", config.total_steps());
     let cart_trained = train_models(
@@ -106,10 +119,12 @@ pub fn run(args: &RunArgs) -> Result<String> {
         &cart_train,
         &cart_valid,
         &device,
+        Some(&checkpoints.join("cartpole")),
         &mut callback,
     )?;
     progress.finish_and_clear();
-    let train_s = clock.elapsed().as_secs_f64();
+    // Training seconds over every segment of the run (a rerun that resumes adds none).
+    let train_s = trained.seconds + cart_trained.seconds;
 
     let inference = default_inference_device();
     let horizon = config.rollout_horizon;

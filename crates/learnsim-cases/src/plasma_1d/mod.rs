@@ -14,7 +14,7 @@ use crate::plasma_1d::figures::{
 };
 use crate::plots;
 use crate::request::RunArgs;
-use crate::runner::{Setup, progress_bar, setup_validated, write_outputs};
+use crate::runner::{Setup, note_resume, progress_bar, setup_validated, write_outputs};
 use anyhow::{Context, Result};
 use learnsim_models::{default_inference_device, default_training_device};
 use learnsim_sim::Split;
@@ -26,6 +26,7 @@ use learnsim_train::plasma::{
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::path::Path;
 use std::time::Instant;
 
 /// Registry name.
@@ -39,6 +40,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
+    rerun: crate::Rerun::FromCheckpoints,
 };
 
 /// The field solvers a test scenario is rerun with.
@@ -161,13 +163,15 @@ impl Networks {
     }
 }
 
+/// Trains one field network, resuming from (and checkpointing into) `checkpoint`.
 fn train_one<M: FieldNetwork>(
     config: &PlasmaConfig,
     label: &'static str,
     init: impl Fn(&burn::tensor::Device) -> M,
-    train: &FieldPairs,
-    valid: &FieldPairs,
+    (train, valid): (&FieldPairs, &FieldPairs),
+    checkpoint: &Path,
 ) -> Result<TrainedField<M>> {
+    note_resume(label, checkpoint, config.steps);
     let (progress, mut callback) = progress_bar(label, config.steps);
     let trained = train_field(
         config,
@@ -175,6 +179,7 @@ fn train_one<M: FieldNetwork>(
         train,
         valid,
         &default_training_device(),
+        Some(checkpoint),
         &mut callback,
     )?;
     progress.finish_and_clear();
@@ -255,25 +260,27 @@ pub fn run(args: &RunArgs) -> Result<String> {
         FieldPairs::of(&test),
     );
 
-    let clock = Instant::now();
+    // Checkpoints in RUN/checkpoint/: a killed run resumes each network where it stopped.
+    let checkpoints = setup.out.join("checkpoint");
     let networks = Networks {
         mlp: train_one(
             config,
             "train MLP",
             |d| mlp(config, d),
-            &train_pairs,
-            &valid_pairs,
+            (&train_pairs, &valid_pairs),
+            &checkpoints.join("mlp"),
         )?,
         cnn: train_one(
             config,
             "train CNN",
             |d| cnn(config, d),
-            &train_pairs,
-            &valid_pairs,
+            (&train_pairs, &valid_pairs),
+            &checkpoints.join("cnn"),
         )?,
         cells: config.plasma.cells,
     };
-    let train_s = clock.elapsed().as_secs_f64();
+    // Training seconds over every segment of the run (a rerun that resumes adds none).
+    let train_s = networks.mlp.seconds + networks.cnn.seconds;
 
     // One-step field error on the test densities.
     let one_step: Vec<(&str, Vec<f64>)> = vec![

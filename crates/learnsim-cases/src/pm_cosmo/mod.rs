@@ -40,6 +40,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
+    rerun: crate::Rerun::Retrains,
 };
 
 /// The three displacement fields of a file, in The Well's names.

@@ -34,6 +34,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Object,
     run,
+    rerun: crate::Rerun::FromCheckpoints,
 };
 
 /// Spacing of the test chains (the demo's evaluation uses d = 0.5).
@@ -92,7 +93,6 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let [train, valid, small, large] = generate(config, &physics)?;
 
     let device = default_training_device();
-    let clock = Instant::now();
     note_resume(
         "train GN",
         &out.join("checkpoint").join("interaction_network"),
@@ -109,7 +109,8 @@ pub fn run(args: &RunArgs) -> Result<String> {
         &mut callback,
     )?;
     progress.finish_and_clear();
-    let train_s = clock.elapsed().as_secs_f64();
+    // Training seconds over every segment of the run (a rerun that resumes adds none).
+    let train_s = fitted.seconds;
     let model = fitted.model.clone();
 
     let steps = config.rollout_steps.min(config.frames - 1);

@@ -24,7 +24,6 @@ use crate::host_adam::HostAdam;
 use crate::object_dynamics::seeded_init;
 use crate::trainer::LossPoint;
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use learnsim_models::{GnGnConfig, GnsConfig, Mlp, MlpConfig};
 use learnsim_sim::cartpole::Cartpole;

@@ -3,6 +3,9 @@
 
 use super::models::{gn_delta, mlp_delta};
 use super::*;
+use crate::{Checkpointing, FirstValidation, FitPlan, Keep};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
 
 /// The one-step loss on normalised deltas of a batch of transitions.
 fn one_step_loss(
@@ -56,6 +59,8 @@ pub struct TrainedModels {
     pub mlp_loss: Vec<LossPoint>,
     /// MLP one-step validation loss (on the GN's validation transitions).
     pub mlp_valid_loss: Vec<LossPoint>,
+    /// Wall-clock seconds of training every network, over every segment of a resumed run.
+    pub seconds: f64,
 }
 
 /// A network after training, with its curves.
@@ -63,6 +68,7 @@ struct Fitted<M> {
     net: M,
     train_loss: Vec<LossPoint>,
     valid_loss: Vec<LossPoint>,
+    seconds: f64,
 }
 
 /// What every network of one plant trains and validates on.
@@ -74,34 +80,48 @@ struct Data<'a> {
 
 /// Adam with geometric decay on the one-step loss of `delta(net, ·)`, on batches drawn by
 /// step (the same for every network), with the one-step validation loss every
-/// `validate_every` steps; `progress(step, loss)` gets steps from `offset + 1` on.
+/// `validate_every` steps, through the shared fit loop (checkpoints in `checkpoint`, resumed
+/// by a rerun); `progress(step, loss)` gets steps from `offset + 1` on.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one loop, its data and its reporting"
+)]
 fn fit<M: Module>(
     config: &PendulumConfig,
-    mut net: M,
+    net: M,
     delta: impl Fn(&M, Tensor<2>, Tensor<2>) -> Tensor<2>,
     data: &Data,
     device: &Device,
+    checkpoint: Option<PathBuf>,
     offset: usize,
     progress: &mut dyn FnMut(usize, f32),
 ) -> Result<Fitted<M>, TrainError> {
     let inference = device.clone().inner();
-    let mut optimizer = AdamConfig::new().init();
-    let (mut train_loss, mut valid_loss) = (Vec::new(), Vec::new());
-    for step in 0..config.steps {
-        let mut rng =
-            ChaCha8Rng::seed_from_u64(config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9));
-        let batch: Vec<Transition> = (0..config.batch_size)
-            .map(|_| data.train[rng.random_range(0..data.train.len())].clone())
-            .collect();
-        let loss = one_step_loss(|s, u| delta(&net, s, u), &batch, data.scale, device);
-        let value: f32 = loss.clone().into_scalar();
-        if !value.is_finite() {
-            return Err(TrainError::Diverged { step, loss: value });
-        }
-        let grads = GradientsParams::from_grads(loss.backward(), &net);
-        net = optimizer.step(config.learning_rate(step), net, grads);
-        train_loss.push(LossPoint { step, loss: value });
-        if (step + 1) % config.validate_every.max(1) == 0 || step + 1 == config.steps {
+    let plan = FitPlan {
+        steps: config.steps,
+        validate_every: config.validate_every,
+        first_validation: FirstValidation::AfterFirstInterval,
+        keep: Keep::Last,
+        checkpoint: checkpoint.map(|dir| Checkpointing {
+            dir,
+            every: config.validate_every,
+        }),
+    };
+    let fitted = crate::fit(
+        &plan,
+        net,
+        // Unused: every step seeds its own batch RNG from (seed, step).
+        ChaCha8Rng::seed_from_u64(config.seed),
+        |step| config.learning_rate(step),
+        |net, step, _| {
+            let mut rng =
+                ChaCha8Rng::seed_from_u64(config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9));
+            let batch: Vec<Transition> = (0..config.batch_size)
+                .map(|_| data.train[rng.random_range(0..data.train.len())].clone())
+                .collect();
+            one_step_loss(|s, u| delta(net, s, u), &batch, data.scale, device)
+        },
+        |net| {
             let frozen = net.valid();
             let loss = one_step_loss(
                 |s, u| delta(&frozen, s, u),
@@ -109,29 +129,33 @@ fn fit<M: Module>(
                 data.scale,
                 &inference,
             );
-            valid_loss.push(LossPoint {
-                step: step + 1,
-                loss: loss.into_scalar(),
-            });
-        }
-        progress(offset + step + 1, value);
-    }
+            f64::from(loss.into_scalar::<f32>())
+        },
+        &mut |step, loss| {
+            progress(offset + step, loss);
+            ControlFlow::Continue(())
+        },
+    )?;
     Ok(Fitted {
-        net,
-        train_loss,
-        valid_loss,
+        net: fitted.model,
+        train_loss: fitted.train_loss,
+        valid_loss: fitted.valid_loss,
+        seconds: fitted.seconds,
     })
 }
 
 /// Trains a GN of every architecture in `config.architectures`, keeps the one with the lowest
 /// open-loop error on `valid`, then trains an MLP of its size on the same batches;
-/// `progress(step, loss)` counts all steps ([`PendulumConfig::total_steps`]).
+/// `progress(step, loss)` counts all steps ([`PendulumConfig::total_steps`]). With
+/// `checkpoint`, each network's fit saves itself in a folder under it (named after the
+/// architecture, `mlp` for the MLP) and resumes from there.
 pub fn train_models(
     config: &PendulumConfig,
     plant: &Plant,
     train: &[Episode],
     valid: &[Episode],
     device: &Device,
+    checkpoint: Option<&Path>,
     progress: &mut dyn FnMut(usize, f32),
 ) -> Result<TrainedModels, TrainError> {
     let transitions: Vec<Transition> = train.iter().flat_map(Episode::transitions).collect();
@@ -164,6 +188,7 @@ pub fn train_models(
     let inference = device.clone().inner();
     let mut best: Option<(f64, GnArchitecture, Fitted<ControlGn>)> = None;
     let mut candidates = Vec::new();
+    let mut seconds = 0.0;
     for (k, &architecture) in config.architectures.iter().enumerate() {
         let net = seeded_init(device, config.seed, || {
             config.gn(architecture, plant, device)
@@ -175,12 +200,14 @@ pub fn train_models(
             gn_delta,
             &data,
             device,
+            checkpoint.map(|dir| dir.join(architecture.name())),
             k * config.steps,
             progress,
         )?;
         let frozen = dynamics(fitted.net.valid());
         let error = open_loop_error(&frozen, plant, valid, config.rollout_horizon, &inference);
         let valid_error = error.iter().sum::<f64>() / error.len().max(1) as f64;
+        seconds += fitted.seconds;
         candidates.push(Candidate {
             architecture,
             parameters: fitted.net.num_params(),
@@ -195,7 +222,16 @@ pub fn train_models(
     let net = seeded_init(device, config.seed ^ 1, || mlp_config.init(device));
     let mlp_delta = |m: &Mlp, s, u| mlp_delta(m, &scale, plant, s, u);
     let offset = config.architectures.len() * config.steps;
-    let mlp_fitted = fit(config, net, mlp_delta, &data, device, offset, progress)?;
+    let mlp_fitted = fit(
+        config,
+        net,
+        mlp_delta,
+        &data,
+        device,
+        checkpoint.map(|dir| dir.join("mlp")),
+        offset,
+        progress,
+    )?;
     Ok(TrainedModels {
         architecture,
         gn: dynamics(gn_fitted.net),
@@ -207,6 +243,7 @@ pub fn train_models(
         candidates,
         gn_loss: gn_fitted.train_loss,
         gn_valid_loss: gn_fitted.valid_loss,
+        seconds: seconds + mlp_fitted.seconds,
         mlp_loss: mlp_fitted.train_loss,
         mlp_valid_loss: mlp_fitted.valid_loss,
     })

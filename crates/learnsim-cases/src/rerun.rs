@@ -1,0 +1,57 @@
+//! `learnsim eval --run` and `learnsim render --run` for the cases that are not particle
+//! cases: the case's own pipeline rerun on its folder, which resumes every network from its
+//! finished checkpoint (no training) and rewrites the scores, report, figures and leaderboard
+//! row from the run's saved config.
+
+use crate::run_folder::{self, RunRecord};
+use crate::{Case, RunArgs, TierArg, find};
+use anyhow::{Result, bail};
+use std::path::Path;
+
+/// What a case's pipeline does when it is run again on its own folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rerun {
+    /// Every network resumes from its checkpoint: a finished run is re-scored, not retrained.
+    FromCheckpoints,
+    /// Some network has no checkpoint yet: the run would be trained again.
+    Retrains,
+}
+
+/// Re-scores the run in `dir` (a run of a registered case that is not a particle case) with
+/// its saved config, tier and seed.
+pub fn rescore(dir: &Path, record: &RunRecord) -> Result<String> {
+    let case: &dyn Case = find(&record.identity.case)?;
+    if case.rerun() == Rerun::Retrains {
+        bail!(
+            "{}: {} trains networks that do not checkpoint yet, so re-scoring it would train it again; `learnsim run {} --out {}` does that knowingly",
+            dir.display(),
+            case.name(),
+            case.name(),
+            dir.display()
+        );
+    }
+    let config = dir.join("config.toml");
+    if !config.exists() {
+        bail!(
+            "{} has no config.toml: the run never got past its setup",
+            dir.display()
+        );
+    }
+    let tier = record.identity.tier.as_str();
+    let args = RunArgs {
+        case: case.name().to_string(),
+        out: Some(dir.to_path_buf()),
+        tier: if tier == "paper" {
+            TierArg::Paper
+        } else {
+            TierArg::Cpu
+        },
+        quick: tier == "quick",
+        config: Some(config),
+        restart: false,
+    };
+    // The saved config is the resolved one, so the tier's overrides leave it as it is and the
+    // run's identity (config hash) is unchanged: the folder is claimed as the same run.
+    let _ = run_folder::require(dir)?;
+    case.run(&args)
+}
