@@ -4,11 +4,10 @@
 //! computed on the host in f64.
 
 use crate::TrainError;
-use crate::best_weights::BestWeights;
 use crate::object_dynamics::seeded_init;
 use crate::trainer::LossPoint;
+use crate::{Checkpointing, FirstValidation, FitPlan, Keep};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
 use learnsim_models::{UNet3d, UNet3dConfig};
 use learnsim_sim::kob_andersen::AXIS_PERMUTATIONS;
@@ -18,6 +17,8 @@ use num_complex::Complex64;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+use std::path::Path;
 
 /// The `pm-cosmo` case's configuration (`configs/pm-cosmo.toml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,6 +78,8 @@ pub struct TrainedUNet {
     pub valid_error: Vec<LossPoint>,
     /// The step whose weights were kept.
     pub best_step: usize,
+    /// Wall-clock seconds of training, over every segment of a resumed run.
+    pub seconds: f64,
 }
 
 /// A cube symmetry (axis permutation and flips) and a periodic shift of the lattice.
@@ -198,12 +201,15 @@ pub fn pooled_relative_error(predicted: &[Vec<f32>], truth: &[Vec<f32>]) -> f64 
     (err / norm).sqrt()
 }
 
-/// Trains the U-Net on `train`, keeping the weights with the lowest validation error.
+/// Trains the U-Net on `train` through the shared fit loop, keeping the weights with the
+/// lowest validation error; with `checkpoint`, saves itself there every `valid_every` steps
+/// and resumes from a checkpoint of the same plan.
 pub fn train_unet(
     config: &CosmologyConfig,
     train: &[Displacements],
     valid: &[Displacements],
     device: &Device,
+    checkpoint: Option<&Path>,
     progress: &mut dyn FnMut(usize, f32),
 ) -> Result<TrainedUNet, TrainError> {
     let n = config.universe.n;
@@ -230,59 +236,65 @@ pub fn train_unet(
         / count)
         .sqrt() as f32;
     let network = UNet3dConfig::new(3, 3, config.widths.clone());
-    let mut model = seeded_init(device, config.seed, || network.init(device));
-    let mut optimizer = AdamConfig::new().init();
+    let model = seeded_init(device, config.seed, || network.init(device));
     let inference = device.clone().inner();
     let valid_input: Vec<Vec<f32>> = valid.iter().map(|u| u.zeldovich.clone()).collect();
     let valid_truth: Vec<Vec<f32>> = valid.iter().map(|u| u.n_body.clone()).collect();
-    let validate = |model: &UNet3d| -> f64 {
-        let predicted = predict_with(&model.valid(), scale, &valid_input, n, &inference);
-        pooled_relative_error(&predicted, &valid_truth)
-    };
-    let mut curves = BestWeights::new(&model, validate(&model));
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xD3_3D);
     let decay = (config.lr_final / config.lr).powf(1.0 / (config.steps.max(2) - 1) as f64);
-    for step in 0..config.steps {
-        let (mut inputs, mut targets) = (Vec::new(), Vec::new());
-        for _ in 0..config.batch_size {
-            let u = &train[rng.random_range(0..train.len())];
-            let symmetry = if config.augment {
-                CubeSymmetry::random(&mut rng, n)
-            } else {
-                CubeSymmetry::IDENTITY
-            };
-            let residual: Vec<f32> = u
-                .n_body
-                .iter()
-                .zip(&u.zeldovich)
-                .map(|(p, z)| p - z)
-                .collect();
-            inputs.push(symmetry.apply(&u.zeldovich, n));
-            targets.push(symmetry.apply(&residual, n));
-        }
-        let x = tensor(&inputs, n, scale, device);
-        let y = tensor(&targets, n, scale, device);
-        let diff = model.forward(x) - y;
-        let loss = (diff.clone() * diff).mean();
-        let value: f32 = loss.clone().into_scalar();
-        if !value.is_finite() {
-            return Err(TrainError::Diverged { step, loss: value });
-        }
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optimizer.step(config.lr * decay.powi(step as i32), model, grads);
-        curves.trained(step + 1, value);
-        progress(step + 1, value);
-        if (step + 1) % config.valid_every.max(1) == 0 || step + 1 == config.steps {
-            curves.validated(step + 1, validate(&model), &model);
-        }
-    }
-    let (model, best_step, train_loss, valid_error) = curves.into_best();
-    Ok(TrainedUNet {
+    let plan = FitPlan {
+        steps: config.steps,
+        validate_every: config.valid_every,
+        first_validation: FirstValidation::BeforeTraining,
+        keep: Keep::BestValidated,
+        checkpoint: checkpoint.map(|dir| Checkpointing {
+            dir: dir.to_path_buf(),
+            every: config.valid_every,
+        }),
+    };
+    let fitted = crate::fit(
+        &plan,
         model,
+        ChaCha8Rng::seed_from_u64(config.seed ^ 0xD3_3D),
+        |step| config.lr * decay.powi(step as i32),
+        |model, _, rng| {
+            let (mut inputs, mut targets) = (Vec::new(), Vec::new());
+            for _ in 0..config.batch_size {
+                let u = &train[rng.random_range(0..train.len())];
+                let symmetry = if config.augment {
+                    CubeSymmetry::random(rng, n)
+                } else {
+                    CubeSymmetry::IDENTITY
+                };
+                let residual: Vec<f32> = u
+                    .n_body
+                    .iter()
+                    .zip(&u.zeldovich)
+                    .map(|(p, z)| p - z)
+                    .collect();
+                inputs.push(symmetry.apply(&u.zeldovich, n));
+                targets.push(symmetry.apply(&residual, n));
+            }
+            let x = tensor(&inputs, n, scale, device);
+            let y = tensor(&targets, n, scale, device);
+            let diff = model.forward(x) - y;
+            (diff.clone() * diff).mean()
+        },
+        |model| {
+            let predicted = predict_with(&model.valid(), scale, &valid_input, n, &inference);
+            pooled_relative_error(&predicted, &valid_truth)
+        },
+        &mut |step, loss| {
+            progress(step, loss);
+            ControlFlow::Continue(())
+        },
+    )?;
+    Ok(TrainedUNet {
+        model: fitted.model.valid(),
         scale,
-        train_loss,
-        valid_error,
-        best_step,
+        train_loss: crate::fit::counted_from_one(fitted.train_loss),
+        valid_error: fitted.valid_loss,
+        best_step: fitted.best_step,
+        seconds: fitted.seconds,
     })
 }
 

@@ -296,3 +296,15 @@ pub fn saved_step(dir: &Path) -> Option<usize> {
     let text = std::fs::read_to_string(dir.join(STATE)).ok()?;
     serde_json::from_str::<FitState>(&text).ok().map(|s| s.step)
 }
+
+/// A curve whose step `k` is the loss of the step that ends at `k` (counted from 1), as the
+/// grid cases' metrics record their training loss; the loop counts from 0.
+pub(crate) fn counted_from_one(points: Vec<LossPoint>) -> Vec<LossPoint> {
+    points
+        .into_iter()
+        .map(|p| LossPoint {
+            step: p.step + 1,
+            loss: p.loss,
+        })
+        .collect()
+}

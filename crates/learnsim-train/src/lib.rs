@@ -3,7 +3,6 @@
 //! Each step draws its windows and noise from an RNG seeded by `(seed, step)`, so a run killed
 //! and resumed from a checkpoint replays exactly the batches an uninterrupted run would have.
 
-mod best_weights;
 mod case_configs;
 mod config;
 pub mod cosmology;

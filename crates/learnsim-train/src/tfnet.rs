@@ -4,10 +4,9 @@
 //! host in f64.
 
 use crate::TrainError;
-use crate::best_weights::BestWeights;
 use crate::object_dynamics::seeded_init;
 use crate::trainer::LossPoint;
-use burn::optim::{AdamConfig, GradientsParams};
+use crate::{Checkpointing, FirstValidation, FitPlan, Keep};
 use burn::tensor::{Device, Tensor, TensorData};
 use learnsim_models::{Fno2dConfig, TfNetConfig, WindowModel};
 use learnsim_sim::spectral::Fft2;
@@ -16,6 +15,8 @@ use num_complex::Complex64;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+use std::path::Path;
 
 /// The `kolmogorov-2d` case's configuration (`configs/kolmogorov-2d.toml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,6 +123,8 @@ pub struct TrainedWindowModel<M> {
     pub valid_error: Vec<LossPoint>,
     /// The step whose weights were kept.
     pub best_step: usize,
+    /// Wall-clock seconds of training, over every segment of a resumed run.
+    pub seconds: f64,
 }
 
 /// Frames `[t][c][x][y]` (2n² f32 each) of the windows starting at `starts` in `run`, as a
@@ -236,7 +239,13 @@ fn check(runs: &[Vec<Vec<f32>>], n: usize) -> Result<(), TrainError> {
 }
 
 /// Trains the model `init` builds on the training runs, with the divergence penalty weighted
-/// by `divergence_coef`; keeps the weights with the lowest validation RMSE.
+/// by `divergence_coef`, through the shared fit loop; keeps the weights with the lowest
+/// validation RMSE. With `checkpoint`, saves itself there every `valid_every` steps and
+/// resumes from a checkpoint of the same plan.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the model, its data, its checkpoint, its progress"
+)]
 pub fn train_window_model<M: WindowModel>(
     config: &KolmogorovConfig,
     init: impl Fn(&Device) -> M,
@@ -244,6 +253,7 @@ pub fn train_window_model<M: WindowModel>(
     train: &[Vec<Vec<f32>>],
     valid: &[Vec<f32>],
     device: &Device,
+    checkpoint: Option<&Path>,
     progress: &mut dyn FnMut(usize, f32),
 ) -> Result<TrainedWindowModel<M>, TrainError> {
     let n = config.flow.n;
@@ -298,8 +308,7 @@ pub fn train_window_model<M: WindowModel>(
         Some(d) => spectral_divergence(p, d),
         None => central_divergence(p, spacing),
     };
-    let mut model = seeded_init(device, config.seed, || init(device));
-    let mut optimizer = AdamConfig::new().init();
+    let model = seeded_init(device, config.seed, || init(device));
     let inference = device.clone().inner();
     // Validation: non-overlapping windows of the validation frames, unrolled like training.
     let valid_starts: Vec<usize> = (0..=valid.len() - span).step_by(span).collect();
@@ -319,9 +328,17 @@ pub fn train_window_model<M: WindowModel>(
         }
         (total / (valid_starts.len() * config.output_frames) as f64).sqrt() * f64::from(scale)
     };
-    let mut curves = BestWeights::new(&model, validate(&model));
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x7F_2E7);
-    for step in 0..config.steps {
+    let plan = FitPlan {
+        steps: config.steps,
+        validate_every: config.valid_every,
+        first_validation: FirstValidation::BeforeTraining,
+        keep: Keep::BestValidated,
+        checkpoint: checkpoint.map(|dir| Checkpointing {
+            dir: dir.to_path_buf(),
+            every: config.valid_every,
+        }),
+    };
+    let step_loss = |model: &M, _: usize, rng: &mut ChaCha8Rng| {
         let pick: Vec<(usize, usize)> = (0..config.batch_size)
             .map(|_| samples[rng.random_range(0..samples.len())])
             .collect();
@@ -335,7 +352,7 @@ pub fn train_window_model<M: WindowModel>(
         };
         let x = stack(0, config.input_frames);
         let y = stack(config.input_frames, config.output_frames);
-        let predicted = unroll(&model, x, config.output_frames);
+        let predicted = unroll(model, x, config.output_frames);
         let mut loss = None;
         for (k, p) in predicted.into_iter().enumerate() {
             let t = y.clone().narrow(1, k, 1).squeeze_dim::<4>(1);
@@ -350,27 +367,27 @@ pub fn train_window_model<M: WindowModel>(
                 Some(l) => l + term,
             });
         }
-        let loss = loss.expect("output_frames > 0");
-        let value: f32 = loss.clone().into_scalar();
-        if !value.is_finite() {
-            return Err(TrainError::Diverged { step, loss: value });
-        }
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let lr = config.lr * config.decay.powi((step / config.decay_every.max(1)) as i32);
-        model = optimizer.step(lr, model, grads);
-        curves.trained(step + 1, value);
-        progress(step + 1, value);
-        if (step + 1) % config.valid_every.max(1) == 0 || step + 1 == config.steps {
-            curves.validated(step + 1, validate(&model), &model);
-        }
-    }
-    let (model, best_step, train_loss, valid_error) = curves.into_best();
-    Ok(TrainedWindowModel {
+        loss.expect("output_frames > 0")
+    };
+    let fitted = crate::fit(
+        &plan,
         model,
+        ChaCha8Rng::seed_from_u64(config.seed ^ 0x7F_2E7),
+        |step| config.lr * config.decay.powi((step / config.decay_every.max(1)) as i32),
+        step_loss,
+        validate,
+        &mut |step, loss| {
+            progress(step, loss);
+            ControlFlow::Continue(())
+        },
+    )?;
+    Ok(TrainedWindowModel {
+        model: fitted.model.valid(),
         scale,
-        train_loss,
-        valid_error,
-        best_step,
+        train_loss: crate::fit::counted_from_one(fitted.train_loss),
+        valid_error: fitted.valid_loss,
+        best_step: fitted.best_step,
+        seconds: fitted.seconds,
     })
 }
 

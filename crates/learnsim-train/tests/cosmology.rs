@@ -161,6 +161,7 @@ fn a_short_training_improves_on_zeldovich() {
         train,
         valid,
         &default_training_device(),
+        None,
         &mut |_, _| {},
     )
     .unwrap();

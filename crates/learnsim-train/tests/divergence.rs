@@ -171,6 +171,7 @@ fn the_cosmology_unet_trainer_reports_an_overflowing_loss_as_divergence() {
             &train,
             &[universe(2, false)],
             &device,
+            None,
             &mut |_, _| {},
         )
     };
@@ -318,6 +319,7 @@ fn the_kolmogorov_window_trainer_reports_an_exploding_loss_as_divergence() {
             &train,
             &valid,
             &device,
+            None,
             &mut |_, _| {},
         )
     };

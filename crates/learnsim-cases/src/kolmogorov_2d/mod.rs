@@ -9,7 +9,7 @@ use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, progress_bar, setup_validated, write_outputs};
+use crate::runner::{Setup, note_resume, progress_bar, setup_validated, write_outputs};
 use crate::side_by_side::side_by_side;
 use anyhow::{Context, Result, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -42,7 +42,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
-    rerun: crate::Rerun::Retrains,
+    rerun: crate::Rerun::FromCheckpoints,
 };
 
 /// The steps the RMSE bar averages over.
@@ -207,24 +207,27 @@ fn score(predicted: &[Vec<Vec<f32>>], truth: &[Vec<Vec<f32>>], n: usize, fft: &F
     }
 }
 
-/// What every model of the case trains on.
+/// What every model of the case trains on, and where their checkpoints go.
 struct Fit<'a> {
     config: &'a KolmogorovConfig,
     train: &'a [Vec<Vec<f32>>],
     valid: &'a [Vec<f32>],
+    checkpoints: &'a Path,
 }
 
 impl Fit<'_> {
-    /// Trains the model `init` builds with divergence weight `coef`, its bar in `bars`;
-    /// returns it and its wall time.
+    /// Trains the model `init` builds with divergence weight `coef`, its bar in `bars`,
+    /// checkpointing into (and resuming from) `RUN/checkpoint/NAME`; returns it and its
+    /// training seconds over every segment of the run.
     fn model<M: WindowModel>(
         &self,
         init: impl Fn(&burn::tensor::Device) -> M,
         coef: f64,
-        label: &'static str,
+        (label, name): (&'static str, &str),
         bars: &MultiProgress,
     ) -> Result<(TrainedWindowModel<M>, f64)> {
-        let clock = Instant::now();
+        let checkpoint = self.checkpoints.join(name);
+        note_resume(label, &checkpoint, self.config.steps);
         let (progress, mut callback) = progress_bar(label, self.config.steps);
         let progress = bars.add(progress);
         let trained = train_window_model(
@@ -234,10 +237,12 @@ impl Fit<'_> {
             self.train,
             self.valid,
             &default_training_device(),
+            Some(&checkpoint),
             &mut callback,
         )?;
         progress.finish_and_clear();
-        Ok((trained, clock.elapsed().as_secs_f64()))
+        let seconds = trained.seconds;
+        Ok((trained, seconds))
     }
 }
 
@@ -299,21 +304,37 @@ pub fn run(args: &RunArgs) -> Result<String> {
     // Two at a time (see `side_by_side`): TF-Net beside the U-Net, then the ablation beside
     // the FNO.
     let bars = MultiProgress::new();
+    let checkpoints = setup.out.join("checkpoint");
     let fit = Fit {
         config,
         train,
         valid,
+        checkpoints: &checkpoints,
     };
     let coef = config.divergence_coef;
     let (tfnet, unet) = side_by_side(
         &bars,
-        |bars| fit.model(|d| tfnet_config.init(d), coef, "train TF-Net", bars),
-        |bars| fit.model(|d| unet_config.init(d), 0.0, "train U-Net", bars),
+        |bars| {
+            fit.model(
+                |d| tfnet_config.init(d),
+                coef,
+                ("train TF-Net", "tfnet"),
+                bars,
+            )
+        },
+        |bars| fit.model(|d| unet_config.init(d), 0.0, ("train U-Net", "unet"), bars),
     );
     let (ablation, fno) = side_by_side(
         &bars,
-        |bars| fit.model(|d| tfnet_config.init(d), 0.0, "train TF-Net (coef 0)", bars),
-        |bars| fit.model(|d| fno_config.init(d), 0.0, "train FNO", bars),
+        |bars| {
+            fit.model(
+                |d| tfnet_config.init(d),
+                0.0,
+                ("train TF-Net (coef 0)", "tfnet-no-penalty"),
+                bars,
+            )
+        },
+        |bars| fit.model(|d| fno_config.init(d), 0.0, ("train FNO", "fno"), bars),
     );
     let ((tfnet, tfnet_s), (unet, unet_s)) = (tfnet?, unet?);
     let ((ablation, ablation_s), (fno, fno_s)) = (ablation?, fno?);

@@ -9,7 +9,7 @@ use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, progress_bar, setup_validated, write_outputs};
+use crate::runner::{Setup, note_resume, progress_bar, setup_validated, write_outputs};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_data::{
@@ -40,7 +40,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
-    rerun: crate::Rerun::Retrains,
+    rerun: crate::Rerun::FromCheckpoints,
 };
 
 /// The three displacement fields of a file, in The Well's names.
@@ -249,17 +249,21 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let simulate_s = clock.elapsed().as_secs_f64();
     let universes = train.len() + valid.len() + test.len() + extrapolation.len();
 
-    let clock = Instant::now();
+    // Checkpoints in RUN/checkpoint/unet: a killed run resumes where it stopped.
+    let checkpoint = setup.out.join("checkpoint").join("unet");
+    note_resume("train D3M U-Net", &checkpoint, config.steps);
     let (progress, mut callback) = progress_bar("train D3M U-Net", config.steps);
     let model = train_unet(
         config,
         &train,
         &valid,
         &default_training_device(),
+        Some(&checkpoint),
         &mut callback,
     )?;
     progress.finish_and_clear();
-    let train_s = clock.elapsed().as_secs_f64();
+    // Training seconds over every segment of the run (a rerun that resumes adds none).
+    let train_s = model.seconds;
 
     let clock = Instant::now();
     let (at_a, predicted) = score(&model, &test, n);
