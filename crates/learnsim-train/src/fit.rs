@@ -1,18 +1,20 @@
 //! The shared fit loop: each step's loss, Adam at the step's learning rate, a stop on a
 //! non-finite loss, validation, and checkpoints that a killed run resumes from.
 //!
-//! A step's batch comes from the loop's RNG (a stream the trainer seeds; its position is saved
-//! with the checkpoint) or from an RNG the trainer seeds by the step, so that a resumed fit
-//! draws the batches the uninterrupted one would have: with the weights, Adam's moments, the
-//! RNG's position, the best weights so far and the loss history restored, the resumed fit is
-//! the uninterrupted one, bit for bit (tested).
+//! A step's batch comes from the fit's sampler (the state a trainer draws batches with: an RNG
+//! stream, an epoch's shuffled order; saved with the checkpoint) or from an RNG the trainer
+//! seeds by the step, so that a resumed fit draws the batches the uninterrupted one would
+//! have: with the weights, Adam's moments, the sampler, the best weights so far and the loss
+//! history restored, the resumed fit is the uninterrupted one, bit for bit (tested).
 
 use crate::{LossPoint, TrainError};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, OptimizerRecord};
 use burn::store::ModuleRecord;
 use burn::tensor::Tensor;
+use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -79,13 +81,13 @@ pub struct Fitted<M> {
 
 /// Progress saved beside the weights and the optimiser state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct FitState {
+struct FitState<S> {
     step: usize,
     steps: usize,
     train_loss: Vec<LossPoint>,
     valid_loss: Vec<LossPoint>,
-    /// Position of the loop's RNG in its stream.
-    rng_word_pos: u128,
+    /// What the batches are drawn with, as it stands after `step` steps.
+    sampler: S,
     /// Step and validation value of the best weights so far ([`Keep::BestValidated`]).
     best: Option<(usize, f64)>,
     /// Wall-clock seconds of the steps and validations so far, over every segment.
@@ -98,8 +100,9 @@ const OPTIMIZER: &str = "optimizer.bpk";
 const BEST: &str = "best.bpk";
 
 /// Trains `model` for `plan.steps` Adam steps (burn's defaults: β 0.9/0.999, ε 1e-5) on
-/// `step_loss(model, step, rng)` at `learning_rate(step)`, validating with `validate` (lower is
-/// better). `rng` is the stream the batches are drawn from. With a checkpoint folder that
+/// `step_loss(model, step, sampler)` at `learning_rate(step)`, validating with `validate`
+/// (lower is better). `sampler` is what the batches are drawn with (an RNG stream, an
+/// [`EpochOrder`], `()` when each step seeds its own RNG); it is saved with each checkpoint. With a checkpoint folder that
 /// holds a fit of the same plan, resumes after its last saved step. `progress(step, loss)` is
 /// called after every step; `ControlFlow::Break` saves a checkpoint (when checkpointing) and
 /// returns the model so far with `complete = false`.
@@ -107,12 +110,12 @@ const BEST: &str = "best.bpk";
 /// # Errors
 /// `TrainError::Diverged` at the first non-finite training loss; `TrainError::Checkpoint` when
 /// a checkpoint cannot be written, or one found cannot be read or belongs to another plan.
-pub fn fit<M: Module>(
+pub fn fit<M: Module, S: Serialize + DeserializeOwned>(
     plan: &FitPlan,
     mut model: M,
-    mut rng: ChaCha8Rng,
+    sampler: S,
     learning_rate: impl Fn(usize) -> f64,
-    mut step_loss: impl FnMut(&M, usize, &mut ChaCha8Rng) -> Tensor<1>,
+    mut step_loss: impl FnMut(&M, usize, &mut S) -> Tensor<1>,
     mut validate: impl FnMut(&M) -> f64,
     progress: &mut dyn FnMut(usize, f32) -> ControlFlow<()>,
 ) -> Result<Fitted<M>, TrainError> {
@@ -122,7 +125,7 @@ pub fn fit<M: Module>(
         steps: plan.steps,
         train_loss: Vec::with_capacity(plan.steps),
         valid_loss: Vec::new(),
-        rng_word_pos: rng.get_word_pos(),
+        sampler,
         best: None,
         seconds: 0.0,
     };
@@ -134,12 +137,11 @@ pub fn fit<M: Module>(
             optimizer = optimizer.load_record(saved.optimizer);
             best_model = saved.best;
             state = saved.state;
-            rng.set_word_pos(state.rng_word_pos);
             true
         }
         _ => false,
     };
-    let mut record_validation = |state: &mut FitState, model: &M, best_model: &mut Option<M>| {
+    let mut record_validation = |state: &mut FitState<S>, model: &M, best_model: &mut Option<M>| {
         let value = validate(model);
         state.valid_loss.push(LossPoint {
             step: state.step,
@@ -157,7 +159,7 @@ pub fn fit<M: Module>(
     let every = plan.validate_every.max(1);
     while state.step < plan.steps {
         let step = state.step;
-        let value = step_loss(&model, step, &mut rng);
+        let value = step_loss(&model, step, &mut state.sampler);
         let scalar: f32 = value.clone().into_scalar();
         if !scalar.is_finite() {
             return Err(TrainError::Diverged { step, loss: scalar });
@@ -166,7 +168,6 @@ pub fn fit<M: Module>(
         model = optimizer.step(learning_rate(step), model, grads);
         state.train_loss.push(LossPoint { step, loss: scalar });
         state.step = step + 1;
-        state.rng_word_pos = rng.get_word_pos();
         if state.step.is_multiple_of(every) || state.step == plan.steps {
             record_validation(&mut state, &model, &mut best_model);
         }
@@ -214,12 +215,12 @@ fn checkpoint_error(dir: &Path, problem: String) -> TrainError {
 
 /// Writes the checkpoint into a temporary folder that then replaces `dir` whole, so that a
 /// crash mid-write leaves the previous checkpoint intact.
-fn save<M: Module>(
+fn save<M: Module, S: Serialize>(
     dir: &Path,
     model: &M,
     best: Option<&M>,
     optimizer: &ModuleOptimizer,
-    state: &FitState,
+    state: &FitState<S>,
 ) -> Result<(), TrainError> {
     let fail = |problem: String| checkpoint_error(dir, problem);
     let tmp = dir.with_extension("tmp");
@@ -253,19 +254,24 @@ fn save<M: Module>(
 }
 
 /// What a checkpoint restores.
-struct Saved<M> {
-    state: FitState,
+struct Saved<M, S> {
+    state: FitState<S>,
     model: M,
     best: Option<M>,
     optimizer: OptimizerRecord,
 }
 
 /// Reads a checkpoint written by [`save`] for the same plan, into models shaped like `like`.
-fn load<M: Module>(dir: &Path, plan: &FitPlan, like: &M) -> Result<Saved<M>, TrainError> {
+fn load<M: Module, S: DeserializeOwned>(
+    dir: &Path,
+    plan: &FitPlan,
+    like: &M,
+) -> Result<Saved<M, S>, TrainError> {
     let fail = |problem: String| checkpoint_error(dir, problem);
     let text =
         std::fs::read_to_string(dir.join(STATE)).map_err(|e| fail(format!("{STATE}: {e}")))?;
-    let state: FitState = serde_json::from_str(&text).map_err(|e| fail(format!("{STATE}: {e}")))?;
+    let state: FitState<S> =
+        serde_json::from_str(&text).map_err(|e| fail(format!("{STATE}: {e}")))?;
     if state.steps != plan.steps || state.step > plan.steps {
         return Err(fail(format!(
             "a fit of {} steps saved at step {}; this one plans {} steps",
@@ -293,8 +299,49 @@ fn load<M: Module>(dir: &Path, plan: &FitPlan, like: &M) -> Result<Saved<M>, Tra
 
 /// The last step saved in the checkpoint folder `dir`, if it holds a fit.
 pub fn saved_step(dir: &Path) -> Option<usize> {
+    /// The one field read here (serde skips the others).
+    #[derive(Deserialize)]
+    struct Step {
+        step: usize,
+    }
     let text = std::fs::read_to_string(dir.join(STATE)).ok()?;
-    serde_json::from_str::<FitState>(&text).ok().map(|s| s.step)
+    serde_json::from_str::<Step>(&text).ok().map(|s| s.step)
+}
+
+/// Batches drawn as successive slices of a seeded shuffle of the examples, reshuffled whenever
+/// one runs out (epochs), with the same RNG left to the trainer for its other draws (data
+/// augmentation): a fit sampler that checkpoints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochOrder {
+    /// The stream the shuffles (and the trainer's other draws) come from.
+    pub rng: ChaCha8Rng,
+    order: Vec<usize>,
+    cursor: usize,
+}
+
+impl EpochOrder {
+    /// `examples` indices, first shuffled at the first draw.
+    pub fn new(examples: usize, rng: ChaCha8Rng) -> Self {
+        Self {
+            rng,
+            order: (0..examples).collect(),
+            cursor: examples,
+        }
+    }
+
+    /// The next `count` indices.
+    pub fn next_batch(&mut self, count: usize) -> Vec<usize> {
+        let mut picked = Vec::with_capacity(count);
+        while picked.len() < count {
+            if self.cursor == self.order.len() {
+                self.order.shuffle(&mut self.rng);
+                self.cursor = 0;
+            }
+            picked.push(self.order[self.cursor]);
+            self.cursor += 1;
+        }
+        picked
+    }
 }
 
 /// A curve whose step `k` is the loss of the step that ends at `k` (counted from 1), as the

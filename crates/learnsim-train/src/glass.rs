@@ -11,8 +11,8 @@
 use crate::TrainError;
 use crate::object_dynamics::seeded_init;
 use crate::trainer::LossPoint;
+use crate::{Checkpointing, EpochOrder, FirstValidation, FitPlan, Keep};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use learnsim_core::{CellList, Domain, SelfEdges};
 use learnsim_models::{Gns, GnsConfig};
@@ -20,9 +20,10 @@ use learnsim_sim::glass::{GlassRecipe, PropensitySample};
 pub use learnsim_sim::kob_andersen::CubeSymmetry;
 use learnsim_sim::kob_andersen::{SPECIES_A, cube_symmetries, random_cube_symmetry};
 use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+use std::path::Path;
 
 /// The `glass-ka` case's configuration (`configs/glass-ka.toml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -317,6 +318,8 @@ pub struct TrainedGlassNetwork {
     pub train_loss: Vec<LossPoint>,
     /// Test loss at step 0 and every `validate_every` steps (monitoring only).
     pub test_loss: Vec<LossPoint>,
+    /// Wall-clock seconds of training, over every segment of a resumed run.
+    pub seconds: f64,
 }
 
 /// A sample's normalised targets and its A-particle mask, built once.
@@ -359,13 +362,16 @@ fn masked_loss(prediction: Tensor<1>, targets: &[&Targets], device: &Device) -> 
     ((prediction - values).powf_scalar(2.0) * mask).sum() / count
 }
 
-/// Trains on `train` (graphs built from it at `config.radius`); `progress(step, loss)` after
-/// every step. The test loss is recorded for the loss curve only.
+/// Trains on `train` (graphs built from it at `config.radius`) through the shared fit loop
+/// (epochs of a seeded shuffle, a random cube symmetry per batch); with `checkpoint`, saves
+/// itself there every `validate_every` steps and resumes from a checkpoint of the same plan;
+/// `progress(step, loss)` after every step. The test loss is recorded for the loss curve only.
 pub fn train_glass_network(
     config: &GlassTrainConfig,
     train: &[PropensitySample],
     test: &[PropensitySample],
     device: &Device,
+    checkpoint: Option<&Path>,
     progress: &mut dyn FnMut(usize, f32),
 ) -> Result<TrainedGlassNetwork, TrainError> {
     if train.is_empty() || test.is_empty() {
@@ -383,8 +389,7 @@ pub fn train_glass_network(
         .map(|s| StructureGraph::new(s, config))
         .collect::<Result<Vec<_>, _>>()?;
     let network = config.network();
-    let mut model = seeded_init(device, config.seed, || network.init(device));
-    let mut optimizer = AdamConfig::new().init();
+    let model = seeded_init(device, config.seed, || network.init(device));
     let inference = device.clone().inner();
     let train_targets: Vec<Targets> = train
         .iter()
@@ -402,54 +407,49 @@ pub fn train_glass_network(
         masked_loss(prediction, &test_targets, &inference).into_scalar()
     };
     let steps = config.steps();
-    let mut train_loss = Vec::with_capacity(steps);
-    let mut test_loss = vec![LossPoint {
-        step: 0,
-        loss: evaluate(&model),
-    }];
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x61A5_5000);
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut cursor = order.len();
+    let plan = FitPlan {
+        steps,
+        validate_every: config.validate_every,
+        first_validation: FirstValidation::BeforeTraining,
+        keep: Keep::Last,
+        checkpoint: checkpoint.map(|dir| Checkpointing {
+            dir: dir.to_path_buf(),
+            every: config.validate_every,
+        }),
+    };
     let batch_size = config.batch_size.clamp(1, train.len());
-    for step in 0..steps {
-        let mut picked = Vec::with_capacity(batch_size);
-        while picked.len() < batch_size {
-            if cursor == order.len() {
-                order.shuffle(&mut rng);
-                cursor = 0;
-            }
-            picked.push(order[cursor]);
-            cursor += 1;
-        }
-        let symmetry = if config.augment {
-            random_cube_symmetry(&mut rng)
-        } else {
-            IDENTITY
-        };
-        let graphs: Vec<&StructureGraph> = picked.iter().map(|&i| &train_graphs[i]).collect();
-        let targets: Vec<&Targets> = picked.iter().map(|&i| &train_targets[i]).collect();
-        let prediction = Batch::new(&graphs, symmetry).forward(&model, device);
-        let loss = masked_loss(prediction, &targets, device);
-        let value: f32 = loss.clone().into_scalar();
-        if !value.is_finite() {
-            return Err(TrainError::Diverged { step, loss: value });
-        }
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optimizer.step(config.learning_rate(step), model, grads);
-        train_loss.push(LossPoint { step, loss: value });
-        progress(step + 1, value);
-        if (step + 1) % config.validate_every.max(1) == 0 || step + 1 == steps {
-            test_loss.push(LossPoint {
-                step: step + 1,
-                loss: evaluate(&model),
-            });
-        }
-    }
-    Ok(TrainedGlassNetwork {
+    let fitted = crate::fit(
+        &plan,
         model,
+        EpochOrder::new(
+            train.len(),
+            ChaCha8Rng::seed_from_u64(config.seed ^ 0x61A5_5000),
+        ),
+        |step| config.learning_rate(step),
+        |model, _, order: &mut EpochOrder| {
+            let picked = order.next_batch(batch_size);
+            let symmetry = if config.augment {
+                random_cube_symmetry(&mut order.rng)
+            } else {
+                IDENTITY
+            };
+            let graphs: Vec<&StructureGraph> = picked.iter().map(|&i| &train_graphs[i]).collect();
+            let targets: Vec<&Targets> = picked.iter().map(|&i| &train_targets[i]).collect();
+            let prediction = Batch::new(&graphs, symmetry).forward(model, device);
+            masked_loss(prediction, &targets, device)
+        },
+        |model| f64::from(evaluate(model)),
+        &mut |step, loss| {
+            progress(step, loss);
+            ControlFlow::Continue(())
+        },
+    )?;
+    Ok(TrainedGlassNetwork {
+        model: fitted.model,
         scale,
-        train_loss,
-        test_loss,
+        train_loss: fitted.train_loss,
+        test_loss: fitted.valid_loss,
+        seconds: fitted.seconds,
     })
 }
 

@@ -6,8 +6,8 @@ use crate::TrainError;
 use crate::host_adam::HostAdam;
 use crate::object_dynamics::seeded_init;
 use crate::trainer::LossPoint;
+use crate::{Checkpointing, FirstValidation, FitPlan, Keep};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
 use learnsim_models::{Mlp, MlpConfig};
 use learnsim_sim::mie::{ScatterRecipe, ScatterSample};
@@ -15,6 +15,8 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+use std::path::Path;
 
 /// The `nanophotonics` case's configuration (`configs/nanophotonics.toml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,6 +147,8 @@ pub struct TrainedScatterNet {
     pub valid_error: Vec<LossPoint>,
     /// Epoch whose weights were kept.
     pub best_epoch: usize,
+    /// Wall-clock seconds of training, over every segment of a resumed run.
+    pub seconds: f64,
 }
 
 /// Mean over spectra and wavelengths of |ŷ − y|/|y| (ScatterNet's "per off").
@@ -207,45 +211,75 @@ fn targets(samples: &[&ScatterSample], device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(flat, [samples.len(), width]), device)
 }
 
-/// Trains the MLP with Adam on the MSE of raw spectra; `progress(step, loss)` after every step.
+/// Epochs over the training set: at each epoch's first step the order is shuffled again (from
+/// the previous epoch's order), then cut into batches, the last one shorter.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct EpochChunks {
+    rng: ChaCha8Rng,
+    order: Vec<usize>,
+    batch_size: usize,
+}
+
+impl EpochChunks {
+    fn steps_per_epoch(&self) -> usize {
+        self.order.len().div_ceil(self.batch_size)
+    }
+
+    /// The examples of step `step`.
+    fn batch(&mut self, step: usize) -> &[usize] {
+        let at = step % self.steps_per_epoch();
+        if at == 0 {
+            self.order.shuffle(&mut self.rng);
+        }
+        let start = at * self.batch_size;
+        &self.order[start..(start + self.batch_size).min(self.order.len())]
+    }
+}
+
+/// Trains the MLP with Adam on the MSE of raw spectra through the shared fit loop (the rate
+/// decaying per epoch, validation every `validate_every` epochs, the best validated weights
+/// kept); with `checkpoint`, saves itself there at each validation and resumes from a
+/// checkpoint of the same plan; `progress(step, loss)` after every step.
 pub fn train_scatter_net(
     config: &ScatterTrainConfig,
     train: &[ScatterSample],
     valid: &[ScatterSample],
     device: &Device,
+    checkpoint: Option<&Path>,
     progress: &mut dyn FnMut(usize, f32),
 ) -> Result<TrainedScatterNet, TrainError> {
     check(train, &config.optics, "training")?;
     check(valid, &config.optics, "validation")?;
     let scale = InputScale::fit(train);
     let network = config.network();
-    let mut model = seeded_init(device, config.seed, || network.init(device));
-    let mut optimizer = AdamConfig::new().init();
+    let model = seeded_init(device, config.seed, || network.init(device));
     let valid_refs: Vec<&ScatterSample> = valid.iter().collect();
     let valid_truth: Vec<&[f64]> = valid.iter().map(|s| s.spectrum.as_slice()).collect();
-    let validate = |model: &Mlp| -> f64 {
-        let predicted = predict_with(
-            &model.valid(),
-            &scale,
-            &rows(&valid_refs),
-            &device.clone().inner(),
-        );
-        mean_relative_error(&predicted, &valid_truth)
+    let sampler = EpochChunks {
+        rng: ChaCha8Rng::seed_from_u64(config.seed ^ 0x5CA7_7E12),
+        order: (0..train.len()).collect(),
+        batch_size: config.batch_size.max(1),
     };
-    let mut best = (validate(&model), 0usize, model.clone());
-    let mut valid_error = vec![LossPoint {
-        step: 0,
-        loss: best.0 as f32,
-    }];
-    let mut train_loss = Vec::with_capacity(config.steps());
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5CA7_7E12);
-    let mut step = 0;
-    for epoch in 0..config.epochs {
-        order.shuffle(&mut rng);
-        let lr = config.lr * config.lr_decay_per_epoch.powi(epoch as i32);
-        for chunk in order.chunks(config.batch_size.max(1)) {
-            let batch: Vec<&ScatterSample> = chunk.iter().map(|&i| &train[i]).collect();
+    let per_epoch = sampler.steps_per_epoch();
+    let every = config.validate_every.max(1) * per_epoch;
+    let plan = FitPlan {
+        steps: config.epochs * per_epoch,
+        validate_every: every,
+        first_validation: FirstValidation::BeforeTraining,
+        keep: Keep::BestValidated,
+        checkpoint: checkpoint.map(|dir| Checkpointing {
+            dir: dir.to_path_buf(),
+            every,
+        }),
+    };
+    let fitted = crate::fit(
+        &plan,
+        model,
+        sampler,
+        |step| config.lr * config.lr_decay_per_epoch.powi((step / per_epoch) as i32),
+        |model, step, sampler: &mut EpochChunks| {
+            let batch: Vec<&ScatterSample> =
+                sampler.batch(step).iter().map(|&i| &train[i]).collect();
             let x = Tensor::from_data(
                 TensorData::new(
                     scale.apply(&rows(&batch)),
@@ -254,34 +288,29 @@ pub fn train_scatter_net(
                 device,
             );
             let diff = model.forward(x) - targets(&batch, device);
-            let loss = (diff.clone() * diff).mean();
-            let value: f32 = loss.clone().into_scalar();
-            if !value.is_finite() {
-                return Err(TrainError::Diverged { step, loss: value });
-            }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(lr, model, grads);
-            train_loss.push(LossPoint { step, loss: value });
-            step += 1;
-            progress(step, value);
-        }
-        if (epoch + 1) % config.validate_every.max(1) == 0 || epoch + 1 == config.epochs {
-            let error = validate(&model);
-            valid_error.push(LossPoint {
-                step,
-                loss: error as f32,
-            });
-            if error < best.0 {
-                best = (error, epoch + 1, model.clone());
-            }
-        }
-    }
+            (diff.clone() * diff).mean()
+        },
+        |model| {
+            let predicted = predict_with(
+                &model.valid(),
+                &scale,
+                &rows(&valid_refs),
+                &device.clone().inner(),
+            );
+            mean_relative_error(&predicted, &valid_truth)
+        },
+        &mut |step, loss| {
+            progress(step, loss);
+            ControlFlow::Continue(())
+        },
+    )?;
     Ok(TrainedScatterNet {
-        model: best.2,
+        model: fitted.model,
         scale,
-        train_loss,
-        valid_error,
-        best_epoch: best.1,
+        train_loss: fitted.train_loss,
+        valid_error: fitted.valid_loss,
+        best_epoch: fitted.best_step / per_epoch,
+        seconds: fitted.seconds,
     })
 }
 

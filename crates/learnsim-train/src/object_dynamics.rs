@@ -531,8 +531,8 @@ fn fit<M: Module, T: ObjectTrajectory>(
     let fitted = crate::fit(
         &plan,
         model,
-        // Unused: every step seeds its own batch RNG from (seed, step).
-        ChaCha8Rng::seed_from_u64(config.seed),
+        // No sampler state: every step seeds its own batch RNG from (seed, step).
+        (),
         |step| config.learning_rate(step),
         |model, step, _| {
             let mut rng =

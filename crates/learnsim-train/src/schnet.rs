@@ -5,15 +5,16 @@
 use crate::TrainError;
 use crate::object_dynamics::seeded_init;
 use crate::trainer::LossPoint;
+use crate::{Checkpointing, EpochOrder, FirstValidation, FitPlan, Keep};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
 use learnsim_models::{AtomsGraph, SchNet, SchNetConfig};
 use learnsim_sim::stillinger_weber::{Configuration, EnergyForces};
 use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+use std::path::Path;
 
 /// The `schnet-si` case's configuration (`configs/schnet-si.toml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,6 +110,8 @@ pub struct TrainedSchNet {
     pub train_loss: Vec<LossPoint>,
     /// Validation loss at step 0 and every `validate_every` steps.
     pub valid_loss: Vec<LossPoint>,
+    /// Wall-clock seconds of training, over every segment of a resumed run.
+    pub seconds: f64,
 }
 
 fn flat_positions(configs: &[&Configuration]) -> Vec<f32> {
@@ -140,12 +143,15 @@ fn batch_loss(
         .mean()
 }
 
-/// Trains on energies with Adam; `progress(step, loss)` after every step.
+/// Trains on energies with Adam through the shared fit loop (epochs of a seeded shuffle);
+/// with `checkpoint`, saves itself there every `validate_every` steps and resumes from a
+/// checkpoint of the same plan; `progress(step, loss)` after every step.
 pub fn train_schnet(
     config: &SchNetTrainConfig,
     train: &[Configuration],
     valid: &[Configuration],
     device: &Device,
+    checkpoint: Option<&Path>,
     progress: &mut dyn FnMut(usize, f32),
 ) -> Result<TrainedSchNet, TrainError> {
     if train.is_empty() || valid.is_empty() {
@@ -155,58 +161,57 @@ pub fn train_schnet(
     }
     let scale = EnergyScale::fit(train);
     let network = config.network();
-    let mut model = seeded_init(device, config.seed, || network.init(device));
-    let mut optimizer = AdamConfig::new().init();
+    let model = seeded_init(device, config.seed, || network.init(device));
     let valid_refs: Vec<&Configuration> = valid.iter().take(512).collect();
     let inference = device.clone().inner();
-    let validate = |model: &SchNet| -> f32 {
-        let m = model.valid();
-        let chunks: Vec<f32> = valid_refs
-            .chunks(128)
-            .map(|c| batch_loss(&m, &scale, c, &inference).into_scalar::<f32>() * c.len() as f32)
-            .collect();
-        chunks.iter().sum::<f32>() / valid_refs.len() as f32
+    let plan = FitPlan {
+        steps: config.steps,
+        validate_every: config.validate_every,
+        first_validation: FirstValidation::BeforeTraining,
+        keep: Keep::Last,
+        checkpoint: checkpoint.map(|dir| Checkpointing {
+            dir: dir.to_path_buf(),
+            every: config.validate_every,
+        }),
     };
-    let mut train_loss = Vec::with_capacity(config.steps);
-    let mut valid_loss = vec![LossPoint {
-        step: 0,
-        loss: validate(&model),
-    }];
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut cursor = order.len();
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5C4E_7000);
-    for step in 0..config.steps {
-        // Epochs of a seeded shuffle.
-        let mut batch = Vec::with_capacity(config.batch_size);
-        while batch.len() < config.batch_size.min(train.len()) {
-            if cursor == order.len() {
-                order.shuffle(&mut rng);
-                cursor = 0;
-            }
-            batch.push(&train[order[cursor]]);
-            cursor += 1;
-        }
-        let loss = batch_loss(&model, &scale, &batch, device);
-        let value: f32 = loss.clone().into_scalar();
-        if !value.is_finite() {
-            return Err(TrainError::Diverged { step, loss: value });
-        }
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optimizer.step(config.learning_rate(step), model, grads);
-        train_loss.push(LossPoint { step, loss: value });
-        progress(step + 1, value);
-        if (step + 1) % config.validate_every.max(1) == 0 || step + 1 == config.steps {
-            valid_loss.push(LossPoint {
-                step: step + 1,
-                loss: validate(&model),
-            });
-        }
-    }
-    Ok(TrainedSchNet {
+    let batch_size = config.batch_size.min(train.len());
+    let fitted = crate::fit(
+        &plan,
         model,
+        EpochOrder::new(
+            train.len(),
+            ChaCha8Rng::seed_from_u64(config.seed ^ 0x5C4E_7000),
+        ),
+        |step| config.learning_rate(step),
+        |model, _, order: &mut EpochOrder| {
+            let batch: Vec<&Configuration> = order
+                .next_batch(batch_size)
+                .into_iter()
+                .map(|i| &train[i])
+                .collect();
+            batch_loss(model, &scale, &batch, device)
+        },
+        |model| {
+            let m = model.valid();
+            let chunks: Vec<f32> = valid_refs
+                .chunks(128)
+                .map(|c| {
+                    batch_loss(&m, &scale, c, &inference).into_scalar::<f32>() * c.len() as f32
+                })
+                .collect();
+            f64::from(chunks.iter().sum::<f32>() / valid_refs.len() as f32)
+        },
+        &mut |step, loss| {
+            progress(step, loss);
+            ControlFlow::Continue(())
+        },
+    )?;
+    Ok(TrainedSchNet {
+        model: fitted.model,
         scale,
-        train_loss,
-        valid_loss,
+        train_loss: fitted.train_loss,
+        valid_loss: fitted.valid_loss,
+        seconds: fitted.seconds,
     })
 }
 

@@ -237,7 +237,7 @@ fn the_scatternet_trainer_reports_an_overflowing_loss_as_divergence() {
     poisoned[0].spectrum[3] = f64::from(HUGE);
     let device = default_training_device();
     poison_diverges("nanophotonics", &poisoned[..], train, |data| {
-        train_scatter_net(&config, data, valid, &device, &mut |_, _| {})
+        train_scatter_net(&config, data, valid, &device, None, &mut |_, _| {})
     });
 }
 
@@ -280,7 +280,7 @@ fn the_glass_trainer_reports_a_nan_loss_as_divergence() {
     }
     let device = default_training_device();
     poison_diverges("glass", &poisoned[..], &train[..], |data| {
-        train_glass_network(&config, data, &test, &device, &mut |_, _| {})
+        train_glass_network(&config, data, &test, &device, None, &mut |_, _| {})
     });
 }
 
@@ -403,7 +403,7 @@ fn the_schnet_trainer_reports_a_nan_loss_as_divergence() {
     }
     let device = default_training_device();
     poison_diverges("schnet", &poisoned[..], &train[..], |data| {
-        train_schnet(&config, data, &valid, &device, &mut |_, _| {})
+        train_schnet(&config, data, &valid, &device, None, &mut |_, _| {})
     });
 }
 

@@ -6,7 +6,7 @@ use learnsim_models::{Mlp, MlpConfig, default_training_device};
 use learnsim_sim::nbody::NBodyConfig;
 use learnsim_train::object_dynamics::{ObjectTrainConfig, train_interaction_network};
 use learnsim_train::{
-    Checkpointing, FirstValidation, FitPlan, FitResult, Keep, TrainError, fit,
+    Checkpointing, EpochOrder, FirstValidation, FitPlan, FitResult, Keep, TrainError, fit,
     model_parameters as parameters,
 };
 use rand::{Rng, SeedableRng};
@@ -16,7 +16,7 @@ use std::path::Path;
 
 const STEPS: usize = 40;
 
-/// Regression of sin(3x) on [−1, 1] by an MLP on 16 points drawn from `rng`.
+/// Regression of sin(3x) on [−1, 1] by an MLP on 16 points drawn from `rng` (validation).
 fn batch_loss(model: &Mlp, rng: &mut ChaCha8Rng) -> Tensor<1> {
     let device = default_training_device();
     let x: Vec<f32> = (0..16).map(|_| rng.random_range(-1.0..1.0)).collect();
@@ -26,8 +26,30 @@ fn batch_loss(model: &Mlp, rng: &mut ChaCha8Rng) -> Tensor<1> {
     (model.forward(input) - target).powf_scalar(2.0).mean()
 }
 
+/// The training set: 50 points of [−1, 1], drawn in epochs of a seeded shuffle.
+fn training_points() -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    (0..50).map(|_| rng.random_range(-1.0..1.0)).collect()
+}
+
+/// Regression of sin(3x) on the training points `picked`, jittered by the sampler's RNG.
+fn epoch_loss(model: &Mlp, points: &[f32], order: &mut EpochOrder) -> Tensor<1> {
+    let device = default_training_device();
+    let picked = order.next_batch(16);
+    let x: Vec<f32> = picked
+        .iter()
+        .map(|&i| points[i] + order.rng.random_range(-0.01..0.01))
+        .collect();
+    let y: Vec<f32> = x.iter().map(|v| (3.0 * v).sin()).collect();
+    let input = Tensor::from_data(TensorData::new(x, [16, 1]), &device);
+    let target = Tensor::from_data(TensorData::new(y, [16, 1]), &device);
+    (model.forward(input) - target).powf_scalar(2.0).mean()
+}
+
 /// Fits `model` under `plan`, stopping after `stop_after` steps when given. Batches come from
-/// the loop's RNG stream (so a resume must restore its position); the rate jumps from 1e-2 to
+/// the fit's sampler, an epoch order over 50 points (the stop at step 17 falls inside the
+/// second epoch) whose RNG also jitters the points, so a resume must restore the order, the
+/// cursor and the RNG's position; the rate jumps from 1e-2 to
 /// 1.0 after step 12, so that the later weights validate worse than step 10's and the kept
 /// (best) weights are saved before the stop at step 17 (so a resume must restore them too).
 fn run(
@@ -35,12 +57,13 @@ fn run(
     model: Mlp,
     stop_after: Option<usize>,
 ) -> Result<FitResult<Mlp>, TrainError> {
+    let points = training_points();
     fit(
         plan,
         model,
-        ChaCha8Rng::seed_from_u64(0xF17),
+        EpochOrder::new(points.len(), ChaCha8Rng::seed_from_u64(0xF17)),
         |step| if step < 12 { 1e-2 } else { 1.0 },
-        |model, _, rng| batch_loss(model, rng),
+        |model, _, order: &mut EpochOrder| epoch_loss(model, &points, order),
         |model| {
             let mut fixed = ChaCha8Rng::seed_from_u64(u64::MAX);
             f64::from(batch_loss(model, &mut fixed).into_scalar::<f32>())

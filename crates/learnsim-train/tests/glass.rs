@@ -123,8 +123,8 @@ fn training_is_deterministic_and_the_network_is_permutation_equivariant_and_tran
     let train: Vec<PropensitySample> = (0..4).map(sample).collect();
     let test = vec![sample(100)];
     let c = config();
-    let a = train_glass_network(&c, &train, &test, &device, &mut |_, _| {}).unwrap();
-    let b = train_glass_network(&c, &train, &test, &device, &mut |_, _| {}).unwrap();
+    let a = train_glass_network(&c, &train, &test, &device, None, &mut |_, _| {}).unwrap();
+    let b = train_glass_network(&c, &train, &test, &device, None, &mut |_, _| {}).unwrap();
     let curve = |t: &learnsim_train::glass::TrainedGlassNetwork| -> Vec<f32> {
         t.train_loss.iter().map(|p| p.loss).collect()
     };
@@ -188,7 +188,7 @@ fn the_network_learns_a_structural_signal_from_the_radius_graph() {
     c.epochs = 30;
     c.batch_size = 2;
     c.validate_every = 40;
-    let trained = train_glass_network(&c, &train, &test, &device, &mut |_, _| {}).unwrap();
+    let trained = train_glass_network(&c, &train, &test, &device, None, &mut |_, _| {}).unwrap();
     let predicted = trained
         .predict(&test[0], &c, IDENTITY, false, &device)
         .unwrap();

@@ -31,7 +31,8 @@ fn training_learns_and_design_reaches_reachable_targets() {
     let data = scatter_dataset(&c.optics, 1000, |i| 100 + i as u64).expect("solves");
     let (train, rest) = data.split_at(800);
     let (valid, test) = rest.split_at(100);
-    let trained = train_scatter_net(&c, train, valid, &device, &mut |_, _| {}).expect("trains");
+    let trained =
+        train_scatter_net(&c, train, valid, &device, None, &mut |_, _| {}).expect("trains");
     let best = trained
         .valid_error
         .iter()

@@ -110,8 +110,8 @@ fn fit<M: Module>(
     let fitted = crate::fit(
         &plan,
         net,
-        // Unused: every step seeds its own batch RNG from (seed, step).
-        ChaCha8Rng::seed_from_u64(config.seed),
+        // No sampler state: every step seeds its own batch RNG from (seed, step).
+        (),
         |step| config.learning_rate(step),
         |net, step, _| {
             let mut rng =
