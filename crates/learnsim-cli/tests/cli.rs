@@ -1255,11 +1255,6 @@ fn quick_hit_run_keeps_the_curl_variant_solenoidal_and_reuses_its_flow() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("hit");
     let (m, text) = quick_run("hit-3d", &out);
-    // Its autoencoders do not checkpoint yet: re-scoring is refused instead of retraining.
-    let refused = learnsim(&["eval", "--run", out.to_str().unwrap()]);
-    assert_eq!(refused.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&refused.stderr);
-    assert!(err.contains("do not checkpoint yet"), "{err}");
     assert_eq!(m["case"], "hit-3d");
     assert_eq!(m["bars"].as_array().unwrap().len(), 4, "{text}");
     // div_h curl_h = 0 holds for any weights: only f32 round-off (≈ 1e-7 relative) is left.

@@ -355,3 +355,38 @@ pub(crate) fn counted_from_one(points: Vec<LossPoint>) -> Vec<LossPoint> {
         })
         .collect()
 }
+
+/// Epochs over the training set: at each epoch's first step the order is shuffled again (from
+/// the previous epoch's order), then cut into batches, the last one shorter.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochChunks {
+    rng: ChaCha8Rng,
+    order: Vec<usize>,
+    batch_size: usize,
+}
+
+impl EpochChunks {
+    /// `examples` indices in batches of `batch_size` (at least 1).
+    pub fn new(examples: usize, batch_size: usize, rng: ChaCha8Rng) -> Self {
+        Self {
+            rng,
+            order: (0..examples).collect(),
+            batch_size: batch_size.max(1),
+        }
+    }
+
+    /// Steps per epoch (the last batch of an epoch may be shorter).
+    pub fn steps_per_epoch(&self) -> usize {
+        self.order.len().div_ceil(self.batch_size)
+    }
+
+    /// The examples of step `step` (steps are drawn in order, from 0).
+    pub fn batch(&mut self, step: usize) -> &[usize] {
+        let at = step % self.steps_per_epoch();
+        if at == 0 {
+            self.order.shuffle(&mut self.rng);
+        }
+        let start = at * self.batch_size;
+        &self.order[start..(start + self.batch_size).min(self.order.len())]
+    }
+}

@@ -6,12 +6,11 @@ use crate::TrainError;
 use crate::host_adam::HostAdam;
 use crate::object_dynamics::seeded_init;
 use crate::trainer::LossPoint;
-use crate::{Checkpointing, FirstValidation, FitPlan, Keep};
+use crate::{Checkpointing, EpochChunks, FirstValidation, FitPlan, Keep};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use learnsim_models::{Mlp, MlpConfig};
 use learnsim_sim::mie::{ScatterRecipe, ScatterSample};
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -211,31 +210,6 @@ fn targets(samples: &[&ScatterSample], device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(flat, [samples.len(), width]), device)
 }
 
-/// Epochs over the training set: at each epoch's first step the order is shuffled again (from
-/// the previous epoch's order), then cut into batches, the last one shorter.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct EpochChunks {
-    rng: ChaCha8Rng,
-    order: Vec<usize>,
-    batch_size: usize,
-}
-
-impl EpochChunks {
-    fn steps_per_epoch(&self) -> usize {
-        self.order.len().div_ceil(self.batch_size)
-    }
-
-    /// The examples of step `step`.
-    fn batch(&mut self, step: usize) -> &[usize] {
-        let at = step % self.steps_per_epoch();
-        if at == 0 {
-            self.order.shuffle(&mut self.rng);
-        }
-        let start = at * self.batch_size;
-        &self.order[start..(start + self.batch_size).min(self.order.len())]
-    }
-}
-
 /// Trains the MLP with Adam on the MSE of raw spectra through the shared fit loop (the rate
 /// decaying per epoch, validation every `validate_every` epochs, the best validated weights
 /// kept); with `checkpoint`, saves itself there at each validation and resumes from a
@@ -255,11 +229,11 @@ pub fn train_scatter_net(
     let model = seeded_init(device, config.seed, || network.init(device));
     let valid_refs: Vec<&ScatterSample> = valid.iter().collect();
     let valid_truth: Vec<&[f64]> = valid.iter().map(|s| s.spectrum.as_slice()).collect();
-    let sampler = EpochChunks {
-        rng: ChaCha8Rng::seed_from_u64(config.seed ^ 0x5CA7_7E12),
-        order: (0..train.len()).collect(),
-        batch_size: config.batch_size.max(1),
-    };
+    let sampler = EpochChunks::new(
+        train.len(),
+        config.batch_size,
+        ChaCha8Rng::seed_from_u64(config.seed ^ 0x5CA7_7E12),
+    );
     let per_epoch = sampler.steps_per_epoch();
     let every = config.validate_every.max(1) * per_epoch;
     let plan = FitPlan {

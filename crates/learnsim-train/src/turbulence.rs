@@ -6,16 +6,17 @@
 use crate::TrainError;
 use crate::object_dynamics::seeded_init;
 use crate::trainer::LossPoint;
+use crate::{Checkpointing, EpochChunks, FirstValidation, FitPlan, Keep};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
 use learnsim_models::{FieldAutoencoder, FieldAutoencoderConfig, FieldOutput};
 use learnsim_sim::spectral::Fft3;
 use learnsim_sim::spectral::turbulence::TurbulenceRecipe;
 use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+use std::path::Path;
 
 /// The `hit-3d` case's configuration (`configs/hit-3d.toml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +69,8 @@ pub struct TrainedAutoencoder {
     pub valid_error: Vec<LossPoint>,
     /// The epoch whose weights were kept (lowest validation error).
     pub best_epoch: usize,
+    /// Wall-clock seconds of training, over every segment of a resumed run.
+    pub seconds: f64,
 }
 
 fn batch(fields: &[&Vec<f32>], n: usize, scale: f32, device: &Device) -> Tensor<5> {
@@ -98,13 +101,17 @@ fn check(fields: &[Vec<f32>], n: usize, what: &str) -> Result<(), TrainError> {
     Ok(())
 }
 
-/// Trains one variant on `train`, keeping the weights with the lowest validation error.
+/// Trains one variant on `train` through the shared fit loop (epochs of a seeded shuffle, the
+/// rate decaying per epoch, validation after each epoch), keeping the weights with the lowest
+/// validation error; with `checkpoint`, saves itself there after each epoch and resumes from
+/// a checkpoint of the same plan.
 pub fn train_autoencoder(
     config: &TurbulenceConfig,
     output: FieldOutput,
     train: &[Vec<f32>],
     valid: &[Vec<f32>],
     device: &Device,
+    checkpoint: Option<&Path>,
     progress: &mut dyn FnMut(usize, f32),
 ) -> Result<TrainedAutoencoder, TrainError> {
     let n = config.flow.n;
@@ -125,61 +132,57 @@ pub fn train_autoencoder(
         / count)
         .sqrt() as f32;
     let network = config.network(output);
-    let mut model = seeded_init(device, config.seed, || network.init(device));
-    let mut optimizer = AdamConfig::new().init();
+    let model = seeded_init(device, config.seed, || network.init(device));
     let inference = device.clone().inner();
-    let validate = |model: &FieldAutoencoder| -> f64 {
-        let predicted = reconstruct_with(&model.valid(), scale, valid, n, &inference);
-        predicted
-            .iter()
-            .zip(valid)
-            .map(|(p, t)| relative_l2(p, t))
-            .sum::<f64>()
-            / valid.len() as f64
+    let sampler = EpochChunks::new(
+        train.len(),
+        config.batch_size,
+        ChaCha8Rng::seed_from_u64(config.seed ^ 0x7E5B_0A1D),
+    );
+    let per_epoch = sampler.steps_per_epoch();
+    let plan = FitPlan {
+        steps: config.epochs * per_epoch,
+        validate_every: per_epoch,
+        first_validation: FirstValidation::BeforeTraining,
+        keep: Keep::BestValidated,
+        checkpoint: checkpoint.map(|dir| Checkpointing {
+            dir: dir.to_path_buf(),
+            every: per_epoch,
+        }),
     };
-    let mut best = (validate(&model), 0usize, model.clone());
-    let mut valid_error = vec![LossPoint {
-        step: 0,
-        loss: best.0 as f32,
-    }];
-    let mut train_loss = Vec::new();
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x7E5B_0A1D);
     let decay = (config.lr_final / config.lr).powf(1.0 / (config.epochs.max(2) - 1) as f64);
-    let mut step = 0;
-    for epoch in 0..config.epochs {
-        order.shuffle(&mut rng);
-        let lr = config.lr * decay.powi(epoch as i32);
-        for chunk in order.chunks(config.batch_size.max(1)) {
-            let fields: Vec<&Vec<f32>> = chunk.iter().map(|&i| &train[i]).collect();
+    let fitted = crate::fit(
+        &plan,
+        model,
+        sampler,
+        |step| config.lr * decay.powi((step / per_epoch) as i32),
+        |model, step, sampler: &mut EpochChunks| {
+            let fields: Vec<&Vec<f32>> = sampler.batch(step).iter().map(|&i| &train[i]).collect();
             let x = batch(&fields, n, scale, device);
             let diff = model.forward(x.clone()) - x;
-            let loss = (diff.clone() * diff).mean();
-            let value: f32 = loss.clone().into_scalar();
-            if !value.is_finite() {
-                return Err(TrainError::Diverged { step, loss: value });
-            }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(lr, model, grads);
-            step += 1;
-            train_loss.push(LossPoint { step, loss: value });
-            progress(step, value);
-        }
-        let error = validate(&model);
-        valid_error.push(LossPoint {
-            step,
-            loss: error as f32,
-        });
-        if error < best.0 {
-            best = (error, epoch + 1, model.clone());
-        }
-    }
+            (diff.clone() * diff).mean()
+        },
+        |model| {
+            let predicted = reconstruct_with(&model.valid(), scale, valid, n, &inference);
+            predicted
+                .iter()
+                .zip(valid)
+                .map(|(p, t)| relative_l2(p, t))
+                .sum::<f64>()
+                / valid.len() as f64
+        },
+        &mut |step, loss| {
+            progress(step, loss);
+            ControlFlow::Continue(())
+        },
+    )?;
     Ok(TrainedAutoencoder {
-        model: best.2.valid(),
+        model: fitted.model.valid(),
         scale,
-        train_loss,
-        valid_error,
-        best_epoch: best.1,
+        train_loss: crate::fit::counted_from_one(fitted.train_loss),
+        valid_error: fitted.valid_loss,
+        best_epoch: fitted.best_step / per_epoch,
+        seconds: fitted.seconds,
     })
 }
 

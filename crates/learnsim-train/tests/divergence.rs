@@ -211,6 +211,7 @@ fn the_turbulence_autoencoder_trainer_reports_an_exploding_loss_as_divergence() 
             &train,
             &valid,
             &device,
+            None,
             &mut |_, _| {},
         )
     };

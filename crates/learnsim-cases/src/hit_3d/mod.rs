@@ -10,7 +10,7 @@ use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, progress_bar, setup_validated, write_outputs};
+use crate::runner::{Setup, note_resume, progress_bar, setup_validated, write_outputs};
 use crate::side_by_side::side_by_side;
 use anyhow::{Context, Result, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -40,7 +40,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
-    rerun: crate::Rerun::Retrains,
+    rerun: crate::Rerun::FromCheckpoints,
 };
 
 /// Wavenumbers whose spectrum the bar checks: 1, …, this.
@@ -239,17 +239,17 @@ fn score(
     }
 }
 
-/// Trains one autoencoder, its bar in `bars`; returns it and its wall time.
+/// Trains one autoencoder, its bar in `bars`, checkpointing into (and resuming from)
+/// `checkpoint`; returns it and its training seconds over every segment of the run.
 fn train_variant(
     config: &TurbulenceConfig,
     output: FieldOutput,
-    label: &'static str,
-    train: &[Vec<f32>],
-    valid: &[Vec<f32>],
+    (label, checkpoint): (&'static str, &Path),
+    (train, valid): (&[Vec<f32>], &[Vec<f32>]),
     bars: &MultiProgress,
 ) -> Result<(TrainedAutoencoder, f64)> {
     let steps = config.epochs * train.len().div_ceil(config.batch_size.max(1));
-    let clock = Instant::now();
+    note_resume(label, checkpoint, steps);
     let (progress, mut callback) = progress_bar(label, steps);
     let progress = bars.add(progress);
     let trained = train_autoencoder(
@@ -258,10 +258,12 @@ fn train_variant(
         train,
         valid,
         &default_training_device(),
+        Some(checkpoint),
         &mut callback,
     )?;
     progress.finish_and_clear();
-    Ok((trained, clock.elapsed().as_secs_f64()))
+    let seconds = trained.seconds;
+    Ok((trained, seconds))
 }
 
 /// A line each for the simulator and the two autoencoders.
@@ -329,7 +331,9 @@ pub fn run(args: &RunArgs) -> Result<String> {
             "constrained = \"velocity\" is the plain variant: use vector-potential or leray-potential"
         );
     }
-    // Side by side (see `side_by_side`): each keeps its own seed, batches and weights.
+    // Side by side (see `side_by_side`): each keeps its own seed, batches and weights, and its
+    // checkpoints in RUN/checkpoint/{curl,plain}.
+    let checkpoints = setup.out.join("checkpoint");
     let bars = MultiProgress::new();
     let (constrained, plain) = side_by_side(
         &bars,
@@ -337,9 +341,8 @@ pub fn run(args: &RunArgs) -> Result<String> {
             train_variant(
                 config,
                 config.constrained,
-                "train curl-A autoencoder",
-                train,
-                valid,
+                ("train curl-A autoencoder", &checkpoints.join("curl")),
+                (train, valid),
                 bars,
             )
         },
@@ -347,9 +350,8 @@ pub fn run(args: &RunArgs) -> Result<String> {
             train_variant(
                 config,
                 FieldOutput::Velocity,
-                "train plain autoencoder",
-                train,
-                valid,
+                ("train plain autoencoder", &checkpoints.join("plain")),
+                (train, valid),
                 bars,
             )
         },
