@@ -42,7 +42,7 @@ pub mod spring_chain;
 
 pub use bars::{PassIf, bar};
 pub use request::{RunArgs, TierArg};
-pub use rerun::{Rerun, rescore};
+pub use rerun::rescore;
 
 use anyhow::Result;
 use std::path::PathBuf;
@@ -85,11 +85,10 @@ pub trait Case: Sync {
     fn description(&self) -> &'static str;
     /// What the learned simulator steps.
     fn kind(&self) -> CaseKind;
-    /// `learnsim run`: the whole pipeline into `args`' run folder.
+    /// `learnsim run`: the whole pipeline into `args`' run folder. Every network a case trains
+    /// checkpoints there, so a rerun on the same folder resumes it (and a finished run is
+    /// re-scored without training: `learnsim eval --run`).
     fn run(&self, args: &RunArgs) -> Result<String>;
-    /// Whether rerunning it on its own folder re-scores it from checkpoints (what `eval` and
-    /// `render` need) or trains it again.
-    fn rerun(&self) -> Rerun;
 }
 
 /// A case whose pipeline is one function over its run arguments (the object, grid, control
@@ -104,8 +103,6 @@ pub struct Pipeline {
     pub kind: CaseKind,
     /// The whole pipeline.
     pub run: fn(&RunArgs) -> Result<String>,
-    /// Whether its networks checkpoint (so that a rerun re-scores instead of retraining).
-    pub rerun: Rerun,
 }
 
 impl Case for Pipeline {
@@ -123,10 +120,6 @@ impl Case for Pipeline {
 
     fn run(&self, args: &RunArgs) -> Result<String> {
         (self.run)(args)
-    }
-
-    fn rerun(&self) -> Rerun {
-        self.rerun
     }
 }
 

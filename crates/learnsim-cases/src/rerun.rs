@@ -8,28 +8,10 @@ use crate::{Case, RunArgs, TierArg, find};
 use anyhow::{Result, bail};
 use std::path::Path;
 
-/// What a case's pipeline does when it is run again on its own folder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rerun {
-    /// Every network resumes from its checkpoint: a finished run is re-scored, not retrained.
-    FromCheckpoints,
-    /// Some network has no checkpoint yet: the run would be trained again.
-    Retrains,
-}
-
 /// Re-scores the run in `dir` (a run of a registered case that is not a particle case) with
 /// its saved config, tier and seed.
 pub fn rescore(dir: &Path, record: &RunRecord) -> Result<String> {
     let case: &dyn Case = find(&record.identity.case)?;
-    if case.rerun() == Rerun::Retrains {
-        bail!(
-            "{}: {} trains networks that do not checkpoint yet, so re-scoring it would train it again; `learnsim run {} --out {}` does that knowingly",
-            dir.display(),
-            case.name(),
-            case.name(),
-            dir.display()
-        );
-    }
     let config = dir.join("config.toml");
     if !config.exists() {
         bail!(

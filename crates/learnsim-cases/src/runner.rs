@@ -7,7 +7,7 @@ use crate::request::RunArgs;
 use crate::run_folder::{self, RunIdentity, RunState};
 use crate::{TierArg, leaderboard, plots, report};
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use learnsim_data::write_bytes_atomically;
 use learnsim_eval::object_dynamics::RolloutScores;
 use learnsim_sim::{Split, trajectory_seed};
@@ -184,6 +184,28 @@ pub fn note_resume(label: &str, dir: &Path, steps: usize) {
             );
         }
     }
+}
+
+/// Trains one network of a case behind a progress bar (its own, or one of `bars` when two
+/// train side by side), checkpointing into `RUN/checkpoint/NAME`, where a rerun resumes it
+/// (and says so); `train(checkpoint, progress)` is the case's trainer.
+pub fn train_network<T>(
+    out: &Path,
+    (label, name): (&'static str, &str),
+    steps: usize,
+    bars: Option<&MultiProgress>,
+    train: impl FnOnce(&Path, &mut dyn FnMut(usize, f32)) -> Result<T, learnsim_train::TrainError>,
+) -> Result<T> {
+    let checkpoint = out.join("checkpoint").join(name);
+    note_resume(label, &checkpoint, steps);
+    let (progress, mut callback) = progress_bar(label, steps);
+    let progress = match bars {
+        Some(bars) => bars.add(progress),
+        None => progress,
+    };
+    let trained = train(&checkpoint, &mut callback)?;
+    progress.finish_and_clear();
+    Ok(trained)
 }
 
 /// `one_step_dv_mse`, `mse_H` (positions), `vel_mse_H` (velocities) and `energy_drift`.

@@ -6,7 +6,7 @@
 use crate::TrainError;
 use crate::object_dynamics::seeded_init;
 use crate::trainer::LossPoint;
-use crate::{Checkpointing, FirstValidation, FitPlan, Keep};
+use crate::{Checkpointing, FirstValidation, FitPlan, Keep, Validation};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use learnsim_models::{UNet3d, UNet3dConfig};
@@ -243,8 +243,10 @@ pub fn train_unet(
     let decay = (config.lr_final / config.lr).powf(1.0 / (config.steps.max(2) - 1) as f64);
     let plan = FitPlan {
         steps: config.steps,
-        validate_every: config.valid_every,
-        first_validation: FirstValidation::BeforeTraining,
+        validation: Validation::Every {
+            steps: config.valid_every,
+            first: FirstValidation::BeforeTraining,
+        },
         keep: Keep::BestValidated,
         checkpoint: checkpoint.map(|dir| Checkpointing {
             dir: dir.to_path_buf(),

@@ -47,15 +47,28 @@ pub enum Keep {
     BestValidated,
 }
 
+/// When a fit validates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validation {
+    /// Never (a trainer without a validation set; the curve stays empty).
+    Never,
+    /// Every `steps` steps and after the last one; `first` says whether the initial weights
+    /// are validated too.
+    Every {
+        /// Steps between validations.
+        steps: usize,
+        /// Whether the initial weights are validated.
+        first: FirstValidation,
+    },
+}
+
 /// How long a fit runs and what it records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FitPlan {
     /// Optimiser steps.
     pub steps: usize,
-    /// Steps between validations (also after the last step).
-    pub validate_every: usize,
-    /// Whether the initial weights are validated.
-    pub first_validation: FirstValidation,
+    /// When it validates.
+    pub validation: Validation,
     /// Which weights are returned.
     pub keep: Keep,
     /// Checkpoints to resume from; `None` trains in memory only.
@@ -77,6 +90,35 @@ pub struct Fitted<M> {
     pub complete: bool,
     /// Wall-clock seconds of training, summed over every segment of a resumed fit.
     pub seconds: f64,
+}
+
+/// What a step's loss closure returns: the loss to differentiate and the loss its curve
+/// records (and the divergence check reads).
+pub trait StepLoss {
+    /// (differentiated, recorded).
+    fn parts(self) -> (Tensor<1>, Tensor<1>);
+}
+
+impl StepLoss for Tensor<1> {
+    fn parts(self) -> (Tensor<1>, Tensor<1>) {
+        (self.clone(), self)
+    }
+}
+
+/// A penalised loss: the gradient is the total's, the curve records the data term alone (as
+/// PDE-Net's training does, its sparsity penalties growing with each block).
+#[derive(Debug, Clone)]
+pub struct Penalised {
+    /// Data term plus penalties.
+    pub total: Tensor<1>,
+    /// Data term.
+    pub data: Tensor<1>,
+}
+
+impl StepLoss for Penalised {
+    fn parts(self) -> (Tensor<1>, Tensor<1>) {
+        (self.total, self.data)
+    }
 }
 
 /// Progress saved beside the weights and the optimiser state.
@@ -110,12 +152,12 @@ const BEST: &str = "best.bpk";
 /// # Errors
 /// `TrainError::Diverged` at the first non-finite training loss; `TrainError::Checkpoint` when
 /// a checkpoint cannot be written, or one found cannot be read or belongs to another plan.
-pub fn fit<M: Module, S: Serialize + DeserializeOwned>(
+pub fn fit<M: Module, S: Serialize + DeserializeOwned, L: StepLoss>(
     plan: &FitPlan,
     mut model: M,
     sampler: S,
     learning_rate: impl Fn(usize) -> f64,
-    mut step_loss: impl FnMut(&M, usize, &mut S) -> Tensor<1>,
+    mut step_loss: impl FnMut(&M, usize, &mut S) -> L,
     mut validate: impl FnMut(&M) -> f64,
     progress: &mut dyn FnMut(usize, f32) -> ControlFlow<()>,
 ) -> Result<Fitted<M>, TrainError> {
@@ -153,22 +195,29 @@ pub fn fit<M: Module, S: Serialize + DeserializeOwned>(
         }
     };
     let mut segment = Instant::now();
-    if !resumed && plan.first_validation == FirstValidation::BeforeTraining {
-        record_validation(&mut state, &model, &mut best_model);
-    }
-    let every = plan.validate_every.max(1);
+    let every = match plan.validation {
+        Validation::Never => None,
+        Validation::Every { steps, first } => {
+            if !resumed && first == FirstValidation::BeforeTraining {
+                record_validation(&mut state, &model, &mut best_model);
+            }
+            Some(steps.max(1))
+        }
+    };
     while state.step < plan.steps {
         let step = state.step;
-        let value = step_loss(&model, step, &mut state.sampler);
-        let scalar: f32 = value.clone().into_scalar();
+        let (loss, recorded) = step_loss(&model, step, &mut state.sampler).parts();
+        let scalar: f32 = recorded.into_scalar();
         if !scalar.is_finite() {
             return Err(TrainError::Diverged { step, loss: scalar });
         }
-        let grads = GradientsParams::from_grads(value.backward(), &model);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optimizer.step(learning_rate(step), model, grads);
         state.train_loss.push(LossPoint { step, loss: scalar });
         state.step = step + 1;
-        if state.step.is_multiple_of(every) || state.step == plan.steps {
+        if let Some(every) = every
+            && (state.step.is_multiple_of(every) || state.step == plan.steps)
+        {
             record_validation(&mut state, &model, &mut best_model);
         }
         state.seconds += segment.elapsed().as_secs_f64();

@@ -11,7 +11,7 @@
 use crate::TrainError;
 use crate::object_dynamics::seeded_init;
 use crate::trainer::LossPoint;
-use crate::{Checkpointing, EpochOrder, FirstValidation, FitPlan, Keep};
+use crate::{Checkpointing, EpochOrder, FirstValidation, FitPlan, Keep, Validation};
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use learnsim_core::{CellList, Domain, SelfEdges};
@@ -409,8 +409,10 @@ pub fn train_glass_network(
     let steps = config.steps();
     let plan = FitPlan {
         steps,
-        validate_every: config.validate_every,
-        first_validation: FirstValidation::BeforeTraining,
+        validation: Validation::Every {
+            steps: config.validate_every,
+            first: FirstValidation::BeforeTraining,
+        },
         keep: Keep::Last,
         checkpoint: checkpoint.map(|dir| Checkpointing {
             dir: dir.to_path_buf(),

@@ -8,8 +8,8 @@
 use crate::TrainError;
 use crate::object_dynamics::seeded_init;
 use crate::trainer::LossPoint;
+use crate::{Checkpointing, FirstValidation, FitPlan, Keep, Validation};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use learnsim_models::{Gns, GnsConfig, Mlp, MlpConfig};
 use learnsim_sim::rope::{RopeGroup, RopeRecipe, RopeRollout};
@@ -17,6 +17,8 @@ use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+use std::path::Path;
 
 /// Relation types of the rope (receiver i, sender j): root self, root→child spring,
 /// child→root spring, root→child bihop, child→root bihop, child–child spring, child–child
@@ -309,7 +311,33 @@ pub struct KoopmanNets {
     pub scale: StateScale,
 }
 
+/// Encoder and decoder as one module, what the fit loop trains.
+#[derive(Module, Debug)]
+pub struct EncoderDecoder {
+    encoder: Gns,
+    decoder: Mlp,
+}
+
+impl EncoderDecoder {
+    /// The networks with the state normalisation.
+    fn with_scale(&self, scale: StateScale) -> KoopmanNets {
+        KoopmanNets {
+            encoder: self.encoder.clone(),
+            decoder: self.decoder.clone(),
+            scale,
+        }
+    }
+}
+
 impl KoopmanNets {
+    /// The two networks as one module.
+    fn networks(self) -> EncoderDecoder {
+        EncoderDecoder {
+            encoder: self.encoder,
+            decoder: self.decoder,
+        }
+    }
+
     /// Codes of `frames` (each `n` balls), as a tensor `[frames·n, D]`.
     fn encode(&self, frames: &[&Vec<[f64; 4]>], device: &Device) -> Tensor<2> {
         let n = frames[0].len();
@@ -440,6 +468,8 @@ pub struct TrainedKoopman {
     pub train_loss: Vec<LossPoint>,
     /// Validation 100-step position MSE at each validation.
     pub valid_mse: Vec<LossPoint>,
+    /// Wall-clock seconds of training, over every segment of a resumed run.
+    pub seconds: f64,
 }
 
 fn normalised_tensor(states: &[&[f64; 4]], scale: &StateScale, device: &Device) -> Tensor<2> {
@@ -453,12 +483,16 @@ fn normalised_tensor(states: &[&[f64; 4]], scale: &StateScale, device: &Device) 
 /// Trains encoder and decoder: per step one training group, `fit_rollouts` of its rollouts;
 /// their codes (detached) give A and B by ridge least squares; the loss is the L1
 /// auto-encoding error over every frame plus the L1 error of the states decoded along the
-/// linear rollout of `sequence` steps from a random frame. `progress(step, loss)`.
+/// linear rollout of `sequence` steps from a random frame, through the shared fit loop (one
+/// Adam over both networks, which is the two of the paper's code: Adam is elementwise); with
+/// `checkpoint`, saves itself there every `validate_every` steps and resumes from a checkpoint
+/// of the same plan. `progress(step, loss)`.
 pub fn train_koopman(
     config: &KoopmanConfig,
     train: &[RopeGroup],
     valid: &[RopeGroup],
     device: &Device,
+    checkpoint: Option<&Path>,
     progress: &mut dyn FnMut(usize, f32),
 ) -> Result<TrainedKoopman, TrainError> {
     if train.is_empty() || valid.is_empty() {
@@ -475,108 +509,108 @@ pub fn train_koopman(
     }
     let scale = StateScale::fit(train);
     let (enc, dec) = (config.encoder(), config.decoder());
-    let mut nets = KoopmanNets {
+    let nets = KoopmanNets {
         encoder: seeded_init(device, config.seed, || enc.init(device)),
         decoder: seeded_init(device, config.seed ^ 1, || dec.init(device)),
         scale,
     };
-    let mut opt_enc = AdamConfig::new().init();
-    let mut opt_dec = AdamConfig::new().init();
     let inference = device.clone().inner();
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xC0_0A7);
-    let (mut train_loss, mut valid_mse) = (Vec::new(), Vec::new());
     let steps_total = config.rope.steps;
     let seq = config.sequence.min(steps_total);
-    for step in 0..config.steps {
-        let group = &train[rng.random_range(0..train.len())];
-        let n = group.params.n;
-        let chosen: Vec<&RopeRollout> = sample(&mut rng, per, config.fit_rollouts)
-            .into_iter()
-            .map(|i| &group.rollouts[i])
-            .collect();
-        let b = chosen.len();
-        // Every frame of every chosen rollout: [b·(T+1)·n, D].
-        let frames: Vec<&Vec<[f64; 4]>> = chosen.iter().flat_map(|r| r.states.iter()).collect();
-        let codes = nets.encode(&frames, device);
-        let d = config.code;
-        let host: Vec<f32> = codes
-            .clone()
-            .into_data()
-            .try_to_vec::<f32>()
-            .expect("f32 codes");
-        let t1 = steps_total + 1;
-        let host_codes: Codes = (0..b)
-            .map(|r| {
-                (0..t1)
-                    .map(|t| {
-                        (0..n)
-                            .map(|i| {
-                                let at = ((r * t1 + t) * n + i) * d;
-                                host[at..at + d].iter().map(|&v| f64::from(v)).collect()
-                            })
-                            .collect()
-                    })
-                    .collect()
-            })
-            .collect();
-        let actions: Vec<&[f64]> = chosen.iter().map(|r| r.actions.as_slice()).collect();
-        let w = BlockLinear::fit(&host_codes, &actions, config.ridge).tensor(device);
-        let states: Vec<&[f64; 4]> = frames.iter().flat_map(|f| f.iter()).collect();
-        let target = normalised_tensor(&states, &scale, device);
-        let reconstruction = (nets.decoder.forward(codes.clone()) - target.clone())
-            .abs()
-            .mean();
-        // Linear rollout of `seq` steps from frame t0 of each chosen rollout.
-        let t0 = rng.random_range(0..=steps_total - seq);
-        let rows_at = |t: usize| -> Tensor<1, Int> {
-            let idx: Vec<i64> = (0..b)
-                .flat_map(|r| (0..n).map(move |i| ((r * t1 + t) * n + i) as i64))
+    let plan = FitPlan {
+        steps: config.steps,
+        validation: Validation::Every {
+            steps: config.validate_every,
+            first: FirstValidation::AfterFirstInterval,
+        },
+        keep: Keep::Last,
+        checkpoint: checkpoint.map(|dir| Checkpointing {
+            dir: dir.to_path_buf(),
+            every: config.validate_every,
+        }),
+    };
+    let fitted = crate::fit(
+        &plan,
+        nets.networks(),
+        ChaCha8Rng::seed_from_u64(config.seed ^ 0xC0_0A7),
+        |step| config.learning_rate(step),
+        |networks: &EncoderDecoder, _, rng: &mut ChaCha8Rng| {
+            let view = networks.with_scale(scale);
+            let group = &train[rng.random_range(0..train.len())];
+            let n = group.params.n;
+            let chosen: Vec<&RopeRollout> = sample(rng, per, config.fit_rollouts)
+                .into_iter()
+                .map(|i| &group.rollouts[i])
                 .collect();
-            Tensor::from_data(TensorData::new(idx, [b * n]), device)
-        };
-        let adj = adjacency(n, b, device);
-        let mut g = codes.clone().select(0, rows_at(t0));
-        let mut prediction = Tensor::<2>::zeros([1, 1], device).sum();
-        for k in 0..seq {
-            let mut u = vec![0.0f32; b * n];
-            for (r, rollout) in chosen.iter().enumerate() {
-                u[r * n] = rollout.actions[t0 + k] as f32;
-            }
-            let u = Tensor::from_data(TensorData::new(u, [b * n, 1]), device);
-            g = linear_step(g, u, &adj, &w);
-            let truth = target.clone().select(0, rows_at(t0 + k + 1));
-            prediction = prediction + (nets.decoder.forward(g.clone()) - truth).abs().mean();
-        }
-        let loss = reconstruction + prediction.div_scalar(seq.max(1) as f64);
-        let value: f32 = loss.clone().into_scalar();
-        if !value.is_finite() {
-            return Err(TrainError::Diverged { step, loss: value });
-        }
-        let mut grads = loss.backward();
-        let lr = config.learning_rate(step);
-        let g_enc = GradientsParams::from_module(&mut grads, &nets.encoder);
-        let g_dec = GradientsParams::from_module(&mut grads, &nets.decoder);
-        nets.encoder = opt_enc.step(lr, nets.encoder, g_enc);
-        nets.decoder = opt_dec.step(lr, nets.decoder, g_dec);
-        train_loss.push(LossPoint { step, loss: value });
-        progress(step + 1, value);
-        if (step + 1) % config.validate_every.max(1) == 0 || step + 1 == config.steps {
-            let valid_nets = KoopmanNets {
-                encoder: nets.encoder.valid(),
-                decoder: nets.decoder.valid(),
-                scale,
+            let b = chosen.len();
+            // Every frame of every chosen rollout: [b·(T+1)·n, D].
+            let frames: Vec<&Vec<[f64; 4]>> = chosen.iter().flat_map(|r| r.states.iter()).collect();
+            let codes = view.encode(&frames, device);
+            let d = config.code;
+            let host: Vec<f32> = codes
+                .clone()
+                .into_data()
+                .try_to_vec::<f32>()
+                .expect("f32 codes");
+            let t1 = steps_total + 1;
+            let host_codes: Codes = (0..b)
+                .map(|r| {
+                    (0..t1)
+                        .map(|t| {
+                            (0..n)
+                                .map(|i| {
+                                    let at = ((r * t1 + t) * n + i) * d;
+                                    host[at..at + d].iter().map(|&v| f64::from(v)).collect()
+                                })
+                                .collect()
+                        })
+                        .collect()
+                })
+                .collect();
+            let actions: Vec<&[f64]> = chosen.iter().map(|r| r.actions.as_slice()).collect();
+            let w = BlockLinear::fit(&host_codes, &actions, config.ridge).tensor(device);
+            let states: Vec<&[f64; 4]> = frames.iter().flat_map(|f| f.iter()).collect();
+            let target = normalised_tensor(&states, &scale, device);
+            let reconstruction = (view.decoder.forward(codes.clone()) - target.clone())
+                .abs()
+                .mean();
+            // Linear rollout of `seq` steps from frame t0 of each chosen rollout.
+            let t0 = rng.random_range(0..=steps_total - seq);
+            let rows_at = |t: usize| -> Tensor<1, Int> {
+                let idx: Vec<i64> = (0..b)
+                    .flat_map(|r| (0..n).map(move |i| ((r * t1 + t) * n + i) as i64))
+                    .collect();
+                Tensor::from_data(TensorData::new(idx, [b * n]), device)
             };
-            let mse = cko_rollout_mse(&valid_nets, valid, config, &inference);
-            valid_mse.push(LossPoint {
-                step: step + 1,
-                loss: mse as f32,
-            });
-        }
-    }
+            let adj = adjacency(n, b, device);
+            let mut g = codes.clone().select(0, rows_at(t0));
+            let mut prediction = Tensor::<2>::zeros([1, 1], device).sum();
+            for k in 0..seq {
+                let mut u = vec![0.0f32; b * n];
+                for (r, rollout) in chosen.iter().enumerate() {
+                    u[r * n] = rollout.actions[t0 + k] as f32;
+                }
+                let u = Tensor::from_data(TensorData::new(u, [b * n, 1]), device);
+                g = linear_step(g, u, &adj, &w);
+                let truth = target.clone().select(0, rows_at(t0 + k + 1));
+                prediction = prediction + (view.decoder.forward(g.clone()) - truth).abs().mean();
+            }
+            reconstruction + prediction.div_scalar(seq.max(1) as f64)
+        },
+        |networks| {
+            let valid_nets = networks.valid().with_scale(scale);
+            cko_rollout_mse(&valid_nets, valid, config, &inference)
+        },
+        &mut |step, loss| {
+            progress(step, loss);
+            ControlFlow::Continue(())
+        },
+    )?;
     Ok(TrainedKoopman {
-        nets,
-        train_loss,
-        valid_mse,
+        nets: fitted.model.with_scale(scale),
+        train_loss: fitted.train_loss,
+        valid_mse: fitted.valid_loss,
+        seconds: fitted.seconds,
     })
 }
 

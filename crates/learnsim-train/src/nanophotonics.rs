@@ -6,7 +6,7 @@ use crate::TrainError;
 use crate::host_adam::HostAdam;
 use crate::object_dynamics::seeded_init;
 use crate::trainer::LossPoint;
-use crate::{Checkpointing, EpochChunks, FirstValidation, FitPlan, Keep};
+use crate::{Checkpointing, EpochChunks, FirstValidation, FitPlan, Keep, Validation};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use learnsim_models::{Mlp, MlpConfig};
@@ -238,8 +238,10 @@ pub fn train_scatter_net(
     let every = config.validate_every.max(1) * per_epoch;
     let plan = FitPlan {
         steps: config.epochs * per_epoch,
-        validate_every: every,
-        first_validation: FirstValidation::BeforeTraining,
+        validation: Validation::Every {
+            steps: every,
+            first: FirstValidation::BeforeTraining,
+        },
         keep: Keep::BestValidated,
         checkpoint: checkpoint.map(|dir| Checkpointing {
             dir: dir.to_path_buf(),

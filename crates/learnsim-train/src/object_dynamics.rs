@@ -19,7 +19,7 @@ use std::marker::PhantomData;
 use std::ops::ControlFlow;
 use std::path::Path;
 
-use crate::{Checkpointing, FirstValidation, FitPlan, Keep, LossPoint, TrainError};
+use crate::{Checkpointing, FirstValidation, FitPlan, Keep, LossPoint, TrainError, Validation};
 
 /// Data, model sizes and training recipe of an object-dynamics case (`configs/nbody-2d.toml`,
 /// `configs/spring-chain.toml`).
@@ -520,8 +520,10 @@ fn fit<M: Module, T: ObjectTrajectory>(
     let valid_draw = draw(valid, 1000, &mut valid_rng);
     let plan = FitPlan {
         steps: config.steps,
-        validate_every: config.validate_every,
-        first_validation: FirstValidation::BeforeTraining,
+        validation: Validation::Every {
+            steps: config.validate_every,
+            first: FirstValidation::BeforeTraining,
+        },
         keep: Keep::Last,
         checkpoint: checkpoint.map(|dir| Checkpointing {
             dir: dir.to_path_buf(),

@@ -5,13 +5,15 @@
 use crate::TrainError;
 use crate::object_dynamics::seeded_init;
 use crate::trainer::LossPoint;
+use crate::{Checkpointing, FitPlan, Keep, Penalised, Validation};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
 use learnsim_models::{DERIVATIVES, PdeNet, PdeNetConfig, SymNet};
 use learnsim_sim::burgers::{BurgersRecipe, BurgersTrajectory, Velocity2};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::path::Path;
 
 /// The `burgers-2d` case's configuration (`configs/burgers-2d.toml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,14 +112,20 @@ pub struct TrainedPdeNet {
     pub train_loss: Vec<LossPoint>,
     /// Test-free check: the one-step data loss at the end of each block.
     pub block_loss: Vec<LossPoint>,
+    /// Wall-clock seconds of training, over every segment of a resumed run.
+    pub seconds: f64,
 }
 
-/// Trains on `train` (≥ `training_frames` frames each) through the curriculum.
+/// Trains on `train` (≥ `training_frames` frames each) through the curriculum: one Adam over
+/// every block (`iterations` steps each, the rate restarting per block), through the shared
+/// fit loop; with `checkpoint`, saves itself there at the end of each block and resumes from
+/// a checkpoint of the same plan.
 pub fn train_pdenet(
     config: &PdeNetTrainConfig,
     frozen: bool,
     train: &[BurgersTrajectory],
     device: &Device,
+    checkpoint: Option<&Path>,
     progress: &mut dyn FnMut(usize, f32),
 ) -> Result<TrainedPdeNet, TrainError> {
     let needed = config.training_frames();
@@ -136,19 +144,30 @@ pub fn train_pdenet(
         }
     }
     let network = config.network(frozen);
-    let mut model = seeded_init(device, config.seed, || network.init(device));
-    let mut optimizer = AdamConfig::new().init();
+    let model = seeded_init(device, config.seed, || network.init(device));
     let refs: Vec<&BurgersTrajectory> = train.iter().collect();
     let observed: Vec<Tensor<4>> = (0..needed)
         .map(|t| frames_tensor(&refs, t, device))
         .collect();
     let dt = config.burgers.dt;
-    let mut train_loss = Vec::new();
-    let mut block_loss = Vec::new();
-    let mut step = 0;
-    for &block in &config.blocks {
-        let steps = block.max(1);
-        for i in 0..config.iterations {
+    let iterations = config.iterations.max(1);
+    let plan = FitPlan {
+        steps: config.blocks.len() * config.iterations,
+        validation: Validation::Never,
+        keep: Keep::Last,
+        checkpoint: checkpoint.map(|dir| Checkpointing {
+            dir: dir.to_path_buf(),
+            every: iterations,
+        }),
+    };
+    let fitted = crate::fit(
+        &plan,
+        model,
+        (),
+        |step| config.learning_rate(step % iterations),
+        |model, step, _| {
+            let block = config.blocks[step / iterations];
+            let steps = block.max(1);
             let mut u = observed[0].clone();
             let mut data = None;
             for s in 1..=steps {
@@ -163,11 +182,7 @@ pub fn train_pdenet(
                 });
             }
             let data = data.expect("at least one step");
-            let value: f32 = data.clone().into_scalar();
-            if !value.is_finite() {
-                return Err(TrainError::Diverged { step, loss: value });
-            }
-            let loss = if block > 0 {
+            let total = if block > 0 {
                 let weight = steps as f64;
                 let mut penalty = model
                     .symnets()
@@ -180,26 +195,38 @@ pub fn train_pdenet(
                     penalty =
                         penalty + model.moment_huber_l1(1e-2) * (weight * config.moment_sparsity);
                 }
-                data + penalty
+                data.clone() + penalty
             } else {
-                data
+                data.clone()
             };
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(config.learning_rate(i), model, grads);
-            step += 1;
-            train_loss.push(LossPoint { step, loss: value });
-            progress(step, value);
-        }
-        block_loss.push(LossPoint {
-            step,
-            loss: train_loss.last().map_or(f32::NAN, |p| p.loss),
-        });
-    }
+            Penalised { total, data }
+        },
+        |_| 0.0,
+        &mut |step, loss| {
+            progress(step, loss);
+            ControlFlow::Continue(())
+        },
+    )?;
+    let train_loss = crate::fit::counted_from_one(fitted.train_loss);
+    // The data loss of each block's last iteration.
+    let block_loss = (1..=config.blocks.len())
+        .map(|k| {
+            let step = k * config.iterations;
+            LossPoint {
+                step,
+                loss: step
+                    .checked_sub(1)
+                    .and_then(|i| train_loss.get(i))
+                    .map_or(f32::NAN, |p| p.loss),
+            }
+        })
+        .collect();
     Ok(TrainedPdeNet {
-        model: model.valid(),
+        model: fitted.model.valid(),
         substeps: config.substeps.max(1),
         train_loss,
         block_loss,
+        seconds: fitted.seconds,
     })
 }
 

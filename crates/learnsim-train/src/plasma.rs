@@ -11,7 +11,7 @@
 use crate::object_dynamics::seeded_init;
 use crate::trainer::{LossPoint, TrainError};
 use crate::{Bound, FieldError, Validate, count_in, learning_rates, network_memory, real_in, rule};
-use crate::{Checkpointing, FirstValidation, FitPlan, Keep};
+use crate::{Checkpointing, FirstValidation, FitPlan, Keep, Validation};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use learnsim_models::{Mlp, MlpConfig, PeriodicCnn, PeriodicCnnConfig};
@@ -475,8 +475,10 @@ pub fn train_field<M: FieldNetwork>(
     let inference = device.clone().inner();
     let plan = FitPlan {
         steps: config.steps,
-        validate_every: config.validate_every,
-        first_validation: FirstValidation::BeforeTraining,
+        validation: Validation::Every {
+            steps: config.validate_every,
+            first: FirstValidation::BeforeTraining,
+        },
         keep: Keep::BestValidated,
         checkpoint: checkpoint.map(|dir| Checkpointing {
             dir: dir.to_path_buf(),

@@ -5,7 +5,7 @@
 use crate::TrainError;
 use crate::object_dynamics::seeded_init;
 use crate::trainer::LossPoint;
-use crate::{Checkpointing, EpochOrder, FirstValidation, FitPlan, Keep};
+use crate::{Checkpointing, EpochOrder, FirstValidation, FitPlan, Keep, Validation};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use learnsim_models::{AtomsGraph, SchNet, SchNetConfig};
@@ -166,8 +166,10 @@ pub fn train_schnet(
     let inference = device.clone().inner();
     let plan = FitPlan {
         steps: config.steps,
-        validate_every: config.validate_every,
-        first_validation: FirstValidation::BeforeTraining,
+        validation: Validation::Every {
+            steps: config.validate_every,
+            first: FirstValidation::BeforeTraining,
+        },
         keep: Keep::Last,
         checkpoint: checkpoint.map(|dir| Checkpointing {
             dir: dir.to_path_buf(),

@@ -6,7 +6,7 @@
 use crate::TrainError;
 use crate::object_dynamics::seeded_init;
 use crate::trainer::LossPoint;
-use crate::{Checkpointing, FirstValidation, FitPlan, Keep};
+use crate::{Checkpointing, FirstValidation, FitPlan, Keep, Validation};
 use burn::tensor::{Device, Tensor, TensorData};
 use learnsim_models::{Fno2dConfig, TfNetConfig, WindowModel};
 use learnsim_sim::spectral::Fft2;
@@ -330,8 +330,10 @@ pub fn train_window_model<M: WindowModel>(
     };
     let plan = FitPlan {
         steps: config.steps,
-        validate_every: config.valid_every,
-        first_validation: FirstValidation::BeforeTraining,
+        validation: Validation::Every {
+            steps: config.valid_every,
+            first: FirstValidation::BeforeTraining,
+        },
         keep: Keep::BestValidated,
         checkpoint: checkpoint.map(|dir| Checkpointing {
             dir: dir.to_path_buf(),

@@ -6,7 +6,7 @@
 use crate::TrainError;
 use crate::object_dynamics::seeded_init;
 use crate::trainer::LossPoint;
-use crate::{Checkpointing, EpochChunks, FirstValidation, FitPlan, Keep};
+use crate::{Checkpointing, EpochChunks, FirstValidation, FitPlan, Keep, Validation};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use learnsim_models::{FieldAutoencoder, FieldAutoencoderConfig, FieldOutput};
@@ -142,8 +142,10 @@ pub fn train_autoencoder(
     let per_epoch = sampler.steps_per_epoch();
     let plan = FitPlan {
         steps: config.epochs * per_epoch,
-        validate_every: per_epoch,
-        first_validation: FirstValidation::BeforeTraining,
+        validation: Validation::Every {
+            steps: per_epoch,
+            first: FirstValidation::BeforeTraining,
+        },
         keep: Keep::BestValidated,
         checkpoint: checkpoint.map(|dir| Checkpointing {
             dir: dir.to_path_buf(),

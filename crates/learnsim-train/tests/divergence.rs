@@ -261,7 +261,7 @@ fn the_koopman_trainer_reports_a_nan_loss_as_divergence() {
     }
     let device = default_training_device();
     poison_diverges("koopman", &poisoned[..], &train[..], |data| {
-        train_koopman(&config, data, &valid, &device, &mut |_, _| {})
+        train_koopman(&config, data, &valid, &device, None, &mut |_, _| {})
     });
 }
 

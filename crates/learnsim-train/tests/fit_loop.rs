@@ -6,8 +6,8 @@ use learnsim_models::{Mlp, MlpConfig, default_training_device};
 use learnsim_sim::nbody::NBodyConfig;
 use learnsim_train::object_dynamics::{ObjectTrainConfig, train_interaction_network};
 use learnsim_train::{
-    Checkpointing, EpochOrder, FirstValidation, FitPlan, FitResult, Keep, TrainError, fit,
-    model_parameters as parameters,
+    Checkpointing, EpochOrder, FirstValidation, FitPlan, FitResult, Keep, TrainError, Validation,
+    fit, model_parameters as parameters,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -81,8 +81,10 @@ fn run(
 fn plan(steps: usize, dir: Option<&Path>) -> FitPlan {
     FitPlan {
         steps,
-        validate_every: 10,
-        first_validation: FirstValidation::BeforeTraining,
+        validation: Validation::Every {
+            steps: 10,
+            first: FirstValidation::BeforeTraining,
+        },
         keep: Keep::BestValidated,
         checkpoint: dir.map(|dir| Checkpointing {
             dir: dir.to_path_buf(),

@@ -125,6 +125,7 @@ fn heat_equation_is_recovered_with(substeps: usize) {
         false,
         &train,
         &default_training_device(),
+        None,
         &mut |_, _| {},
     )
     .expect("trains");
@@ -174,6 +175,7 @@ fn concurrent_trainings_match_sequential_ones() {
             frozen,
             &train,
             &default_training_device(),
+            None,
             &mut |_, _| {},
         )
         .expect("trains");
@@ -198,6 +200,7 @@ fn concurrent_trainings_match_sequential_ones() {
             false,
             &train,
             &default_training_device(),
+            None,
             &mut |_, _| {},
         )
         .expect_err("a bad rate is refused")
@@ -228,6 +231,7 @@ fn a_non_finite_loss_is_reported_as_divergence() {
         false,
         &train,
         &default_training_device(),
+        None,
         &mut |_, _| {},
     )
     .expect_err("NaN data must not train");

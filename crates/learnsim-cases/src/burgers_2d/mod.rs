@@ -8,7 +8,7 @@ use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, progress_bar, setup_validated, write_outputs};
+use crate::runner::{Setup, setup_validated, train_network, write_outputs};
 use crate::side_by_side::side_by_side;
 use anyhow::{Result, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -37,7 +37,6 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
-    rerun: crate::Rerun::Retrains,
 };
 
 /// Most SymNet product layers whose expansion is tractable: 3 gives degree 8, at most
@@ -166,25 +165,28 @@ fn write_grid(path: &Path, config: &PdeNetTrainConfig, set: &[BurgersTrajectory]
     Ok(())
 }
 
+/// Trains one PDE-Net variant, its bar in `bars`, checkpointing into (and resuming from)
+/// `RUN/checkpoint/NAME`; returns it and its training seconds over every segment of the run.
 fn train_variant(
-    config: &PdeNetTrainConfig,
+    (config, out): (&PdeNetTrainConfig, &Path),
     frozen: bool,
-    label: &'static str,
+    (label, name): (&'static str, &str),
     train: &[BurgersTrajectory],
     bars: &MultiProgress,
 ) -> Result<(TrainedPdeNet, f64)> {
-    let clock = Instant::now();
-    let (progress, mut callback) = progress_bar(label, config.iterations * config.blocks.len());
-    let progress = bars.add(progress);
-    let trained = train_pdenet(
-        config,
-        frozen,
-        train,
-        &default_training_device(),
-        &mut callback,
+    let steps = config.iterations * config.blocks.len();
+    let trained = train_network(
+        out,
+        (label, name),
+        steps,
+        Some(bars),
+        |checkpoint, progress| {
+            let device = default_training_device();
+            train_pdenet(config, frozen, train, &device, Some(checkpoint), progress)
+        },
     )?;
-    progress.finish_and_clear();
-    Ok((trained, clock.elapsed().as_secs_f64()))
+    let seconds = trained.seconds;
+    Ok((trained, seconds))
 }
 
 /// `learnsim run burgers-2d`.
@@ -260,22 +262,23 @@ pub fn run(args: &RunArgs) -> Result<String> {
     write_grid(&data.join("test.hdf5"), config, &test)?;
     let simulate_s = clock.elapsed().as_secs_f64();
 
+    // Checkpoints in RUN/checkpoint/{frozen,moments}: a killed run resumes where it stopped.
     let (frozen, model) = side_by_side(
         &MultiProgress::new(),
         |bars| {
             train_variant(
-                config,
+                (config, &setup.out),
                 true,
-                "train PDE-Net (frozen stencils)",
+                ("train PDE-Net (frozen stencils)", "frozen"),
                 &train,
                 bars,
             )
         },
         |bars| {
             train_variant(
-                config,
+                (config, &setup.out),
                 false,
-                "train PDE-Net (moment filters)",
+                ("train PDE-Net (moment filters)", "moments"),
                 &train,
                 bars,
             )

@@ -8,7 +8,7 @@ use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{loss_ends, note_resume, progress_bar, setup_validated, write_outputs};
+use crate::runner::{loss_ends, setup_validated, train_network, write_outputs};
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_data::write_bytes_atomically;
@@ -40,7 +40,6 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Object,
     run,
-    rerun: crate::Rerun::FromCheckpoints,
 };
 
 /// Random cube symmetries the equivariance bar tries; the bar takes the largest change.
@@ -228,19 +227,15 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let (train, test) = data.samples.split_at(config.train_configurations);
 
     let device = default_training_device();
-    // Checkpoints in RUN/checkpoint/gn: a killed run resumes where it stopped.
-    let checkpoint = setup.out.join("checkpoint").join("gn");
-    note_resume("train glass GN", &checkpoint, config.steps());
-    let (progress, mut callback) = progress_bar("train glass GN", config.steps());
-    let trained = train_glass_network(
-        config,
-        train,
-        test,
-        &device,
-        Some(&checkpoint),
-        &mut callback,
+    let trained = train_network(
+        &setup.out,
+        ("train glass GN", "gn"),
+        config.steps(),
+        None,
+        |checkpoint, progress| {
+            train_glass_network(config, train, test, &device, Some(checkpoint), progress)
+        },
     )?;
-    progress.finish_and_clear();
     // Training seconds over every segment of the run (a rerun that resumes adds none).
     let train_s = trained.seconds;
 

@@ -10,7 +10,7 @@ use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, note_resume, progress_bar, setup_validated, write_outputs};
+use crate::runner::{Setup, setup_validated, train_network, write_outputs};
 use crate::side_by_side::side_by_side;
 use anyhow::{Context, Result, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -40,7 +40,6 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
-    rerun: crate::Rerun::FromCheckpoints,
 };
 
 /// Wavenumbers whose spectrum the bar checks: 1, …, this.
@@ -240,28 +239,26 @@ fn score(
 }
 
 /// Trains one autoencoder, its bar in `bars`, checkpointing into (and resuming from)
-/// `checkpoint`; returns it and its training seconds over every segment of the run.
+/// `RUN/checkpoint/NAME`; returns it and its training seconds over every segment of the run.
 fn train_variant(
-    config: &TurbulenceConfig,
+    (config, out): (&TurbulenceConfig, &Path),
     output: FieldOutput,
-    (label, checkpoint): (&'static str, &Path),
+    (label, name): (&'static str, &str),
     (train, valid): (&[Vec<f32>], &[Vec<f32>]),
     bars: &MultiProgress,
 ) -> Result<(TrainedAutoencoder, f64)> {
     let steps = config.epochs * train.len().div_ceil(config.batch_size.max(1));
-    note_resume(label, checkpoint, steps);
-    let (progress, mut callback) = progress_bar(label, steps);
-    let progress = bars.add(progress);
-    let trained = train_autoencoder(
-        config,
-        output,
-        train,
-        valid,
-        &default_training_device(),
-        Some(checkpoint),
-        &mut callback,
+    let trained = train_network(
+        out,
+        (label, name),
+        steps,
+        Some(bars),
+        |checkpoint, progress| {
+            let device = default_training_device();
+            let dir = Some(checkpoint);
+            train_autoencoder(config, output, train, valid, &device, dir, progress)
+        },
     )?;
-    progress.finish_and_clear();
     let seconds = trained.seconds;
     Ok((trained, seconds))
 }
@@ -333,24 +330,23 @@ pub fn run(args: &RunArgs) -> Result<String> {
     }
     // Side by side (see `side_by_side`): each keeps its own seed, batches and weights, and its
     // checkpoints in RUN/checkpoint/{curl,plain}.
-    let checkpoints = setup.out.join("checkpoint");
     let bars = MultiProgress::new();
     let (constrained, plain) = side_by_side(
         &bars,
         |bars| {
             train_variant(
-                config,
+                (config, &setup.out),
                 config.constrained,
-                ("train curl-A autoencoder", &checkpoints.join("curl")),
+                ("train curl-A autoencoder", "curl"),
                 (train, valid),
                 bars,
             )
         },
         |bars| {
             train_variant(
-                config,
+                (config, &setup.out),
                 FieldOutput::Velocity,
-                ("train plain autoencoder", &checkpoints.join("plain")),
+                ("train plain autoencoder", "plain"),
                 (train, valid),
                 bars,
             )

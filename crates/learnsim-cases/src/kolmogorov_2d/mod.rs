@@ -9,7 +9,7 @@ use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, note_resume, progress_bar, setup_validated, write_outputs};
+use crate::runner::{Setup, setup_validated, train_network, write_outputs};
 use crate::side_by_side::side_by_side;
 use anyhow::{Context, Result, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -42,7 +42,6 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
-    rerun: crate::Rerun::FromCheckpoints,
 };
 
 /// The steps the RMSE bar averages over.
@@ -207,12 +206,12 @@ fn score(predicted: &[Vec<Vec<f32>>], truth: &[Vec<Vec<f32>>], n: usize, fft: &F
     }
 }
 
-/// What every model of the case trains on, and where their checkpoints go.
+/// What every model of the case trains on, and the run folder their checkpoints go in.
 struct Fit<'a> {
     config: &'a KolmogorovConfig,
     train: &'a [Vec<Vec<f32>>],
     valid: &'a [Vec<f32>],
-    checkpoints: &'a Path,
+    out: &'a Path,
 }
 
 impl Fit<'_> {
@@ -226,21 +225,27 @@ impl Fit<'_> {
         (label, name): (&'static str, &str),
         bars: &MultiProgress,
     ) -> Result<(TrainedWindowModel<M>, f64)> {
-        let checkpoint = self.checkpoints.join(name);
-        note_resume(label, &checkpoint, self.config.steps);
-        let (progress, mut callback) = progress_bar(label, self.config.steps);
-        let progress = bars.add(progress);
-        let trained = train_window_model(
-            self.config,
-            init,
-            coef,
-            self.train,
-            self.valid,
-            &default_training_device(),
-            Some(&checkpoint),
-            &mut callback,
+        let trained = train_network(
+            self.out,
+            (label, name),
+            self.config.steps,
+            Some(bars),
+            |checkpoint, progress| {
+                let (train, valid) = (self.train, self.valid);
+                let device = default_training_device();
+                let dir = Some(checkpoint);
+                train_window_model(
+                    self.config,
+                    init,
+                    coef,
+                    train,
+                    valid,
+                    &device,
+                    dir,
+                    progress,
+                )
+            },
         )?;
-        progress.finish_and_clear();
         let seconds = trained.seconds;
         Ok((trained, seconds))
     }
@@ -304,12 +309,11 @@ pub fn run(args: &RunArgs) -> Result<String> {
     // Two at a time (see `side_by_side`): TF-Net beside the U-Net, then the ablation beside
     // the FNO.
     let bars = MultiProgress::new();
-    let checkpoints = setup.out.join("checkpoint");
     let fit = Fit {
         config,
         train,
         valid,
-        checkpoints: &checkpoints,
+        out: &setup.out,
     };
     let coef = config.divergence_coef;
     let (tfnet, unet) = side_by_side(

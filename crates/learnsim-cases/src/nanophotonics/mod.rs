@@ -6,7 +6,7 @@ use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{note_resume, progress_bar, setup_validated, write_outputs};
+use crate::runner::{setup_validated, train_network, write_outputs};
 use anyhow::{Result, bail};
 use learnsim_models::{default_inference_device, default_training_device};
 use learnsim_sim::mie::{ScatterSample, scatter_dataset};
@@ -32,7 +32,6 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Surrogate,
     run,
-    rerun: crate::Rerun::FromCheckpoints,
 };
 
 /// Target spectra drawn as figures.
@@ -83,19 +82,15 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let solved = config.train_samples + config.valid_samples + config.test_samples;
 
     let device = default_training_device();
-    // Checkpoints in RUN/checkpoint/scatternet: a killed run resumes where it stopped.
-    let checkpoint = setup.out.join("checkpoint").join("scatternet");
-    note_resume("train ScatterNet", &checkpoint, config.steps());
-    let (progress, mut callback) = progress_bar("train ScatterNet", config.steps());
-    let trained = train_scatter_net(
-        config,
-        &train,
-        &valid,
-        &device,
-        Some(&checkpoint),
-        &mut callback,
+    let trained = train_network(
+        &setup.out,
+        ("train ScatterNet", "scatternet"),
+        config.steps(),
+        None,
+        |checkpoint, progress| {
+            train_scatter_net(config, &train, &valid, &device, Some(checkpoint), progress)
+        },
     )?;
-    progress.finish_and_clear();
     // Training seconds over every segment of the run (a rerun that resumes adds none).
     let train_s = trained.seconds;
 

@@ -7,8 +7,7 @@ use crate::bars::bar;
 use crate::plots;
 use crate::request::RunArgs;
 use crate::runner::{
-    generate_sets, loss_ends, note_resume, progress_bar, rollout_json, setup_validated,
-    write_outputs,
+    generate_sets, loss_ends, rollout_json, setup_validated, train_network, write_outputs,
 };
 use anyhow::{Result, bail};
 use burn::module::Module;
@@ -34,7 +33,6 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Object,
     run,
-    rerun: crate::Rerun::FromCheckpoints,
 };
 
 /// Rollout horizons reported (the bar is at the configured rollout length, 50).
@@ -86,38 +84,28 @@ pub fn run(args: &RunArgs) -> Result<String> {
 
     let [train, valid, test, general] = generate(config, &physics)?;
     let device = default_training_device();
-    // Checkpoints in RUN/checkpoint/: a killed run resumes each model where it stopped.
-    let checkpoints = out.join("checkpoint");
-    note_resume(
-        "train IN",
-        &checkpoints.join("interaction_network"),
+    let fitted = train_network(
+        out,
+        ("train IN", "interaction_network"),
         config.steps,
-    );
-    let (progress, mut callback) = progress_bar("train IN", config.steps);
-    let fitted = train_interaction_network(
-        config,
-        &train,
-        &valid,
-        &device,
-        Some(&checkpoints.join("interaction_network")),
-        &mut callback,
+        None,
+        |checkpoint, progress| {
+            train_interaction_network(config, &train, &valid, &device, Some(checkpoint), progress)
+        },
     )?;
-    progress.finish_and_clear();
     // Training seconds over every segment of the run (a rerun that resumes adds none).
     let train_s = fitted.seconds;
     let n_mlp = config.n_bodies[1];
-    note_resume("train MLP", &checkpoints.join("mlp"), config.steps);
-    let (progress, mut callback) = progress_bar("train MLP", config.steps);
-    let mlp = train_mlp_baseline(
-        config,
-        n_mlp,
-        &train,
-        &valid,
-        &device,
-        Some(&checkpoints.join("mlp")),
-        &mut callback,
+    let mlp = train_network(
+        out,
+        ("train MLP", "mlp"),
+        config.steps,
+        None,
+        |checkpoint, progress| {
+            let dir = Some(checkpoint);
+            train_mlp_baseline(config, n_mlp, &train, &valid, &device, dir, progress)
+        },
     )?;
-    progress.finish_and_clear();
     let model = fitted.model.clone();
     write_bytes_atomically(
         &out.join("normalization.json"),

@@ -36,8 +36,4 @@ impl Case for Particle {
     fn run(&self, args: &RunArgs) -> Result<String> {
         pipeline::run(self.0, args)
     }
-
-    fn rerun(&self) -> crate::Rerun {
-        crate::Rerun::FromCheckpoints
-    }
 }

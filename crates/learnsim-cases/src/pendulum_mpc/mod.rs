@@ -31,7 +31,6 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Control,
     run,
-    rerun: crate::Rerun::FromCheckpoints,
 };
 
 fn control(

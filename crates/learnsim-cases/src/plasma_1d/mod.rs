@@ -14,19 +14,17 @@ use crate::plasma_1d::figures::{
 };
 use crate::plots;
 use crate::request::RunArgs;
-use crate::runner::{Setup, note_resume, progress_bar, setup_validated, write_outputs};
+use crate::runner::{Setup, setup_validated, train_network, write_outputs};
 use anyhow::{Context, Result};
 use learnsim_models::{default_inference_device, default_training_device};
 use learnsim_sim::Split;
 use learnsim_sim::plasma::{FieldSolver, PicHistory, Scenario, Stencil, damping_rate, growth_rate};
 use learnsim_train::plasma::{
-    FieldModel, FieldNetwork, FieldPairs, PlasmaConfig, PlasmaRun, TrainedField, cnn, mlp,
-    train_field,
+    FieldModel, FieldPairs, PlasmaConfig, PlasmaRun, TrainedField, cnn, mlp, train_field,
 };
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::path::Path;
 use std::time::Instant;
 
 /// Registry name.
@@ -40,7 +38,6 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
-    rerun: crate::Rerun::FromCheckpoints,
 };
 
 /// The field solvers a test scenario is rerun with.
@@ -163,29 +160,6 @@ impl Networks {
     }
 }
 
-/// Trains one field network, resuming from (and checkpointing into) `checkpoint`.
-fn train_one<M: FieldNetwork>(
-    config: &PlasmaConfig,
-    label: &'static str,
-    init: impl Fn(&burn::tensor::Device) -> M,
-    (train, valid): (&FieldPairs, &FieldPairs),
-    checkpoint: &Path,
-) -> Result<TrainedField<M>> {
-    note_resume(label, checkpoint, config.steps);
-    let (progress, mut callback) = progress_bar(label, config.steps);
-    let trained = train_field(
-        config,
-        init,
-        train,
-        valid,
-        &default_training_device(),
-        Some(checkpoint),
-        &mut callback,
-    )?;
-    progress.finish_and_clear();
-    Ok(trained)
-}
-
 /// The finite-difference solve's one-step errors on `pairs`.
 fn stencil_errors(config: &PlasmaConfig, pairs: &FieldPairs) -> Vec<f64> {
     let cells = config.plasma.cells;
@@ -260,22 +234,44 @@ pub fn run(args: &RunArgs) -> Result<String> {
         FieldPairs::of(&test),
     );
 
-    // Checkpoints in RUN/checkpoint/: a killed run resumes each network where it stopped.
-    let checkpoints = setup.out.join("checkpoint");
+    let device = default_training_device();
+    let pairs = (&train_pairs, &valid_pairs);
     let networks = Networks {
-        mlp: train_one(
-            config,
-            "train MLP",
-            |d| mlp(config, d),
-            (&train_pairs, &valid_pairs),
-            &checkpoints.join("mlp"),
+        mlp: train_network(
+            &setup.out,
+            ("train MLP", "mlp"),
+            config.steps,
+            None,
+            |checkpoint, progress| {
+                let init = |d: &_| mlp(config, d);
+                train_field(
+                    config,
+                    init,
+                    pairs.0,
+                    pairs.1,
+                    &device,
+                    Some(checkpoint),
+                    progress,
+                )
+            },
         )?,
-        cnn: train_one(
-            config,
-            "train CNN",
-            |d| cnn(config, d),
-            (&train_pairs, &valid_pairs),
-            &checkpoints.join("cnn"),
+        cnn: train_network(
+            &setup.out,
+            ("train CNN", "cnn"),
+            config.steps,
+            None,
+            |checkpoint, progress| {
+                let init = |d: &_| cnn(config, d);
+                train_field(
+                    config,
+                    init,
+                    pairs.0,
+                    pairs.1,
+                    &device,
+                    Some(checkpoint),
+                    progress,
+                )
+            },
         )?,
         cells: config.plasma.cells,
     };

@@ -9,7 +9,7 @@ use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, note_resume, progress_bar, setup_validated, write_outputs};
+use crate::runner::{Setup, setup_validated, train_network, write_outputs};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_data::{
@@ -40,7 +40,6 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
-    rerun: crate::Rerun::FromCheckpoints,
 };
 
 /// The three displacement fields of a file, in The Well's names.
@@ -249,19 +248,22 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let simulate_s = clock.elapsed().as_secs_f64();
     let universes = train.len() + valid.len() + test.len() + extrapolation.len();
 
-    // Checkpoints in RUN/checkpoint/unet: a killed run resumes where it stopped.
-    let checkpoint = setup.out.join("checkpoint").join("unet");
-    note_resume("train D3M U-Net", &checkpoint, config.steps);
-    let (progress, mut callback) = progress_bar("train D3M U-Net", config.steps);
-    let model = train_unet(
-        config,
-        &train,
-        &valid,
-        &default_training_device(),
-        Some(&checkpoint),
-        &mut callback,
+    let model = train_network(
+        &setup.out,
+        ("train D3M U-Net", "unet"),
+        config.steps,
+        None,
+        |checkpoint, progress| {
+            train_unet(
+                config,
+                &train,
+                &valid,
+                &default_training_device(),
+                Some(checkpoint),
+                progress,
+            )
+        },
     )?;
-    progress.finish_and_clear();
     // Training seconds over every segment of the run (a rerun that resumes adds none).
     let train_s = model.seconds;
 

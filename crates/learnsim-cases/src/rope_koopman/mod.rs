@@ -8,7 +8,7 @@ use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{progress_bar, setup_validated, write_outputs};
+use crate::runner::{setup_validated, train_network, write_outputs};
 use anyhow::Result;
 use learnsim_models::{default_inference_device, default_training_device};
 use learnsim_sim::rope::rope_groups;
@@ -32,7 +32,6 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Control,
     run,
-    rerun: crate::Rerun::Retrains,
 };
 
 /// One control trial: the final shape errors and the frames to draw.
@@ -86,11 +85,17 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let simulate_s = clock.elapsed().as_secs_f64();
 
     let device = default_training_device();
-    let clock = Instant::now();
-    let (progress, mut callback) = progress_bar("train Koopman encoder/decoder", config.steps);
-    let trained = train_koopman(config, &train, &valid, &device, &mut callback)?;
-    progress.finish_and_clear();
-    let train_s = clock.elapsed().as_secs_f64();
+    let trained = train_network(
+        &setup.out,
+        ("train Koopman encoder/decoder", "koopman"),
+        config.steps,
+        None,
+        |checkpoint, progress| {
+            train_koopman(config, &train, &valid, &device, Some(checkpoint), progress)
+        },
+    )?;
+    // Training seconds over every segment of the run (a rerun that resumes adds none).
+    let train_s = trained.seconds;
 
     let inference = default_inference_device();
     let nets = trained.inference();

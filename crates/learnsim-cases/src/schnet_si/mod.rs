@@ -7,7 +7,7 @@ use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots;
 use crate::request::RunArgs;
-use crate::runner::{loss_ends, note_resume, progress_bar, setup_validated, write_outputs};
+use crate::runner::{loss_ends, setup_validated, train_network, write_outputs};
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_models::default_training_device;
@@ -36,7 +36,6 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Object,
     run,
-    rerun: crate::Rerun::FromCheckpoints,
 };
 
 /// Samples every cluster size in parallel; returns (train, valid, test), split 80/10/10 in
@@ -175,19 +174,15 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let [train, valid, test] = generate(config, &potential)?;
 
     let device = default_training_device();
-    // Checkpoints in RUN/checkpoint/schnet: a killed run resumes where it stopped.
-    let checkpoint = setup.out.join("checkpoint").join("schnet");
-    note_resume("train SchNet", &checkpoint, config.steps);
-    let (progress, mut callback) = progress_bar("train SchNet", config.steps);
-    let trained = train_schnet(
-        config,
-        &train,
-        &valid,
-        &device,
-        Some(&checkpoint),
-        &mut callback,
+    let trained = train_network(
+        &setup.out,
+        ("train SchNet", "schnet"),
+        config.steps,
+        None,
+        |checkpoint, progress| {
+            train_schnet(config, &train, &valid, &device, Some(checkpoint), progress)
+        },
     )?;
-    progress.finish_and_clear();
     // Training seconds over every segment of the run (a rerun that resumes adds none).
     let train_s = trained.seconds;
 

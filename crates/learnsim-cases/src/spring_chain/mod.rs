@@ -9,8 +9,7 @@ use crate::bars::bar;
 use crate::plots;
 use crate::request::RunArgs;
 use crate::runner::{
-    generate_sets, loss_ends, note_resume, progress_bar, rollout_json, setup_validated,
-    write_outputs,
+    generate_sets, loss_ends, rollout_json, setup_validated, train_network, write_outputs,
 };
 use anyhow::{Context, Result, bail};
 use learnsim_eval::object_dynamics::{
@@ -34,7 +33,6 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Object,
     run,
-    rerun: crate::Rerun::FromCheckpoints,
 };
 
 /// Spacing of the test chains (the demo's evaluation uses d = 0.5).
@@ -93,22 +91,15 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let [train, valid, small, large] = generate(config, &physics)?;
 
     let device = default_training_device();
-    note_resume(
-        "train GN",
-        &out.join("checkpoint").join("interaction_network"),
+    let fitted = train_network(
+        out,
+        ("train GN", "interaction_network"),
         config.steps,
-    );
-    let (progress, mut callback) = progress_bar("train GN", config.steps);
-    // Checkpoints in RUN/checkpoint/: a killed run resumes where it stopped.
-    let fitted = train_interaction_network(
-        config,
-        &train,
-        &valid,
-        &device,
-        Some(&out.join("checkpoint").join("interaction_network")),
-        &mut callback,
+        None,
+        |checkpoint, progress| {
+            train_interaction_network(config, &train, &valid, &device, Some(checkpoint), progress)
+        },
     )?;
-    progress.finish_and_clear();
     // Training seconds over every segment of the run (a rerun that resumes adds none).
     let train_s = fitted.seconds;
     let model = fitted.model.clone();

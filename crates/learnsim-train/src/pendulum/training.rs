@@ -3,7 +3,7 @@
 
 use super::models::{gn_delta, mlp_delta};
 use super::*;
-use crate::{Checkpointing, FirstValidation, FitPlan, Keep};
+use crate::{Checkpointing, FirstValidation, FitPlan, Keep, Validation};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
@@ -99,8 +99,10 @@ fn fit<M: Module>(
     let inference = device.clone().inner();
     let plan = FitPlan {
         steps: config.steps,
-        validate_every: config.validate_every,
-        first_validation: FirstValidation::AfterFirstInterval,
+        validation: Validation::Every {
+            steps: config.validate_every,
+            first: FirstValidation::AfterFirstInterval,
+        },
         keep: Keep::Last,
         checkpoint: checkpoint.map(|dir| Checkpointing {
             dir,
