@@ -41,6 +41,7 @@ pub mod schnet_si;
 pub mod spring_chain;
 
 pub use bars::{PassIf, bar};
+pub use particle::generate::GenerateArgs;
 pub use request::{RunArgs, TierArg};
 pub use rerun::rescore;
 
@@ -89,6 +90,8 @@ pub trait Case: Sync {
     /// checkpoints there, so a rerun on the same folder resumes it (and a finished run is
     /// re-scored without training: `learnsim eval --run`).
     fn run(&self, args: &RunArgs) -> Result<String>;
+    /// `learnsim generate`: the case's data, written where `args` says.
+    fn generate(&self, args: &GenerateArgs) -> Result<String>;
 }
 
 /// A case whose pipeline is one function over its run arguments (the object, grid, control
@@ -103,6 +106,9 @@ pub struct Pipeline {
     pub kind: CaseKind,
     /// The whole pipeline.
     pub run: fn(&RunArgs) -> Result<String>,
+    /// The data stage alone, for the cases whose data are files (the grid cases' Well files);
+    /// `None` where the data live in memory only.
+    pub generate: Option<fn(&GenerateArgs) -> Result<String>>,
 }
 
 impl Case for Pipeline {
@@ -120,6 +126,16 @@ impl Case for Pipeline {
 
     fn run(&self, args: &RunArgs) -> Result<String> {
         (self.run)(args)
+    }
+
+    fn generate(&self, args: &GenerateArgs) -> Result<String> {
+        match self.generate {
+            Some(generate) => generate(args),
+            None => anyhow::bail!(
+                "{} simulates its data in memory inside `learnsim run` (from its config's seed, in seconds) and writes no dataset; `learnsim generate` writes the particle cases' datasets and the grid cases' Well files",
+                self.name
+            ),
+        }
     }
 }
 
@@ -199,6 +215,11 @@ pub fn find_particle(name: &str) -> Result<learnsim_sim::Case> {
 /// `learnsim run`: the case's whole pipeline.
 pub fn run(args: &RunArgs) -> Result<String> {
     find(&args.case)?.run(args)
+}
+
+/// `learnsim generate`: the case's data.
+pub fn generate(args: &GenerateArgs) -> Result<String> {
+    find(&args.case)?.generate(args)
 }
 
 /// Where a particle case's dataset goes when `--out` is not given.

@@ -2,11 +2,12 @@
 //! generation of the four trajectory sets with a progress bar, training progress, the metric
 //! names of rollout scores, and writing metrics.json, report.md, plots and the leaderboard row.
 
+use crate::particle::generate::GenerateArgs;
 use crate::particle::leaderboard_of;
 use crate::request::RunArgs;
 use crate::run_folder::{self, RunIdentity, RunState};
 use crate::{TierArg, leaderboard, plots, report};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use learnsim_data::write_bytes_atomically;
 use learnsim_eval::object_dynamics::RolloutScores;
@@ -43,6 +44,100 @@ pub fn setup_validated<C: serde::de::DeserializeOwned + serde::Serialize + Valid
     setup_checked(args, name, quick, paper, C::validate)
 }
 
+/// Where a case's config comes from: `--config` (default `configs/NAME.toml`) and the tier.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigSource<'a> {
+    /// `--config`.
+    pub config: Option<&'a Path>,
+    /// `--tier`.
+    pub tier: TierArg,
+    /// `--quick`.
+    pub quick: bool,
+}
+
+impl<'a> From<&'a RunArgs> for ConfigSource<'a> {
+    fn from(args: &'a RunArgs) -> Self {
+        Self {
+            config: args.config.as_deref(),
+            tier: args.tier,
+            quick: args.quick,
+        }
+    }
+}
+
+/// Reads a case's config (default `configs/NAME.toml`), validates it, applies the tier's
+/// overrides and validates the result; returns it with the tier's name. What a run resolves
+/// before it claims its folder, and what `learnsim generate` simulates.
+pub fn resolve_config<C: serde::de::DeserializeOwned + Validate>(
+    source: ConfigSource,
+    name: &str,
+    quick: impl FnOnce(&mut C),
+    paper: impl FnOnce(&mut C),
+) -> Result<(C, &'static str)> {
+    resolve_checked(source, name, quick, paper, C::validate)
+}
+
+fn resolve_checked<C: serde::de::DeserializeOwned>(
+    source: ConfigSource,
+    name: &str,
+    quick: impl FnOnce(&mut C),
+    paper: impl FnOnce(&mut C),
+    check: impl Fn(&C) -> Result<(), FieldError>,
+) -> Result<(C, &'static str)> {
+    let path = source.config.map_or_else(
+        || PathBuf::from("configs").join(format!("{name}.toml")),
+        Path::to_path_buf,
+    );
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut config: C = toml::from_str(&text)
+        .with_context(|| format!("{}: not a valid {name} config", path.display()))?;
+    check(&config).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let tier = if source.quick {
+        quick(&mut config);
+        "quick"
+    } else if matches!(source.tier, TierArg::Paper) {
+        paper(&mut config);
+        "paper"
+    } else {
+        "cpu"
+    };
+    check(&config).map_err(|e| anyhow::anyhow!("{} with the {tier} tier: {e}", path.display()))?;
+    Ok((config, tier))
+}
+
+/// `learnsim generate` for a grid case: its config resolved as its run would resolve it (file,
+/// tier) and the folder its Well files go in (`--out`, default `data/NAME`); the options that
+/// size a particle dataset are refused, and so is `--seed` (the config's `seed` is the data's).
+pub fn grid_generate_setup<C: serde::de::DeserializeOwned + Validate>(
+    args: &GenerateArgs,
+    name: &str,
+    quick: impl FnOnce(&mut C),
+    paper: impl FnOnce(&mut C),
+) -> Result<(C, &'static str, PathBuf)> {
+    let particle_only = [
+        (args.frames.is_some(), "--frames"),
+        (args.trajectories.is_some(), "--trajectories"),
+        (args.friction_angles.is_some(), "--friction-angles"),
+        (args.seed.is_some(), "--seed (set `seed` in the config)"),
+    ];
+    if let Some((_, option)) = particle_only.iter().find(|(given, _)| *given) {
+        bail!("{option}: not an option of {name}, whose data the config's recipe sizes");
+    }
+    let source = ConfigSource {
+        config: args.config.as_deref(),
+        tier: args.tier,
+        quick: args.quick,
+    };
+    let (config, tier) = resolve_config(source, name, quick, paper)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("data").join(name));
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    Ok((config, tier, out))
+}
+
 fn setup_checked<C: serde::de::DeserializeOwned + serde::Serialize>(
     args: &RunArgs,
     name: &str,
@@ -51,25 +146,7 @@ fn setup_checked<C: serde::de::DeserializeOwned + serde::Serialize>(
     check: impl Fn(&C) -> Result<(), FieldError>,
 ) -> Result<Setup<C>> {
     let out = args.out_dir(name);
-    let path = args
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("configs").join(format!("{name}.toml")));
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let mut config: C = toml::from_str(&text)
-        .with_context(|| format!("{}: not a valid {name} config", path.display()))?;
-    check(&config).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let tier = if args.quick {
-        quick(&mut config);
-        "quick"
-    } else if matches!(args.tier, TierArg::Paper) {
-        paper(&mut config);
-        "paper"
-    } else {
-        "cpu"
-    };
-    check(&config).map_err(|e| anyhow::anyhow!("{} with the {tier} tier: {e}", path.display()))?;
+    let (config, tier) = resolve_checked(args.into(), name, quick, paper, check)?;
     let config_text = toml::to_string(&config)?;
     // Claim the folder before anything is written: another run there is refused whole.
     let seed = toml::from_str::<toml::Value>(&config_text)

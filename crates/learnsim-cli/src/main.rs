@@ -8,7 +8,7 @@ mod sinkhorn_bench;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use learnsim_cases::particle::{self, generate};
+use learnsim_cases::particle;
 use learnsim_cases::{leaderboard, registry};
 use std::path::PathBuf;
 
@@ -22,8 +22,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Simulate a case's ground truth and write {train,valid,test}.h5 + metadata.json.
-    Generate(generate::GenerateArgs),
+    /// Simulate a case's ground truth: a particle case's {train,valid,test}.h5 + metadata.json,
+    /// a grid case's HDF5 files in The Well's format.
+    Generate(learnsim_cases::GenerateArgs),
     /// List every registered case with a one-line description.
     Cases,
     /// Convert a dataset between learnsim, DeepMind (TFRecord), geoelements (NPZ) and
@@ -84,7 +85,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Generate(args) => {
-            let summary = generate::run(&args)?;
+            let summary = learnsim_cases::generate(&args)?;
             println!("{summary}");
         }
         Command::Convert(args) => println!("{}", convert::convert(&args)?),

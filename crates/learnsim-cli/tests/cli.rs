@@ -346,19 +346,71 @@ fn cases_lists_every_case_and_unknown_names_get_a_suggestion() {
         "{err}"
     );
     assert!(!err.contains("panicked"), "{err}");
-    // A registered case of another kind is not "unknown": the refusal says what it is and what
-    // to run instead (it used to answer "unknown case `kolmogorov-2d`; did you mean
-    // `kolmogorov-2d`?").
-    let result = learnsim(&["generate", "kolmogorov-2d", "--out", "/nonexistent/never"]);
-    assert!(!result.status.success());
-    let err = String::from_utf8_lossy(&result.stderr);
+    // A registered case is never "unknown" (`generate kolmogorov-2d` used to answer "unknown
+    // case `kolmogorov-2d`; did you mean `kolmogorov-2d`?"): an object case, whose data live
+    // in memory, says so and what to run instead; a grid case refuses the particle options.
+    for (args, needles) in [
+        (
+            &["generate", "nbody-2d", "--out", "/nonexistent/never"][..],
+            &["nbody-2d simulates its data in memory", "learnsim run"][..],
+        ),
+        (
+            &[
+                "generate",
+                "kolmogorov-2d",
+                "--frames",
+                "10",
+                "--out",
+                "/nonexistent/never",
+            ][..],
+            &["--frames: not an option of kolmogorov-2d"][..],
+        ),
+    ] {
+        let result = learnsim(args);
+        let err = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(1), "{args:?}: {err}");
+        for needle in needles {
+            assert!(err.contains(needle), "{args:?}: {err}");
+        }
+        assert!(
+            !err.contains("unknown case") && !err.contains("panicked"),
+            "{err}"
+        );
+    }
+}
+
+/// `learnsim generate` of a grid case writes the Well file its run simulates (issue #25): the
+/// same recipe's `run --quick` and `generate --quick` give the same fields, and the file keeps
+/// The Well's contract.
+#[test]
+fn generate_writes_a_grid_case_s_well_file_as_its_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/kolmogorov-2d.toml");
+    let out = dir.path().join("data");
+    let result = learnsim(&[
+        "generate",
+        "kolmogorov-2d",
+        "--quick",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(
-        err.contains("`kolmogorov-2d` is a grid case")
-            && err.contains("learnsim run kolmogorov-2d")
-            && !err.contains("unknown case"),
-        "{err}"
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
     );
-    assert!(!err.contains("panicked"), "{err}");
+    let generated = out.join("kolmogorov-2d.hdf5");
+    assert_well_contract(std::slice::from_ref(&generated));
+    let run = dir.path().join("run");
+    quick_run("kolmogorov-2d", &run);
+    let simulated = run.join("data").join("kolmogorov-2d.hdf5");
+    assert_eq!(
+        std::fs::read(&generated).unwrap(),
+        std::fs::read(&simulated).unwrap(),
+        "generate and run wrote different files"
+    );
 }
 
 #[test]

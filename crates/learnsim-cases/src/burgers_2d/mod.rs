@@ -4,11 +4,12 @@
 //! symbolically, coefficient checks and 100-step rollout errors against persistence →
 //! metrics.json, report.md, plots, leaderboard row.
 
+use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, setup_validated, train_network, write_outputs};
+use crate::runner::{Setup, grid_generate_setup, setup_validated, train_network, write_outputs};
 use crate::side_by_side::side_by_side;
 use anyhow::{Result, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -37,6 +38,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
+    generate: Some(generate),
 };
 
 /// Most SymNet product layers whose expansion is tractable: 3 gives degree 8, at most
@@ -189,43 +191,12 @@ fn train_variant(
     Ok((trained, seconds))
 }
 
-/// `learnsim run burgers-2d`.
-#[expect(clippy::print_stderr, reason = "warns of a rollout that blew up")]
-pub fn run(args: &RunArgs) -> Result<String> {
-    let setup: Setup<PdeNetTrainConfig> = setup_validated(
-        args,
-        NAME,
-        |c: &mut PdeNetTrainConfig| {
-            c.batch = 4;
-            c.blocks = vec![0, 1, 2];
-            c.iterations = 5;
-            c.test_trajectories = 2;
-            c.test_steps = 10;
-            c.burgers.n = 16;
-        },
-        |c: &mut PdeNetTrainConfig| {
-            // cases.md's GPU tier: the paper's curriculum, 50 test trajectories, t = 4.
-            c.blocks = vec![0, 1, 2, 3, 4, 5, 6, 9, 12, 15, 18];
-            c.iterations = 2000;
-            c.batch = 50;
-            c.test_trajectories = 50;
-            c.test_steps = 400;
-            c.burgers.zoom = 4;
-            c.burgers.max_dt = 1.0 / 1600.0;
-        },
-    )?;
-    let config = &setup.config;
-    config.burgers.check()?;
-    if config.hidden_layers > MAX_PRODUCT_LAYERS {
-        bail!(
-            "hidden_layers = {}: the learned PDE is read off by expanding the SymNet, a polynomial of degree 2^L in 12 filtered fields; more than {MAX_PRODUCT_LAYERS} product layers do not fit in memory",
-            config.hidden_layers
-        );
-    }
-    if config.blocks.is_empty() || config.batch == 0 || config.test_trajectories == 0 {
-        bail!("burgers-2d needs blocks, a batch and test trajectories");
-    }
-    let clock = Instant::now();
+/// The recipe's training and test trajectories, simulated in parallel behind a progress bar and
+/// written to `dir` as Well files (`train.hdf5`, `test.hdf5`).
+fn burgers_data(
+    config: &PdeNetTrainConfig,
+    dir: &Path,
+) -> Result<(Vec<BurgersTrajectory>, Vec<BurgersTrajectory>)> {
     let total = config.batch + config.test_trajectories;
     let progress = ProgressBar::new(total as u64).with_style(
         ProgressStyle::with_template(
@@ -257,9 +228,67 @@ pub fn run(args: &RunArgs) -> Result<String> {
         &progress,
     )?;
     progress.finish_and_clear();
-    let data = setup.out.join("data");
-    write_grid(&data.join("train.hdf5"), config, &train)?;
-    write_grid(&data.join("test.hdf5"), config, &test)?;
+    write_grid(&dir.join("train.hdf5"), config, &train)?;
+    write_grid(&dir.join("test.hdf5"), config, &test)?;
+    Ok((train, test))
+}
+
+/// `learnsim generate burgers-2d`: the config's trajectories in The Well's format,
+/// `OUT/{train,test}.hdf5` (default `data/burgers-2d`).
+fn generate(args: &GenerateArgs) -> Result<String> {
+    let (config, tier, out) = grid_generate_setup::<PdeNetTrainConfig>(args, NAME, quick, paper)?;
+    config.burgers.check()?;
+    let (train, test) = burgers_data(&config, &out)?;
+    Ok(format!(
+        "{NAME} ({tier} tier, {:?} data on {}², sampled on {}²): {} training and {} test trajectories in {}",
+        config.burgers.solver,
+        config.burgers.n * config.burgers.zoom,
+        config.burgers.n,
+        train.len(),
+        test.len(),
+        out.display()
+    ))
+}
+
+/// The `--quick` tier's sizes.
+fn quick(c: &mut PdeNetTrainConfig) {
+    c.batch = 4;
+    c.blocks = vec![0, 1, 2];
+    c.iterations = 5;
+    c.test_trajectories = 2;
+    c.test_steps = 10;
+    c.burgers.n = 16;
+}
+
+/// The paper tier's sizes.
+fn paper(c: &mut PdeNetTrainConfig) {
+    // cases.md's GPU tier: the paper's curriculum, 50 test trajectories, t = 4.
+    c.blocks = vec![0, 1, 2, 3, 4, 5, 6, 9, 12, 15, 18];
+    c.iterations = 2000;
+    c.batch = 50;
+    c.test_trajectories = 50;
+    c.test_steps = 400;
+    c.burgers.zoom = 4;
+    c.burgers.max_dt = 1.0 / 1600.0;
+}
+
+/// `learnsim run burgers-2d`.
+#[expect(clippy::print_stderr, reason = "warns of a rollout that blew up")]
+pub fn run(args: &RunArgs) -> Result<String> {
+    let setup: Setup<PdeNetTrainConfig> = setup_validated(args, NAME, quick, paper)?;
+    let config = &setup.config;
+    config.burgers.check()?;
+    if config.hidden_layers > MAX_PRODUCT_LAYERS {
+        bail!(
+            "hidden_layers = {}: the learned PDE is read off by expanding the SymNet, a polynomial of degree 2^L in 12 filtered fields; more than {MAX_PRODUCT_LAYERS} product layers do not fit in memory",
+            config.hidden_layers
+        );
+    }
+    if config.blocks.is_empty() || config.batch == 0 || config.test_trajectories == 0 {
+        bail!("burgers-2d needs blocks, a batch and test trajectories");
+    }
+    let clock = Instant::now();
+    let (train, test) = burgers_data(config, &setup.out.join("data"))?;
     let simulate_s = clock.elapsed().as_secs_f64();
 
     // Checkpoints in RUN/checkpoint/{frozen,moments}: a killed run resumes where it stopped.

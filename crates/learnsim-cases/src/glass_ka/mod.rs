@@ -40,6 +40,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Object,
     run,
+    generate: None,
 };
 
 /// Random cube symmetries the equivariance bar tries; the bar takes the largest change.

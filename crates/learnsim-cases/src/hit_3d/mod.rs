@@ -6,11 +6,12 @@
 //! discrete divergence, energy spectra and the ∂u/∂x PDF on the held-out snapshots →
 //! metrics.json, report.md, plots, leaderboard row.
 
+use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, setup_validated, train_network, write_outputs};
+use crate::runner::{Setup, grid_generate_setup, setup_validated, train_network, write_outputs};
 use crate::side_by_side::side_by_side;
 use anyhow::{Context, Result, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -40,6 +41,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
+    generate: Some(generate),
 };
 
 /// Wavenumbers whose spectrum the bar checks: 1, …, this.
@@ -283,27 +285,48 @@ fn three_lines(
     xy_plot(path, caption, axes, &series)
 }
 
+/// `learnsim generate hit-3d`: the config's forced turbulence in The Well's format,
+/// `OUT/hit-3d.hdf5` (default `data/hit-3d`; reused when it holds the recipe).
+fn generate(args: &GenerateArgs) -> Result<String> {
+    let (config, tier, out) = grid_generate_setup::<TurbulenceConfig>(args, NAME, quick, paper)?;
+    config.flow.check()?;
+    let path = out.join(format!("{NAME}.hdf5"));
+    let data = flow_data(&path, &config)?;
+    Ok(format!(
+        "{NAME} ({tier} tier): {} snapshots on {}³ in {}{}",
+        data.snapshots.len(),
+        config.flow.n,
+        path.display(),
+        if data.cached {
+            " (already there, same recipe)"
+        } else {
+            ""
+        }
+    ))
+}
+
+/// The `--quick` tier's sizes.
+fn quick(c: &mut TurbulenceConfig) {
+    c.flow.n = 16;
+    c.flow.spin_up = 5.0;
+    c.flow.snapshots = 12;
+    c.test_snapshots = 3;
+    c.valid_snapshots = 2;
+    c.widths = vec![4, 8];
+    c.epochs = 2;
+}
+
+/// The paper tier's sizes.
+fn paper(c: &mut TurbulenceConfig) {
+    // The GPU tier of cases.md: 128³.
+    c.flow.n = 128;
+    c.flow.spin_up = 60.0;
+    c.epochs = 200;
+}
+
 /// `learnsim run hit-3d`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup: Setup<TurbulenceConfig> = setup_validated(
-        args,
-        NAME,
-        |c: &mut TurbulenceConfig| {
-            c.flow.n = 16;
-            c.flow.spin_up = 5.0;
-            c.flow.snapshots = 12;
-            c.test_snapshots = 3;
-            c.valid_snapshots = 2;
-            c.widths = vec![4, 8];
-            c.epochs = 2;
-        },
-        |c: &mut TurbulenceConfig| {
-            // The GPU tier of cases.md: 128³.
-            c.flow.n = 128;
-            c.flow.spin_up = 60.0;
-            c.epochs = 200;
-        },
-    )?;
+    let setup: Setup<TurbulenceConfig> = setup_validated(args, NAME, quick, paper)?;
     let config = &setup.config;
     config.flow.check()?;
     let held_out = config.test_snapshots + config.valid_snapshots;

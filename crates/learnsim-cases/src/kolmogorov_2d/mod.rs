@@ -5,11 +5,12 @@
 //! 20-step rollouts scored by RMSE, divergence and log-spectral distance against persistence
 //! → metrics.json, report.md, plots, leaderboard row.
 
+use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, setup_validated, train_network, write_outputs};
+use crate::runner::{Setup, grid_generate_setup, setup_validated, train_network, write_outputs};
 use crate::side_by_side::side_by_side;
 use anyhow::{Context, Result, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -42,6 +43,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
+    generate: Some(generate),
 };
 
 /// The steps the RMSE bar averages over.
@@ -251,34 +253,56 @@ impl Fit<'_> {
     }
 }
 
+/// `learnsim generate kolmogorov-2d`: the config's flows in The Well's format,
+/// `OUT/kolmogorov-2d.hdf5` (default `data/kolmogorov-2d`; reused when it holds the recipe).
+fn generate(args: &GenerateArgs) -> Result<String> {
+    let (config, tier, out) = grid_generate_setup::<KolmogorovConfig>(args, NAME, quick, paper)?;
+    config.flow.check()?;
+    let path = out.join(format!("{NAME}.hdf5"));
+    let (runs, cached) = flow_data(&path, &config)?;
+    Ok(format!(
+        "{NAME} ({tier} tier): {} runs of {} frames on {}² in {}{}",
+        runs.len(),
+        config.flow.frames,
+        config.flow.n,
+        path.display(),
+        if cached {
+            " (already there, same recipe)"
+        } else {
+            ""
+        }
+    ))
+}
+
+/// The `--quick` tier's sizes.
+fn quick(c: &mut KolmogorovConfig) {
+    c.flow.n = 32;
+    c.flow.spin_up = 5.0;
+    c.flow.frames = 60;
+    c.runs = 2;
+    c.valid_frames = 20;
+    c.widths = vec![4, 8, 8, 8];
+    c.steps = 4;
+    c.batch_size = 2;
+    c.test_horizon = 6;
+    c.test_stride = 10;
+    c.valid_every = 2;
+    c.fno_modes = 4;
+    c.fno_width = 8;
+}
+
+/// The paper tier's sizes.
+fn paper(c: &mut KolmogorovConfig) {
+    // The GPU tier of cases.md: 256², TF-Net's full widths.
+    c.flow.n = 256;
+    c.widths = vec![64, 128, 256, 512];
+    c.steps = 20_000;
+    c.batch_size = 32;
+}
+
 /// `learnsim run kolmogorov-2d`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup: Setup<KolmogorovConfig> = setup_validated(
-        args,
-        NAME,
-        |c: &mut KolmogorovConfig| {
-            c.flow.n = 32;
-            c.flow.spin_up = 5.0;
-            c.flow.frames = 60;
-            c.runs = 2;
-            c.valid_frames = 20;
-            c.widths = vec![4, 8, 8, 8];
-            c.steps = 4;
-            c.batch_size = 2;
-            c.test_horizon = 6;
-            c.test_stride = 10;
-            c.valid_every = 2;
-            c.fno_modes = 4;
-            c.fno_width = 8;
-        },
-        |c: &mut KolmogorovConfig| {
-            // The GPU tier of cases.md: 256², TF-Net's full widths.
-            c.flow.n = 256;
-            c.widths = vec![64, 128, 256, 512];
-            c.steps = 20_000;
-            c.batch_size = 32;
-        },
-    )?;
+    let setup: Setup<KolmogorovConfig> = setup_validated(args, NAME, quick, paper)?;
     let config = &setup.config;
     config.flow.check()?;
     if config.runs < 2 {

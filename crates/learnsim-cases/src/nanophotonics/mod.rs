@@ -32,6 +32,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Surrogate,
     run,
+    generate: None,
 };
 
 /// Target spectra drawn as figures.

@@ -33,6 +33,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Object,
     run,
+    generate: None,
 };
 
 /// Rollout horizons reported (the bar is at the configured rollout length, 50).

@@ -19,12 +19,19 @@ pub struct GenerateArgs {
     /// Output folder [default: data/CASE].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Seed of the whole dataset; trajectory seeds derive from it.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Seed of the whole dataset; trajectory seeds derive from it [default: 0; a grid case:
+    /// its config's].
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Problem size.
     #[arg(long, value_enum, default_value_t = TierArg::Cpu)]
     pub tier: TierArg,
+    /// A grid case: the data of its `--quick` run.
+    #[arg(long)]
+    pub quick: bool,
+    /// A grid case: the config whose recipe is simulated [default: configs/CASE.toml].
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// Frames per trajectory [default: the tier's].
     #[arg(long)]
     pub frames: Option<usize>,
@@ -69,9 +76,14 @@ fn parse_counts(text: &str) -> Result<[usize; 3], String> {
 const MAX_TRAJECTORIES: usize = 100_000;
 const MAX_FRAMES: usize = 100_000;
 
-/// Generates the dataset and returns a one-paragraph summary.
+/// Generates the dataset of a particle case and returns a one-paragraph summary.
 pub fn run(args: &GenerateArgs) -> Result<String> {
     let case = find_particle(&args.case)?;
+    if args.quick || args.config.is_some() {
+        bail!(
+            "--quick and --config are for the grid cases: a particle case's data is sized by --tier, --frames and --trajectories"
+        );
+    }
     let tier: Tier = args.tier.into();
     let plan = case.plan(tier);
     let n_frames = args.frames.unwrap_or(plan.n_frames);
@@ -96,6 +108,7 @@ pub fn run(args: &GenerateArgs) -> Result<String> {
             MaterialVariation::FrictionAngle { low_deg, high_deg }
         }
     };
+    let seed = args.seed.unwrap_or(0);
     let out = args.out.clone().unwrap_or_else(|| default_out(case));
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
 
@@ -118,7 +131,7 @@ pub fn run(args: &GenerateArgs) -> Result<String> {
             .map(|index| {
                 case.simulate_with(
                     tier,
-                    trajectory_seed(args.seed, *split, index),
+                    trajectory_seed(seed, *split, index),
                     n_frames,
                     variation,
                     &|| bar.inc(1),
@@ -163,7 +176,7 @@ pub fn run(args: &GenerateArgs) -> Result<String> {
         case: case.name().into(),
         solver: info.solver.into(),
         tier: tier.name().into(),
-        seed: args.seed,
+        seed,
         num_trajectories: counts,
         features: learnsim_data::features_of(&splits),
     };

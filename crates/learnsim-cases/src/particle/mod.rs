@@ -36,4 +36,8 @@ impl Case for Particle {
     fn run(&self, args: &RunArgs) -> Result<String> {
         pipeline::run(self.0, args)
     }
+
+    fn generate(&self, args: &generate::GenerateArgs) -> Result<String> {
+        generate::run(args)
+    }
 }

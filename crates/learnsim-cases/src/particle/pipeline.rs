@@ -68,8 +68,10 @@ pub fn run(case: learnsim_sim::Case, args: &RunArgs) -> Result<String> {
         generate::run(&GenerateArgs {
             case: case.name().into(),
             out: Some(data_dir.clone()),
-            seed: 0,
+            seed: None,
             tier: args.tier,
+            quick: false,
+            config: None,
             frames,
             trajectories,
             friction_angles: None,

@@ -31,6 +31,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Control,
     run,
+    generate: None,
 };
 
 fn control(

@@ -38,6 +38,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
+    generate: None,
 };
 
 /// The field solvers a test scenario is rerun with.

@@ -5,11 +5,12 @@
 //! the density transfer function and cross-correlation, and the same at 1.5× the training
 //! power (extrapolation) → metrics.json, report.md, plots, leaderboard row.
 
+use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, setup_validated, train_network, write_outputs};
+use crate::runner::{Setup, grid_generate_setup, setup_validated, train_network, write_outputs};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_data::{
@@ -40,6 +41,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
+    generate: Some(generate),
 };
 
 /// The three displacement fields of a file, in The Well's names.
@@ -196,55 +198,83 @@ fn low_shells(n: usize) -> std::ops::Range<usize> {
     1..(n / 4).max(2)
 }
 
-/// `learnsim run pm-cosmo`.
-pub fn run(args: &RunArgs) -> Result<String> {
-    let setup: Setup<CosmologyConfig> = setup_validated(
-        args,
-        NAME,
-        |c: &mut CosmologyConfig| {
-            c.universe.n = 8;
-            c.universe.steps = 10;
-            c.train = 6;
-            c.valid = 2;
-            c.test = 2;
-            c.extrapolation = 2;
-            c.widths = vec![4, 8];
-            c.steps = 6;
-            c.batch_size = 2;
-            c.valid_every = 3;
-        },
-        |c: &mut CosmologyConfig| {
-            // The GPU tier of cases.md: N = 32, 2k universes.
-            c.universe.n = 32;
-            c.train = 1800;
-            c.valid = 100;
-            c.test = 100;
-            c.extrapolation = 100;
-            c.steps = 20_000;
-        },
-    )?;
-    let config = &setup.config;
-    config.universe.check()?;
-    let n = config.universe.n;
-    let data_dir = setup.out.join("data");
-    let clock = Instant::now();
+/// The four sets of universes (train, valid, test, extrapolation), each cached as a Well
+/// file in `dir` and reused when it holds the same recipe; whether all four came from there.
+fn universes(config: &CosmologyConfig, dir: &Path) -> Result<([Vec<Displacements>; 4], bool)> {
     let mut cached = true;
     let mut load = |file: &str, split: (Split, usize), count: usize, power: f64, label| {
-        let (data, from_cache) =
-            split_data(&data_dir.join(file), config, split, count, power, label)?;
+        let (data, from_cache) = split_data(&dir.join(file), config, split, count, power, label)?;
         cached &= from_cache;
         anyhow::Ok(data)
     };
-    let train = load("train.hdf5", (Split::Train, 0), config.train, 1.0, "train")?;
-    let valid = load("valid.hdf5", (Split::Valid, 0), config.valid, 1.0, "valid")?;
-    let test = load("test.hdf5", (Split::Test, 0), config.test, 1.0, "test")?;
-    let extrapolation = load(
-        "extrapolation.hdf5",
-        (Split::Test, 100_000),
-        config.extrapolation,
-        config.extrapolation_power,
-        "1.5×A",
-    )?;
+    let sets = [
+        load("train.hdf5", (Split::Train, 0), config.train, 1.0, "train")?,
+        load("valid.hdf5", (Split::Valid, 0), config.valid, 1.0, "valid")?,
+        load("test.hdf5", (Split::Test, 0), config.test, 1.0, "test")?,
+        load(
+            "extrapolation.hdf5",
+            (Split::Test, 100_000),
+            config.extrapolation,
+            config.extrapolation_power,
+            "1.5×A",
+        )?,
+    ];
+    Ok((sets, cached))
+}
+
+/// `learnsim generate pm-cosmo`: the universes of the config's recipe, one Well file per set
+/// in `--out` (default `data/pm-cosmo`).
+fn generate(args: &GenerateArgs) -> Result<String> {
+    let (config, tier, out) = grid_generate_setup::<CosmologyConfig>(args, NAME, quick, paper)?;
+    config.universe.check()?;
+    let (sets, cached) = universes(&config, &out)?;
+    Ok(format!(
+        "{NAME} ({tier} tier): {} universes of {}³ particles (train, valid, test, extrapolation: {}) in {}{}",
+        sets.iter().map(Vec::len).sum::<usize>(),
+        config.universe.n,
+        sets.map(|s| s.len().to_string()).join(", "),
+        out.display(),
+        if cached {
+            ", all already there with the same recipe"
+        } else {
+            ""
+        }
+    ))
+}
+
+/// The `--quick` tier's sizes.
+fn quick(c: &mut CosmologyConfig) {
+    c.universe.n = 8;
+    c.universe.steps = 10;
+    c.train = 6;
+    c.valid = 2;
+    c.test = 2;
+    c.extrapolation = 2;
+    c.widths = vec![4, 8];
+    c.steps = 6;
+    c.batch_size = 2;
+    c.valid_every = 3;
+}
+
+/// The paper tier's sizes.
+fn paper(c: &mut CosmologyConfig) {
+    // The GPU tier of cases.md: N = 32, 2k universes.
+    c.universe.n = 32;
+    c.train = 1800;
+    c.valid = 100;
+    c.test = 100;
+    c.extrapolation = 100;
+    c.steps = 20_000;
+}
+
+/// `learnsim run pm-cosmo`.
+pub fn run(args: &RunArgs) -> Result<String> {
+    let setup: Setup<CosmologyConfig> = setup_validated(args, NAME, quick, paper)?;
+    let config = &setup.config;
+    config.universe.check()?;
+    let n = config.universe.n;
+    let clock = Instant::now();
+    let ([train, valid, test, extrapolation], cached) = universes(config, &setup.out.join("data"))?;
     let simulate_s = clock.elapsed().as_secs_f64();
     let universes = train.len() + valid.len() + test.len() + extrapolation.len();
 

@@ -32,6 +32,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Control,
     run,
+    generate: None,
 };
 
 /// One control trial: the final shape errors and the frames to draw.

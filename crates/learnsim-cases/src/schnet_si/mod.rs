@@ -36,6 +36,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Object,
     run,
+    generate: None,
 };
 
 /// Samples every cluster size in parallel; returns (train, valid, test), split 80/10/10 in

@@ -33,6 +33,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Object,
     run,
+    generate: None,
 };
 
 /// Spacing of the test chains (the demo's evaluation uses d = 0.5).
