@@ -17,7 +17,6 @@ use num_complex::Complex64;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::ops::ControlFlow;
 use std::path::Path;
 
 /// The `pm-cosmo` case's configuration (`configs/pm-cosmo.toml`).
@@ -248,10 +247,7 @@ pub fn train_unet(
             first: FirstValidation::BeforeTraining,
         },
         keep: Keep::BestValidated,
-        checkpoint: checkpoint.map(|dir| Checkpointing {
-            dir: dir.to_path_buf(),
-            every: config.valid_every,
-        }),
+        checkpoint: Checkpointing::in_dir(checkpoint, config.valid_every),
     };
     let fitted = crate::fit(
         &plan,
@@ -285,10 +281,7 @@ pub fn train_unet(
             let predicted = predict_with(&model.valid(), scale, &valid_input, n, &inference);
             pooled_relative_error(&predicted, &valid_truth)
         },
-        &mut |step, loss| {
-            progress(step, loss);
-            ControlFlow::Continue(())
-        },
+        &mut crate::fit::reporting(progress),
     )?;
     Ok(TrainedUNet {
         model: fitted.model.valid(),

@@ -47,6 +47,26 @@ pub enum Keep {
     BestValidated,
 }
 
+impl Checkpointing {
+    /// Checkpoints in `dir` every `every` steps, where a trainer was given a folder.
+    pub fn in_dir(dir: Option<&Path>, every: usize) -> Option<Self> {
+        dir.map(|dir| Self {
+            dir: dir.to_path_buf(),
+            every,
+        })
+    }
+}
+
+/// A progress callback that never stops the fit (the trainers' `progress(step, loss)`).
+pub fn reporting(
+    progress: &mut dyn FnMut(usize, f32),
+) -> impl FnMut(usize, f32) -> ControlFlow<()> {
+    move |step, loss| {
+        progress(step, loss);
+        ControlFlow::Continue(())
+    }
+}
+
 /// When a fit validates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Validation {
@@ -292,12 +312,18 @@ fn save<M: Module, S: Serialize>(
         .map_err(|e| fail(format!("{OPTIMIZER}: {e:?}")))?;
     let text = serde_json::to_string(state).map_err(|e| fail(e.to_string()))?;
     std::fs::write(tmp.join(STATE), text).map_err(|e| fail(format!("{STATE}: {e}")))?;
+    replace_dir(&tmp, dir).map_err(|e| fail(e.to_string()))
+}
+
+/// Puts the folder `tmp` in the place of `dir` (renames, so that a crash leaves either the old
+/// folder or the new one whole).
+pub(crate) fn replace_dir(tmp: &Path, dir: &Path) -> std::io::Result<()> {
     let old = dir.with_extension("old");
     let _ = std::fs::remove_dir_all(&old);
     if dir.exists() {
-        std::fs::rename(dir, &old).map_err(|e| fail(e.to_string()))?;
+        std::fs::rename(dir, &old)?;
     }
-    std::fs::rename(&tmp, dir).map_err(|e| fail(e.to_string()))?;
+    std::fs::rename(tmp, dir)?;
     let _ = std::fs::remove_dir_all(&old);
     Ok(())
 }

@@ -22,7 +22,6 @@ use learnsim_sim::kob_andersen::{SPECIES_A, cube_symmetries, random_cube_symmetr
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::ops::ControlFlow;
 use std::path::Path;
 
 /// The `glass-ka` case's configuration (`configs/glass-ka.toml`).
@@ -414,10 +413,7 @@ pub fn train_glass_network(
             first: FirstValidation::BeforeTraining,
         },
         keep: Keep::Last,
-        checkpoint: checkpoint.map(|dir| Checkpointing {
-            dir: dir.to_path_buf(),
-            every: config.validate_every,
-        }),
+        checkpoint: Checkpointing::in_dir(checkpoint, config.validate_every),
     };
     let batch_size = config.batch_size.clamp(1, train.len());
     let fitted = crate::fit(
@@ -441,10 +437,7 @@ pub fn train_glass_network(
             masked_loss(prediction, &targets, device)
         },
         |model| f64::from(evaluate(model)),
-        &mut |step, loss| {
-            progress(step, loss);
-            ControlFlow::Continue(())
-        },
+        &mut crate::fit::reporting(progress),
     )?;
     Ok(TrainedGlassNetwork {
         model: fitted.model,

@@ -17,7 +17,6 @@ use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::ops::ControlFlow;
 use std::path::Path;
 
 /// Relation types of the rope (receiver i, sender j): root self, root→child spring,
@@ -524,10 +523,7 @@ pub fn train_koopman(
             first: FirstValidation::AfterFirstInterval,
         },
         keep: Keep::Last,
-        checkpoint: checkpoint.map(|dir| Checkpointing {
-            dir: dir.to_path_buf(),
-            every: config.validate_every,
-        }),
+        checkpoint: Checkpointing::in_dir(checkpoint, config.validate_every),
     };
     let fitted = crate::fit(
         &plan,
@@ -601,10 +597,7 @@ pub fn train_koopman(
             let valid_nets = networks.valid().with_scale(scale);
             cko_rollout_mse(&valid_nets, valid, config, &inference)
         },
-        &mut |step, loss| {
-            progress(step, loss);
-            ControlFlow::Continue(())
-        },
+        &mut crate::fit::reporting(progress),
     )?;
     Ok(TrainedKoopman {
         nets: fitted.model.with_scale(scale),

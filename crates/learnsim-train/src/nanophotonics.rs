@@ -14,7 +14,6 @@ use learnsim_sim::mie::{ScatterRecipe, ScatterSample};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::ops::ControlFlow;
 use std::path::Path;
 
 /// The `nanophotonics` case's configuration (`configs/nanophotonics.toml`).
@@ -243,10 +242,7 @@ pub fn train_scatter_net(
             first: FirstValidation::BeforeTraining,
         },
         keep: Keep::BestValidated,
-        checkpoint: checkpoint.map(|dir| Checkpointing {
-            dir: dir.to_path_buf(),
-            every,
-        }),
+        checkpoint: Checkpointing::in_dir(checkpoint, every),
     };
     let fitted = crate::fit(
         &plan,
@@ -275,10 +271,7 @@ pub fn train_scatter_net(
             );
             mean_relative_error(&predicted, &valid_truth)
         },
-        &mut |step, loss| {
-            progress(step, loss);
-            ControlFlow::Continue(())
-        },
+        &mut crate::fit::reporting(progress),
     )?;
     Ok(TrainedScatterNet {
         model: fitted.model,

@@ -16,7 +16,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
-use std::ops::ControlFlow;
 use std::path::Path;
 
 use crate::{Checkpointing, FirstValidation, FitPlan, Keep, LossPoint, TrainError, Validation};
@@ -525,10 +524,7 @@ fn fit<M: Module, T: ObjectTrajectory>(
             first: FirstValidation::BeforeTraining,
         },
         keep: Keep::Last,
-        checkpoint: checkpoint.map(|dir| Checkpointing {
-            dir: dir.to_path_buf(),
-            every: config.validate_every,
-        }),
+        checkpoint: Checkpointing::in_dir(checkpoint, config.validate_every),
     };
     let fitted = crate::fit(
         &plan,
@@ -543,10 +539,7 @@ fn fit<M: Module, T: ObjectTrajectory>(
             loss(model, train, &batch)
         },
         |model| f64::from(loss(&model.valid(), valid, &valid_draw).into_scalar::<f32>()),
-        &mut |step, value| {
-            progress(step, value);
-            ControlFlow::Continue(())
-        },
+        &mut crate::fit::reporting(progress),
     )?;
     Ok(Fitted {
         model: fitted.model,

@@ -12,7 +12,6 @@ use learnsim_models::{DERIVATIVES, PdeNet, PdeNetConfig, SymNet};
 use learnsim_sim::burgers::{BurgersRecipe, BurgersTrajectory, Velocity2};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::ops::ControlFlow;
 use std::path::Path;
 
 /// The `burgers-2d` case's configuration (`configs/burgers-2d.toml`).
@@ -155,10 +154,7 @@ pub fn train_pdenet(
         steps: config.blocks.len() * config.iterations,
         validation: Validation::Never,
         keep: Keep::Last,
-        checkpoint: checkpoint.map(|dir| Checkpointing {
-            dir: dir.to_path_buf(),
-            every: iterations,
-        }),
+        checkpoint: Checkpointing::in_dir(checkpoint, iterations),
     };
     let fitted = crate::fit(
         &plan,
@@ -202,10 +198,7 @@ pub fn train_pdenet(
             Penalised { total, data }
         },
         |_| 0.0,
-        &mut |step, loss| {
-            progress(step, loss);
-            ControlFlow::Continue(())
-        },
+        &mut crate::fit::reporting(progress),
     )?;
     let train_loss = crate::fit::counted_from_one(fitted.train_loss);
     // The data loss of each block's last iteration.

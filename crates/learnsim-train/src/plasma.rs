@@ -24,7 +24,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::ops::ControlFlow;
 use std::path::Path;
 
 /// The `plasma-1d` case's configuration (`configs/plasma-1d.toml`).
@@ -480,10 +479,7 @@ pub fn train_field<M: FieldNetwork>(
             first: FirstValidation::BeforeTraining,
         },
         keep: Keep::BestValidated,
-        checkpoint: checkpoint.map(|dir| Checkpointing {
-            dir: dir.to_path_buf(),
-            every: config.validate_every,
-        }),
+        checkpoint: Checkpointing::in_dir(checkpoint, config.validate_every),
     };
     let ratio = config.lr_final / config.lr_initial;
     let fitted = crate::fit(
@@ -512,10 +508,7 @@ pub fn train_field<M: FieldNetwork>(
             let solver = LearnedSolver::new(model.clone().valid(), scale, cells, inference.clone());
             solver.mean_relative_error(valid)
         },
-        &mut |step, loss| {
-            progress(step, loss);
-            ControlFlow::Continue(())
-        },
+        &mut crate::fit::reporting(progress),
     )?;
     Ok(TrainedField {
         network: fitted.model.valid(),

@@ -13,7 +13,6 @@ use learnsim_sim::stillinger_weber::{Configuration, EnergyForces};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::ops::ControlFlow;
 use std::path::Path;
 
 /// The `schnet-si` case's configuration (`configs/schnet-si.toml`).
@@ -171,10 +170,7 @@ pub fn train_schnet(
             first: FirstValidation::BeforeTraining,
         },
         keep: Keep::Last,
-        checkpoint: checkpoint.map(|dir| Checkpointing {
-            dir: dir.to_path_buf(),
-            every: config.validate_every,
-        }),
+        checkpoint: Checkpointing::in_dir(checkpoint, config.validate_every),
     };
     let batch_size = config.batch_size.min(train.len());
     let fitted = crate::fit(
@@ -203,10 +199,7 @@ pub fn train_schnet(
                 .collect();
             f64::from(chunks.iter().sum::<f32>() / valid_refs.len() as f32)
         },
-        &mut |step, loss| {
-            progress(step, loss);
-            ControlFlow::Continue(())
-        },
+        &mut crate::fit::reporting(progress),
     )?;
     Ok(TrainedSchNet {
         model: fitted.model,

@@ -15,7 +15,6 @@ use num_complex::Complex64;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::ops::ControlFlow;
 use std::path::Path;
 
 /// The `kolmogorov-2d` case's configuration (`configs/kolmogorov-2d.toml`).
@@ -335,10 +334,7 @@ pub fn train_window_model<M: WindowModel>(
             first: FirstValidation::BeforeTraining,
         },
         keep: Keep::BestValidated,
-        checkpoint: checkpoint.map(|dir| Checkpointing {
-            dir: dir.to_path_buf(),
-            every: config.valid_every,
-        }),
+        checkpoint: Checkpointing::in_dir(checkpoint, config.valid_every),
     };
     let step_loss = |model: &M, _: usize, rng: &mut ChaCha8Rng| {
         let pick: Vec<(usize, usize)> = (0..config.batch_size)
@@ -378,10 +374,7 @@ pub fn train_window_model<M: WindowModel>(
         |step| config.lr * config.decay.powi((step / config.decay_every.max(1)) as i32),
         step_loss,
         validate,
-        &mut |step, loss| {
-            progress(step, loss);
-            ControlFlow::Continue(())
-        },
+        &mut crate::fit::reporting(progress),
     )?;
     Ok(TrainedWindowModel {
         model: fitted.model.valid(),

@@ -649,14 +649,7 @@ impl Trainer {
         }
         let state = serde_json::to_string(&self.state).map_err(|e| fail(e.to_string()))?;
         std::fs::write(tmp.join("state.json"), state).map_err(|e| fail(e.to_string()))?;
-        let old = dir.with_extension("old");
-        let _ = std::fs::remove_dir_all(&old);
-        if dir.exists() {
-            std::fs::rename(dir, &old).map_err(|e| fail(e.to_string()))?;
-        }
-        std::fs::rename(&tmp, dir).map_err(|e| fail(e.to_string()))?;
-        let _ = std::fs::remove_dir_all(&old);
-        Ok(())
+        crate::fit::replace_dir(&tmp, dir).map_err(|e| fail(e.to_string()))
     }
 
     /// Restores weights, optimiser state and progress from `dir`.

@@ -15,7 +15,6 @@ use learnsim_sim::spectral::turbulence::TurbulenceRecipe;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::ops::ControlFlow;
 use std::path::Path;
 
 /// The `hit-3d` case's configuration (`configs/hit-3d.toml`).
@@ -147,10 +146,7 @@ pub fn train_autoencoder(
             first: FirstValidation::BeforeTraining,
         },
         keep: Keep::BestValidated,
-        checkpoint: checkpoint.map(|dir| Checkpointing {
-            dir: dir.to_path_buf(),
-            every: per_epoch,
-        }),
+        checkpoint: Checkpointing::in_dir(checkpoint, per_epoch),
     };
     let decay = (config.lr_final / config.lr).powf(1.0 / (config.epochs.max(2) - 1) as f64);
     let fitted = crate::fit(
@@ -173,10 +169,7 @@ pub fn train_autoencoder(
                 .sum::<f64>()
                 / valid.len() as f64
         },
-        &mut |step, loss| {
-            progress(step, loss);
-            ControlFlow::Continue(())
-        },
+        &mut crate::fit::reporting(progress),
     )?;
     Ok(TrainedAutoencoder {
         model: fitted.model.valid(),

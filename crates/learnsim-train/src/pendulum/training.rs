@@ -104,10 +104,7 @@ fn fit<M: Module>(
             first: FirstValidation::AfterFirstInterval,
         },
         keep: Keep::Last,
-        checkpoint: checkpoint.map(|dir| Checkpointing {
-            dir,
-            every: config.validate_every,
-        }),
+        checkpoint: Checkpointing::in_dir(checkpoint.as_deref(), config.validate_every),
     };
     let fitted = crate::fit(
         &plan,
