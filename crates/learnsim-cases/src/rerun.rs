@@ -3,15 +3,26 @@
 //! finished checkpoint (no training) and rewrites the scores, report, figures and leaderboard
 //! row from the run's saved config.
 
-use crate::run_folder::{self, RunRecord};
+use crate::run_folder::{RunRecord, RunState};
 use crate::{Case, RunArgs, TierArg, find};
 use anyhow::{Result, bail};
 use std::path::Path;
 
-/// Re-scores the run in `dir` (a run of a registered case that is not a particle case) with
-/// its saved config, tier and seed.
+/// Re-scores the finished run in `dir` (a run of a registered case that is not a particle
+/// case) with its saved config, tier and seed. An unfinished run is refused: re-scoring it
+/// would train the rest of it.
 pub fn rescore(dir: &Path, record: &RunRecord) -> Result<String> {
     let case: &dyn Case = find(&record.identity.case)?;
+    if record.state != RunState::Finished {
+        bail!(
+            "{} holds a {} run that is not finished ({:?}); `learnsim run {} --out {}` resumes it",
+            dir.display(),
+            case.name(),
+            record.state,
+            case.name(),
+            dir.display()
+        );
+    }
     let config = dir.join("config.toml");
     if !config.exists() {
         bail!(
@@ -34,6 +45,5 @@ pub fn rescore(dir: &Path, record: &RunRecord) -> Result<String> {
     };
     // The saved config is the resolved one, so the tier's overrides leave it as it is and the
     // run's identity (config hash) is unchanged: the folder is claimed as the same run.
-    let _ = run_folder::require(dir)?;
     case.run(&args)
 }

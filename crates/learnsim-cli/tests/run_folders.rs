@@ -465,6 +465,12 @@ fn a_killed_nbody_run_resumes_to_the_uninterrupted_result() {
         serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
     let step = saved["step"].as_u64().unwrap();
     assert!((20..800).contains(&step), "killed at step {step}");
+    // `eval` re-scores finished runs only: on the killed one it would train the rest.
+    refused(
+        &learnsim(&["eval", "--run", killed.to_str().unwrap()]),
+        &["not finished", "resumes it"],
+    );
+    assert!(!killed.join("metrics.json").exists());
 
     let resumed = learnsim(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>());
     ok(&resumed);
