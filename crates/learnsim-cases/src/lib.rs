@@ -16,6 +16,7 @@
 //! ```
 
 pub mod bars;
+pub mod data_file;
 pub mod leaderboard;
 pub mod particle;
 pub mod plots;
@@ -106,9 +107,9 @@ pub struct Pipeline {
     pub kind: CaseKind,
     /// The whole pipeline.
     pub run: fn(&RunArgs) -> Result<String>,
-    /// The data stage alone, for the cases whose data are files (the grid cases' Well files);
-    /// `None` where the data live in memory only.
-    pub generate: Option<fn(&GenerateArgs) -> Result<String>>,
+    /// The data stage alone (`learnsim generate`): the grid cases' Well files, the others' numpy
+    /// archives ([`data_file`]).
+    pub generate: fn(&GenerateArgs) -> Result<String>,
 }
 
 impl Case for Pipeline {
@@ -129,13 +130,7 @@ impl Case for Pipeline {
     }
 
     fn generate(&self, args: &GenerateArgs) -> Result<String> {
-        match self.generate {
-            Some(generate) => generate(args),
-            None => anyhow::bail!(
-                "{} simulates its data in memory inside `learnsim run` (from its config's seed, in seconds) and writes no dataset; `learnsim generate` writes the particle cases' datasets and the grid cases' Well files",
-                self.name
-            ),
-        }
+        (self.generate)(args)
     }
 }
 

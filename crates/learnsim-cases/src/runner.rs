@@ -106,10 +106,11 @@ fn resolve_checked<C: serde::de::DeserializeOwned>(
     Ok((config, tier))
 }
 
-/// `learnsim generate` for a grid case: its config resolved as its run would resolve it (file,
-/// tier) and the folder its Well files go in (`--out`, default `data/NAME`); the options that
-/// size a particle dataset are refused, and so is `--seed` (the config's `seed` is the data's).
-pub fn grid_generate_setup<C: serde::de::DeserializeOwned + Validate>(
+/// `learnsim generate` for a case other than the particle scenes: its config resolved as its run
+/// would resolve it (file, tier) and the folder its files go in (`--out`, default `data/NAME`);
+/// the options that size a particle dataset are refused, and so is `--seed` (the config's `seed`
+/// is the data's).
+pub fn generate_setup<C: serde::de::DeserializeOwned + Validate>(
     args: &GenerateArgs,
     name: &str,
     quick: impl FnOnce(&mut C),

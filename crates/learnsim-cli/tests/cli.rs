@@ -347,12 +347,19 @@ fn cases_lists_every_case_and_unknown_names_get_a_suggestion() {
     );
     assert!(!err.contains("panicked"), "{err}");
     // A registered case is never "unknown" (`generate kolmogorov-2d` used to answer "unknown
-    // case `kolmogorov-2d`; did you mean `kolmogorov-2d`?"): an object case, whose data live
-    // in memory, says so and what to run instead; a grid case refuses the particle options.
+    // case `kolmogorov-2d`; did you mean `kolmogorov-2d`?"): object and grid cases refuse the
+    // options that size a particle dataset, before any work.
     for (args, needles) in [
         (
-            &["generate", "nbody-2d", "--out", "/nonexistent/never"][..],
-            &["nbody-2d simulates its data in memory", "learnsim run"][..],
+            &[
+                "generate",
+                "nbody-2d",
+                "--trajectories",
+                "1,1,1",
+                "--out",
+                "/nonexistent/never",
+            ][..],
+            &["--trajectories: not an option of nbody-2d"][..],
         ),
         (
             &[
@@ -410,6 +417,227 @@ fn generate_writes_a_grid_case_s_well_file_as_its_run_does() {
         std::fs::read(&generated).unwrap(),
         std::fs::read(&simulated).unwrap(),
         "generate and run wrote different files"
+    );
+}
+
+/// The archive `learnsim generate` wrote, as `(member, array)` pairs.
+fn npz(path: &Path) -> Vec<(String, learnsim_data::pickle::NdArray)> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    learnsim_data::npz::read_npz(&bytes).unwrap()
+}
+
+/// A member's float values (its shape checked against `shape`).
+fn floats<'a>(
+    arrays: &'a [(String, learnsim_data::pickle::NdArray)],
+    name: &str,
+    shape: &[usize],
+) -> &'a [f64] {
+    let (_, array) = arrays
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no member {name}"));
+    assert_eq!(array.shape, shape, "{name}");
+    match &array.data {
+        learnsim_data::pickle::ArrayData::Float(v) => v,
+        other => panic!("{name}: not floats: {other:?}"),
+    }
+}
+
+/// `learnsim generate` of an object case (nbody-2d) and a control case (rope-koopman): numpy
+/// archives holding exactly the trajectories the simulators give for the config's seeds (what
+/// the runs train on: they call the same generator), reused when asked again, and refused over
+/// another config's data.
+#[test]
+fn generate_writes_object_and_control_cases_data_as_their_runs_simulate_it() {
+    use learnsim_sim::{Split, trajectory_seed};
+    let dir = tempfile::tempdir().unwrap();
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let generate = |case: &str, out: &Path, extra: &[&str]| {
+        let config = configs.join(format!("{case}.toml"));
+        let mut args = vec![
+            "generate",
+            case,
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        learnsim(&args)
+    };
+    let resolved = |out: &Path| -> toml::Value {
+        toml::from_str(&std::fs::read_to_string(out.join("config.toml")).unwrap()).unwrap()
+    };
+
+    // nbody-2d: four sets; N cycles through n_bodies (the generalisation set: n_generalisation).
+    let out = dir.path().join("nbody");
+    let result = generate("nbody-2d", &out, &["--quick"]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let config = resolved(&out);
+    let int = |key: &str| config[key].as_integer().unwrap() as usize;
+    let ints = |key: &str| -> Vec<usize> {
+        let values = config[key].as_array().unwrap();
+        values
+            .iter()
+            .map(|v| v.as_integer().unwrap() as usize)
+            .collect()
+    };
+    let (seed, frames) = (int("seed") as u64, int("frames"));
+    let (counts, n_bodies) = (ints("trajectories"), ints("n_bodies"));
+    let physics = learnsim_sim::nbody::NBodyConfig::default();
+    let sets = [
+        ("train", Split::Train, 0),
+        ("valid", Split::Valid, 0),
+        ("test", Split::Test, 0),
+        ("general", Split::Test, 1_000_000),
+    ];
+    for (k, (split, stream, base)) in sets.into_iter().enumerate() {
+        let arrays = npz(&out.join(format!("{split}.npz")));
+        assert_eq!(
+            arrays.len(),
+            4 * counts[k],
+            "{split}: 4 members per trajectory"
+        );
+        for i in 0..counts[k] {
+            let n = if k == 3 {
+                int("n_generalisation")
+            } else {
+                n_bodies[0] + i % (n_bodies[1] - n_bodies[0] + 1)
+            };
+            let truth = physics
+                .simulate(n, frames, trajectory_seed(seed, stream, base + i))
+                .unwrap();
+            let key = |what: &str| format!("{i:05}/{what}");
+            assert_eq!(floats(&arrays, &key("mass"), &[n]), &truth.mass[..]);
+            let flat = |v: &[Vec<[f64; 2]>]| -> Vec<f64> {
+                v.iter().flatten().flatten().copied().collect()
+            };
+            let shape = [frames, n, 2];
+            assert_eq!(
+                floats(&arrays, &key("position"), &shape),
+                flat(&truth.position),
+                "{split} {i}"
+            );
+            assert_eq!(
+                floats(&arrays, &key("velocity"), &shape),
+                flat(&truth.velocity),
+                "{split} {i}"
+            );
+            assert_eq!(floats(&arrays, &key("frame_dt"), &[1]), &[truth.frame_dt]);
+        }
+    }
+    // Asked again: nothing simulated, nothing rewritten. Another config: refused, untouched.
+    let before = std::fs::read(out.join("train.npz")).unwrap();
+    let again = generate("nbody-2d", &out, &["--quick"]);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already holds"));
+    let other = generate("nbody-2d", &out, &[]);
+    assert!(
+        !other.status.success(),
+        "another config's data overwrote the folder"
+    );
+    let why = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        why.contains("another config") && !why.contains("panicked"),
+        "{why}"
+    );
+    assert_eq!(std::fs::read(out.join("train.npz")).unwrap(), before);
+
+    // rope-koopman: groups of rollouts, 5-9 balls for train/valid, 10-14 for extrapolation.
+    let out = dir.path().join("rope");
+    let result = generate("rope-koopman", &out, &["--quick"]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let config = resolved(&out);
+    let recipe: learnsim_sim::rope::RopeRecipe = config["rope"].clone().try_into().unwrap();
+    let int = |key: &str| config[key].as_integer().unwrap() as usize;
+    let seed = int("seed") as u64;
+    for (split, stream, groups, sizes) in [
+        ("train", Split::Train, int("train_groups"), 5..=9),
+        ("valid", Split::Valid, int("valid_groups"), 5..=9),
+        (
+            "extrapolation",
+            Split::Test,
+            int("extrapolation_groups"),
+            10..=14,
+        ),
+    ] {
+        let truth = learnsim_sim::rope::rope_groups(
+            &recipe,
+            sizes,
+            groups,
+            int("rollouts_per_group"),
+            |g| trajectory_seed(seed, stream, g),
+        );
+        let arrays = npz(&out.join(format!("{split}.npz")));
+        let rollouts: Vec<_> = truth.iter().flat_map(|g| &g.rollouts).collect();
+        assert_eq!(
+            arrays.len(),
+            5 * rollouts.len(),
+            "{split}: 5 members per rollout"
+        );
+        for (i, rollout) in rollouts.iter().enumerate() {
+            let key = |what: &str| format!("{i:05}/{what}");
+            let shape = [rollout.states.len(), rollout.params.n, 4];
+            let states: Vec<f64> = rollout.states.iter().flatten().flatten().copied().collect();
+            assert_eq!(
+                floats(&arrays, &key("states"), &shape),
+                states,
+                "{split} {i}"
+            );
+            let actions = floats(&arrays, &key("actions"), &[rollout.actions.len()]);
+            assert_eq!(actions, &rollout.actions[..]);
+            assert_eq!(
+                floats(&arrays, &key("stiffness"), &[1]),
+                &[rollout.params.stiffness]
+            );
+        }
+    }
+    // numpy alone reads them: its sum over every float member of the file equals ours.
+    let path = out.join("extrapolation.npz");
+    let code = "import sys, numpy as np\nf = np.load(sys.argv[1])\nprint(repr(sum(float(f[k].sum()) for k in f.files if f[k].dtype == np.float64)))";
+    let numpy = Command::new(python())
+        .args(["-c", code, path.to_str().unwrap()])
+        .output()
+        .expect("cannot start Python: run scripts/test.sh, which installs numpy into .venv");
+    assert!(
+        numpy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&numpy.stderr)
+    );
+    let theirs: f64 = String::from_utf8_lossy(&numpy.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    let ours: f64 = npz(&path)
+        .iter()
+        .filter_map(|(_, a)| match &a.data {
+            learnsim_data::pickle::ArrayData::Float(v) => Some(v.iter().sum::<f64>()),
+            _ => None,
+        })
+        .sum();
+    // The same values, but numpy's pairwise summation within a member rounds differently from a
+    // running sum: at most n·ε·Σ|v| apart.
+    let (n, magnitude) = npz(&path)
+        .iter()
+        .filter_map(|(_, a)| match &a.data {
+            learnsim_data::pickle::ArrayData::Float(v) => {
+                Some((v.len(), v.iter().map(|x| x.abs()).sum::<f64>()))
+            }
+            _ => None,
+        })
+        .fold((0, 0.0), |(n, m), (k, s)| (n + k, m + s));
+    let bound = magnitude * n as f64 * f64::EPSILON;
+    assert!(
+        (theirs - ours).abs() <= bound,
+        "numpy {theirs} vs ours {ours}"
     );
 }
 

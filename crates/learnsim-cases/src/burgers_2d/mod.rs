@@ -9,7 +9,7 @@ use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, grid_generate_setup, setup_validated, train_network, write_outputs};
+use crate::runner::{Setup, generate_setup, setup_validated, train_network, write_outputs};
 use crate::side_by_side::side_by_side;
 use anyhow::{Result, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -38,7 +38,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
-    generate: Some(generate),
+    generate,
 };
 
 /// Most SymNet product layers whose expansion is tractable: 3 gives degree 8, at most
@@ -236,7 +236,7 @@ fn burgers_data(
 /// `learnsim generate burgers-2d`: the config's trajectories in The Well's format,
 /// `OUT/{train,test}.hdf5` (default `data/burgers-2d`).
 fn generate(args: &GenerateArgs) -> Result<String> {
-    let (config, tier, out) = grid_generate_setup::<PdeNetTrainConfig>(args, NAME, quick, paper)?;
+    let (config, tier, out) = generate_setup::<PdeNetTrainConfig>(args, NAME, quick, paper)?;
     config.burgers.check()?;
     let (train, test) = burgers_data(&config, &out)?;
     Ok(format!(

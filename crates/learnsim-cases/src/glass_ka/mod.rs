@@ -4,8 +4,10 @@
 //! → test Pearson r against the linear and type-mean baselines, and under cube symmetries →
 //! metrics.json, report.md, plots, leaderboard row.
 
+use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::bar;
+use crate::data_file::{self, Arrays, member};
 use crate::plots::{self, XySeries, xy_plot};
 use crate::request::RunArgs;
 use crate::runner::{loss_ends, setup_validated, train_network, write_outputs};
@@ -40,7 +42,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Object,
     run,
-    generate: None,
+    generate: generate_file,
 };
 
 /// Random cube symmetries the equivariance bar tries; the bar takes the largest change.
@@ -84,9 +86,10 @@ fn cached(path: &Path, recipe: &GlassRecipe, seeds: &[u64]) -> Option<GlassDatas
 }
 
 /// Simulates every configuration with a progress bar (train seeds first, then test seeds),
-/// or reuses `RUN/glass_data.json` when the recipe and seeds are the same.
+/// or reuses `CACHE/glass_data.json` when the recipe and seeds are the same (a run's folder
+/// keeps it; `learnsim generate` writes its numpy archives instead).
 #[expect(clippy::print_stderr, reason = "says that cached data are reused")]
-fn generate(config: &GlassTrainConfig, out: &Path) -> Result<GlassDataset> {
+fn generate(config: &GlassTrainConfig, cache: Option<&Path>) -> Result<GlassDataset> {
     if config.train_configurations == 0
         || config.test_configurations == 0
         || config.md.iso_runs == 0
@@ -102,9 +105,12 @@ fn generate(config: &GlassTrainConfig, out: &Path) -> Result<GlassDataset> {
         )
         .collect();
     let recipe = config.md.clone();
-    let path = out.join("glass_data.json");
-    if let Some(data) = cached(&path, &recipe, &seeds) {
-        eprintln!("reusing the simulated configurations in {}", path.display());
+    let path = cache.map(|dir| dir.join("glass_data.json"));
+    if let Some(data) = path.as_ref().and_then(|p| cached(p, &recipe, &seeds)) {
+        eprintln!(
+            "reusing the simulated configurations in {}",
+            path.unwrap_or_default().display()
+        );
         return Ok(data);
     }
     let bar = ProgressBar::new(seeds.len() as u64).with_style(
@@ -118,6 +124,9 @@ fn generate(config: &GlassTrainConfig, out: &Path) -> Result<GlassDataset> {
     let done = || bar.inc(1);
     let data = glass_dataset(&recipe, &seeds, &done)?;
     bar.finish_and_clear();
+    let Some(path) = path else {
+        return Ok(data);
+    };
     let cache = CachedData {
         recipe,
         seeds,
@@ -196,33 +205,70 @@ fn predict_all(
         .collect()
 }
 
+/// The `--quick` tier's sizes.
+fn quick(config: &mut GlassTrainConfig) {
+    config.train_configurations = 3;
+    config.test_configurations = 1;
+    config.md.iso_runs = 2;
+    config.md.isf_runs = 2;
+    config.md.melt_time = 2.0;
+    config.md.equilibration_time = 5.0;
+    config.epochs = 10;
+    config.validate_every = 10;
+}
+
+/// The paper tier's sizes.
+fn paper(config: &mut GlassTrainConfig) {
+    // The reference's sizes: MLPs of 64, 7 message-passing steps, 400 configurations.
+    config.latent = 64;
+    config.message_passing_steps = 7;
+    config.train_configurations = 320;
+    config.test_configurations = 80;
+    config.md.iso_runs = 30;
+}
+
+/// `learnsim generate glass-ka`: the Kob–Andersen configurations and propensities the run
+/// trains and scores on, as `OUT/{train,test}.npz` (per configuration `INDEX/positions`
+/// `[N, 3]` in σ_AA, wrapped into the box; `INDEX/species` `[N]` (A = 0, B = 1);
+/// `INDEX/box_length` `[1]`; `INDEX/propensity` `[N]`, the mean |Δr| at τ_α over the
+/// iso-configurational runs; `INDEX/potential_energy` and `INDEX/neighbours` `[N]`, the linear
+/// baseline's features) and `tau_alpha` `[1]`, the relaxation time measured at the start.
+fn generate_file(args: &GenerateArgs) -> Result<String> {
+    let splits = ["train", "test"];
+    let setup = match data_file::setup::<GlassTrainConfig>(args, NAME, &splits, quick, paper)? {
+        Ok(setup) => setup,
+        Err(already) => return Ok(already),
+    };
+    let data = generate(&setup.config, None)?;
+    let (train, test) = data.samples.split_at(setup.config.train_configurations);
+    let mut files = Vec::new();
+    for (split, set) in splits.into_iter().zip([train, test]) {
+        let mut arrays = Arrays::new();
+        arrays.series("tau_alpha", &[data.relaxation.tau_alpha]);
+        for (i, s) in set.iter().enumerate() {
+            arrays.points(member(i, "positions"), &s.positions);
+            arrays.ints(
+                member(i, "species"),
+                s.species.iter().map(|&x| i64::from(x)).collect(),
+            );
+            arrays.series(member(i, "box_length"), &[s.box_length]);
+            arrays.series(member(i, "propensity"), &s.propensity);
+            arrays.series(member(i, "potential_energy"), &s.potential_energy);
+            let neighbours = s.neighbours.iter().map(|&k| k as i64).collect();
+            arrays.ints(member(i, "neighbours"), neighbours);
+        }
+        files.push((split, arrays));
+    }
+    let count = data.samples.len();
+    setup.write(NAME, files, &format!("{count} configurations"))
+}
+
 /// `learnsim run glass-ka`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup_validated(
-        args,
-        NAME,
-        |config: &mut GlassTrainConfig| {
-            config.train_configurations = 3;
-            config.test_configurations = 1;
-            config.md.iso_runs = 2;
-            config.md.isf_runs = 2;
-            config.md.melt_time = 2.0;
-            config.md.equilibration_time = 5.0;
-            config.epochs = 10;
-            config.validate_every = 10;
-        },
-        |config: &mut GlassTrainConfig| {
-            // The reference's sizes: MLPs of 64, 7 message-passing steps, 400 configurations.
-            config.latent = 64;
-            config.message_passing_steps = 7;
-            config.train_configurations = 320;
-            config.test_configurations = 80;
-            config.md.iso_runs = 30;
-        },
-    )?;
+    let setup = setup_validated(args, NAME, quick, paper)?;
     let config = &setup.config;
     let clock = Instant::now();
-    let data = generate(config, &setup.out)?;
+    let data = generate(config, Some(&setup.out))?;
     let simulate_s = clock.elapsed().as_secs_f64();
     let tau = data.relaxation.tau_alpha;
     let (train, test) = data.samples.split_at(config.train_configurations);

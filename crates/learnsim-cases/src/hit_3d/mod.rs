@@ -11,7 +11,7 @@ use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, grid_generate_setup, setup_validated, train_network, write_outputs};
+use crate::runner::{Setup, generate_setup, setup_validated, train_network, write_outputs};
 use crate::side_by_side::side_by_side;
 use anyhow::{Context, Result, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -41,7 +41,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
-    generate: Some(generate),
+    generate,
 };
 
 /// Wavenumbers whose spectrum the bar checks: 1, …, this.
@@ -288,7 +288,7 @@ fn three_lines(
 /// `learnsim generate hit-3d`: the config's forced turbulence in The Well's format,
 /// `OUT/hit-3d.hdf5` (default `data/hit-3d`; reused when it holds the recipe).
 fn generate(args: &GenerateArgs) -> Result<String> {
-    let (config, tier, out) = grid_generate_setup::<TurbulenceConfig>(args, NAME, quick, paper)?;
+    let (config, tier, out) = generate_setup::<TurbulenceConfig>(args, NAME, quick, paper)?;
     config.flow.check()?;
     let path = out.join(format!("{NAME}.hdf5"));
     let data = flow_data(&path, &config)?;

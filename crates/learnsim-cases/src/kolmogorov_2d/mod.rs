@@ -10,7 +10,7 @@ use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, grid_generate_setup, setup_validated, train_network, write_outputs};
+use crate::runner::{Setup, generate_setup, setup_validated, train_network, write_outputs};
 use crate::side_by_side::side_by_side;
 use anyhow::{Context, Result, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -43,7 +43,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
-    generate: Some(generate),
+    generate,
 };
 
 /// The steps the RMSE bar averages over.
@@ -256,7 +256,7 @@ impl Fit<'_> {
 /// `learnsim generate kolmogorov-2d`: the config's flows in The Well's format,
 /// `OUT/kolmogorov-2d.hdf5` (default `data/kolmogorov-2d`; reused when it holds the recipe).
 fn generate(args: &GenerateArgs) -> Result<String> {
-    let (config, tier, out) = grid_generate_setup::<KolmogorovConfig>(args, NAME, quick, paper)?;
+    let (config, tier, out) = generate_setup::<KolmogorovConfig>(args, NAME, quick, paper)?;
     config.flow.check()?;
     let path = out.join(format!("{NAME}.hdf5"));
     let (runs, cached) = flow_data(&path, &config)?;

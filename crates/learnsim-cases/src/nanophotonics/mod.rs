@@ -2,8 +2,10 @@
 //! spectra → an MLP surrogate → inverse design through the frozen network, checked with the
 //! true solver against random search → metrics.json, report.md, plots, leaderboard row.
 
+use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::bar;
+use crate::data_file::{self, Arrays};
 use crate::plots::{self, XySeries, xy_plot};
 use crate::request::RunArgs;
 use crate::runner::{setup_validated, train_network, write_outputs};
@@ -32,37 +34,78 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Surrogate,
     run,
-    generate: None,
+    generate: generate_file,
 };
 
 /// Target spectra drawn as figures.
 const FIGURES: usize = 4;
 
+/// The `--quick` tier's sizes.
+fn quick(c: &mut ScatterTrainConfig) {
+    c.train_samples = 1000;
+    c.valid_samples = 100;
+    c.test_samples = 100;
+    c.epochs = 40;
+    c.lr = 2e-3;
+    c.validate_every = 5;
+    c.design.targets = 4;
+    c.design.restarts = 2;
+    c.design.steps = 50;
+    c.design.random_search_evaluations = 10;
+}
+
+/// The paper tier's sizes.
+fn paper(c: &mut ScatterTrainConfig) {
+    // The reference's data size for 5 layers (40k) and its longer training.
+    c.train_samples = 32_000;
+    c.valid_samples = 4_000;
+    c.test_samples = 4_000;
+    c.epochs = 500;
+}
+
+/// `learnsim generate nanophotonics`: the solved particles the run trains, validates and
+/// designs on, as `OUT/{train,valid,test}.npz` (`thicknesses_nm` `[S, layers]`, core first;
+/// `spectrum` `[S, W]`, σ_sca/πR²; `wavelengths_nm` `[W]`).
+fn generate_file(args: &GenerateArgs) -> Result<String> {
+    let splits = ["train", "valid", "test"];
+    let setup = match data_file::setup::<ScatterTrainConfig>(args, NAME, &splits, quick, paper)? {
+        Ok(setup) => setup,
+        Err(already) => return Ok(already),
+    };
+    let config = &setup.config;
+    let counts = [
+        config.train_samples,
+        config.valid_samples,
+        config.test_samples,
+    ];
+    let mut files = Vec::new();
+    for ((name, split), count) in splits.into_iter().zip(SPLITS).zip(counts) {
+        let samples = solve(config, split, count)?;
+        let mut arrays = Arrays::new();
+        let thicknesses: Vec<Vec<f64>> = samples.iter().map(|s| s.thicknesses_nm.clone()).collect();
+        let spectra: Vec<Vec<f64>> = samples.iter().map(|s| s.spectrum.clone()).collect();
+        arrays.rows("thicknesses_nm", &thicknesses)?;
+        arrays.rows("spectrum", &spectra)?;
+        arrays.series("wavelengths_nm", &config.optics.grid());
+        files.push((name, arrays));
+    }
+    let count: usize = counts.iter().sum();
+    setup.write(NAME, files, &format!("{count} particles"))
+}
+
+/// The run's splits, in the order of `generate_file`'s files.
+const SPLITS: [Split; 3] = [Split::Train, Split::Valid, Split::Test];
+
+/// `count` particles of `split`, each from its own seed.
+fn solve(config: &ScatterTrainConfig, split: Split, count: usize) -> Result<Vec<ScatterSample>> {
+    Ok(scatter_dataset(&config.optics, count, |i| {
+        trajectory_seed(config.seed, split, i)
+    })?)
+}
+
 /// `learnsim run nanophotonics`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup_validated(
-        args,
-        NAME,
-        |c: &mut ScatterTrainConfig| {
-            c.train_samples = 1000;
-            c.valid_samples = 100;
-            c.test_samples = 100;
-            c.epochs = 40;
-            c.lr = 2e-3;
-            c.validate_every = 5;
-            c.design.targets = 4;
-            c.design.restarts = 2;
-            c.design.steps = 50;
-            c.design.random_search_evaluations = 10;
-        },
-        |c: &mut ScatterTrainConfig| {
-            // The reference's data size for 5 layers (40k) and its longer training.
-            c.train_samples = 32_000;
-            c.valid_samples = 4_000;
-            c.test_samples = 4_000;
-            c.epochs = 500;
-        },
-    )?;
+    let setup = setup_validated(args, NAME, quick, paper)?;
     let config = &setup.config;
     if config.design.targets > config.test_samples {
         bail!(
@@ -73,12 +116,9 @@ pub fn run(args: &RunArgs) -> Result<String> {
     }
     let recipe = &config.optics;
     let clock = Instant::now();
-    let make = |split: Split, count: usize| {
-        scatter_dataset(recipe, count, |i| trajectory_seed(config.seed, split, i))
-    };
-    let train = make(Split::Train, config.train_samples)?;
-    let valid = make(Split::Valid, config.valid_samples)?;
-    let test = make(Split::Test, config.test_samples)?;
+    let train = solve(config, Split::Train, config.train_samples)?;
+    let valid = solve(config, Split::Valid, config.valid_samples)?;
+    let test = solve(config, Split::Test, config.test_samples)?;
     let simulate_s = clock.elapsed().as_secs_f64();
     let solved = config.train_samples + config.valid_samples + config.test_samples;
 

@@ -2,8 +2,10 @@
 //! simulate → train the IN and the MLP baseline → score one-step, rollout and energy drift
 //! against constant velocity → metrics.json, report.md, plots, leaderboard row.
 
+use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::bar;
+use crate::data_file::{self, Arrays, member};
 use crate::plots;
 use crate::request::RunArgs;
 use crate::runner::{
@@ -33,7 +35,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Object,
     run,
-    generate: None,
+    generate: generate_file,
 };
 
 /// Rollout horizons reported (the bar is at the configured rollout length, 50).
@@ -59,27 +61,53 @@ fn generate(
     })
 }
 
+/// The `--quick` tier's sizes.
+fn quick(config: &mut ObjectTrainConfig) {
+    config.trajectories = [24, 4, 8, 4];
+    config.frames = 60;
+    config.steps = 150;
+    config.validate_every = 50;
+    config.rollout_steps = 20;
+}
+
+/// The paper tier's sizes: cases.md [1] (d), GPU profile: the paper's network sizes and 10x the
+/// data.
+fn paper(config: &mut ObjectTrainConfig) {
+    config.trajectories = [2000, 200, 200, 200];
+    config.relation_hidden = 150;
+    config.relation_layers = 4;
+    config.effect = 50;
+    config.object_hidden = 100;
+}
+
+/// `learnsim generate nbody-2d`: the four trajectory sets the run trains and scores on, as
+/// `OUT/{train,valid,test,general}.npz` (`INDEX/mass` `[N]`, `INDEX/position` and
+/// `INDEX/velocity` `[T, N, 2]`, `INDEX/frame_dt` `[1]`).
+fn generate_file(args: &GenerateArgs) -> Result<String> {
+    let splits = ["train", "valid", "test", "general"];
+    let setup = match data_file::setup::<ObjectTrainConfig>(args, NAME, &splits, quick, paper)? {
+        Ok(setup) => setup,
+        Err(already) => return Ok(already),
+    };
+    let sets = generate(&setup.config, &NBodyConfig::default())?;
+    let count: usize = sets.iter().map(Vec::len).sum();
+    let mut files = Vec::new();
+    for (split, set) in splits.into_iter().zip(sets) {
+        let mut arrays = Arrays::new();
+        for (i, t) in set.iter().enumerate() {
+            arrays.series(member(i, "mass"), &t.mass);
+            arrays.frames(member(i, "position"), &t.position)?;
+            arrays.frames(member(i, "velocity"), &t.velocity)?;
+            arrays.series(member(i, "frame_dt"), &[t.frame_dt]);
+        }
+        files.push((split, arrays));
+    }
+    setup.write(NAME, files, &format!("{count} trajectories"))
+}
+
 /// `learnsim run nbody-2d`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup_validated(
-        args,
-        NAME,
-        |config: &mut ObjectTrainConfig| {
-            config.trajectories = [24, 4, 8, 4];
-            config.frames = 60;
-            config.steps = 150;
-            config.validate_every = 50;
-            config.rollout_steps = 20;
-        },
-        |config: &mut ObjectTrainConfig| {
-            // cases.md [1] (d), GPU profile: the paper's network sizes and 10x the data.
-            config.trajectories = [2000, 200, 200, 200];
-            config.relation_hidden = 150;
-            config.relation_layers = 4;
-            config.effect = 50;
-            config.object_hidden = 100;
-        },
-    )?;
+    let setup = setup_validated(args, NAME, quick, paper)?;
     let (config, out) = (&setup.config, &setup.out);
     let physics = NBodyConfig::default();
 

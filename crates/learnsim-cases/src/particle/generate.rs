@@ -19,17 +19,18 @@ pub struct GenerateArgs {
     /// Output folder [default: data/CASE].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Seed of the whole dataset; trajectory seeds derive from it [default: 0; a grid case:
-    /// its config's].
+    /// Seed of the whole dataset; trajectory seeds derive from it [default: 0; a case other than
+    /// the particle scenes: its config's].
     #[arg(long)]
     pub seed: Option<u64>,
     /// Problem size.
     #[arg(long, value_enum, default_value_t = TierArg::Cpu)]
     pub tier: TierArg,
-    /// A grid case: the data of its `--quick` run.
+    /// A case other than the particle scenes: the data of its `--quick` run.
     #[arg(long)]
     pub quick: bool,
-    /// A grid case: the config whose recipe is simulated [default: configs/CASE.toml].
+    /// A case other than the particle scenes: the config whose recipe is simulated
+    /// [default: configs/CASE.toml].
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Frames per trajectory [default: the tier's].

@@ -3,8 +3,10 @@
 //! one step at a time → open-loop errors → gradient MPC swing-up through the GN and through
 //! the true ODE → metrics.json, report.md, plots, leaderboard row.
 
+use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::bar;
+use crate::data_file::{self, Arrays, member};
 use crate::plots::{self, XySeries, xy_plot};
 use crate::request::RunArgs;
 use crate::runner::{note_resume, progress_bar, setup_validated, write_outputs};
@@ -13,8 +15,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_models::{default_inference_device, default_training_device};
 use learnsim_sim::{Split, trajectory_seed};
 use learnsim_train::pendulum::{
-    Candidate, ControlEpisode, Dynamics, OpenLoopController, PendulumConfig, Plant, TrueDynamics,
-    episodes, mpc_episode, open_loop_episode, open_loop_error, parameter_count, train_models,
+    Candidate, ControlEpisode, Dynamics, Episode, OpenLoopController, PendulumConfig, Plant,
+    TrueDynamics, episodes, mpc_episode, open_loop_episode, open_loop_error, parameter_count,
+    train_models,
 };
 use serde_json::json;
 use std::time::Instant;
@@ -31,7 +34,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Control,
     run,
-    generate: None,
+    generate: generate_file,
 };
 
 fn control(
@@ -52,45 +55,96 @@ fn control(
     (episode, clock.elapsed().as_secs_f64())
 }
 
+/// The `--quick` tier's sizes.
+fn quick(c: &mut PendulumConfig) {
+    c.train_episodes = 40;
+    c.valid_episodes = 8;
+    c.test_episodes = 8;
+    c.steps = 200;
+    c.validate_every = 50;
+    c.mpc.control_steps = 40;
+    c.mpc.iterations = 6;
+    c.mpc.upright_steps = 5;
+}
+
+/// The paper tier's sizes.
+fn paper(c: &mut PendulumConfig) {
+    c.train_episodes = 5000;
+    c.steps = 30_000;
+    c.latent = 128;
+}
+
+/// `learnsim generate pendulum-mpc`: the random-torque episodes the run trains its models on,
+/// for both plants, as `OUT/{pendulum,cartpole}_{train,valid,test}.npz` (per episode
+/// `INDEX/states` `[T + 1, S]`, (q, q̇) per joint, and `INDEX/actions` `[T]`, the torques).
+fn generate_file(args: &GenerateArgs) -> Result<String> {
+    let splits = [
+        "pendulum_train",
+        "pendulum_valid",
+        "pendulum_test",
+        "cartpole_train",
+        "cartpole_valid",
+        "cartpole_test",
+    ];
+    let setup = match data_file::setup::<PendulumConfig>(args, NAME, &splits, quick, paper)? {
+        Ok(setup) => setup,
+        Err(already) => return Ok(already),
+    };
+    let config = &setup.config;
+    let (pendulum, cartpole) = plants(config);
+    let (a, b, c) = simulate(config, &pendulum, 0);
+    let (d, e, f) = simulate(config, &cartpole, CARTPOLE_SALT);
+    let mut files = Vec::new();
+    let mut count = 0;
+    for (split, set) in splits.into_iter().zip([a, b, c, d, e, f]) {
+        let mut arrays = Arrays::new();
+        for (i, episode) in set.iter().enumerate() {
+            arrays.rows(member(i, "states"), &episode.states)?;
+            arrays.series(member(i, "actions"), &episode.actions);
+        }
+        count += set.len();
+        files.push((split, arrays));
+    }
+    setup.write(NAME, files, &format!("{count} episodes"))
+}
+
+/// The seed salt of the cart-pole's episodes (the pendulum's is 0).
+const CARTPOLE_SALT: u64 = 0xCA27;
+
+/// The two plants of the config.
+fn plants(config: &PendulumConfig) -> (Plant, Plant) {
+    (
+        Plant::Pendulum(config.pendulum.clone()),
+        Plant::Cartpole(config.cartpole.clone()),
+    )
+}
+
+/// The (train, valid, test) episodes of `plant`, each from its own seed.
+fn simulate(
+    config: &PendulumConfig,
+    plant: &Plant,
+    salt: u64,
+) -> (Vec<Episode>, Vec<Episode>, Vec<Episode>) {
+    let split = |split: Split, count: usize| {
+        episodes(config, plant, count, |i| {
+            trajectory_seed(config.seed ^ salt, split, i)
+        })
+    };
+    (
+        split(Split::Train, config.train_episodes),
+        split(Split::Valid, config.valid_episodes),
+        split(Split::Test, config.test_episodes),
+    )
+}
+
 /// `learnsim run pendulum-mpc`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup_validated(
-        args,
-        NAME,
-        |c: &mut PendulumConfig| {
-            c.train_episodes = 40;
-            c.valid_episodes = 8;
-            c.test_episodes = 8;
-            c.steps = 200;
-            c.validate_every = 50;
-            c.mpc.control_steps = 40;
-            c.mpc.iterations = 6;
-            c.mpc.upright_steps = 5;
-        },
-        |c: &mut PendulumConfig| {
-            c.train_episodes = 5000;
-            c.steps = 30_000;
-            c.latent = 128;
-        },
-    )?;
+    let setup = setup_validated(args, NAME, quick, paper)?;
     let config = &setup.config;
-    let pendulum = Plant::Pendulum(config.pendulum.clone());
-    let cartpole = Plant::Cartpole(config.cartpole.clone());
+    let (pendulum, cartpole) = plants(config);
     let clock = Instant::now();
-    let data = |plant: &Plant, salt: u64| {
-        let train = episodes(config, plant, config.train_episodes, |i| {
-            trajectory_seed(config.seed ^ salt, Split::Train, i)
-        });
-        let valid = episodes(config, plant, config.valid_episodes, |i| {
-            trajectory_seed(config.seed ^ salt, Split::Valid, i)
-        });
-        let test = episodes(config, plant, config.test_episodes, |i| {
-            trajectory_seed(config.seed ^ salt, Split::Test, i)
-        });
-        (train, valid, test)
-    };
-    let (train, valid, test) = data(&pendulum, 0);
-    let (cart_train, cart_valid, cart_test) = data(&cartpole, 0xCA27);
+    let (train, valid, test) = simulate(config, &pendulum, 0);
+    let (cart_train, cart_valid, cart_test) = simulate(config, &cartpole, CARTPOLE_SALT);
     let simulate_s = clock.elapsed().as_secs_f64();
 
     let device = default_training_device();

@@ -7,8 +7,10 @@
 
 mod figures;
 
+use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::bar;
+use crate::data_file::{self, Arrays, member};
 use crate::plasma_1d::figures::{
     Curve, EnergyPanel, PhaseRow, Snapshot, TheoryLine, energy_history, phase_space,
 };
@@ -38,7 +40,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
-    generate: None,
+    generate: generate_file,
 };
 
 /// The field solvers a test scenario is rerun with.
@@ -196,30 +198,80 @@ fn worst(v: &[f64]) -> f64 {
     v.iter().copied().fold(0.0, f64::max)
 }
 
+/// The `--quick` tier's sizes.
+fn quick(c: &mut PlasmaConfig) {
+    c.plasma.particles = 20_000;
+    c.trajectories = [4, 2, 2];
+    c.steps = 400;
+    c.validate_every = 100;
+    c.plasma.landau.steps = 250;
+}
+
+/// The paper tier's sizes.
+fn paper(c: &mut PlasmaConfig) {
+    // The paper's setting (Aguilar & Markidis 2021 validate on 2D two-stream runs):
+    // 2D2V on 64², 10⁶ particles, 10× the runs, the CNN judged (a GPU config).
+    c.plasma.dimensions = 2;
+    c.plasma.cells = 64;
+    c.plasma.particles = 1_000_000;
+    c.trajectories = [160, 16, 32];
+    c.steps = 40_000;
+    c.mlp.hidden = 1024;
+    c.field_solver = FieldModel::Cnn;
+}
+
+/// `learnsim generate plasma-1d`: the PIC runs whose (ρ, E) pairs the run trains and tests its
+/// field solvers on, as `OUT/{train,valid,test}.npz` (per run `INDEX/rho` `[F, cells^D]` and
+/// `INDEX/e` `[F, D·cells^D]`, component-major, at the recorded steps `INDEX/step` `[F]`;
+/// `INDEX/field_energy`, `INDEX/kinetic_energy` and `INDEX/mode_power` `[steps + 1]`;
+/// `INDEX/scenario` `[1]` (0 two-stream, 1 Landau), `INDEX/k`, `INDEX/amplitude`,
+/// `INDEX/length`, `INDEX/dt` and `INDEX/theory_rate` `[1]`).
+fn generate_file(args: &GenerateArgs) -> Result<String> {
+    let splits = ["train", "valid", "test"];
+    let setup = match data_file::setup::<PlasmaConfig>(args, NAME, &splits, quick, paper)? {
+        Ok(setup) => setup,
+        Err(already) => return Ok(already),
+    };
+    let config = &setup.config;
+    let mut files = Vec::new();
+    let mut count = 0;
+    for ((name, split), runs) in splits
+        .into_iter()
+        .zip([Split::Train, Split::Valid, Split::Test])
+        .zip(config.trajectories)
+    {
+        let mut arrays = Arrays::new();
+        for (i, run) in config.simulate(split, runs)?.iter().enumerate() {
+            let (history, scenario) = (&run.history, &run.scenario);
+            let rho: Vec<Vec<f64>> = history.fields.iter().map(|f| f.rho.clone()).collect();
+            let e: Vec<Vec<f64>> = history.fields.iter().map(|f| f.e.clone()).collect();
+            arrays.rows(member(i, "rho"), &rho)?;
+            arrays.rows(member(i, "e"), &e)?;
+            let steps = history.fields.iter().map(|f| f.step as i64).collect();
+            arrays.ints(member(i, "step"), steps);
+            arrays.series(member(i, "field_energy"), &history.field_energy);
+            arrays.series(member(i, "kinetic_energy"), &history.kinetic_energy);
+            arrays.series(member(i, "mode_power"), &history.mode_power);
+            let (kind, k, amplitude) = match *scenario {
+                Scenario::TwoStream { k, amplitude, .. } => (0, k, amplitude),
+                Scenario::Landau { k, amplitude, .. } => (1, k, amplitude),
+            };
+            arrays.ints(member(i, "scenario"), vec![kind]);
+            arrays.series(member(i, "k"), &[k]);
+            arrays.series(member(i, "amplitude"), &[amplitude]);
+            arrays.series(member(i, "length"), &[history.length]);
+            arrays.series(member(i, "dt"), &[history.dt]);
+            arrays.series(member(i, "theory_rate"), &[scenario.theory_rate()]);
+            count += 1;
+        }
+        files.push((name, arrays));
+    }
+    setup.write(NAME, files, &format!("{count} PIC runs"))
+}
+
 /// `learnsim run plasma-1d`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup_validated(
-        args,
-        NAME,
-        |c: &mut PlasmaConfig| {
-            c.plasma.particles = 20_000;
-            c.trajectories = [4, 2, 2];
-            c.steps = 400;
-            c.validate_every = 100;
-            c.plasma.landau.steps = 250;
-        },
-        |c: &mut PlasmaConfig| {
-            // The paper's setting (Aguilar & Markidis 2021 validate on 2D two-stream runs):
-            // 2D2V on 64², 10⁶ particles, 10× the runs, the CNN judged (a GPU config).
-            c.plasma.dimensions = 2;
-            c.plasma.cells = 64;
-            c.plasma.particles = 1_000_000;
-            c.trajectories = [160, 16, 32];
-            c.steps = 40_000;
-            c.mlp.hidden = 1024;
-            c.field_solver = FieldModel::Cnn;
-        },
-    )?;
+    let setup = setup_validated(args, NAME, quick, paper)?;
     let config = &setup.config;
     let clock = Instant::now();
     let simulate = |split: Split, count: usize| -> Result<Vec<PlasmaRun>> {

@@ -10,7 +10,7 @@ use crate::bars::PassIf;
 use crate::bars::bar;
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, grid_generate_setup, setup_validated, train_network, write_outputs};
+use crate::runner::{Setup, generate_setup, setup_validated, train_network, write_outputs};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_data::{
@@ -41,7 +41,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
     run,
-    generate: Some(generate),
+    generate,
 };
 
 /// The three displacement fields of a file, in The Well's names.
@@ -225,7 +225,7 @@ fn universes(config: &CosmologyConfig, dir: &Path) -> Result<([Vec<Displacements
 /// `learnsim generate pm-cosmo`: the universes of the config's recipe, one Well file per set
 /// in `--out` (default `data/pm-cosmo`).
 fn generate(args: &GenerateArgs) -> Result<String> {
-    let (config, tier, out) = grid_generate_setup::<CosmologyConfig>(args, NAME, quick, paper)?;
+    let (config, tier, out) = generate_setup::<CosmologyConfig>(args, NAME, quick, paper)?;
     config.universe.check()?;
     let (sets, cached) = universes(&config, &out)?;
     Ok(format!(

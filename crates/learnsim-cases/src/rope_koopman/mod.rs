@@ -4,14 +4,16 @@
 //! groups and on longer ropes, against the polynomial Koopman baseline → metrics.json,
 //! report.md, plots, leaderboard row.
 
+use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::bar;
+use crate::data_file::{self, Arrays, member};
 use crate::plots::{self, XySeries, xy_plot};
 use crate::request::RunArgs;
 use crate::runner::{setup_validated, train_network, write_outputs};
 use anyhow::Result;
 use learnsim_models::{default_inference_device, default_training_device};
-use learnsim_sim::rope::rope_groups;
+use learnsim_sim::rope::{RopeGroup, rope_groups};
 use learnsim_sim::{Split, trajectory_seed};
 use learnsim_train::koopman::{
     BlockLinear, KoopmanConfig, StateScale, cko_rollout_mse, control_to_target,
@@ -32,7 +34,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Control,
     run,
-    generate: None,
+    generate: generate_file,
 };
 
 /// One control trial: the final shape errors and the frames to draw.
@@ -45,44 +47,85 @@ struct ControlTrial {
     random: Vec<[f64; 4]>,
 }
 
-/// `learnsim run rope-koopman`.
-pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup_validated(
-        args,
-        NAME,
-        |c: &mut KoopmanConfig| {
-            c.train_groups = 4;
-            c.valid_groups = 1;
-            c.extrapolation_groups = 1;
-            c.rollouts_per_group = 10;
-            c.fit_rollouts = 4;
-            // Enough training (about 15 s) that the quick model is judged, not just run: its
-            // validation rollouts beat a still rope and its control beats random actions.
-            c.steps = 300;
-            c.validate_every = 50;
-            c.control_targets = 4;
-            c.control_steps = 20;
-        },
-        |c: &mut KoopmanConfig| {
-            // The paper's 10k rollouts (400 groups of 25) and sizes.
-            c.train_groups = 360;
-            c.valid_groups = 40;
-            c.extrapolation_groups = 40;
-            c.code = 32;
-            c.latent = 100;
-            c.steps = 50_000;
-        },
-    )?;
-    let config = &setup.config;
-    let clock = Instant::now();
-    let groups = |split: Split, base: usize, count: usize, sizes| {
+/// The `--quick` tier's sizes.
+fn quick(c: &mut KoopmanConfig) {
+    c.train_groups = 4;
+    c.valid_groups = 1;
+    c.extrapolation_groups = 1;
+    c.rollouts_per_group = 10;
+    c.fit_rollouts = 4;
+    // Enough training (about 15 s) that the quick model is judged, not just run: its
+    // validation rollouts beat a still rope and its control beats random actions.
+    c.steps = 300;
+    c.validate_every = 50;
+    c.control_targets = 4;
+    c.control_steps = 20;
+}
+
+/// The paper tier's sizes.
+fn paper(c: &mut KoopmanConfig) {
+    // The paper's 10k rollouts (400 groups of 25) and sizes.
+    c.train_groups = 360;
+    c.valid_groups = 40;
+    c.extrapolation_groups = 40;
+    c.code = 32;
+    c.latent = 100;
+    c.steps = 50_000;
+}
+
+/// `learnsim generate rope-koopman`: the rope rollouts the run fits and scores on, as
+/// `OUT/{train,valid,extrapolation}.npz` (per rollout `INDEX/states` `[T + 1, n, 4]`,
+/// (x, y, ẋ, ẏ) per ball; `INDEX/actions` `[T]`, the impulses on the top mass; `INDEX/group`
+/// `[1]`, its parameter group; `INDEX/stiffness` and `INDEX/gravity` `[1]`, the group's).
+fn generate_file(args: &GenerateArgs) -> Result<String> {
+    let splits = ["train", "valid", "extrapolation"];
+    let setup = match data_file::setup::<KoopmanConfig>(args, NAME, &splits, quick, paper)? {
+        Ok(setup) => setup,
+        Err(already) => return Ok(already),
+    };
+    let [train, valid, extrapolation] = simulate(&setup.config);
+    let mut files = Vec::new();
+    let mut count = 0;
+    for (split, groups) in splits.into_iter().zip([train, valid, extrapolation]) {
+        let mut arrays = Arrays::new();
+        let rollouts = groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, group)| group.rollouts.iter().map(move |r| (g, r)));
+        for (i, (g, rollout)) in rollouts.enumerate() {
+            arrays.frames(member(i, "states"), &rollout.states)?;
+            arrays.series(member(i, "actions"), &rollout.actions);
+            arrays.ints(member(i, "group"), vec![g as i64]);
+            arrays.series(member(i, "stiffness"), &[rollout.params.stiffness]);
+            arrays.series(member(i, "gravity"), &[rollout.params.gravity]);
+            count += 1;
+        }
+        files.push((split, arrays));
+    }
+    setup.write(NAME, files, &format!("{count} rollouts"))
+}
+
+/// The train and valid groups (5–9 balls) and the extrapolation groups (10–14), each group
+/// from its own seed.
+fn simulate(config: &KoopmanConfig) -> [Vec<RopeGroup>; 3] {
+    let groups = |split: Split, count: usize, sizes| {
         rope_groups(&config.rope, sizes, count, config.rollouts_per_group, |g| {
-            trajectory_seed(config.seed, split, base + g)
+            trajectory_seed(config.seed, split, g)
         })
     };
-    let train = groups(Split::Train, 0, config.train_groups, 5..=9);
-    let valid = groups(Split::Valid, 0, config.valid_groups, 5..=9);
-    let extrapolation = groups(Split::Test, 0, config.extrapolation_groups, 10..=14);
+    [
+        groups(Split::Train, config.train_groups, 5..=9),
+        groups(Split::Valid, config.valid_groups, 5..=9),
+        groups(Split::Test, config.extrapolation_groups, 10..=14),
+    ]
+}
+
+/// `learnsim run rope-koopman`.
+pub fn run(args: &RunArgs) -> Result<String> {
+    let setup = setup_validated(args, NAME, quick, paper)?;
+    let config = &setup.config;
+    let clock = Instant::now();
+    let [train, valid, extrapolation] = simulate(config);
     let simulate_s = clock.elapsed().as_secs_f64();
 
     let device = default_training_device();

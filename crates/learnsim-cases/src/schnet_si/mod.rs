@@ -3,8 +3,10 @@
 //! against the mean-energy and least-squares pair-potential baselines → a 2000-step NVE run
 //! driven by the learned forces → metrics.json, report.md, plots, leaderboard row.
 
+use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::bar;
+use crate::data_file::{self, Arrays, member};
 use crate::plots;
 use crate::request::RunArgs;
 use crate::runner::{loss_ends, setup_validated, train_network, write_outputs};
@@ -36,7 +38,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Object,
     run,
-    generate: None,
+    generate: generate_file,
 };
 
 /// Samples every cluster size in parallel; returns (train, valid, test), split 80/10/10 in
@@ -151,25 +153,50 @@ fn drift(energies: &[(f64, f64)]) -> (f64, f64) {
     (worst / mean_ke, mean_ke)
 }
 
+/// The `--quick` tier's sizes.
+fn quick(config: &mut SchNetTrainConfig) {
+    config.configurations = 100;
+    config.steps = 150;
+    config.validate_every = 50;
+    config.nve_steps = 200;
+}
+
+/// The paper tier's sizes.
+fn paper(config: &mut SchNetTrainConfig) {
+    // schnetpack's sizes: F 128, 6 interactions; longer training.
+    config.features = 128;
+    config.interactions = 6;
+    config.steps = 100_000;
+    config.lr_decay_steps = 50_000.0;
+}
+
+/// `learnsim generate schnet-si`: the Langevin-sampled silicon clusters the run trains and
+/// scores on, as `OUT/{train,valid,test}.npz` (per configuration `INDEX/positions` and
+/// `INDEX/forces` `[N, 3]` in Å and eV/Å, `INDEX/energy` `[1]` in eV, Stillinger–Weber's).
+fn generate_file(args: &GenerateArgs) -> Result<String> {
+    let splits = ["train", "valid", "test"];
+    let setup = match data_file::setup::<SchNetTrainConfig>(args, NAME, &splits, quick, paper)? {
+        Ok(setup) => setup,
+        Err(already) => return Ok(already),
+    };
+    let sets = generate(&setup.config, &StillingerWeber::default())?;
+    let count: usize = sets.iter().map(Vec::len).sum();
+    let mut files = Vec::new();
+    for (split, set) in splits.into_iter().zip(sets) {
+        let mut arrays = Arrays::new();
+        for (i, c) in set.iter().enumerate() {
+            arrays.points(member(i, "positions"), &c.positions);
+            arrays.series(member(i, "energy"), &[c.energy]);
+            arrays.points(member(i, "forces"), &c.forces);
+        }
+        files.push((split, arrays));
+    }
+    setup.write(NAME, files, &format!("{count} configurations"))
+}
+
 /// `learnsim run schnet-si`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup_validated(
-        args,
-        NAME,
-        |config: &mut SchNetTrainConfig| {
-            config.configurations = 100;
-            config.steps = 150;
-            config.validate_every = 50;
-            config.nve_steps = 200;
-        },
-        |config: &mut SchNetTrainConfig| {
-            // schnetpack's sizes: F 128, 6 interactions; longer training.
-            config.features = 128;
-            config.interactions = 6;
-            config.steps = 100_000;
-            config.lr_decay_steps = 50_000.0;
-        },
-    )?;
+    let setup = setup_validated(args, NAME, quick, paper)?;
     let config = &setup.config;
     let potential = StillingerWeber::default();
     let [train, valid, test] = generate(config, &potential)?;

@@ -4,8 +4,10 @@
 //! unseen 4- and 9-mass chains against the static and zero-velocity baselines → metrics.json,
 //! report.md, plots, leaderboard row.
 
+use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::bar;
+use crate::data_file::{self, Arrays, member};
 use crate::plots;
 use crate::request::RunArgs;
 use crate::runner::{
@@ -33,7 +35,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     description: DESCRIPTION,
     kind: crate::CaseKind::Object,
     run,
-    generate: None,
+    generate: generate_file,
 };
 
 /// Spacing of the test chains (the demo's evaluation uses d = 0.5).
@@ -70,23 +72,57 @@ fn without_energy(mut m: Map<String, Value>) -> Map<String, Value> {
     m
 }
 
+/// The `--quick` tier's sizes.
+fn quick(config: &mut ObjectTrainConfig) {
+    config.trajectories = [40, 8, 8, 8];
+    config.steps = 200;
+    config.validate_every = 50;
+}
+
+/// The paper tier's sizes.
+fn paper(config: &mut ObjectTrainConfig) {
+    // The demo trains 100k iterations on fresh systems; more data, longer training.
+    config.trajectories = [10_000, 200, 200, 200];
+    config.steps = 100_000;
+    config.lr_decay_steps = 50_000.0;
+}
+
+/// `learnsim generate spring-chain`: the four trajectory sets the run trains and scores on, as
+/// `OUT/{train,valid,test,general}.npz` (per chain `INDEX/fixed` `[N]` (1 = pinned),
+/// `INDEX/stiffness` and `INDEX/rest_length` `[N − 1]`, `INDEX/gravity` `[1]`, `INDEX/position`
+/// and `INDEX/velocity` `[T, N, 2]`, `INDEX/dt` `[1]`).
+fn generate_file(args: &GenerateArgs) -> Result<String> {
+    let splits = ["train", "valid", "test", "general"];
+    let setup = match data_file::setup::<ObjectTrainConfig>(args, NAME, &splits, quick, paper)? {
+        Ok(setup) => setup,
+        Err(already) => return Ok(already),
+    };
+    let sets = generate(&setup.config, &ChainConfig::default())?;
+    let count: usize = sets.iter().map(Vec::len).sum();
+    let mut files = Vec::new();
+    for (split, set) in splits.into_iter().zip(sets) {
+        let mut arrays = Arrays::new();
+        for (i, t) in set.iter().enumerate() {
+            let chain = &t.initial;
+            arrays.ints(
+                member(i, "fixed"),
+                chain.fixed.iter().map(|&f| i64::from(f)).collect(),
+            );
+            arrays.series(member(i, "stiffness"), &chain.stiffness);
+            arrays.series(member(i, "rest_length"), &chain.rest_length);
+            arrays.series(member(i, "gravity"), &[chain.gravity]);
+            arrays.frames(member(i, "position"), &t.position)?;
+            arrays.frames(member(i, "velocity"), &t.velocity)?;
+            arrays.series(member(i, "dt"), &[t.dt]);
+        }
+        files.push((split, arrays));
+    }
+    setup.write(NAME, files, &format!("{count} chains"))
+}
+
 /// `learnsim run spring-chain`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup_validated(
-        args,
-        NAME,
-        |config: &mut ObjectTrainConfig| {
-            config.trajectories = [40, 8, 8, 8];
-            config.steps = 200;
-            config.validate_every = 50;
-        },
-        |config: &mut ObjectTrainConfig| {
-            // The demo trains 100k iterations on fresh systems; more data, longer training.
-            config.trajectories = [10_000, 200, 200, 200];
-            config.steps = 100_000;
-            config.lr_decay_steps = 50_000.0;
-        },
-    )?;
+    let setup = setup_validated(args, NAME, quick, paper)?;
     let (config, out) = (&setup.config, &setup.out);
     let physics = ChainConfig::default();
     let [train, valid, small, large] = generate(config, &physics)?;
