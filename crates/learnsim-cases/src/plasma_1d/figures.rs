@@ -1,8 +1,10 @@
 //! The plasma case's figures: field energy against time on a log axis with linear theory's
 //! rates, and phase-space snapshots of the truth and the learned-solver PIC.
 
+use super::{PlasmaConfig, PlasmaRun, Setup, Solver};
 use crate::plots::register_font;
 use anyhow::{Result, anyhow};
+use learnsim_sim::plasma::{PicHistory, Scenario, damping_rate, growth_rate};
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -189,4 +191,133 @@ pub fn phase_space(path: &Path, length: f64, rows: &[PhaseRow<'_>], stride: usiz
     }
     root.present().map_err(|x| e(x.to_string()))?;
     Ok(())
+}
+
+/// field_energy.png (two-stream test 0, Landau test 1) and phase_space.png (two-stream test 0,
+/// truth and the primary learned solver).
+pub(super) fn draw(
+    setup: &Setup<PlasmaConfig>,
+    test: &[PlasmaRun],
+    runs: &[Vec<(Solver, PicHistory)>],
+) -> Result<Vec<(&'static str, String)>> {
+    let config = &setup.config;
+    let mut panels = Vec::new();
+    for (index, truth) in test.iter().enumerate().take(2) {
+        let histories = &runs[index];
+        // The perturbed mode's field energy, L^D·|E_m|²: what the rates are fitted to (the
+        // total field energy of a 2D run also holds the transverse modes' noise).
+        let volume = histories[0].1.length.powi(config.plasma.dimensions as i32);
+        let curves: Vec<Curve<'_>> = histories
+            .iter()
+            .map(|(solver, h)| Curve {
+                label: solver.label(),
+                points: h
+                    .times()
+                    .into_iter()
+                    .zip(h.mode_power.iter().map(|p| p * volume))
+                    .collect(),
+            })
+            .collect();
+        let fft = &histories[0].1;
+        let t = fft.times();
+        let rate = truth.scenario.theory_rate();
+        // Theory's line through the FFT run's own fit (its offset), over the fitted window.
+        let theory = match truth.scenario {
+            Scenario::TwoStream { v0, k, .. } => growth_rate(
+                &t,
+                &fft.mode_power,
+                config.growth_fit[0],
+                config.growth_fit[1],
+            )
+            .map(|fit| {
+                let line = [fit.t_start - 5.0, fit.t_end + 5.0].map(|tt| {
+                    (
+                        tt.max(0.0),
+                        volume * (fit.intercept + 2.0 * rate * tt).exp(),
+                    )
+                });
+                TheoryLine {
+                    label: format!("cold-beam theory γ = {rate:.3} (k·v0 = {:.2})", k * v0),
+                    points: line.to_vec(),
+                }
+            }),
+            Scenario::Landau { k, .. } => damping_rate(
+                &t,
+                &fft.mode_power,
+                config.landau_fit[0],
+                config.landau_fit[1],
+            )
+            .map(|fit| {
+                let line = [0.0, config.landau_fit[1] + 5.0]
+                    .map(|tt| (tt, volume * (fit.intercept + 2.0 * rate * tt).exp()));
+                TheoryLine {
+                    label: format!("Landau theory γ = {rate:.4} (k λ_D = {k:.2})"),
+                    points: line.to_vec(),
+                }
+            }),
+        };
+        let title = match truth.scenario {
+            Scenario::TwoStream { v0, mode, .. } => {
+                format!("two-stream, test run {index} (v0 = {v0:.2}, mode {mode})")
+            }
+            Scenario::Landau { amplitude, .. } => {
+                format!("Landau damping, test run {index} (α = {amplitude:.3})")
+            }
+        };
+        panels.push(EnergyPanel {
+            title,
+            curves,
+            theory,
+        });
+    }
+    energy_history(&setup.out.join("field_energy.png"), &panels)?;
+    let mut figures = vec![("field energy against time", "field_energy.png".to_string())];
+    let histories = &runs[0];
+    let learned = &histories
+        .iter()
+        .find(|(s, _)| *s == Solver::Learned(config.field_solver))
+        .expect("the primary solver ran")
+        .1;
+    let snaps = |h: &PicHistory| -> Vec<(f64, Vec<f32>, Vec<f32>)> {
+        h.phase_space
+            .iter()
+            .map(|p| (p.step as f64 * config.plasma.dt, p.x.clone(), p.v.clone()))
+            .collect()
+    };
+    let (truth_snaps, learned_snaps) = (snaps(&histories[0].1), snaps(learned));
+    if !truth_snaps.is_empty() && truth_snaps.len() == learned_snaps.len() {
+        let learned_label = format!("learned {}", config.field_solver.name());
+        phase_space(
+            &setup.out.join("phase_space.png"),
+            histories[0].1.length,
+            &[
+                PhaseRow {
+                    label: "FFT (truth)",
+                    snapshots: view(&truth_snaps),
+                },
+                PhaseRow {
+                    label: learned_label.as_str(),
+                    snapshots: view(&learned_snaps),
+                },
+            ],
+            // Odd, so both beams (alternate particles) are drawn.
+            (config.plasma.particles / 20_000).max(1) | 1,
+        )?;
+        figures.push((
+            "phase space of two-stream test run 0",
+            "phase_space.png".to_string(),
+        ));
+    }
+    Ok(figures)
+}
+
+/// Borrowed views of owned (time, x, v) snapshots.
+pub(super) fn view(s: &[(f64, Vec<f32>, Vec<f32>)]) -> Vec<Snapshot<'_>> {
+    s.iter()
+        .map(|(time, x, v)| Snapshot {
+            time: *time,
+            x: x.as_slice(),
+            v: v.as_slice(),
+        })
+        .collect()
 }

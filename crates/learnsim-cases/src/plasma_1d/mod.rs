@@ -5,19 +5,17 @@
 //! and a finite-difference solve → growth, saturation, damping and energy drift judged
 //! against the FFT-solver PIC and linear theory → metrics.json, report.md, plots, leaderboard.
 
+mod data;
 mod figures;
 
-use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::bar;
-use crate::data_file::{self, Arrays, member};
-use crate::plasma_1d::figures::{
-    Curve, EnergyPanel, PhaseRow, Snapshot, TheoryLine, energy_history, phase_space,
-};
 use crate::plots;
 use crate::request::RunArgs;
 use crate::runner::{Setup, setup_validated, train_network, write_outputs};
 use anyhow::{Context, Result};
+use data::generate_file;
+use figures::draw;
 use learnsim_models::{default_inference_device, default_training_device};
 use learnsim_sim::Split;
 use learnsim_sim::plasma::{FieldSolver, PicHistory, Scenario, Stencil, damping_rate, growth_rate};
@@ -219,56 +217,6 @@ fn paper(c: &mut PlasmaConfig) {
     c.mlp.hidden = 1024;
     c.field_solver = FieldModel::Cnn;
 }
-
-/// `learnsim generate plasma-1d`: the PIC runs whose (ρ, E) pairs the run trains and tests its
-/// field solvers on, as `OUT/{train,valid,test}.npz` (per run `INDEX/rho` `[F, cells^D]` and
-/// `INDEX/e` `[F, D·cells^D]`, component-major, at the recorded steps `INDEX/step` `[F]`;
-/// `INDEX/field_energy`, `INDEX/kinetic_energy` and `INDEX/mode_power` `[steps + 1]`;
-/// `INDEX/scenario` `[1]` (0 two-stream, 1 Landau), `INDEX/k`, `INDEX/amplitude`,
-/// `INDEX/length`, `INDEX/dt` and `INDEX/theory_rate` `[1]`).
-fn generate_file(args: &GenerateArgs) -> Result<String> {
-    let splits = ["train", "valid", "test"];
-    let setup = match data_file::setup::<PlasmaConfig>(args, NAME, &splits, quick, paper)? {
-        Ok(setup) => setup,
-        Err(already) => return Ok(already),
-    };
-    let config = &setup.config;
-    let mut files = Vec::new();
-    let mut count = 0;
-    for ((name, split), runs) in splits
-        .into_iter()
-        .zip([Split::Train, Split::Valid, Split::Test])
-        .zip(config.trajectories)
-    {
-        let mut arrays = Arrays::new();
-        for (i, run) in config.simulate(split, runs)?.iter().enumerate() {
-            let (history, scenario) = (&run.history, &run.scenario);
-            let rho: Vec<Vec<f64>> = history.fields.iter().map(|f| f.rho.clone()).collect();
-            let e: Vec<Vec<f64>> = history.fields.iter().map(|f| f.e.clone()).collect();
-            arrays.rows(member(i, "rho"), &rho)?;
-            arrays.rows(member(i, "e"), &e)?;
-            let steps = history.fields.iter().map(|f| f.step as i64).collect();
-            arrays.ints(member(i, "step"), steps);
-            arrays.series(member(i, "field_energy"), &history.field_energy);
-            arrays.series(member(i, "kinetic_energy"), &history.kinetic_energy);
-            arrays.series(member(i, "mode_power"), &history.mode_power);
-            let (kind, k, amplitude) = match *scenario {
-                Scenario::TwoStream { k, amplitude, .. } => (0, k, amplitude),
-                Scenario::Landau { k, amplitude, .. } => (1, k, amplitude),
-            };
-            arrays.ints(member(i, "scenario"), vec![kind]);
-            arrays.series(member(i, "k"), &[k]);
-            arrays.series(member(i, "amplitude"), &[amplitude]);
-            arrays.series(member(i, "length"), &[history.length]);
-            arrays.series(member(i, "dt"), &[history.dt]);
-            arrays.series(member(i, "theory_rate"), &[scenario.theory_rate()]);
-            count += 1;
-        }
-        files.push((name, arrays));
-    }
-    setup.write(NAME, files, &format!("{count} PIC runs"))
-}
-
 /// `learnsim run plasma-1d`.
 pub fn run(args: &RunArgs) -> Result<String> {
     let setup = setup_validated(args, NAME, quick, paper)?;
@@ -577,133 +525,4 @@ fn notes(config: &PlasmaConfig, test_pairs: &FieldPairs) -> String {
         config.landau_fit[0],
         config.landau_fit[1],
     )
-}
-
-/// field_energy.png (two-stream test 0, Landau test 1) and phase_space.png (two-stream test 0,
-/// truth and the primary learned solver).
-fn draw(
-    setup: &Setup<PlasmaConfig>,
-    test: &[PlasmaRun],
-    runs: &[Vec<(Solver, PicHistory)>],
-) -> Result<Vec<(&'static str, String)>> {
-    let config = &setup.config;
-    let mut panels = Vec::new();
-    for (index, truth) in test.iter().enumerate().take(2) {
-        let histories = &runs[index];
-        // The perturbed mode's field energy, L^D·|E_m|²: what the rates are fitted to (the
-        // total field energy of a 2D run also holds the transverse modes' noise).
-        let volume = histories[0].1.length.powi(config.plasma.dimensions as i32);
-        let curves: Vec<Curve<'_>> = histories
-            .iter()
-            .map(|(solver, h)| Curve {
-                label: solver.label(),
-                points: h
-                    .times()
-                    .into_iter()
-                    .zip(h.mode_power.iter().map(|p| p * volume))
-                    .collect(),
-            })
-            .collect();
-        let fft = &histories[0].1;
-        let t = fft.times();
-        let rate = truth.scenario.theory_rate();
-        // Theory's line through the FFT run's own fit (its offset), over the fitted window.
-        let theory = match truth.scenario {
-            Scenario::TwoStream { v0, k, .. } => growth_rate(
-                &t,
-                &fft.mode_power,
-                config.growth_fit[0],
-                config.growth_fit[1],
-            )
-            .map(|fit| {
-                let line = [fit.t_start - 5.0, fit.t_end + 5.0].map(|tt| {
-                    (
-                        tt.max(0.0),
-                        volume * (fit.intercept + 2.0 * rate * tt).exp(),
-                    )
-                });
-                TheoryLine {
-                    label: format!("cold-beam theory γ = {rate:.3} (k·v0 = {:.2})", k * v0),
-                    points: line.to_vec(),
-                }
-            }),
-            Scenario::Landau { k, .. } => damping_rate(
-                &t,
-                &fft.mode_power,
-                config.landau_fit[0],
-                config.landau_fit[1],
-            )
-            .map(|fit| {
-                let line = [0.0, config.landau_fit[1] + 5.0]
-                    .map(|tt| (tt, volume * (fit.intercept + 2.0 * rate * tt).exp()));
-                TheoryLine {
-                    label: format!("Landau theory γ = {rate:.4} (k λ_D = {k:.2})"),
-                    points: line.to_vec(),
-                }
-            }),
-        };
-        let title = match truth.scenario {
-            Scenario::TwoStream { v0, mode, .. } => {
-                format!("two-stream, test run {index} (v0 = {v0:.2}, mode {mode})")
-            }
-            Scenario::Landau { amplitude, .. } => {
-                format!("Landau damping, test run {index} (α = {amplitude:.3})")
-            }
-        };
-        panels.push(EnergyPanel {
-            title,
-            curves,
-            theory,
-        });
-    }
-    energy_history(&setup.out.join("field_energy.png"), &panels)?;
-    let mut figures = vec![("field energy against time", "field_energy.png".to_string())];
-    let histories = &runs[0];
-    let learned = &histories
-        .iter()
-        .find(|(s, _)| *s == Solver::Learned(config.field_solver))
-        .expect("the primary solver ran")
-        .1;
-    let snaps = |h: &PicHistory| -> Vec<(f64, Vec<f32>, Vec<f32>)> {
-        h.phase_space
-            .iter()
-            .map(|p| (p.step as f64 * config.plasma.dt, p.x.clone(), p.v.clone()))
-            .collect()
-    };
-    let (truth_snaps, learned_snaps) = (snaps(&histories[0].1), snaps(learned));
-    if !truth_snaps.is_empty() && truth_snaps.len() == learned_snaps.len() {
-        let learned_label = format!("learned {}", config.field_solver.name());
-        phase_space(
-            &setup.out.join("phase_space.png"),
-            histories[0].1.length,
-            &[
-                PhaseRow {
-                    label: "FFT (truth)",
-                    snapshots: view(&truth_snaps),
-                },
-                PhaseRow {
-                    label: learned_label.as_str(),
-                    snapshots: view(&learned_snaps),
-                },
-            ],
-            // Odd, so both beams (alternate particles) are drawn.
-            (config.plasma.particles / 20_000).max(1) | 1,
-        )?;
-        figures.push((
-            "phase space of two-stream test run 0",
-            "phase_space.png".to_string(),
-        ));
-    }
-    Ok(figures)
-}
-
-/// Borrowed views of owned (time, x, v) snapshots.
-fn view(s: &[(f64, Vec<f32>, Vec<f32>)]) -> Vec<Snapshot<'_>> {
-    s.iter()
-        .map(|(time, x, v)| Snapshot {
-            time: *time,
-            x: x.as_slice(),
-            v: v.as_slice(),
-        })
-        .collect()
 }

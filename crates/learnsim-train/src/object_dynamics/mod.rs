@@ -7,11 +7,9 @@
 //! drawn from an RNG seeded by (seed, step), so a run is a function of its seed.
 
 use burn::module::Module;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use learnsim_eval::object_dynamics::{DeltaV, ObjectTrajectory};
 use learnsim_models::{InteractionNetwork, InteractionNetworkConfig, Mlp, MlpConfig};
-use learnsim_sim::nbody::Bodies;
-use learnsim_sim::spring_chain::Chain;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -19,6 +17,13 @@ use std::marker::PhantomData;
 use std::path::Path;
 
 use crate::{Checkpointing, FirstValidation, FitPlan, Keep, LossPoint, TrainError, Validation};
+
+mod batch;
+mod features;
+
+pub use batch::InNormalization;
+use batch::{graph_batch, target_tensor, transitions, unbatch};
+pub use features::GraphFeatures;
 
 /// Data, model sizes and training recipe of an object-dynamics case (`configs/nbody-2d.toml`,
 /// `configs/spring-chain.toml`).
@@ -176,222 +181,6 @@ impl Standardizer {
     fn invert(&self, k: usize, v: f32) -> f64 {
         f64::from(v) * self.std[k] + self.mean[k]
     }
-}
-
-/// How a state becomes a graph for the Interaction Network and a row for the MLP baseline.
-pub trait GraphFeatures {
-    /// Object feature width.
-    const OBJECT_WIDTH: usize;
-    /// Relation attribute width.
-    const RELATION_WIDTH: usize;
-    /// Per-object features `[N][OBJECT_WIDTH]`.
-    fn object_rows(&self) -> Vec<Vec<f64>>;
-    /// Relations (receiver, sender, attributes `[RELATION_WIDTH]`).
-    fn relation_rows(&self) -> Vec<(usize, usize, Vec<f64>)>;
-    /// The whole state as one row for the MLP baseline `[5 N]`.
-    fn flat_row(&self) -> Vec<f64>;
-}
-
-/// Δ = x_s − x_r and its norm.
-fn offset(position: &[[f64; 2]], r: usize, s: usize) -> [f64; 3] {
-    let d = [
-        position[s][0] - position[r][0],
-        position[s][1] - position[r][1],
-    ];
-    [d[0], d[1], d[0].hypot(d[1])]
-}
-
-impl GraphFeatures for Bodies {
-    const OBJECT_WIDTH: usize = 3;
-    const RELATION_WIDTH: usize = 3;
-    /// [m, vx, vy].
-    fn object_rows(&self) -> Vec<Vec<f64>> {
-        (0..self.len())
-            .map(|i| vec![self.mass[i], self.velocity[i][0], self.velocity[i][1]])
-            .collect()
-    }
-    /// Every ordered pair (r, s ≠ r), receiver-major: [Δx, Δy, |Δ|].
-    fn relation_rows(&self) -> Vec<(usize, usize, Vec<f64>)> {
-        let n = self.len();
-        (0..n)
-            .flat_map(|r| (0..n).filter(move |&s| s != r).map(move |s| (r, s)))
-            .map(|(r, s)| (r, s, offset(&self.position, r, s).to_vec()))
-            .collect()
-    }
-    /// [m, x, y, vx, vy] per body.
-    fn flat_row(&self) -> Vec<f64> {
-        (0..self.len())
-            .flat_map(|i| {
-                [
-                    self.mass[i],
-                    self.position[i][0],
-                    self.position[i][1],
-                    self.velocity[i][0],
-                    self.velocity[i][1],
-                ]
-            })
-            .collect()
-    }
-}
-
-impl GraphFeatures for Chain {
-    const OBJECT_WIDTH: usize = 4;
-    const RELATION_WIDTH: usize = 5;
-    /// [is_fixed, vx, vy, gravity] (gravity is the demo's global, given to every node).
-    fn object_rows(&self) -> Vec<Vec<f64>> {
-        (0..self.len())
-            .map(|i| {
-                vec![
-                    f64::from(u8::from(self.fixed[i])),
-                    self.velocity[i][0],
-                    self.velocity[i][1],
-                    self.gravity,
-                ]
-            })
-            .collect()
-    }
-    /// Each spring in both directions: [Δx, Δy, |Δ|, k, L].
-    fn relation_rows(&self) -> Vec<(usize, usize, Vec<f64>)> {
-        (0..self.len().saturating_sub(1))
-            .flat_map(|s| [(s, s + 1, s), (s + 1, s, s)])
-            .map(|(r, s, spring)| {
-                let mut row = offset(&self.position, r, s).to_vec();
-                row.extend([self.stiffness[spring], self.rest_length[spring]]);
-                (r, s, row)
-            })
-            .collect()
-    }
-    /// [is_fixed, x, y, vx, vy] per mass.
-    fn flat_row(&self) -> Vec<f64> {
-        (0..self.len())
-            .flat_map(|i| {
-                [
-                    f64::from(u8::from(self.fixed[i])),
-                    self.position[i][0],
-                    self.position[i][1],
-                    self.velocity[i][0],
-                    self.velocity[i][1],
-                ]
-            })
-            .collect()
-    }
-}
-
-/// Every (state, Δv) transition of a trajectory set, for statistics.
-fn transitions<T: ObjectTrajectory>(
-    data: &[T],
-) -> impl Iterator<Item = (T::State, Vec<[f64; 2]>)> + '_ {
-    data.iter()
-        .flat_map(|traj| (0..traj.n_frames() - 1).map(move |t| (traj.state(t), traj.delta_v(t))))
-}
-
-/// Normalisation of the Interaction Network's inputs and target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InNormalization {
-    /// Object features [m, vx, vy].
-    pub object: Standardizer,
-    /// Relation attributes [Δx, Δy, |Δ|].
-    pub relation: Standardizer,
-    /// Target Δv.
-    pub target: Standardizer,
-}
-
-impl InNormalization {
-    /// Statistics of the training trajectories.
-    pub fn fit<T: ObjectTrajectory>(train: &[T]) -> Self
-    where
-        T::State: GraphFeatures,
-    {
-        let object = Standardizer::fit(
-            transitions(train).flat_map(|(b, _)| b.object_rows()),
-            T::State::OBJECT_WIDTH,
-        );
-        let relation = Standardizer::fit(
-            transitions(train).flat_map(|(b, _)| b.relation_rows().into_iter().map(|r| r.2)),
-            T::State::RELATION_WIDTH,
-        );
-        let target = Standardizer::fit(
-            transitions(train).flat_map(|(_, dv)| dv.into_iter().map(|d| d.to_vec())),
-            2,
-        );
-        Self {
-            object,
-            relation,
-            target,
-        }
-    }
-}
-
-/// A batch of systems as one graph.
-struct GraphBatch {
-    objects: Tensor<2>,
-    relations: Tensor<2>,
-    senders: Tensor<1, Int>,
-    receivers: Tensor<1, Int>,
-    sizes: Vec<usize>,
-}
-
-fn graph_batch<S: GraphFeatures>(
-    systems: &[&S],
-    norm: &InNormalization,
-    device: &Device,
-) -> GraphBatch {
-    let (mut objects, mut attrs, mut senders, mut receivers) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut sizes = Vec::with_capacity(systems.len());
-    let mut offset = 0i64;
-    for b in systems {
-        let rows = b.object_rows();
-        for row in &rows {
-            norm.object.apply(row, &mut objects);
-        }
-        for (r, s, a) in b.relation_rows() {
-            norm.relation.apply(&a, &mut attrs);
-            receivers.push(offset + r as i64);
-            senders.push(offset + s as i64);
-        }
-        offset += rows.len() as i64;
-        sizes.push(rows.len());
-    }
-    let (n, e) = (offset as usize, senders.len());
-    GraphBatch {
-        objects: Tensor::from_data(TensorData::new(objects, [n, S::OBJECT_WIDTH]), device),
-        relations: Tensor::from_data(TensorData::new(attrs, [e, S::RELATION_WIDTH]), device),
-        senders: Tensor::from_data(TensorData::new(senders, [e]), device),
-        receivers: Tensor::from_data(TensorData::new(receivers, [e]), device),
-        sizes,
-    }
-}
-
-fn target_tensor(dvs: &[&[[f64; 2]]], norm: &Standardizer, device: &Device) -> Tensor<2> {
-    let mut out = Vec::new();
-    for dv in dvs {
-        for d in *dv {
-            norm.apply(d, &mut out);
-        }
-    }
-    let rows = out.len() / 2;
-    Tensor::from_data(TensorData::new(out, [rows, 2]), device)
-}
-
-/// Splits a `[Σ N, 2]` normalised prediction back into per-system Δv.
-fn unbatch(prediction: Tensor<2>, sizes: &[usize], norm: &Standardizer) -> Vec<Vec<[f64; 2]>> {
-    let flat: Vec<f32> = prediction
-        .into_data()
-        .try_to_vec::<f32>()
-        .expect("prediction is f32");
-    let mut rows = flat.chunks_exact(2);
-    sizes
-        .iter()
-        .map(|&n| {
-            (0..n)
-                .map(|_| {
-                    let r = rows.next().expect("one row per body");
-                    [norm.invert(0, r[0]), norm.invert(1, r[1])]
-                })
-                .collect()
-        })
-        .collect()
 }
 
 /// A trained Interaction Network with its normalisation, for states of type `S`.
