@@ -2,6 +2,7 @@
 //! generation of the four trajectory sets with a progress bar, training progress, the metric
 //! names of rollout scores, and writing metrics.json, report.md, plots and the leaderboard row.
 
+use crate::bars::{Bar, all_pass};
 use crate::particle::generate::GenerateArgs;
 use crate::particle::leaderboard_of;
 use crate::request::RunArgs;
@@ -29,6 +30,8 @@ pub struct Setup<C = ObjectTrainConfig> {
     pub config_text: String,
     /// `quick`, `cpu` or `paper`.
     pub tier: &'static str,
+    /// The config's `seed`.
+    pub seed: Option<u64>,
 }
 
 /// Reads `--config` (default `configs/NAME.toml`), applies the tier's overrides, creates the
@@ -171,6 +174,7 @@ fn setup_checked<C: serde::de::DeserializeOwned + serde::Serialize>(
         config,
         config_text,
         tier,
+        seed,
     })
 }
 
@@ -306,38 +310,103 @@ pub fn loss_ends(valid: &[LossPoint]) -> (f64, f64) {
     (at(valid.first()), at(valid.last()))
 }
 
-/// Writes metrics.json, loss.png (`losses`: training loss and periodic check, drawn as
-/// `figure` names them), report.md (with `notes` and the figures, loss.png last) and records
-/// the run in the leaderboard next to the run folder. Returns metrics.json's path and the
-/// leaderboard's.
-pub fn write_outputs<C>(
+/// A case's loss curves and how `loss.png` labels them.
+#[derive(Debug, Clone, Copy)]
+pub struct Losses<'a> {
+    /// The training loss, every step.
+    pub train: &'a [LossPoint],
+    /// The periodic check (validation loss or error).
+    pub check: &'a [LossPoint],
+    /// Caption and legends.
+    pub figure: plots::LossFigure<'a>,
+}
+
+/// What a case's evaluation returns: its scores, bars, curves and what the report says. The
+/// runner ([`finish`]) turns it into metrics.json (with the case, tier, seed and verdict),
+/// loss.png, report.md and the leaderboard row.
+#[derive(Debug, Clone)]
+pub struct Report<'a> {
+    /// The judged model, as metrics.json and the leaderboard name it.
+    pub model: &'a str,
+    /// The judged model's scores (an object).
+    pub metrics: Value,
+    /// Each baseline's scores by name (an object).
+    pub baselines: Value,
+    /// What the case records beside the scores, under its key (`flow`, `universe`, `details`).
+    pub context: Option<(&'static str, Value)>,
+    /// The bars; the run passes when every one does.
+    pub bars: Vec<Bar>,
+    /// Seconds and rates (an object).
+    pub timing: Value,
+    /// The curves of the judged model's training.
+    pub losses: Losses<'a>,
+    /// The report's paragraph on how the scores were measured.
+    pub notes: String,
+    /// The case's own figures in the run folder, as (title, file).
+    pub figures: Vec<(&'a str, &'a str)>,
+}
+
+impl Report<'_> {
+    /// Whether every bar passed.
+    pub fn pass(&self) -> bool {
+        all_pass(&self.bars)
+    }
+
+    /// metrics.json's record of this report for `case` in `setup`'s run.
+    fn json<C>(&self, case: &str, setup: &Setup<C>) -> Value {
+        let mut record = json!({
+            "case": case,
+            "model": self.model,
+            "tier": setup.tier,
+            "seed": setup.seed,
+            "metrics": self.metrics,
+            "baselines": self.baselines,
+            "bars": self.bars,
+            "pass": self.pass(),
+            "timing": self.timing,
+        });
+        if let Some((key, value)) = &self.context {
+            record[*key] = value.clone();
+        }
+        record
+    }
+}
+
+/// Writes a case's report into its run folder — metrics.json, loss.png, report.md with the
+/// case's figures and the loss curves — records the leaderboard row, marks the run finished,
+/// and returns `summary` with where they went.
+pub fn finish<C>(
     setup: &Setup<C>,
-    report_json: &Value,
-    losses: (&[LossPoint], &[LossPoint]),
-    figure: plots::LossFigure,
-    notes: &str,
-    figures: &[(&str, &str)],
-) -> Result<(PathBuf, PathBuf)> {
+    case: &str,
+    report: &Report<'_>,
+    summary: &str,
+) -> Result<String> {
     let out = &setup.out;
+    let record = report.json(case, setup);
     let path = out.join("metrics.json");
-    write_bytes_atomically(&path, serde_json::to_string_pretty(report_json)?.as_bytes())?;
+    write_bytes_atomically(&path, serde_json::to_string_pretty(&record)?.as_bytes())?;
     let curve = |points: &[LossPoint]| -> Vec<(usize, f32)> {
         points.iter().map(|p| (p.step, p.loss)).collect()
     };
+    let losses = &report.losses;
     plots::loss_curves(
         &out.join("loss.png"),
-        &curve(losses.0),
-        &curve(losses.1),
-        figure,
+        &curve(losses.train),
+        &curve(losses.check),
+        losses.figure,
     )?;
-    let mut all_figures = figures.to_vec();
-    all_figures.push(("loss curves", "loss.png"));
+    let mut figures = report.figures.clone();
+    figures.push(("loss curves", "loss.png"));
     write_bytes_atomically(
         &out.join("report.md"),
-        report::markdown_with(report_json, notes, &all_figures).as_bytes(),
+        report::markdown_with(&record, &report.notes, &figures).as_bytes(),
     )?;
     let db = leaderboard_of(out);
-    leaderboard::record(&db, out, report_json, &setup.config_text)?;
+    leaderboard::record(&db, out, &record, &setup.config_text)?;
     run_folder::set_state(out, RunState::Finished)?;
-    Ok((path, db))
+    Ok(format!(
+        "{summary}; wrote {} and report.md; recorded in {}",
+        path.display(),
+        db.display()
+    ))
 }

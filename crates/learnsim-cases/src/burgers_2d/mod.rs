@@ -6,10 +6,12 @@
 
 use crate::GenerateArgs;
 use crate::bars::PassIf;
-use crate::bars::bar;
+use crate::bars::{all_pass, bar};
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, generate_setup, setup_validated, train_network, write_outputs};
+use crate::runner::{
+    Losses, Report, Setup, finish, generate_setup, setup_validated, train_network,
+};
 use crate::side_by_side::side_by_side;
 use anyhow::{Result, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -401,33 +403,24 @@ pub fn run(args: &RunArgs) -> Result<String> {
             PassIf::AtMost,
         ),
     ];
-    let pass = bars.iter().all(|b| b["pass"].as_bool() == Some(true));
-    let report = json!({
-        "case": NAME,
-        "model": "pde-net-2.0",
-        "tier": setup.tier,
-        "seed": config.seed,
-        "metrics": metrics,
-        "baselines": {
-            "frozen_stencils": {
-                format!("relative_l2_{steps}"): frozen_at,
-                "first_non_finite_step": blew_up(&frozen_err),
-                "viscosity_max_relative_error": f_nu,
-                "advection_max_relative_error": f_adv,
-                "other_max_abs_coefficient": f_other,
-                "learned_pde": frozen_printed,
-            },
-            "persistence": { format!("relative_l2_{steps}"): persistence_at },
+    let pass = all_pass(&bars);
+    let baselines = json!({
+        "frozen_stencils": {
+            format!("relative_l2_{steps}"): frozen_at,
+            "first_non_finite_step": blew_up(&frozen_err),
+            "viscosity_max_relative_error": f_nu,
+            "advection_max_relative_error": f_adv,
+            "other_max_abs_coefficient": f_other,
+            "learned_pde": frozen_printed,
         },
-        "bars": bars,
-        "pass": pass,
-        "timing": {
-            "simulate_s": simulate_s,
-            "train_s": model_s,
-            "train_frozen_s": frozen_s,
-            "variants_trained_concurrently": true,
-            "eval_s": eval_s,
-        },
+        "persistence": { format!("relative_l2_{steps}"): persistence_at },
+    });
+    let timing = json!({
+        "simulate_s": simulate_s,
+        "train_s": model_s,
+        "train_frozen_s": frozen_s,
+        "variants_trained_concurrently": true,
+        "eval_s": eval_s,
     });
 
     let label = |name: &str, cut: Option<usize>| match cut {
@@ -515,29 +508,35 @@ pub fn run(args: &RunArgs) -> Result<String> {
         printed.join("; "),
         frozen_printed.join("; "),
     );
-    let (path_json, db) = write_outputs(
-        &setup,
-        &report,
-        (&model.train_loss, &model.block_loss),
-        plots::LossFigure {
-            title: "PDE-Net: Σ over unrolled steps of mean((û − u)/dt)²",
-            train: "train: data term, unrolls grow per block",
-            check: "end of each curriculum block",
+    let report = Report {
+        model: "pde-net-2.0",
+        metrics: json!(metrics),
+        baselines,
+        context: None,
+        bars,
+        timing,
+        losses: Losses {
+            train: &model.train_loss,
+            check: &model.block_loss,
+            figure: plots::LossFigure {
+                title: "PDE-Net: Σ over unrolled steps of mean((û − u)/dt)²",
+                train: "train: data term, unrolls grow per block",
+                check: "end of each curriculum block",
+            },
         },
-        &notes,
-        &[
+        notes,
+        figures: vec![
             ("error against horizon", "error_vs_horizon.png"),
             ("a test trajectory", "fields.png"),
         ],
-    )?;
-    Ok(format!(
-        "{NAME}: {} | relative L2 at {t_label} {at:.4} (frozen {frozen_at:.4}, persistence {persistence_at:.4}); ν̂ error {:.1}%, advection error {:.1}%, largest other |c| {other:.4}; pass = {pass}; wrote {} and report.md; recorded in {}",
+    };
+    let summary = format!(
+        "{NAME}: {} | relative L2 at {t_label} {at:.4} (frozen {frozen_at:.4}, persistence {persistence_at:.4}); ν̂ error {:.1}%, advection error {:.1}%, largest other |c| {other:.4}; pass = {pass}",
         printed.join("; "),
         100.0 * nu_err,
-        100.0 * adv_err,
-        path_json.display(),
-        db.display()
-    ))
+        100.0 * adv_err
+    );
+    finish(&setup, NAME, &report, &summary)
 }
 
 fn centred(f: &[f64]) -> Vec<f64> {

@@ -6,11 +6,11 @@
 
 use crate::GenerateArgs;
 use crate::bars::PassIf;
-use crate::bars::bar;
+use crate::bars::{all_pass, bar};
 use crate::data_file::{self, Arrays, member};
 use crate::plots::{self, XySeries, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{loss_ends, setup_validated, train_network, write_outputs};
+use crate::runner::{Losses, Report, finish, loss_ends, setup_validated, train_network};
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_data::write_bytes_atomically;
@@ -391,31 +391,22 @@ pub fn run(args: &RunArgs) -> Result<String> {
             PassIf::AtMost,
         ),
     ];
-    let pass = bars.iter().all(|b| b["pass"].as_bool() == Some(true));
+    let pass = all_pass(&bars);
     let n_test: usize = test.iter().map(|s| s.species.len()).sum();
-    let report = json!({
-        "case": NAME,
-        "model": "graph-network",
-        "tier": setup.tier,
-        "seed": config.seed,
-        "metrics": metrics,
-        "baselines": {
-            "linear_energy_neighbours": {
-                "pearson_r": r_linear,
-                "pearson_r_within_configurations": linear_r.0,
-                "pearson_r_pooled": linear_r.1,
-                "mse": mse_linear,
-                "coefficients": linear.coefficients,
-            },
-            "type_mean": { "pearson_r": f64::NAN, "mse": mse_mean },
+    let baselines = json!({
+        "linear_energy_neighbours": {
+            "pearson_r": r_linear,
+            "pearson_r_within_configurations": linear_r.0,
+            "pearson_r_pooled": linear_r.1,
+            "mse": mse_linear,
+            "coefficients": linear.coefficients,
         },
-        "bars": bars,
-        "pass": pass,
-        "timing": {
-            "simulate_s": simulate_s,
-            "train_s": train_s,
-            "gn_particles_per_s": n_test as f64 / predict_s,
-        },
+        "type_mean": { "pearson_r": f64::NAN, "mse": mse_mean },
+    });
+    let timing = json!({
+        "simulate_s": simulate_s,
+        "train_s": train_s,
+        "gn_particles_per_s": n_test as f64 / predict_s,
     });
 
     // Figures: the relaxation that defines τ_α, and predictions against propensities.
@@ -538,24 +529,30 @@ pub fn run(args: &RunArgs) -> Result<String> {
         gn_r.0,
         linear_r.0,
     );
-    let (path, db) = write_outputs(
-        &setup,
-        &report,
-        (&trained.train_loss, &trained.test_loss),
-        plots::LossFigure {
-            title: "propensity GNN: MSE over the A particles",
-            train: "train",
-            check: "test (monitoring only)",
+    let report = Report {
+        model: "graph-network",
+        metrics: json!(metrics),
+        baselines,
+        context: None,
+        bars,
+        timing,
+        losses: Losses {
+            train: &trained.train_loss,
+            check: &trained.test_loss,
+            figure: plots::LossFigure {
+                title: "propensity GNN: MSE over the A particles",
+                train: "train",
+                check: "test (monitoring only)",
+            },
         },
-        &notes,
-        &[
+        notes,
+        figures: vec![
             ("predicted against measured propensity", "propensity.png"),
             ("self intermediate scattering function", "isf.png"),
         ],
-    )?;
-    Ok(format!(
-        "{NAME}: test Pearson r {r_gn:.3} (linear baseline {r_linear:.3}, train {r_train:.3}), largest change under cube symmetries {symmetry_change:.4}, τ_α {tau:.2}, pass = {pass}; wrote {} and report.md; recorded in {}",
-        path.display(),
-        db.display()
-    ))
+    };
+    let summary = format!(
+        "{NAME}: test Pearson r {r_gn:.3} (linear baseline {r_linear:.3}, train {r_train:.3}), largest change under cube symmetries {symmetry_change:.4}, τ_α {tau:.2}, pass = {pass}",
+    );
+    finish(&setup, NAME, &report, &summary)
 }

@@ -7,10 +7,10 @@
 //! metrics.json, report.md, plots, leaderboard row.
 
 use crate::bars::PassIf;
-use crate::bars::bar;
+use crate::bars::{all_pass, bar};
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, setup_validated, train_network, write_outputs};
+use crate::runner::{Losses, Report, Setup, finish, setup_validated, train_network};
 use crate::side_by_side::side_by_side;
 use anyhow::{Result, bail};
 use indicatif::MultiProgress;
@@ -285,43 +285,34 @@ pub fn run(args: &RunArgs) -> Result<String> {
             PassIf::AtMost,
         ),
     ];
-    let pass = bars.iter().all(|b| b["pass"].as_bool() == Some(true));
+    let pass = all_pass(&bars);
     let [turnover, reynolds, balance] = data.stats;
-    let report = json!({
-        "case": NAME,
-        "model": "conv-autoencoder-curl",
-        "tier": setup.tier,
-        "seed": config.seed,
-        "metrics": metrics,
-        "baselines": {
-            "unconstrained_autoencoder": {
-                "relative_l2": without.relative_l2,
-                "divergence_ratio": without.divergence,
-                "spectrum_max_relative_error": without.worst_spectrum,
-                "parameters": plain.parameters(),
-                "best_epoch": plain.best_epoch,
-            },
-            "ground_truth": {
-                "divergence_ratio": truth_divergence,
-                "energy_spectrum": spectrum_json(&truth_spectrum),
-            },
+    let baselines = json!({
+        "unconstrained_autoencoder": {
+            "relative_l2": without.relative_l2,
+            "divergence_ratio": without.divergence,
+            "spectrum_max_relative_error": without.worst_spectrum,
+            "parameters": plain.parameters(),
+            "best_epoch": plain.best_epoch,
         },
-        "flow": {
-            "viscosity": config.flow.viscosity(),
-            "turnover_time": turnover,
-            "reynolds_lambda": reynolds,
-            "dissipation_over_injection": balance,
-            "from_cache": data.cached,
-            "snapshot_times": [data.time.first(), data.time.last()],
+        "ground_truth": {
+            "divergence_ratio": truth_divergence,
+            "energy_spectrum": spectrum_json(&truth_spectrum),
         },
-        "bars": bars,
-        "pass": pass,
-        "timing": {
-            "simulate_s": simulate_s,
-            "train_constrained_s": constrained_s,
-            "train_unconstrained_s": plain_s,
-            "eval_s": eval_s,
-        },
+    });
+    let timing = json!({
+        "simulate_s": simulate_s,
+        "train_constrained_s": constrained_s,
+        "train_unconstrained_s": plain_s,
+        "eval_s": eval_s,
+    });
+    let flow = json!({
+        "viscosity": config.flow.viscosity(),
+        "turnover_time": turnover,
+        "reynolds_lambda": reynolds,
+        "dissipation_over_injection": balance,
+        "from_cache": data.cached,
+        "snapshot_times": [data.time.first(), data.time.last()],
     });
 
     // Spectra on log–log axes.
@@ -431,32 +422,38 @@ pub fn run(args: &RunArgs) -> Result<String> {
         config.epochs,
         config.batch_size,
     );
-    let (path_json, db) = write_outputs(
-        &setup,
-        &report,
-        (&constrained.train_loss, &constrained.valid_error),
-        plots::LossFigure {
-            title: "curl-of-A autoencoder: reconstruction loss (normalised velocity MSE)",
-            train: "train",
-            check: "validation relative L2 error (per epoch)",
+    let report = Report {
+        model: "conv-autoencoder-curl",
+        metrics: json!(metrics),
+        baselines,
+        context: Some(("flow", flow)),
+        bars,
+        timing,
+        losses: Losses {
+            train: &constrained.train_loss,
+            check: &constrained.valid_error,
+            figure: plots::LossFigure {
+                title: "curl-of-A autoencoder: reconstruction loss (normalised velocity MSE)",
+                train: "train",
+                check: "validation relative L2 error (per epoch)",
+            },
         },
-        &notes,
-        &[
+        notes,
+        figures: vec![
             ("energy spectra", "spectrum.png"),
             ("velocity gradient PDF", "gradient_pdf.png"),
             ("a velocity slice", "fields.png"),
             ("the discrete divergence", "divergence.png"),
         ],
-    )?;
-    Ok(format!(
-        "{NAME}: relative L2 {:.3} constrained vs {:.3} plain (ratio {error_ratio:.2}); divergence ratio {:.1e} vs {:.1e}; spectrum worst |ratio − 1| for k ≤ {top}: {:.2} (plain {:.2}); pass = {pass}; wrote {} and report.md; recorded in {}",
+    };
+    let summary = format!(
+        "{NAME}: relative L2 {:.3} constrained vs {:.3} plain (ratio {error_ratio:.2}); divergence ratio {:.1e} vs {:.1e}; spectrum worst |ratio − 1| for k ≤ {top}: {:.2} (plain {:.2}); pass = {pass}",
         with.relative_l2,
         without.relative_l2,
         with.divergence,
         without.divergence,
         with.worst_spectrum,
-        without.worst_spectrum,
-        path_json.display(),
-        db.display()
-    ))
+        without.worst_spectrum
+    );
+    finish(&setup, NAME, &report, &summary)
 }

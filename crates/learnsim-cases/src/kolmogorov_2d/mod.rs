@@ -6,10 +6,10 @@
 //! → metrics.json, report.md, plots, leaderboard row.
 
 use crate::bars::PassIf;
-use crate::bars::bar;
+use crate::bars::{all_pass, bar};
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, setup_validated, train_network, write_outputs};
+use crate::runner::{Losses, Report, Setup, finish, setup_validated, train_network};
 use crate::side_by_side::side_by_side;
 use anyhow::{Result, bail};
 use indicatif::MultiProgress;
@@ -296,7 +296,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
             PassIf::AtMost,
         ),
     ];
-    let pass = bars.iter().all(|b| b["pass"].as_bool() == Some(true));
+    let pass = all_pass(&bars);
     let summary = |s: &Scores| {
         json!({
             "rmse_mean_10": rmse10(s),
@@ -309,36 +309,27 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let mut metrics = summary(tf);
     metrics["parameters"] = json!(tfnet.parameters());
     metrics["best_step"] = json!(tfnet.best_step);
-    let report = json!({
-        "case": NAME,
-        "model": "tf-net",
-        "tier": setup.tier,
-        "seed": config.seed,
-        "metrics": metrics,
-        "baselines": {
-            "unet": { "parameters": unet.parameters(), "best_step": unet.best_step, "scores": summary(un) },
-            "tf_net_coef_0": { "best_step": ablation.best_step, "scores": summary(ab) },
-            "fno": { "parameters": fno.parameters(), "best_step": fno.best_step, "scores": summary(fo) },
-            "persistence": summary(pe),
-            "ground_truth": {
-                "mean_abs_divergence": true_scores.divergence,
-                "mean_abs_spectral_divergence": true_scores.spectral_divergence,
-            },
-        },
-        "flow": { "from_cache": cached, "runs": config.runs, "test_windows": starts.len() },
-        "bars": bars,
-        "pass": pass,
-        "timing": {
-            "simulate_s": simulate_s,
-            "train_tfnet_s": tfnet_s,
-            "train_unet_s": unet_s,
-            "train_ablation_s": ablation_s,
-            "train_fno_s": fno_s,
-            "trained_in_pairs": true,
-            "eval_s": eval_s,
-            "rollout_steps_per_s": (4 * starts.len() * config.test_horizon) as f64 / eval_s,
+    let baselines = json!({
+        "unet": { "parameters": unet.parameters(), "best_step": unet.best_step, "scores": summary(un) },
+        "tf_net_coef_0": { "best_step": ablation.best_step, "scores": summary(ab) },
+        "fno": { "parameters": fno.parameters(), "best_step": fno.best_step, "scores": summary(fo) },
+        "persistence": summary(pe),
+        "ground_truth": {
+            "mean_abs_divergence": true_scores.divergence,
+            "mean_abs_spectral_divergence": true_scores.spectral_divergence,
         },
     });
+    let timing = json!({
+        "simulate_s": simulate_s,
+        "train_tfnet_s": tfnet_s,
+        "train_unet_s": unet_s,
+        "train_ablation_s": ablation_s,
+        "train_fno_s": fno_s,
+        "trained_in_pairs": true,
+        "eval_s": eval_s,
+        "rollout_steps_per_s": (4 * starts.len() * config.test_horizon) as f64 / eval_s,
+    });
+    let flow = json!({ "from_cache": cached, "runs": config.runs, "test_windows": starts.len() });
 
     let labels = ["TF-Net", "U-Net", "TF-Net, coef 0", "FNO", "persistence"];
     let curves: Vec<Vec<(f64, f64)>> = scores
@@ -447,24 +438,31 @@ pub fn run(args: &RunArgs) -> Result<String> {
         true_scores.divergence,
         true_scores.spectral_divergence,
     );
-    let (path_json, db) = write_outputs(
-        &setup,
-        &report,
-        (&tfnet.train_loss, &tfnet.valid_error),
-        plots::LossFigure {
-            title: "TF-Net: MSE over the unrolled frames + divergence penalty",
-            train: "train",
-            check: "validation RMSE over the training unroll",
+    let report = Report {
+        model: "tf-net",
+        metrics: json!(metrics),
+        baselines,
+        context: Some(("flow", flow)),
+        bars,
+        timing,
+        losses: Losses {
+            train: &tfnet.train_loss,
+            check: &tfnet.valid_error,
+            figure: plots::LossFigure {
+                title: "TF-Net: MSE over the unrolled frames + divergence penalty",
+                train: "train",
+                check: "validation RMSE over the training unroll",
+            },
         },
-        &notes,
-        &[
+        notes,
+        figures: vec![
             ("RMSE against horizon", "rmse_vs_horizon.png"),
             ("energy spectra", "spectrum.png"),
             ("a velocity field", "fields.png"),
         ],
-    )?;
-    Ok(format!(
-        "{NAME}: mean RMSE over {RMSE_STEPS} steps TF-Net {:.4}, U-Net {:.4}, TF-Net coef 0 {:.4}, FNO {:.4}, persistence {:.4}; divergence {:.3e} vs U-Net {:.3e}; LSD {:.3} vs {:.3}; pass = {pass}; wrote {} and report.md; recorded in {}",
+    };
+    let summary = format!(
+        "{NAME}: mean RMSE over {RMSE_STEPS} steps TF-Net {:.4}, U-Net {:.4}, TF-Net coef 0 {:.4}, FNO {:.4}, persistence {:.4}; divergence {:.3e} vs U-Net {:.3e}; LSD {:.3} vs {:.3}; pass = {pass}",
         rmse10(tf),
         rmse10(un),
         rmse10(ab),
@@ -473,8 +471,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         tf.divergence,
         un.divergence,
         lsd(tf),
-        lsd(un),
-        path_json.display(),
-        db.display()
-    ))
+        lsd(un)
+    );
+    finish(&setup, NAME, &report, &summary)
 }

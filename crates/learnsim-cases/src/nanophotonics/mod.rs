@@ -4,11 +4,11 @@
 
 use crate::GenerateArgs;
 use crate::bars::PassIf;
-use crate::bars::bar;
+use crate::bars::{all_pass, bar};
 use crate::data_file::{self, Arrays};
 use crate::plots::{self, XySeries, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{setup_validated, train_network, write_outputs};
+use crate::runner::{Losses, Report, finish, setup_validated, train_network};
 use anyhow::{Result, bail};
 use learnsim_models::{default_inference_device, default_training_device};
 use learnsim_sim::mie::{ScatterSample, scatter_dataset};
@@ -254,34 +254,25 @@ pub fn run(args: &RunArgs) -> Result<String> {
             PassIf::AtLeast,
         ),
     ];
-    let pass = bars.iter().all(|b| b["pass"].as_bool() == Some(true));
-    let report = json!({
-        "case": NAME,
-        "model": "scatternet-mlp",
-        "tier": setup.tier,
-        "seed": config.seed,
-        "metrics": metrics,
-        "baselines": {
-            "train_mean_spectrum": {
-                "test_mean_relative_error": mean_relative_error(&mean_pred, &truth),
-                "test_mse": mse(&mean_pred),
-            },
-            "random_search": {
-                "evaluations_per_target": config.design.random_search_evaluations,
-                "design_median_relative_l2": median(&random_errors),
-                "design_fraction_within_2_percent": random_errors.iter().filter(|e| **e <= 0.02).count() as f64 / n,
-                "design_errors": random_errors,
-            },
+    let pass = all_pass(&bars);
+    let baselines = json!({
+        "train_mean_spectrum": {
+            "test_mean_relative_error": mean_relative_error(&mean_pred, &truth),
+            "test_mse": mse(&mean_pred),
         },
-        "bars": bars,
-        "pass": pass,
-        "timing": {
-            "simulate_s": simulate_s,
-            "solver_spectra_per_s": 1.0 / per_spectrum_solver,
-            "train_s": train_s,
-            "network_spectra_per_s": 1.0 / per_spectrum_network,
-            "design_s": design_s,
+        "random_search": {
+            "evaluations_per_target": config.design.random_search_evaluations,
+            "design_median_relative_l2": median(&random_errors),
+            "design_fraction_within_2_percent": random_errors.iter().filter(|e| **e <= 0.02).count() as f64 / n,
+            "design_errors": random_errors,
         },
+    });
+    let timing = json!({
+        "simulate_s": simulate_s,
+        "solver_spectra_per_s": 1.0 / per_spectrum_solver,
+        "train_s": train_s,
+        "network_spectra_per_s": 1.0 / per_spectrum_network,
+        "design_s": design_s,
     });
 
     let grid = recipe.grid();
@@ -365,28 +356,34 @@ pub fn run(args: &RunArgs) -> Result<String> {
         1.0 / per_spectrum_network,
         1.0 / per_spectrum_solver,
     );
-    let (path, db) = write_outputs(
-        &setup,
-        &report,
-        (&trained.train_loss, &trained.valid_error),
-        plots::LossFigure {
-            title: "spectrum MLP: training MSE and validation relative error",
-            train: "train MSE",
-            check: "validation mean relative error",
+    let report = Report {
+        model: "scatternet-mlp",
+        metrics: json!(metrics),
+        baselines,
+        context: None,
+        bars,
+        timing,
+        losses: Losses {
+            train: &trained.train_loss,
+            check: &trained.valid_error,
+            figure: plots::LossFigure {
+                title: "spectrum MLP: training MSE and validation relative error",
+                train: "train MSE",
+                check: "validation mean relative error",
+            },
         },
-        &notes,
-        &figure_refs,
-    )?;
-    Ok(format!(
-        "{NAME}: test mean relative error {:.2} %, designs within 2 % for {:.0} % of {} targets (better than random search for {:.0} %), surrogate {:.0}× faster than the solver, pass = {pass}; wrote {} and report.md; recorded in {}",
+        notes,
+        figures: figure_refs.to_vec(),
+    };
+    let summary = format!(
+        "{NAME}: test mean relative error {:.2} %, designs within 2 % for {:.0} % of {} targets (better than random search for {:.0} %), surrogate {:.0}× faster than the solver, pass = {pass}",
         100.0 * test_error,
         100.0 * within,
         design_errors.len(),
         100.0 * better,
-        per_spectrum_solver / per_spectrum_network,
-        path.display(),
-        db.display()
-    ))
+        per_spectrum_solver / per_spectrum_network
+    );
+    finish(&setup, NAME, &report, &summary)
 }
 
 fn round1(v: &[f64]) -> Vec<f64> {

@@ -9,7 +9,7 @@ use crate::data_file::{self, Arrays, member};
 use crate::plots;
 use crate::request::RunArgs;
 use crate::runner::{
-    generate_sets, loss_ends, rollout_json, setup_validated, train_network, write_outputs,
+    Losses, Report, finish, generate_sets, loss_ends, rollout_json, setup_validated, train_network,
 };
 use anyhow::{Result, bail};
 use burn::module::Module;
@@ -238,36 +238,16 @@ pub fn run(args: &RunArgs) -> Result<String> {
             PassIf::AtMost,
         ),
     ];
-    let pass = bars.iter().all(|b| b["pass"].as_bool() == Some(true));
-
     // Ground-truth speed: the same number of frames of an N = n_mlp system.
     let gt_clock = Instant::now();
     physics.simulate(n_mlp, config.frames, 12345)?;
     let gt_fps = config.frames as f64 / gt_clock.elapsed().as_secs_f64();
-    let report = json!({
-        "case": NAME,
-        "model": "interaction-network",
-        "tier": setup.tier,
-        "seed": config.seed,
-        "metrics": metrics,
-        "baselines": { "constant_velocity": cv_json, "mlp": mlp_json },
-        "bars": bars,
-        "pass": pass,
-        "timing": {
-            "train_s": train_s,
-            "rollout_steps_per_s": in_rollouts.frames_per_s,
-            "ground_truth_steps_per_s": gt_fps,
-            "speedup": in_rollouts.frames_per_s / gt_fps,
-        },
-    });
+    let baselines = json!({ "constant_velocity": cv_json, "mlp": mlp_json });
     plots::error_vs_horizon(
         &out.join("error_vs_horizon.png"),
         &[
-            ("interaction network", &report["metrics"]),
-            (
-                "constant velocity",
-                &report["baselines"]["constant_velocity"],
-            ),
+            ("interaction network", &Value::Object(metrics.clone())),
+            ("constant velocity", &baselines["constant_velocity"]),
         ],
         "mse",
     )?;
@@ -277,27 +257,39 @@ pub fn run(args: &RunArgs) -> Result<String> {
         config.n_bodies[0],
         config.n_bodies[1],
     );
-    let (path, db) = write_outputs(
-        &setup,
-        &report,
-        (&fitted.train_loss, &fitted.valid_loss),
-        plots::LossFigure {
-            title: "one-step loss (normalised velocity-change MSE)",
-            train: "train",
-            check: "validation (fixed transitions)",
+    let report = Report {
+        model: "interaction-network",
+        metrics: Value::Object(metrics.clone()),
+        baselines,
+        context: None,
+        bars,
+        timing: json!({
+            "train_s": train_s,
+            "rollout_steps_per_s": in_rollouts.frames_per_s,
+            "ground_truth_steps_per_s": gt_fps,
+            "speedup": in_rollouts.frames_per_s / gt_fps,
+        }),
+        losses: Losses {
+            train: &fitted.train_loss,
+            check: &fitted.valid_loss,
+            figure: plots::LossFigure {
+                title: "one-step loss (normalised velocity-change MSE)",
+                train: "train",
+                check: "validation (fixed transitions)",
+            },
         },
-        &notes,
-        &[("error against horizon", "error_vs_horizon.png")],
-    )?;
-    Ok(format!(
-        "{NAME}: one-step Δv MSE {:.3e} (constant velocity {:.3e}, MLP at N={n_mlp} {:.3e}), {horizon_key} {:.3e} (cv {:.3e}), energy drift {:.2e}, pass = {pass}; wrote {} and report.md; recorded in {}",
+        notes,
+        figures: vec![("error against horizon", "error_vs_horizon.png")],
+    };
+    let summary = format!(
+        "{NAME}: one-step Δv MSE {:.3e} (constant velocity {:.3e}, MLP at N={n_mlp} {:.3e}), {horizon_key} {:.3e} (cv {:.3e}), energy drift {:.2e}, pass = {}",
         get(&metrics, "one_step_dv_mse"),
         get(&cv_json, "one_step_dv_mse"),
         get(&mlp_at_n, "one_step_dv_mse"),
         get(&metrics, &horizon_key),
         get(&cv_json, &horizon_key),
         get(&metrics, "energy_drift"),
-        path.display(),
-        db.display()
-    ))
+        report.pass()
+    );
+    finish(&setup, NAME, &report, &summary)
 }

@@ -241,7 +241,7 @@ pub fn finish(
             trainer.state.step, trainer.config.steps
         )
     };
-    let pass = finished && bars.iter().all(|b| b["pass"].as_bool() == Some(true));
+    let pass = finished && crate::bars::all_pass(&bars);
     let report = json!({
         "case": case.name(),
         "model": "gns",

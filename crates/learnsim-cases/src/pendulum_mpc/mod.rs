@@ -5,11 +5,11 @@
 
 use crate::GenerateArgs;
 use crate::bars::PassIf;
-use crate::bars::bar;
+use crate::bars::{all_pass, bar};
 use crate::data_file::{self, Arrays, member};
 use crate::plots::{self, XySeries, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{note_resume, progress_bar, setup_validated, write_outputs};
+use crate::runner::{Losses, Report, finish, note_resume, progress_bar, setup_validated};
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_models::{default_inference_device, default_training_device};
@@ -283,43 +283,34 @@ pub fn run(args: &RunArgs) -> Result<String> {
             PassIf::AtMost,
         ),
     ];
-    let pass = bars.iter().all(|b| b["pass"].as_bool() == Some(true));
-    let report = json!({
-        "case": NAME,
-        "model": "graph-network",
-        "tier": setup.tier,
-        "seed": config.seed,
-        "metrics": metrics,
-        "baselines": {
-            "mlp": {
-                "one_step_error": mlp_error[0],
-                "valid_loss_final": trained.mlp_valid_loss.last().map(|p| f64::from(p.loss)),
-                "rollout_error": mlp_h,
-                "rollout_error_final": mlp_error[horizon - 1],
-                "cartpole_one_step_error": cart_mlp_error[0],
-                "cartpole_rollout_error": cart_mlp_h,
-            },
-            "zero_torque": {
-                "mpc_return": zero.control_return,
-                "final_upright_error": zero.final_upright_error,
-            },
-            "random_torques": {
-                "mpc_return": random.control_return,
-                "final_upright_error": random.final_upright_error,
-            },
-            "true_model_mpc": {
-                "mpc_return": true_mpc.control_return,
-                "final_upright_error": true_mpc.final_upright_error,
-            },
+    let pass = all_pass(&bars);
+    let baselines = json!({
+        "mlp": {
+            "one_step_error": mlp_error[0],
+            "valid_loss_final": trained.mlp_valid_loss.last().map(|p| f64::from(p.loss)),
+            "rollout_error": mlp_h,
+            "rollout_error_final": mlp_error[horizon - 1],
+            "cartpole_one_step_error": cart_mlp_error[0],
+            "cartpole_rollout_error": cart_mlp_h,
         },
-        "bars": bars,
-        "pass": pass,
-        "timing": {
-            "simulate_s": simulate_s,
-            "train_s": train_s,
-            "gn_mpc_s": gn_mpc_s,
-            "true_mpc_s": true_mpc_s,
+        "zero_torque": {
+            "mpc_return": zero.control_return,
+            "final_upright_error": zero.final_upright_error,
         },
+        "random_torques": {
+            "mpc_return": random.control_return,
+            "final_upright_error": random.final_upright_error,
+        },
+        "true_model_mpc": {
+            "mpc_return": true_mpc.control_return,
+            "final_upright_error": true_mpc.final_upright_error,
+        },
+    });
+    let timing = json!({
+        "simulate_s": simulate_s,
+        "train_s": train_s,
+        "gn_mpc_s": gn_mpc_s,
+        "true_mpc_s": true_mpc_s,
     });
 
     let dt = config.pendulum.dt;
@@ -472,30 +463,34 @@ pub fn run(args: &RunArgs) -> Result<String> {
         cart_gn_h,
         cart_mlp_h,
     );
-    let (path, db) = write_outputs(
-        &setup,
-        &report,
-        (&trained.gn_loss, &trained.gn_valid_loss),
-        plots::LossFigure {
-            title: "chosen GN: one-step loss (normalised state-change MSE)",
-            train: "train",
-            check: "validation one-step loss",
+    let report = Report {
+        model: "graph-network",
+        metrics: json!(metrics),
+        baselines,
+        context: None,
+        bars,
+        timing,
+        losses: Losses {
+            train: &trained.gn_loss,
+            check: &trained.gn_valid_loss,
+            figure: plots::LossFigure {
+                title: "chosen GN: one-step loss (normalised state-change MSE)",
+                train: "train",
+                check: "validation one-step loss",
+            },
         },
-        &notes,
-        &[
+        notes,
+        figures: vec![
             ("swing-up trajectories", "swing_up.png"),
             ("applied torques", "torques.png"),
             ("open-loop error against horizon", "error_vs_horizon.png"),
         ],
-    )?;
-    Ok(format!(
-        "{NAME}: pendulum GN {horizon}-step error {gn_h:.3e} vs MLP {mlp_h:.3e}; cartpole GN {cart_gn_h:.3e} vs MLP {cart_mlp_h:.3e}; MPC return through the GN {:.1} vs true model {:.1} (ratio {return_ratio:.2}); final |θ − π| ≤ {:.3} rad; pass = {pass}; wrote {} and report.md; recorded in {}",
-        gn_mpc.control_return,
-        true_mpc.control_return,
-        gn_mpc.final_upright_error,
-        path.display(),
-        db.display()
-    ))
+    };
+    let summary = format!(
+        "{NAME}: pendulum GN {horizon}-step error {gn_h:.3e} vs MLP {mlp_h:.3e}; cartpole GN {cart_gn_h:.3e} vs MLP {cart_mlp_h:.3e}; MPC return through the GN {:.1} vs true model {:.1} (ratio {return_ratio:.2}); final |θ − π| ≤ {:.3} rad; pass = {pass}",
+        gn_mpc.control_return, true_mpc.control_return, gn_mpc.final_upright_error
+    );
+    finish(&setup, NAME, &report, &summary)
 }
 
 /// "gn-gn 1.01e-5 (15138 parameters), …" for the notes.

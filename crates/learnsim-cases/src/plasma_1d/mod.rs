@@ -9,10 +9,10 @@ mod data;
 mod figures;
 
 use crate::bars::PassIf;
-use crate::bars::bar;
+use crate::bars::{all_pass, bar};
 use crate::plots;
 use crate::request::RunArgs;
-use crate::runner::{Setup, setup_validated, train_network, write_outputs};
+use crate::runner::{Losses, Report, Setup, finish, setup_validated, train_network};
 use anyhow::{Context, Result};
 use data::generate_file;
 use figures::draw;
@@ -436,7 +436,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
             PassIf::AtMost,
         ),
     ];
-    let pass = bars.iter().all(|b| b["pass"].as_bool() == Some(true));
+    let pass = all_pass(&bars);
     let baselines: serde_json::Map<String, Value> = summary
         .iter()
         .filter(|(k, _)| k.as_str() != p)
@@ -455,54 +455,51 @@ pub fn run(args: &RunArgs) -> Result<String> {
     if let Value::Object(t) = &mut timing {
         t.extend(solve_time.clone());
     }
-    let report = json!({
-        "case": NAME,
-        "model": format!("{}-field-solver", primary.name()),
-        "tier": setup.tier,
-        "seed": config.seed,
-        "metrics": summary[p],
-        "baselines": baselines,
-        "details": {
-            "runs": per_solver,
-            "theory": theory,
-            "best_step": {"mlp": networks.mlp.best_step, "cnn": networks.cnn.best_step},
-            // (first, best) validation relative L2 of E.
-            "validation_error": {
-                "mlp": ends(&networks.mlp.valid_error),
-                "cnn": ends(&networks.cnn.valid_error),
-            },
-            "pairs": {"train": train_pairs.len(), "valid": valid_pairs.len(), "test": test_pairs.len()},
+    let baselines = json!(baselines);
+    let timing = json!(timing);
+    let details = json!({
+        "runs": per_solver,
+        "theory": theory,
+        "best_step": {"mlp": networks.mlp.best_step, "cnn": networks.cnn.best_step},
+        // (first, best) validation relative L2 of E.
+        "validation_error": {
+            "mlp": ends(&networks.mlp.valid_error),
+            "cnn": ends(&networks.cnn.valid_error),
         },
-        "bars": bars,
-        "pass": pass,
-        "timing": timing,
+        "pairs": {"train": train_pairs.len(), "valid": valid_pairs.len(), "test": test_pairs.len()},
     });
     let figures = draw(&setup, &test, &runs)?;
     let notes = notes(config, &test_pairs);
     let figure_refs: Vec<(&str, &str)> = figures.iter().map(|(a, b)| (*a, b.as_str())).collect();
-    let (path, db) = write_outputs(
-        &setup,
-        &report,
-        (&networks.mlp.train_loss, &networks.mlp.valid_error),
-        plots::LossFigure {
-            title: "MLP: training loss (normalised MSE) and validation relative L2 of E",
-            train: "train",
-            check: "validation relative L2",
+    let report = Report {
+        model: &format!("{}-field-solver", primary.name()),
+        metrics: json!(summary[p]),
+        baselines,
+        context: Some(("details", details)),
+        bars,
+        timing,
+        losses: Losses {
+            train: &networks.mlp.train_loss,
+            check: &networks.mlp.valid_error,
+            figure: plots::LossFigure {
+                title: "MLP: training loss (normalised MSE) and validation relative L2 of E",
+                train: "train",
+                check: "validation relative L2",
+            },
         },
-        &notes,
-        &figure_refs,
-    )?;
-    Ok(format!(
-        "{NAME}: one-step field error {:.2e} ({p}), growth rate {:.1} % and saturation {:.1} % off the FFT PIC, Landau rate {:.1} % off theory, energy drift {:.2}× the FFT PIC's, learned solve {:.1}× the FFT's time; pass = {pass}; wrote {} and report.md; recorded in {}",
+        notes,
+        figures: figure_refs.to_vec(),
+    };
+    let summary = format!(
+        "{NAME}: one-step field error {:.2e} ({p}), growth rate {:.1} % and saturation {:.1} % off the FFT PIC, Landau rate {:.1} % off theory, energy drift {:.2}× the FFT PIC's, learned solve {:.1}× the FFT's time; pass = {pass}",
         get(p, "one_step_relative_l2_mean"),
         100.0 * get(p, "growth_rate_error_vs_fft_mean"),
         100.0 * get(p, "saturation_error_vs_fft_mean"),
         100.0 * get(p, "landau_rate_error_vs_theory_mean"),
         get(p, "energy_drift_mean") / get("fft", "energy_drift_mean"),
-        seconds(p) / seconds("fft"),
-        path.display(),
-        db.display()
-    ))
+        seconds(p) / seconds("fft")
+    );
+    finish(&setup, NAME, &report, &summary)
 }
 
 fn notes(config: &PlasmaConfig, test_pairs: &FieldPairs) -> String {

@@ -7,10 +7,12 @@
 
 use crate::GenerateArgs;
 use crate::bars::PassIf;
-use crate::bars::bar;
+use crate::bars::{all_pass, bar};
 use crate::plots::{self, XySeries, field_panels, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Setup, generate_setup, setup_validated, train_network, write_outputs};
+use crate::runner::{
+    Losses, Report, Setup, finish, generate_setup, setup_validated, train_network,
+};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_data::{
@@ -365,7 +367,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
             PassIf::AtMost,
         ),
     ];
-    let pass = bars.iter().all(|b| b["pass"].as_bool() == Some(true));
+    let pass = all_pass(&bars);
     let baseline = |i: usize, error: f64, error_x: f64| {
         json!({
             "displacement_error": error,
@@ -375,30 +377,21 @@ pub fn run(args: &RunArgs) -> Result<String> {
             "extrapolation_displacement_error": error_x,
         })
     };
-    let report = json!({
-        "case": NAME,
-        "model": "d3m-unet3d",
-        "tier": setup.tier,
-        "seed": config.seed,
-        "metrics": metrics,
-        "baselines": {
-            "2lpt": baseline(1, lpt, lpt_x),
-            "zeldovich": baseline(2, za, za_x),
-        },
-        "universe": {
-            "amplitude": config.universe.amplitude(),
-            "universes": universes,
-            "from_cache": cached,
-        },
-        "bars": bars,
-        "pass": pass,
-        "timing": {
-            "simulate_s": simulate_s,
-            "train_s": train_s,
-            "eval_s": eval_s,
-            "ground_truth_universes_per_s": if cached { f64::NAN } else { universes as f64 / simulate_s },
-            "model_universes_per_s": (test.len() + extrapolation.len()) as f64 / eval_s,
-        },
+    let baselines = json!({
+        "2lpt": baseline(1, lpt, lpt_x),
+        "zeldovich": baseline(2, za, za_x),
+    });
+    let timing = json!({
+        "simulate_s": simulate_s,
+        "train_s": train_s,
+        "eval_s": eval_s,
+        "ground_truth_universes_per_s": if cached { f64::NAN } else { universes as f64 / simulate_s },
+        "model_universes_per_s": (test.len() + extrapolation.len()) as f64 / eval_s,
+    });
+    let universe = json!({
+        "amplitude": config.universe.amplitude(),
+        "universes": universes,
+        "from_cache": cached,
     });
 
     // T(k) and r(k) against k for the three.
@@ -491,28 +484,34 @@ pub fn run(args: &RunArgs) -> Result<String> {
         },
         model.best_step,
     );
-    let (path_json, db) = write_outputs(
-        &setup,
-        &report,
-        (&model.train_loss, &model.valid_error),
-        plots::LossFigure {
-            title: "U-Net: normalised MSE of the displacement residual",
-            train: "train",
-            check: "validation relative displacement error",
+    let report = Report {
+        model: "d3m-unet3d",
+        metrics: json!(metrics),
+        baselines,
+        context: Some(("universe", universe)),
+        bars,
+        timing,
+        losses: Losses {
+            train: &model.train_loss,
+            check: &model.valid_error,
+            figure: plots::LossFigure {
+                title: "U-Net: normalised MSE of the displacement residual",
+                train: "train",
+                check: "validation relative displacement error",
+            },
         },
-        &notes,
-        &[
+        notes,
+        figures: vec![
             ("transfer function", "transfer.png"),
             ("cross-correlation", "correlation.png"),
             ("a displacement slice", "fields.png"),
         ],
-    )?;
-    Ok(format!(
-        "{NAME}: displacement error U-Net {unet:.4}, 2LPT {lpt:.4}, ZA {za:.4}; at {}×A: {unet_x:.4} vs 2LPT {lpt_x:.4}; max|T−1| {:.3}, min r {:.3}; pass = {pass}; wrote {} and report.md; recorded in {}",
+    };
+    let summary = format!(
+        "{NAME}: displacement error U-Net {unet:.4}, 2LPT {lpt:.4}, ZA {za:.4}; at {}×A: {unet_x:.4} vs 2LPT {lpt_x:.4}; max|T−1| {:.3}, min r {:.3}; pass = {pass}",
         config.extrapolation_power,
         worst_transfer(&at_a.spectra[0]),
-        worst_correlation(&at_a.spectra[0]),
-        path_json.display(),
-        db.display()
-    ))
+        worst_correlation(&at_a.spectra[0])
+    );
+    finish(&setup, NAME, &report, &summary)
 }

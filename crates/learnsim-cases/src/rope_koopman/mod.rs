@@ -6,11 +6,11 @@
 
 use crate::GenerateArgs;
 use crate::bars::PassIf;
-use crate::bars::bar;
+use crate::bars::{all_pass, bar};
 use crate::data_file::{self, Arrays, member};
 use crate::plots::{self, XySeries, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{setup_validated, train_network, write_outputs};
+use crate::runner::{Losses, Report, finish, setup_validated, train_network};
 use anyhow::Result;
 use learnsim_models::{default_inference_device, default_training_device};
 use learnsim_sim::rope::{RopeGroup, rope_groups};
@@ -240,34 +240,25 @@ pub fn run(args: &RunArgs) -> Result<String> {
             PassIf::AtMost,
         ),
     ];
-    let pass = bars.iter().all(|b| b["pass"].as_bool() == Some(true));
-    let report = json!({
-        "case": NAME,
-        "model": "compositional-koopman",
-        "tier": setup.tier,
-        "seed": config.seed,
-        "metrics": metrics,
-        "baselines": {
-            "polynomial_koopman": {
-                "rollout_position_mse_valid": poly_valid,
-                "rollout_position_mse_extrapolation": poly_extra,
-            },
-            "persistence": {
-                "rollout_position_mse_valid": still_valid,
-                "rollout_position_mse_extrapolation": still_extra,
-            },
-            "random_actions": {
-                "control_final_shape_error": random_error,
-            },
+    let pass = all_pass(&bars);
+    let baselines = json!({
+        "polynomial_koopman": {
+            "rollout_position_mse_valid": poly_valid,
+            "rollout_position_mse_extrapolation": poly_extra,
         },
-        "bars": bars,
-        "pass": pass,
-        "timing": {
-            "simulate_s": simulate_s,
-            "train_s": train_s,
-            "eval_s": eval_s,
-            "control_s": control_s,
+        "persistence": {
+            "rollout_position_mse_valid": still_valid,
+            "rollout_position_mse_extrapolation": still_extra,
         },
+        "random_actions": {
+            "control_final_shape_error": random_error,
+        },
+    });
+    let timing = json!({
+        "simulate_s": simulate_s,
+        "train_s": train_s,
+        "eval_s": eval_s,
+        "control_s": control_s,
     });
 
     // A validation rollout: true, CKO and polynomial trajectories of the bottom mass.
@@ -394,24 +385,30 @@ pub fn run(args: &RunArgs) -> Result<String> {
         start_error,
         random_error,
     );
-    let (path_json, db) = write_outputs(
-        &setup,
-        &report,
-        (&trained.train_loss, &trained.valid_mse),
-        plots::LossFigure {
-            title: "Koopman model: reconstruction + prediction L1",
-            train: "train",
-            check: "validation 100-step position MSE",
+    let report = Report {
+        model: "compositional-koopman",
+        metrics: json!(metrics),
+        baselines,
+        context: None,
+        bars,
+        timing,
+        losses: Losses {
+            train: &trained.train_loss,
+            check: &trained.valid_mse,
+            figure: plots::LossFigure {
+                title: "Koopman model: reconstruction + prediction L1",
+                train: "train",
+                check: "validation 100-step position MSE",
+            },
         },
-        &notes,
-        &[
+        notes,
+        figures: vec![
             ("an open-loop validation rollout", "rollout.png"),
             ("control to a target shape", "control.png"),
         ],
-    )?;
-    Ok(format!(
-        "{NAME}: 100-step position MSE {cko_valid:.3e} (polynomial Koopman {poly_valid:.3e}, ratio {ratio_valid:.2}) on validation, {cko_extra:.3e} ({poly_extra:.3e}, ratio {ratio_extra:.2}) on 10–14 masses; control error {control_error:.3} m vs random {random_error:.3} m; pass = {pass}; wrote {} and report.md; recorded in {}",
-        path_json.display(),
-        db.display()
-    ))
+    };
+    let summary = format!(
+        "{NAME}: 100-step position MSE {cko_valid:.3e} (polynomial Koopman {poly_valid:.3e}, ratio {ratio_valid:.2}) on validation, {cko_extra:.3e} ({poly_extra:.3e}, ratio {ratio_extra:.2}) on 10–14 masses; control error {control_error:.3} m vs random {random_error:.3} m; pass = {pass}",
+    );
+    finish(&setup, NAME, &report, &summary)
 }

@@ -5,11 +5,11 @@
 
 use crate::GenerateArgs;
 use crate::bars::PassIf;
-use crate::bars::bar;
+use crate::bars::{all_pass, bar};
 use crate::data_file::{self, Arrays, member};
 use crate::plots;
 use crate::request::RunArgs;
-use crate::runner::{loss_ends, setup_validated, train_network, write_outputs};
+use crate::runner::{Losses, Report, finish, loss_ends, setup_validated, train_network};
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_models::default_training_device;
@@ -312,27 +312,18 @@ pub fn run(args: &RunArgs) -> Result<String> {
             PassIf::AtMost,
         ),
     ];
-    let pass = bars.iter().all(|b| b["pass"].as_bool() == Some(true));
+    let pass = all_pass(&bars);
     let n_test_atoms: usize = test.iter().map(|c| c.positions.len()).sum();
-    let report = json!({
-        "case": NAME,
-        "model": "schnet",
-        "tier": setup.tier,
-        "seed": config.seed,
-        "metrics": metrics,
-        "baselines": {
-            "pair_potential": { "energy_mae": pair_e, "force_mae": pair_f },
-            "mean_energy": { "energy_mae": mean_e, "force_mae": mean_f },
-            "stillinger_weber": { "nve_drift": truth_drift },
-        },
-        "bars": bars,
-        "pass": pass,
-        "timing": {
-            "train_s": train_s,
-            "schnet_atoms_per_s": n_test_atoms as f64 / schnet_eval_s,
-            "ground_truth_atoms_per_s": n_test_atoms as f64 / sw_eval_s,
-            "speedup": sw_eval_s / schnet_eval_s,
-        },
+    let baselines = json!({
+        "pair_potential": { "energy_mae": pair_e, "force_mae": pair_f },
+        "mean_energy": { "energy_mae": mean_e, "force_mae": mean_f },
+        "stillinger_weber": { "nve_drift": truth_drift },
+    });
+    let timing = json!({
+        "train_s": train_s,
+        "schnet_atoms_per_s": n_test_atoms as f64 / schnet_eval_s,
+        "ground_truth_atoms_per_s": n_test_atoms as f64 / sw_eval_s,
+        "speedup": sw_eval_s / schnet_eval_s,
     });
     let notes = format!(
         "Stillinger–Weber Si clusters of {:?} atoms, {} configurations per size from 1000 K BAOAB Langevin MD (dt 1 fs, friction 0.01/fs, a sample every 50 steps after 2000, harmonic wall beyond 6 Å), split 80/10/10 per size in sampling order: {} train, {} valid, {} test. SchNet F = {}, {} interactions, {} Gaussians on [0, {} Å], trained on energies only (burn has no double backward, so a force loss cannot be differentiated); forces are −∂E/∂R by autodiff. `mean_energy` predicts n·ε̄ (the training set's mean energy per atom) and zero forces; `pair_potential` is the least-squares fit Σ_{{i<j}} Σ_k c_k g_k(r_ij) f_c(r_ij) + n·c₀ on the same basis. The energy std is pooled within cluster sizes, stricter than the std of all energies (which the size offset inflates). NVE: velocity Verlet, dt {} fs, {} steps, from test configuration 0 with Maxwell–Boltzmann velocities at {} K; the ground truth's own drift on the same start is {:.2e} of its mean kinetic energy.",
@@ -350,21 +341,27 @@ pub fn run(args: &RunArgs) -> Result<String> {
         config.nve_temperature,
         truth_drift,
     );
-    let (path, db) = write_outputs(
-        &setup,
-        &report,
-        (&trained.train_loss, &trained.valid_loss),
-        plots::LossFigure {
-            title: "SchNet: normalised energy MSE",
-            train: "train",
-            check: "validation",
+    let report = Report {
+        model: "schnet",
+        metrics: json!(metrics),
+        baselines,
+        context: None,
+        bars,
+        timing,
+        losses: Losses {
+            train: &trained.train_loss,
+            check: &trained.valid_loss,
+            figure: plots::LossFigure {
+                title: "SchNet: normalised energy MSE",
+                train: "train",
+                check: "validation",
+            },
         },
-        &notes,
-        &[],
-    )?;
-    Ok(format!(
-        "{NAME}: energy MAE {e_mae:.4} eV (pair {pair_e:.4}, std {e_std:.4}), force MAE {f_mae:.4} eV/Å (std {f_std:.4}), NVE drift {learned_drift:.2e} of mean KE, pass = {pass}; wrote {} and report.md; recorded in {}",
-        path.display(),
-        db.display()
-    ))
+        notes,
+        figures: vec![],
+    };
+    let summary = format!(
+        "{NAME}: energy MAE {e_mae:.4} eV (pair {pair_e:.4}, std {e_std:.4}), force MAE {f_mae:.4} eV/Å (std {f_std:.4}), NVE drift {learned_drift:.2e} of mean KE, pass = {pass}",
+    );
+    finish(&setup, NAME, &report, &summary)
 }

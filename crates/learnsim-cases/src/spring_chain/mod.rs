@@ -6,12 +6,12 @@
 
 use crate::GenerateArgs;
 use crate::bars::PassIf;
-use crate::bars::bar;
+use crate::bars::{all_pass, bar};
 use crate::data_file::{self, Arrays, member};
 use crate::plots;
 use crate::request::RunArgs;
 use crate::runner::{
-    generate_sets, loss_ends, rollout_json, setup_validated, train_network, write_outputs,
+    Losses, Report, finish, generate_sets, loss_ends, rollout_json, setup_validated, train_network,
 };
 use anyhow::{Context, Result, bail};
 use learnsim_eval::object_dynamics::{
@@ -190,7 +190,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         )
     };
     let bars = vec![bar_for(n_small), bar_for(n_large)];
-    let pass = bars.iter().all(|b| b["pass"].as_bool() == Some(true));
+    let pass = all_pass(&bars);
 
     let gt_clock = Instant::now();
     let gt_frames = 200 * config.frames;
@@ -198,21 +198,12 @@ pub fn run(args: &RunArgs) -> Result<String> {
         physics.simulate(n_large, Some(TEST_SPACING), config.frames, seed);
     }
     let gt_fps = gt_frames as f64 / gt_clock.elapsed().as_secs_f64();
-    let report = json!({
-        "case": NAME,
-        "model": "graph-network",
-        "tier": setup.tier,
-        "seed": config.seed,
-        "metrics": metrics,
-        "baselines": { "static": static_json, "zero_velocity": zero_json },
-        "bars": bars,
-        "pass": pass,
-        "timing": {
-            "train_s": train_s,
-            "rollout_steps_per_s": in_fps,
-            "ground_truth_steps_per_s": gt_fps,
-            "speedup": in_fps / gt_fps,
-        },
+    let baselines = json!({ "static": static_json, "zero_velocity": zero_json });
+    let timing = json!({
+        "train_s": train_s,
+        "rollout_steps_per_s": in_fps,
+        "ground_truth_steps_per_s": gt_fps,
+        "speedup": in_fps / gt_fps,
     });
     // The plot's horizon keys are `vel_mse_H` of the 9-mass set, renamed for the plotter.
     let horizon_series = |m: &Value| -> Value {
@@ -226,9 +217,9 @@ pub fn run(args: &RunArgs) -> Result<String> {
         Value::Object(out)
     };
     let (gn_series, static_series, zero_series) = (
-        horizon_series(&report["metrics"]),
-        horizon_series(&report["baselines"]["static"]),
-        horizon_series(&report["baselines"]["zero_velocity"]),
+        horizon_series(&json!(metrics)),
+        horizon_series(&baselines["static"]),
+        horizon_series(&baselines["zero_velocity"]),
     );
     plots::error_vs_horizon(
         &out.join("error_vs_horizon.png"),
@@ -248,29 +239,35 @@ pub fn run(args: &RunArgs) -> Result<String> {
         large.len(),
         valid.len(),
     );
-    let (path, db) = write_outputs(
-        &setup,
-        &report,
-        (&fitted.train_loss, &fitted.valid_loss),
-        plots::LossFigure {
-            title: "one-step loss (normalised velocity-change MSE)",
-            train: "train",
-            check: "validation (fixed transitions)",
+    let report = Report {
+        model: "graph-network",
+        metrics: json!(metrics),
+        baselines,
+        context: None,
+        bars,
+        timing,
+        losses: Losses {
+            train: &fitted.train_loss,
+            check: &fitted.valid_loss,
+            figure: plots::LossFigure {
+                title: "one-step loss (normalised velocity-change MSE)",
+                train: "train",
+                check: "validation (fixed transitions)",
+            },
         },
-        &notes,
-        &[(
+        notes,
+        figures: vec![(
             "velocity error against horizon, 9 masses",
             "error_vs_horizon.png",
         )],
-    )?;
+    };
     let key = |n: usize| format!("vel_mse_{steps}_n{n}");
-    Ok(format!(
-        "{NAME}: {steps}-step velocity MSE {:.3e} on {n_small} masses (static {:.3e}), {:.3e} on {n_large} (static {:.3e}), pass = {pass}; wrote {} and report.md; recorded in {}",
+    let summary = format!(
+        "{NAME}: {steps}-step velocity MSE {:.3e} on {n_small} masses (static {:.3e}), {:.3e} on {n_large} (static {:.3e}), pass = {pass}",
         get(&metrics, &key(n_small)),
         get(&static_json, &key(n_small)),
         get(&metrics, &key(n_large)),
-        get(&static_json, &key(n_large)),
-        path.display(),
-        db.display()
-    ))
+        get(&static_json, &key(n_large))
+    );
+    finish(&setup, NAME, &report, &summary)
 }
