@@ -16,6 +16,7 @@
 //! ```
 
 pub mod bars;
+pub mod configs;
 pub mod data_file;
 pub mod leaderboard;
 pub mod particle;

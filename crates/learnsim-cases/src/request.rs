@@ -1,5 +1,6 @@
 //! What a user asks for: the case, its tier and size, the run folder, the config.
 
+use crate::configs::Overrides;
 use crate::run_folder::Restart;
 use clap::{Args, ValueEnum};
 use learnsim_sim::Tier;
@@ -27,6 +28,7 @@ impl From<TierArg> for Tier {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Case name (see `learnsim cases`).
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(crate::case_names()))]
     pub case: String,
     /// Run folder [default: runs/CASE, runs/CASE-quick with --quick, runs/CASE-paper].
     #[arg(long)]
@@ -37,16 +39,32 @@ pub struct RunArgs {
     /// A 1–2 minute version for smoke tests: little data, few steps.
     #[arg(long)]
     pub quick: bool,
-    /// Training config [default: configs/CASE.toml].
+    /// Training config [default: configs/CASE.toml if the working folder has one, else the
+    /// shipped one built into learnsim].
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Replace another run found in the run folder instead of refusing (only a folder with a
     /// run.json is ever deleted).
     #[arg(long)]
     pub restart: bool,
+    /// The config's `seed` instead of the file's.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Change one config field: `--set steps=2000`, `--set lr_final=1e-5`, a dotted key for a
+    /// table (`--set flow.n=64`); repeatable. Validated like the file, before any work.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
 }
 
 impl RunArgs {
+    /// `--seed` and `--set`.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            seed: self.seed,
+            set: self.set.clone(),
+        }
+    }
+
     /// What to do with another run in the folder.
     pub fn restart(&self) -> Restart {
         if self.restart {
@@ -83,6 +101,8 @@ impl RunArgs {
             quick: false,
             config: None,
             restart: false,
+            seed: None,
+            set: Vec::new(),
         }
     }
 

@@ -42,6 +42,8 @@ pub fn rescore(dir: &Path, record: &RunRecord) -> Result<String> {
         quick: tier == "quick",
         config: Some(config),
         restart: false,
+        seed: None,
+        set: Vec::new(),
     };
     // The saved config is the resolved one, so the tier's overrides leave it as it is and the
     // run's identity (config hash) is unchanged: the folder is claimed as the same run.

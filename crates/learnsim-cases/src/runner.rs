@@ -3,6 +3,7 @@
 //! names of rollout scores, and writing metrics.json, report.md, plots and the leaderboard row.
 
 use crate::bars::{Bar, all_pass};
+use crate::configs::{self, Overrides};
 use crate::particle::generate::GenerateArgs;
 use crate::particle::leaderboard_of;
 use crate::request::RunArgs;
@@ -47,11 +48,14 @@ pub fn setup_validated<C: serde::de::DeserializeOwned + serde::Serialize + Valid
     setup_checked(args, name, quick, paper, C::validate)
 }
 
-/// Where a case's config comes from: `--config` (default `configs/NAME.toml`) and the tier.
-#[derive(Debug, Clone, Copy)]
+/// Where a case's config comes from: `--config` (default `configs/NAME.toml`, else the shipped
+/// one: [`configs::load`]), the command line's overrides and the tier.
+#[derive(Debug, Clone)]
 pub struct ConfigSource<'a> {
     /// `--config`.
     pub config: Option<&'a Path>,
+    /// `--seed` and `--set`.
+    pub overrides: Overrides,
     /// `--tier`.
     pub tier: TierArg,
     /// `--quick`.
@@ -62,6 +66,7 @@ impl<'a> From<&'a RunArgs> for ConfigSource<'a> {
     fn from(args: &'a RunArgs) -> Self {
         Self {
             config: args.config.as_deref(),
+            overrides: args.overrides(),
             tier: args.tier,
             quick: args.quick,
         }
@@ -71,7 +76,7 @@ impl<'a> From<&'a RunArgs> for ConfigSource<'a> {
 /// Reads a case's config (default `configs/NAME.toml`), validates it, applies the tier's
 /// overrides and validates the result; returns it with the tier's name. What a run resolves
 /// before it claims its folder, and what `learnsim generate` simulates.
-pub fn resolve_config<C: serde::de::DeserializeOwned + Validate>(
+pub fn resolve_config<C: serde::de::DeserializeOwned + serde::Serialize + Validate>(
     source: ConfigSource,
     name: &str,
     quick: impl FnOnce(&mut C),
@@ -80,22 +85,16 @@ pub fn resolve_config<C: serde::de::DeserializeOwned + Validate>(
     resolve_checked(source, name, quick, paper, C::validate)
 }
 
-fn resolve_checked<C: serde::de::DeserializeOwned>(
+fn resolve_checked<C: serde::de::DeserializeOwned + serde::Serialize>(
     source: ConfigSource,
     name: &str,
     quick: impl FnOnce(&mut C),
     paper: impl FnOnce(&mut C),
     check: impl Fn(&C) -> Result<(), FieldError>,
 ) -> Result<(C, &'static str)> {
-    let path = source.config.map_or_else(
-        || PathBuf::from("configs").join(format!("{name}.toml")),
-        Path::to_path_buf,
-    );
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let mut config: C = toml::from_str(&text)
-        .with_context(|| format!("{}: not a valid {name} config", path.display()))?;
-    check(&config).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let loaded = configs::load::<C>(source.config, name, &source.overrides)?;
+    let (mut config, path) = (loaded.config, loaded.origin);
+    check(&config).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
     let tier = if source.quick {
         quick(&mut config);
         "quick"
@@ -105,15 +104,17 @@ fn resolve_checked<C: serde::de::DeserializeOwned>(
     } else {
         "cpu"
     };
-    check(&config).map_err(|e| anyhow::anyhow!("{} with the {tier} tier: {e}", path.display()))?;
+    if !source.overrides.is_empty() {
+        config = source.overrides.reapply(&config, &path)?;
+    }
+    check(&config).map_err(|e| anyhow::anyhow!("{path} with the {tier} tier: {e}"))?;
     Ok((config, tier))
 }
 
 /// `learnsim generate` for a case other than the particle scenes: its config resolved as its run
-/// would resolve it (file, tier) and the folder its files go in (`--out`, default `data/NAME`);
-/// the options that size a particle dataset are refused, and so is `--seed` (the config's `seed`
-/// is the data's).
-pub fn generate_setup<C: serde::de::DeserializeOwned + Validate>(
+/// would resolve it (file, `--seed`, tier) and the folder its files go in (`--out`, default
+/// `data/NAME`); the options that size a particle dataset are refused.
+pub fn generate_setup<C: serde::de::DeserializeOwned + serde::Serialize + Validate>(
     args: &GenerateArgs,
     name: &str,
     quick: impl FnOnce(&mut C),
@@ -123,13 +124,16 @@ pub fn generate_setup<C: serde::de::DeserializeOwned + Validate>(
         (args.frames.is_some(), "--frames"),
         (args.trajectories.is_some(), "--trajectories"),
         (args.friction_angles.is_some(), "--friction-angles"),
-        (args.seed.is_some(), "--seed (set `seed` in the config)"),
     ];
     if let Some((_, option)) = particle_only.iter().find(|(given, _)| *given) {
         bail!("{option}: not an option of {name}, whose data the config's recipe sizes");
     }
     let source = ConfigSource {
         config: args.config.as_deref(),
+        overrides: Overrides {
+            seed: args.seed,
+            set: Vec::new(),
+        },
         tier: args.tier,
         quick: args.quick,
     };

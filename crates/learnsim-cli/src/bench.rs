@@ -2,7 +2,7 @@
 
 use learnsim_cases::{RunArgs, TierArg, case_names, find, leaderboard, run};
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
 use learnsim_sim::{Case, Split, Tier, trajectory_seed};
 use std::fmt::Write;
@@ -81,32 +81,19 @@ pub struct CasesBenchArgs {
 /// the leaderboard of those cases.
 #[expect(clippy::print_stderr, reason = "one progress line per finished case")]
 pub fn cases(args: &CasesBenchArgs) -> Result<String> {
+    // Every case has a config: the working folder's configs/CASE.toml or the shipped one.
     let names: Vec<String> = if args.cases.is_empty() {
-        let (with, without): (Vec<&str>, Vec<&str>) = case_names()
-            .into_iter()
-            .partition(|n| PathBuf::from("configs").join(format!("{n}.toml")).exists());
-        for name in without {
-            eprintln!("bench cases: skipping {name}: no configs/{name}.toml");
-        }
-        with.into_iter().map(str::to_string).collect()
+        case_names().into_iter().map(str::to_string).collect()
     } else {
         args.cases.clone()
     };
-    if names.is_empty() {
-        bail!("no cases to run: none named and no configs/CASE.toml found");
-    }
     for name in &names {
         find(name)?;
     }
     for name in &names {
-        let mut run_args = RunArgs {
-            case: name.clone(),
-            out: None,
-            tier: args.tier,
-            quick: args.quick,
-            config: None,
-            restart: false,
-        };
+        let mut run_args = RunArgs::new(name);
+        run_args.tier = args.tier;
+        run_args.quick = args.quick;
         // `ROOT/CASE`, `ROOT/CASE-quick` or `ROOT/CASE-paper`, as `learnsim run` names them.
         let folder = run_args.out_dir(name);
         run_args.out = Some(args.root.join(folder.file_name().unwrap_or_default()));

@@ -7,7 +7,7 @@ mod gns_kernel;
 mod sinkhorn_bench;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use learnsim_cases::particle;
 use learnsim_cases::{leaderboard, registry};
 use std::path::PathBuf;
@@ -36,7 +36,18 @@ enum Command {
     Rollout(particle::RolloutArgs),
     /// The whole pipeline: generate -> train -> rollout -> evaluate -> RUN/metrics.json,
     /// report.md, plots, renders, and a leaderboard row.
-    Run(learnsim_cases::RunArgs),
+    Run {
+        #[command(flatten)]
+        args: learnsim_cases::RunArgs,
+        /// Exit with status 3 when a bar fails (the run is still written and recorded).
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Print a shell completion script: `learnsim completions bash > /etc/bash_completion.d/learnsim`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Re-evaluate a finished run from its checkpoints: metrics.json, report.md, plots, renders,
     /// leaderboard row (particle runs, and the cases whose networks checkpoint).
     Eval(particle::EvalArgs),
@@ -80,7 +91,22 @@ struct LeaderboardArgs {
     format: leaderboard::Format,
 }
 
+/// The exit status of `learnsim run --strict` when the run finished but a bar failed (1 is an
+/// error, 2 a command line clap refused).
+const BARS_FAILED: i32 = 3;
+
+/// Whether the finished run in `dir` passed every bar, from its metrics.json.
+fn run_passed(dir: &std::path::Path) -> Result<bool> {
+    let path = dir.join("metrics.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("--strict: cannot read {}", path.display()))?;
+    let record: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("--strict: {} is not JSON", path.display()))?;
+    Ok(record["pass"].as_bool() == Some(true))
+}
+
 #[expect(clippy::print_stdout, reason = "the CLI's job is to print")]
+#[expect(clippy::print_stderr, reason = "says why --strict exits with status 3")]
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -90,7 +116,21 @@ fn main() -> Result<()> {
         }
         Command::Convert(args) => println!("{}", convert::convert(&args)?),
         Command::Train(args) => println!("{}", particle::train_command(&args)?),
-        Command::Run(args) => println!("{}", learnsim_cases::run(&args)?),
+        Command::Run { args, strict } => {
+            println!("{}", learnsim_cases::run(&args)?);
+            if strict && !run_passed(&args.out_dir(&args.case))? {
+                eprintln!("--strict: a bar failed (see the report); exit status 3");
+                std::process::exit(BARS_FAILED);
+            }
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "learnsim",
+                &mut std::io::stdout(),
+            );
+        }
         Command::Rollout(args) => println!("{}", particle::rollout_command(&args)?),
         Command::Eval(args) => println!("{}", particle::eval_command(&args)?),
         Command::Render(args) => println!("{}", particle::render_command(&args)?),

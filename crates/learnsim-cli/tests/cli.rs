@@ -342,7 +342,7 @@ fn cases_lists_every_case_and_unknown_names_get_a_suggestion() {
     assert!(!result.status.success());
     let err = String::from_utf8_lossy(&result.stderr);
     assert!(
-        err.contains("unknown case `water-drop`") && err.contains("water-drop-2d"),
+        err.contains("invalid value 'water-drop'") && err.contains("'water-drop-2d'"),
         "{err}"
     );
     assert!(!err.contains("panicked"), "{err}");
@@ -639,6 +639,94 @@ fn generate_writes_object_and_control_cases_data_as_their_runs_simulate_it() {
         (theirs - ours).abs() <= bound,
         "numpy {theirs} vs ours {ours}"
     );
+}
+
+/// `learnsim run CASE` works from any folder (issue #31: it used to stop at "cannot read
+/// configs/CASE.toml"): without a configs/ folder the shipped config is used; `--seed` and
+/// `--set` change it and win over the tier's sizes; a bad `--set` is refused before any work,
+/// naming the field; `--strict` turns a failed bar into exit status 3; `completions` lists the
+/// cases.
+#[test]
+fn run_works_from_any_folder_with_overrides_strict_and_completions() {
+    let dir = tempfile::tempdir().unwrap();
+    let here = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_learnsim"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let result = here(&[
+        "run", "nbody-2d", "--quick", "--seed", "5", "--set", "steps=40", "--strict",
+    ]);
+    let err = String::from_utf8_lossy(&result.stderr);
+    let run = dir.path().join("runs/nbody-2d-quick");
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap())
+            .unwrap_or_else(|e| panic!("{e}: {err}"));
+    // The quick tier trains 150 steps and nbody-2d's quick model fails its bars; --set wins.
+    let config: toml::Value =
+        toml::from_str(&std::fs::read_to_string(run.join("config.toml")).unwrap()).unwrap();
+    assert_eq!(config["seed"].as_integer(), Some(5));
+    assert_eq!(config["steps"].as_integer(), Some(40));
+    assert_eq!(record["seed"], 5);
+    assert_eq!(
+        record["pass"], false,
+        "the quick model passed: pick a failing case"
+    );
+    assert_eq!(
+        result.status.code(),
+        Some(3),
+        "--strict on a failed bar: {err}"
+    );
+    // The shipped config with the quick tier is what the run resolved, apart from the overrides.
+    let shipped: toml::Value = toml::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/nbody-2d.toml"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(config["lr_initial"], shipped["lr_initial"]);
+    assert_eq!(config["relation_hidden"], shipped["relation_hidden"]);
+    // Without --strict the same verdict exits 0 (a rerun of the finished run re-scores it).
+    let again = here(&[
+        "run", "nbody-2d", "--quick", "--seed", "5", "--set", "steps=40",
+    ]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    // Bad overrides: refused before any work, naming the field; no folder is created.
+    for (set, needle) in [
+        ("lr_initial=-1", "`lr_initial` = -1"),
+        ("nonsense=1", "unknown field `nonsense`"),
+        ("steps", "expected KEY=VALUE"),
+    ] {
+        let out = dir.path().join("refused");
+        let result = here(&[
+            "run",
+            "nbody-2d",
+            "--set",
+            set,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(1), "{set}: {err}");
+        assert!(
+            err.contains(needle) && !err.contains("panicked"),
+            "{set}: {err}"
+        );
+        assert!(!out.exists(), "{set}: the refused run created its folder");
+    }
+    let completions = here(&["completions", "bash"]);
+    let script = String::from_utf8_lossy(&completions.stdout);
+    assert!(completions.status.success());
+    for case in ["water-drop-2d", "kolmogorov-2d", "rope-koopman"] {
+        assert!(script.contains(case), "bash completions lack {case}");
+    }
 }
 
 #[test]

@@ -15,12 +15,13 @@ use std::time::Instant;
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// Case name (see `learnsim cases`).
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(crate::case_names()))]
     pub case: String,
     /// Output folder [default: data/CASE].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Seed of the whole dataset; trajectory seeds derive from it [default: 0; a case other than
-    /// the particle scenes: its config's].
+    /// the particle scenes: its config's `seed`, which this replaces].
     #[arg(long)]
     pub seed: Option<u64>,
     /// Problem size.

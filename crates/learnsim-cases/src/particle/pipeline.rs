@@ -8,12 +8,12 @@ use super::train::*;
 use crate::bars::{PassIf, bar};
 use crate::request::RunArgs;
 use crate::run_folder::{self, Restart, RunState};
-use crate::{find_particle, leaderboard, plots, report};
+use crate::{configs, find_particle, leaderboard, plots, report};
 use anyhow::{Result, bail};
 use burn::module::Module;
 use learnsim_data::{Dataset, load_dataset, write_bytes_atomically};
 use learnsim_eval::{FrameStepper, LearnedStepper, Protocol, RolloutBoundary, Scores};
-use learnsim_train::{Trainer, Validate};
+use learnsim_train::{TrainConfig, Trainer, Validate};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -21,17 +21,12 @@ use std::time::Instant;
 /// `learnsim run` for a particle case: generate → train → rollout → evaluate → metrics.json.
 pub fn run(case: learnsim_sim::Case, args: &RunArgs) -> Result<String> {
     let out = args.out_dir(case.name());
-    let config_path = args
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("configs").join(format!("{}.toml", case.name())));
-    if !config_path.exists() {
-        bail!(
-            "no training config at {} (pass --config FILE)",
-            config_path.display()
-        );
-    }
-    let mut config = read_config(&config_path)?;
+    let loaded =
+        configs::load::<TrainConfig>(args.config.as_deref(), case.name(), &args.overrides())?;
+    let (mut config, config_path) = (loaded.config, loaded.origin);
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("{config_path}: {e}"))?;
     if args.quick {
         config.steps = 60;
         config.latent = 32;
@@ -46,9 +41,14 @@ pub fn run(case: learnsim_sim::Case, args: &RunArgs) -> Result<String> {
         // without).
         config.pushforward = None;
         config.window_weighting = learnsim_train::WindowWeighting::Uniform;
+        // What the user typed wins over the tier's sizes.
+        let overrides = args.overrides();
+        if !overrides.is_empty() {
+            config = overrides.reapply(&config, &config_path)?;
+        }
         config
             .validate()
-            .map_err(|e| anyhow::anyhow!("{} with --quick: {e}", config_path.display()))?;
+            .map_err(|e| anyhow::anyhow!("{config_path} with --quick: {e}"))?;
     }
     let tier = if args.quick {
         "quick"

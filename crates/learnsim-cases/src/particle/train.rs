@@ -26,6 +26,12 @@ pub struct TrainArgs {
     /// Replace another run found in `--out` instead of refusing.
     #[arg(long)]
     pub restart: bool,
+    /// The config's `seed` instead of the file's.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Change one config field (`--set steps=2000`); repeatable, validated like the file.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
 }
 
 /// Reads a TOML training config and checks every field, naming the file in any error.
@@ -140,7 +146,15 @@ pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trai
 
 /// `learnsim train`.
 pub fn train_command(args: &TrainArgs) -> Result<String> {
-    let config = read_config(&args.config)?;
+    let overrides = crate::configs::Overrides {
+        seed: args.seed,
+        set: args.set.clone(),
+    };
+    let loaded = crate::configs::load::<TrainConfig>(Some(&args.config), "train", &overrides)?;
+    let config = loaded.config;
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", loaded.origin))?;
     let dataset = load_dataset(&args.data)?;
     let metadata = &dataset.metadata;
     let identity = identity(
