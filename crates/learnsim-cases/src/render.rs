@@ -96,69 +96,87 @@ pub fn gif(
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// One frame as an unstructured grid of vertices with the particle kind and, from the second
-/// frame on, the velocity Δx/dt as point data.
+/// One `<DataArray>` in VTK's zlib-compressed inline binary format, as VTK and meshio write it:
+/// base64 of the UInt32 header [blocks = 1, block size, last block size, compressed size],
+/// then base64 of the deflated little-endian values.
+fn data_array(name: &str, vtk_type: &str, components: usize, bytes: &[u8]) -> String {
+    use base64::Engine;
+    use std::io::Write as _;
+    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing into a Vec cannot fail.
+    let _ = zlib.write_all(bytes);
+    let compressed = zlib.finish().unwrap_or_default();
+    let size = |n: usize| u32::try_from(n).expect("a frame's array is under 4 GiB");
+    let header: Vec<u8> = [
+        1,
+        size(bytes.len()),
+        size(bytes.len()),
+        size(compressed.len()),
+    ]
+    .iter()
+    .flat_map(|v| v.to_le_bytes())
+    .collect();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let name = if name.is_empty() {
+        String::new()
+    } else {
+        format!(" Name=\"{name}\"")
+    };
+    format!(
+        "<DataArray type=\"{vtk_type}\"{name} NumberOfComponents=\"{components}\" format=\"binary\">{}{}</DataArray>\n",
+        b64.encode(header),
+        b64.encode(compressed)
+    )
+}
+
+/// Little-endian bytes of `values`.
+fn le_bytes<T: Copy, const B: usize>(values: &[T], to: impl Fn(T) -> [u8; B]) -> Vec<u8> {
+    values.iter().flat_map(|&v| to(v)).collect()
+}
+
+/// One frame as a VTK XML unstructured grid of vertices: positions (z = 0 in 2D), the particle
+/// type ids of the dataset's convention and, from the second frame on, the velocity Δx/dt as
+/// point data, all binary (Float32 as the data are; Int32 ids and cells).
 fn vtu(trajectory: &Trajectory, t: usize, metadata: &Metadata, convention_ids: &[i64]) -> String {
     let d = trajectory.dim;
     let n = trajectory.n_particles;
     let frame = trajectory.frame(t);
     let prev = trajectory.frame(t.saturating_sub(1));
-    let mut s = String::new();
-    let vec3 = |x: &[f32], k: usize| -> [f64; 3] {
-        let mut v = [0.0; 3];
-        for a in 0..d.min(3) {
-            v[a] = f64::from(x[k * d + a]);
+    let mut points = Vec::with_capacity(3 * n);
+    let mut velocity = Vec::with_capacity(3 * n);
+    for k in 0..n {
+        for a in 0..3 {
+            let (x, x0) = if a < d {
+                (frame[k * d + a], prev[k * d + a])
+            } else {
+                (0.0, 0.0)
+            };
+            points.push(x);
+            // The difference in f64 from the stored f32 positions, then stored as f32.
+            velocity.push(((f64::from(x) - f64::from(x0)) / metadata.dt) as f32);
         }
-        v
-    };
+    }
+    let count = i32::try_from(n).expect("a frame holds under 2^31 particles");
+    let connectivity: Vec<i32> = (0..count).collect();
+    let offsets: Vec<i32> = (1..=count).collect();
+    let ids: Vec<i32> = convention_ids
+        .iter()
+        .map(|&id| i32::try_from(id).unwrap_or(-1))
+        .collect();
+    let f32s = |v: &[f32]| le_bytes(v, f32::to_le_bytes);
+    let i32s = |v: &[i32]| le_bytes(v, i32::to_le_bytes);
+    let mut s = String::new();
     // Writing to a String cannot fail.
-    let _ = writeln!(
+    let _ = write!(
         s,
-        "<?xml version=\"1.0\"?>\n<VTKFile type=\"UnstructuredGrid\" version=\"1.0\" byte_order=\"LittleEndian\">\n<UnstructuredGrid>\n<Piece NumberOfPoints=\"{n}\" NumberOfCells=\"{n}\">\n<Points>\n<DataArray type=\"Float64\" NumberOfComponents=\"3\" format=\"ascii\">"
-    );
-    for k in 0..n {
-        let [x, y, z] = vec3(frame, k);
-        let _ = writeln!(s, "{x} {y} {z}");
-    }
-    let _ = writeln!(
-        s,
-        "</DataArray>\n</Points>\n<Cells>\n<DataArray type=\"Int64\" Name=\"connectivity\" format=\"ascii\">"
-    );
-    for k in 0..n {
-        let _ = write!(s, "{k} ");
-    }
-    let _ = writeln!(
-        s,
-        "\n</DataArray>\n<DataArray type=\"Int64\" Name=\"offsets\" format=\"ascii\">"
-    );
-    for k in 1..=n {
-        let _ = write!(s, "{k} ");
-    }
-    let _ = writeln!(
-        s,
-        "\n</DataArray>\n<DataArray type=\"UInt8\" Name=\"types\" format=\"ascii\">"
-    );
-    // VTK_VERTEX = 1.
-    s.push_str(&"1 ".repeat(n));
-    let _ = writeln!(
-        s,
-        "\n</DataArray>\n</Cells>\n<PointData>\n<DataArray type=\"Int64\" Name=\"particle_type\" format=\"ascii\">"
-    );
-    for id in convention_ids {
-        let _ = write!(s, "{id} ");
-    }
-    let _ = writeln!(
-        s,
-        "\n</DataArray>\n<DataArray type=\"Float64\" Name=\"velocity\" NumberOfComponents=\"3\" format=\"ascii\">"
-    );
-    for k in 0..n {
-        let (a, b) = (vec3(frame, k), vec3(prev, k));
-        let v: Vec<f64> = (0..3).map(|i| (a[i] - b[i]) / metadata.dt).collect();
-        let _ = writeln!(s, "{} {} {}", v[0], v[1], v[2]);
-    }
-    let _ = writeln!(
-        s,
-        "</DataArray>\n</PointData>\n</Piece>\n</UnstructuredGrid>\n</VTKFile>"
+        "<?xml version=\"1.0\"?>\n<VTKFile type=\"UnstructuredGrid\" version=\"1.0\" byte_order=\"LittleEndian\" header_type=\"UInt32\" compressor=\"vtkZLibDataCompressor\">\n<UnstructuredGrid>\n<Piece NumberOfPoints=\"{n}\" NumberOfCells=\"{n}\">\n<Points>\n{}</Points>\n<Cells>\n{}{}{}</Cells>\n<PointData>\n{}{}</PointData>\n</Piece>\n</UnstructuredGrid>\n</VTKFile>\n",
+        data_array("", "Float32", 3, &f32s(&points)),
+        data_array("connectivity", "Int32", 1, &i32s(&connectivity)),
+        data_array("offsets", "Int32", 1, &i32s(&offsets)),
+        // VTK_VERTEX = 1.
+        data_array("types", "UInt8", 1, &vec![1u8; n]),
+        data_array("particle_type", "Int32", 1, &i32s(&ids)),
+        data_array("velocity", "Float32", 3, &f32s(&velocity)),
     );
     s
 }
@@ -222,14 +240,43 @@ mod tests {
         }
     }
 
-    /// The numbers of the `<DataArray Name=...>` block of a .vtu file.
-    fn array(vtu: &str, name: &str) -> Vec<f64> {
-        let start = vtu.find(name).unwrap();
+    /// The values of the `<DataArray ...>` block of a .vtu file whose opening tag contains
+    /// `needle`: the base64 header (16 bytes: 24 characters) read, the rest inflated, `width`
+    /// bytes a value, as f64.
+    fn array(vtu: &str, needle: &str, decode: fn(&[u8]) -> f64, width: usize) -> Vec<f64> {
+        use base64::Engine;
+        use std::io::Read as _;
+        let start = vtu.find(needle).unwrap();
         let body = &vtu[start..];
         let body = &body[body.find('>').unwrap() + 1..body.find("</DataArray>").unwrap()];
-        body.split_whitespace()
-            .map(|v| v.parse().unwrap())
-            .collect()
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let header = b64.decode(&body[..24]).unwrap();
+        let word = |k: usize| u32::from_le_bytes(header[4 * k..4 * k + 4].try_into().unwrap());
+        let compressed = b64.decode(&body[24..]).unwrap();
+        assert_eq!(word(0), 1, "one block");
+        assert_eq!(
+            word(3) as usize,
+            compressed.len(),
+            "the header counts the deflated bytes"
+        );
+        let mut bytes = Vec::new();
+        flate2::read::ZlibDecoder::new(&compressed[..])
+            .read_to_end(&mut bytes)
+            .unwrap();
+        assert_eq!(
+            word(1) as usize,
+            bytes.len(),
+            "the header counts the inflated bytes"
+        );
+        bytes.chunks(width).map(decode).collect()
+    }
+
+    fn f32_at(b: &[u8]) -> f64 {
+        f64::from(f32::from_le_bytes(b.try_into().unwrap()))
+    }
+
+    fn i32_at(b: &[u8]) -> f64 {
+        f64::from(i32::from_le_bytes(b.try_into().unwrap()))
     }
 
     #[test]
@@ -245,7 +292,7 @@ mod tests {
             "{pvd}"
         );
         let vtu = std::fs::read_to_string(dir.path().join("truth_0001.vtu")).unwrap();
-        let points = array(&vtu, "NumberOfComponents=\"3\" format");
+        let points = array(&vtu, "NumberOfComponents=\"3\" format", f32_at, 4);
         let expected: Vec<f64> = position[4..8].iter().map(|&v| f64::from(v)).collect();
         assert_eq!(points.len(), 6);
         for (k, p) in expected.chunks(2).enumerate() {
@@ -253,9 +300,9 @@ mod tests {
             assert_eq!(points[3 * k + 2], 0.0);
         }
         // DeepMind ids: water 5, kinematic boundary 3.
-        assert_eq!(array(&vtu, "particle_type"), vec![5.0, 3.0]);
+        assert_eq!(array(&vtu, "particle_type", i32_at, 4), vec![5.0, 3.0]);
         // Velocity of particle 0 between frames 0 and 1: (0.1, 0.0) / dt 0.5, to f32 rounding.
-        let v = array(&vtu, "Name=\"velocity\"");
+        let v = array(&vtu, "Name=\"velocity\"", f32_at, 4);
         assert!((v[0] - 0.2).abs() < 1e-6 && v[1].abs() < 1e-6, "{v:?}");
     }
 

@@ -889,6 +889,38 @@ fn quick_run_writes_metrics_with_the_documented_schema(dir: &Path) {
         let pvd = std::fs::read_to_string(out.join(format!("vtk/{series}.pvd"))).unwrap();
         assert_eq!(pvd.matches("<DataSet").count(), n_frames, "{series}.pvd");
     }
+    // meshio, the field's reader of VTK files, reads the binary Float32 frames as written:
+    // frame 0 of the truth is test trajectory 0's first frame, exactly.
+    let code = "import sys, json, meshio\nm = meshio.read(sys.argv[1])\nprint(json.dumps({'points': m.points[:, :2].astype(float).ravel().tolist(), 'kind': m.point_data['particle_type'].ravel().tolist(), 'dtype': str(m.points.dtype)}))";
+    let meshio = Command::new(python())
+        .args(["-c", code, out.join("vtk/truth_0000.vtu").to_str().unwrap()])
+        .output()
+        .expect("cannot start Python: run scripts/test.sh, which installs meshio into .venv");
+    assert!(
+        meshio.status.success(),
+        "{}",
+        String::from_utf8_lossy(&meshio.stderr)
+    );
+    let read: serde_json::Value = serde_json::from_slice(&meshio.stdout).unwrap();
+    let dataset = load_dataset(&out.join("data")).unwrap();
+    let first = &dataset.splits[2][0];
+    let expected: Vec<f64> = first.frame(0).iter().map(|&x| f64::from(x)).collect();
+    let points: Vec<f64> = read["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(read["dtype"], "float32");
+    assert_eq!(
+        points, expected,
+        "meshio's points differ from the test trajectory's frame 0"
+    );
+    assert_eq!(
+        read["kind"].as_array().unwrap().len(),
+        first.n_particles,
+        "one particle type per point"
+    );
     // The run recorded itself in the leaderboard next to it.
     let board = learnsim(&["leaderboard", "--root", dir.to_str().unwrap()]);
     assert!(board.status.success());
