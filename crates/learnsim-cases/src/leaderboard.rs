@@ -234,7 +234,14 @@ pub fn table(db: &Path, case: Option<&str>, format: Format) -> Result<String> {
             .count();
         cells.extend([
             format!("{passed}/{}", bars.len()),
-            if pass { "yes" } else { "no" }.to_string(),
+            if report["status"] == "diverged" {
+                "DIVERGED"
+            } else if pass {
+                "yes"
+            } else {
+                "no"
+            }
+            .to_string(),
             finished,
             hash,
             run_dir,

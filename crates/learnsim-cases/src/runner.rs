@@ -289,9 +289,92 @@ pub fn train_network<T>(
         Some(bars) => bars.add(progress),
         None => progress,
     };
-    let trained = train(&checkpoint, &mut callback)?;
+    let trained = train(&checkpoint, &mut callback);
     progress.finish_and_clear();
-    Ok(trained)
+    match trained {
+        Err(learnsim_train::TrainError::Diverged { step, loss }) => Err(record_divergence(
+            out,
+            name,
+            &Divergence::Training { step, loss },
+        )),
+        other => Ok(other?),
+    }
+}
+
+/// How a run diverged.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Divergence {
+    /// A network's training loss became non-finite (or exploded) at this step.
+    Training {
+        /// The optimiser step.
+        step: usize,
+        /// The loss there.
+        loss: f32,
+    },
+    /// A learned rollout became non-finite.
+    Rollout {
+        /// What the rollout engine said (step, frame, particle).
+        what: String,
+    },
+}
+
+/// Records a diverged run in its folder so that no reader takes it for an ordinary failure:
+/// metrics.json with `"status": "diverged"`, what diverged and no scores; a report.md that says
+/// DIVERGED; the leaderboard row (its pass column reads DIVERGED); run.json's state
+/// `diverged`. Returns the error the command ends with, naming the files. A rerun of the same
+/// run resumes from the last checkpoint and, being deterministic, diverges the same way.
+pub fn record_divergence(out: &Path, network: &str, divergence: &Divergence) -> anyhow::Error {
+    match write_divergence(out, network, divergence) {
+        Ok(what) => anyhow::anyhow!(
+            "{what}: the run diverged; recorded as DIVERGED in {} and report.md (lower the learning rate or check the data)",
+            out.join("metrics.json").display()
+        ),
+        Err(e) => e.context(format!("{network} diverged, and recording it failed")),
+    }
+}
+
+fn write_divergence(out: &Path, network: &str, divergence: &Divergence) -> Result<String> {
+    let record =
+        run_folder::read(out)?.with_context(|| format!("{} has no run.json", out.display()))?;
+    let config_text = std::fs::read_to_string(out.join("config.toml")).unwrap_or_default();
+    let (what, detail) = match divergence {
+        Divergence::Training { step, loss } => (
+            format!("{network}'s training loss was {loss:.3e} at step {step}"),
+            json!({"network": network, "stage": "training", "step": step, "loss": f64::from(*loss)}),
+        ),
+        Divergence::Rollout { what } => (
+            format!("{network}: {what}"),
+            json!({"network": network, "stage": "rollout", "what": what}),
+        ),
+    };
+    let identity = &record.identity;
+    let report = json!({
+        "case": identity.case,
+        "model": network,
+        "tier": identity.tier,
+        "seed": identity.seed,
+        "status": "diverged",
+        "diverged": detail,
+        "metrics": {},
+        "baselines": {},
+        "bars": [],
+        "pass": false,
+        "timing": {},
+    });
+    write_bytes_atomically(
+        &out.join("metrics.json"),
+        serde_json::to_string_pretty(&report)?.as_bytes(),
+    )?;
+    let markdown = format!(
+        "# {} — DIVERGED\n\n**Verdict: DIVERGED.** {what}; nothing was scored. Tier {}, seed {}.\n",
+        identity.case,
+        identity.tier,
+        identity.seed.map_or("–".to_string(), |s| s.to_string())
+    );
+    write_bytes_atomically(&out.join("report.md"), markdown.as_bytes())?;
+    leaderboard::record(&leaderboard_of(out), out, &report, &config_text)?;
+    run_folder::set_state(out, RunState::Diverged)?;
+    Ok(what)
 }
 
 /// `one_step_dv_mse`, `mse_H` (positions), `vel_mse_H` (velocities) and `energy_drift`.

@@ -729,6 +729,57 @@ fn run_works_from_any_folder_with_overrides_strict_and_completions() {
     }
 }
 
+/// A run whose training explodes (schnet-si at a learning rate of 1: the loss passes 1e6 times
+/// its first value at step 1) ends with an error and is recorded as DIVERGED — metrics.json's
+/// status, the report, run.json and the leaderboard's pass column — not as an ordinary failure
+/// with 1e27 in its metrics (issue #31); a rerun resumes and diverges the same way.
+#[test]
+fn an_exploding_run_is_recorded_as_diverged() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let args = [
+        "run",
+        "schnet-si",
+        "--quick",
+        "--set",
+        "lr_initial=1",
+        "--set",
+        "lr_final=1",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let mut records = Vec::new();
+    for _ in 0..2 {
+        let result = learnsim(&args);
+        let err = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("recorded as DIVERGED") && !err.contains("panicked"),
+            "{err}"
+        );
+        let text = std::fs::read_to_string(out.join("metrics.json")).unwrap();
+        let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(m["status"], "diverged", "{text}");
+        assert_eq!(m["pass"], false);
+        assert_eq!(m["diverged"]["stage"], "training");
+        assert_eq!(m["diverged"]["network"], "schnet");
+        assert!(
+            m["metrics"].as_object().unwrap().is_empty(),
+            "no scores: {text}"
+        );
+        records.push(text);
+        let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+        assert!(report.contains("**Verdict: DIVERGED.**"), "{report}");
+        let run: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+        assert_eq!(run["state"], "diverged");
+    }
+    assert_eq!(records[0], records[1], "the rerun diverged differently");
+    let board = learnsim(&["leaderboard", "--root", dir.path().to_str().unwrap()]);
+    let table = String::from_utf8_lossy(&board.stdout);
+    assert!(table.contains("| DIVERGED |"), "{table}");
+}
+
 #[test]
 fn absurd_sizes_are_refused_before_any_work() {
     for args in [

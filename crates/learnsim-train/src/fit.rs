@@ -95,6 +95,17 @@ pub struct FitPlan {
     pub checkpoint: Option<Checkpointing>,
 }
 
+/// How many times the first step's training loss a later one may reach before the fit counts
+/// as diverged: no optimiser step that learns raises its loss a million-fold, while a loss that
+/// explodes (an unstable learning rate) passes it long before it overflows (SchNet at a learning
+/// rate of 1 reached 6e27 in 150 steps, and was recorded as an ordinary failure).
+pub const EXPLODED: f32 = 1e6;
+
+/// Whether a training loss means divergence: not finite, or [`EXPLODED`] times the first step's.
+pub fn diverged(loss: f32, first: Option<f32>) -> bool {
+    !loss.is_finite() || first.is_some_and(|first| first > 0.0 && loss > EXPLODED * first)
+}
+
 /// What a fit returns: the trained model and its loss curves.
 #[derive(Debug, Clone)]
 pub struct Fitted<M> {
@@ -170,7 +181,8 @@ const BEST: &str = "best.bpk";
 /// returns the model so far with `complete = false`.
 ///
 /// # Errors
-/// `TrainError::Diverged` at the first non-finite training loss; `TrainError::Checkpoint` when
+/// `TrainError::Diverged` at the first training loss that is not finite or has exploded
+/// ([`diverged`]); `TrainError::Checkpoint` when
 /// a checkpoint cannot be written, or one found cannot be read or belongs to another plan.
 pub fn fit<M: Module, S: Serialize + DeserializeOwned, L: StepLoss>(
     plan: &FitPlan,
@@ -228,7 +240,7 @@ pub fn fit<M: Module, S: Serialize + DeserializeOwned, L: StepLoss>(
         let step = state.step;
         let (loss, recorded) = step_loss(&model, step, &mut state.sampler).parts();
         let scalar: f32 = recorded.into_scalar();
-        if !scalar.is_finite() {
+        if diverged(scalar, state.train_loss.first().map(|p| p.loss)) {
             return Err(TrainError::Diverged { step, loss: scalar });
         }
         let grads = GradientsParams::from_grads(loss.backward(), &model);

@@ -29,8 +29,8 @@ pub use config::{
 };
 pub use ema::{WeightAverage, parameters as model_parameters};
 pub use fit::{
-    Checkpointing, EpochChunks, EpochOrder, FirstValidation, FitPlan, Fitted as FitResult, Keep,
-    Penalised, StepLoss, Validation, fit, saved_step,
+    Checkpointing, EXPLODED, EpochChunks, EpochOrder, FirstValidation, FitPlan,
+    Fitted as FitResult, Keep, Penalised, StepLoss, Validation, diverged, fit, saved_step,
 };
 pub use noise::random_walk_noise;
 pub use trainer::{ContactShare, LossPoint, TrainError, TrainState, Trainer, WindowCriterion};

@@ -209,3 +209,50 @@ fn interaction_network_training_resumes_from_its_checkpoint() {
         parameters(&second.model.network)
     );
 }
+
+/// A loss that explodes (a learning rate of 1e4 on the regression: the weights jump by 1e4 a
+/// step) stops the fit as diverged once it passes a million times the first step's loss, long
+/// before it overflows; the same fit at 1e-2 never trips it. The bound: `EXPLODED` = 1e6.
+#[test]
+fn an_exploding_loss_stops_the_fit_as_diverged() {
+    let device = default_training_device();
+    let initial = MlpConfig::new(1, 32, 2, 1, false).init(&device);
+    let points = training_points();
+    let fit_at = |lr: f64| {
+        let mut first = None;
+        let result = fit(
+            &plan(STEPS, None),
+            initial.clone(),
+            EpochOrder::new(points.len(), ChaCha8Rng::seed_from_u64(0xF17)),
+            |_| lr,
+            |model, _, order: &mut EpochOrder| epoch_loss(model, &points, order),
+            |_| 0.0,
+            &mut |_, loss| {
+                first.get_or_insert(loss);
+                ControlFlow::Continue(())
+            },
+        );
+        (result, first)
+    };
+    let (calm, _) = fit_at(1e-2);
+    assert!(calm.is_ok(), "a learning rate of 1e-2 diverged");
+    let (exploded, first) = fit_at(1e4);
+    match exploded {
+        Err(TrainError::Diverged { step, loss }) => {
+            let first = first.expect("the first step ran");
+            assert!(
+                loss.is_finite(),
+                "stopped only at overflow ({loss} at step {step})"
+            );
+            assert!(
+                loss > learnsim_train::EXPLODED * first,
+                "{loss} vs first {first}"
+            );
+            assert!(step > 0 && step < STEPS, "step {step}");
+        }
+        other => panic!(
+            "the exploding fit was not stopped: {:?}",
+            other.map(|f| f.train_loss)
+        ),
+    }
+}

@@ -12,7 +12,9 @@ use crate::{configs, find_particle, leaderboard, plots, report};
 use anyhow::{Result, bail};
 use burn::module::Module;
 use learnsim_data::{Dataset, load_dataset, write_bytes_atomically};
-use learnsim_eval::{FrameStepper, LearnedStepper, Protocol, RolloutBoundary, Scores};
+use learnsim_eval::{
+    FrameStepper, LearnedStepper, Protocol, RolloutBoundary, RolloutError, Scores,
+};
 use learnsim_train::{TrainConfig, Trainer, Validate};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -121,6 +123,22 @@ impl ParticleBars {
     }
 }
 
+/// A rollout that blew up (a non-finite position: only the learned model can produce one) is
+/// recorded as a diverged run; any other error passes through.
+fn rollout_divergence(out: &Path, e: anyhow::Error) -> anyhow::Error {
+    match e.downcast_ref::<RolloutError>() {
+        Some(blow_up @ RolloutError::NonFinite { .. }) => {
+            let what = blow_up.to_string();
+            crate::runner::record_divergence(
+                out,
+                "gns",
+                &crate::runner::Divergence::Rollout { what },
+            )
+        }
+        _ => e,
+    }
+}
+
 /// The model's scores on split `split` with its positions clamped to the domain after every
 /// step (no Sinkhorn: these figures sit beside the bars, not in them).
 fn evaluate_clamped(trainer: &Trainer, dataset: &Dataset, split: usize) -> Result<Scores> {
@@ -167,7 +185,7 @@ pub fn finish(
     let valid_loss = &trainer.state.valid_loss;
     let first_loss = valid_loss.first().map_or(f64::NAN, |p| f64::from(p.loss));
     let last_loss = valid_loss.last().map_or(f64::NAN, |p| f64::from(p.loss));
-    let evaluation = evaluate(trainer, dataset, 2)?;
+    let evaluation = evaluate(trainer, dataset, 2).map_err(|e| rollout_divergence(out, e))?;
     let mut metrics = json!(evaluation.model.metrics);
     metrics["valid_loss_initial"] = json!(first_loss);
     metrics["valid_loss_final"] = json!(last_loss);
@@ -199,7 +217,7 @@ pub fn finish(
     let thresholds = ParticleBars::of(case);
     // The bars judge the model's own rollout; the same rollout with positions clamped to the
     // box (as the solver and the ballistic baseline clamp) is reported beside them.
-    let clamped = evaluate_clamped(trainer, dataset, 2)?;
+    let clamped = evaluate_clamped(trainer, dataset, 2).map_err(|e| rollout_divergence(out, e))?;
     for name in ["mse_1", "mse_20", "mse_full", "escaped_fraction"] {
         metrics[format!("{name}_clamped")] = json!(clamped.metrics.get(name));
     }

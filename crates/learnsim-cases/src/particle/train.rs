@@ -1,7 +1,7 @@
 //! `learnsim train`: a GNS on a dataset, resumed from the run folder's checkpoint.
 
 use crate::leaderboard;
-use crate::run_folder::{self, Restart, RunIdentity, RunState};
+use crate::run_folder::{self, Restart, RunIdentity};
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -108,12 +108,12 @@ pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trai
     while trainer.state.step < config.steps {
         let loss = match trainer.train_step(train) {
             Ok(loss) => loss,
-            Err(e) => {
-                if matches!(e, learnsim_train::TrainError::Diverged { .. }) {
-                    run_folder::set_state(out, RunState::Diverged)?;
-                }
-                return Err(e.into());
+            Err(learnsim_train::TrainError::Diverged { step, loss }) => {
+                bar.finish_and_clear();
+                let divergence = crate::runner::Divergence::Training { step, loss };
+                return Err(crate::runner::record_divergence(out, "gns", &divergence));
             }
+            Err(e) => return Err(e.into()),
         };
         let step = trainer.state.step;
         bar.set_message(format!("loss {loss:.4}"));

@@ -373,9 +373,10 @@ impl Trainer {
         let mut rng = ChaCha8Rng::seed_from_u64(mix(self.config.seed, step as u64));
         let (input, target, mask) = self.batch(train, &mut rng, self.config.noise_std, step)?;
         let lr = self.config.learning_rate(step);
+        let first = self.state.train_loss.first().map(|p| p.loss);
         let value = if let Some(fused) = &mut self.fused {
             let value = fused.loss_and_gradients(&input, &target, &mask);
-            if !value.is_finite() {
+            if crate::fit::diverged(value, first) {
                 return Err(TrainError::Diverged { step, loss: value });
             }
             fused.adam_step(lr, ADAM.0, ADAM.1, ADAM.2);
@@ -384,7 +385,7 @@ impl Trainer {
         } else {
             let loss = self.loss(&self.model, &input, target, mask);
             let value: f32 = loss.clone().into_scalar();
-            if !value.is_finite() {
+            if crate::fit::diverged(value, first) {
                 return Err(TrainError::Diverged { step, loss: value });
             }
             let grads = GradientsParams::from_grads(loss.backward(), &self.model);
