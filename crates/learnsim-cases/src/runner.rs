@@ -301,6 +301,54 @@ pub fn train_network<T>(
     }
 }
 
+/// Writes `RUN/train_log.csv` from every fit's log under `RUN/checkpoint` (each fit keeps its
+/// own beside its weights), with the fit's folder there as the `network` column
+/// (`interaction_network`, `pendulum/gn`, …); nothing when no fit logged.
+pub fn gather_train_logs(out: &Path) -> Result<()> {
+    fn walk(dir: &Path, root: &Path, found: &mut Vec<(String, String)>) -> Result<()> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Ok(());
+        };
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths {
+            if path.is_dir() {
+                walk(&path, root, found)?;
+            } else if path.file_name() == Some(std::ffi::OsStr::new(learnsim_train::TRAIN_LOG)) {
+                let network = dir.strip_prefix(root).unwrap_or(dir).display().to_string();
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                found.push((network, text));
+            }
+        }
+        Ok(())
+    }
+    let root = out.join("checkpoint");
+    let mut found = Vec::new();
+    walk(&root, &root, &mut found)?;
+    let logs: Vec<(String, Vec<String>)> = found
+        .into_iter()
+        .map(|(network, text)| (network, text.lines().skip(1).map(str::to_string).collect()))
+        .collect();
+    write_train_log(out, &logs)
+}
+
+/// Writes `RUN/train_log.csv`: `network,step,lr,train_loss,valid_loss,steps_per_s`, each
+/// fit's rows under its name ([`learnsim_train::train_log`]); nothing when there are none.
+pub fn write_train_log(out: &Path, logs: &[(String, Vec<String>)]) -> Result<()> {
+    if logs.iter().all(|(_, rows)| rows.is_empty()) {
+        return Ok(());
+    }
+    let mut text = format!("network,{}\n", learnsim_train::train_log::HEADER);
+    for (network, rows) in logs {
+        for row in rows {
+            text.push_str(&format!("{network},{row}\n"));
+        }
+    }
+    write_bytes_atomically(&out.join("train_log.csv"), text.as_bytes())?;
+    Ok(())
+}
+
 /// How a run diverged.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Divergence {
@@ -488,6 +536,7 @@ pub fn finish<C>(
         &out.join("report.md"),
         report::markdown_with(&record, &report.notes, &figures).as_bytes(),
     )?;
+    gather_train_logs(out)?;
     let db = leaderboard_of(out);
     leaderboard::record(&db, out, &record, &setup.config_text)?;
     run_folder::set_state(out, RunState::Finished)?;

@@ -1223,6 +1223,54 @@ fn assert_shared_schema(case: &str, out: &Path, m: &serde_json::Value) {
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
     assert_eq!(record["state"], "finished", "{case}");
+    assert_train_log(case, out);
+}
+
+/// `train_log.csv` (issue #31): for every network the run trained, one row a step in order
+/// (after an optional step-0 validation row), the step's learning rate (positive, finite) and
+/// loss, the validation value where it validated (burgers-2d's PDE-Net fits never do), and
+/// steps/s from the second step on.
+fn assert_train_log(case: &str, out: &Path) {
+    let text = std::fs::read_to_string(out.join("train_log.csv"))
+        .unwrap_or_else(|e| panic!("{case}: no train_log.csv: {e}"));
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("network,step,lr,train_loss,valid_loss,steps_per_s"),
+        "{case}"
+    );
+    let mut last: std::collections::HashMap<String, usize> = Default::default();
+    let mut trained = 0;
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells.len(), 6, "{case}: {line}");
+        let step: usize = cells[1].parse().unwrap();
+        let previous = last.insert(cells[0].to_string(), step);
+        assert_eq!(
+            previous.map_or(step.min(1), |p| p + 1),
+            step,
+            "{case}: {line}"
+        );
+        if step > 0 {
+            let lr: f64 = cells[2].parse().unwrap();
+            let loss: f64 = cells[3].parse().unwrap();
+            assert!(
+                lr > 0.0 && lr.is_finite() && loss.is_finite(),
+                "{case}: {line}"
+            );
+            trained += 1;
+        }
+        if step > 1 {
+            assert!(
+                cells[5].parse::<f64>().is_ok_and(|r| r > 0.0),
+                "{case}: {line}"
+            );
+        }
+        if !cells[4].is_empty() {
+            assert!(cells[4].parse::<f64>().is_ok(), "{case}: {line}");
+        }
+    }
+    assert!(trained > 0, "{case}: no step logged");
 }
 
 /// metrics.json of `run` without its `timing` tables (wall-clock seconds differ between runs).

@@ -7,6 +7,7 @@
 //! have: with the weights, Adam's moments, the sampler, the best weights so far and the loss
 //! history restored, the resumed fit is the uninterrupted one, bit for bit (tested).
 
+use crate::train_log::LogRow;
 use crate::{LossPoint, TrainError};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, OptimizerRecord};
@@ -121,6 +122,8 @@ pub struct Fitted<M> {
     pub complete: bool,
     /// Wall-clock seconds of training, summed over every segment of a resumed fit.
     pub seconds: f64,
+    /// Each step's learning rate and training seconds so far ([`crate::train_log`]).
+    pub log: Vec<LogRow>,
 }
 
 /// What a step's loss closure returns: the loss to differentiate and the loss its curve
@@ -165,12 +168,17 @@ struct FitState<S> {
     best: Option<(usize, f64)>,
     /// Wall-clock seconds of the steps and validations so far, over every segment.
     seconds: f64,
+    /// Each step's learning rate and the seconds so far (empty in checkpoints from before).
+    #[serde(default)]
+    log: Vec<LogRow>,
 }
 
 const STATE: &str = "state.json";
 const MODEL: &str = "model.bpk";
 const OPTIMIZER: &str = "optimizer.bpk";
 const BEST: &str = "best.bpk";
+/// The fit's `train_log.csv` in its checkpoint folder (the runner gathers them into the run's).
+pub const LOG: &str = "train_log.csv";
 
 /// Trains `model` for `plan.steps` Adam steps (burn's defaults: β 0.9/0.999, ε 1e-5) on
 /// `step_loss(model, step, sampler)` at `learning_rate(step)`, validating with `validate`
@@ -202,6 +210,7 @@ pub fn fit<M: Module, S: Serialize + DeserializeOwned, L: StepLoss>(
         sampler,
         best: None,
         seconds: 0.0,
+        log: Vec::with_capacity(plan.steps),
     };
     let mut best_model: Option<M> = None;
     let resumed = match &plan.checkpoint {
@@ -244,7 +253,8 @@ pub fn fit<M: Module, S: Serialize + DeserializeOwned, L: StepLoss>(
             return Err(TrainError::Diverged { step, loss: scalar });
         }
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optimizer.step(learning_rate(step), model, grads);
+        let lr = learning_rate(step);
+        model = optimizer.step(lr, model, grads);
         state.train_loss.push(LossPoint { step, loss: scalar });
         state.step = step + 1;
         if let Some(every) = every
@@ -254,6 +264,11 @@ pub fn fit<M: Module, S: Serialize + DeserializeOwned, L: StepLoss>(
         }
         state.seconds += segment.elapsed().as_secs_f64();
         segment = Instant::now();
+        state.log.push(LogRow {
+            step: state.step,
+            lr,
+            seconds: state.seconds,
+        });
         let stop = progress(state.step, scalar).is_break();
         if let Some(checkpoint) = &plan.checkpoint
             && (stop
@@ -284,6 +299,7 @@ pub fn fit<M: Module, S: Serialize + DeserializeOwned, L: StepLoss>(
         model,
         train_loss: state.train_loss,
         valid_loss: state.valid_loss,
+        log: state.log,
     })
 }
 
@@ -324,6 +340,8 @@ fn save<M: Module, S: Serialize>(
         .map_err(|e| fail(format!("{OPTIMIZER}: {e:?}")))?;
     let text = serde_json::to_string(state).map_err(|e| fail(e.to_string()))?;
     std::fs::write(tmp.join(STATE), text).map_err(|e| fail(format!("{STATE}: {e}")))?;
+    let log = crate::train_log::csv(&state.log, &state.train_loss, &state.valid_loss);
+    std::fs::write(tmp.join(LOG), log).map_err(|e| fail(format!("{LOG}: {e}")))?;
     replace_dir(&tmp, dir).map_err(|e| fail(e.to_string()))
 }
 

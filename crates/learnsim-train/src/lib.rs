@@ -19,6 +19,7 @@ pub mod pendulum;
 pub mod plasma;
 pub mod schnet;
 pub mod tfnet;
+pub mod train_log;
 mod trainer;
 pub mod turbulence;
 mod validate;
@@ -30,7 +31,8 @@ pub use config::{
 pub use ema::{WeightAverage, parameters as model_parameters};
 pub use fit::{
     Checkpointing, EXPLODED, EpochChunks, EpochOrder, FirstValidation, FitPlan,
-    Fitted as FitResult, Keep, Penalised, StepLoss, Validation, diverged, fit, saved_step,
+    Fitted as FitResult, Keep, LOG as TRAIN_LOG, Penalised, StepLoss, Validation, diverged, fit,
+    saved_step,
 };
 pub use noise::random_walk_noise;
 pub use trainer::{ContactShare, LossPoint, TrainError, TrainState, Trainer, WindowCriterion};

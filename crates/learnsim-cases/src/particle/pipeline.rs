@@ -182,6 +182,9 @@ pub fn finish(
     let metadata = &dataset.metadata;
     let case = find_particle(&metadata.case)?;
     // One-step loss on the fixed, noise-free validation windows: untrained vs trained.
+    let state = &trainer.state;
+    let rows = learnsim_train::train_log::rows(&state.log, &state.train_loss, &state.valid_loss);
+    crate::runner::write_train_log(out, &[("gns".to_string(), rows)])?;
     let valid_loss = &trainer.state.valid_loss;
     let first_loss = valid_loss.first().map_or(f64::NAN, |p| f64::from(p.loss));
     let last_loss = valid_loss.last().map_or(f64::NAN, |p| f64::from(p.loss));

@@ -116,6 +116,12 @@ pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trai
             Err(e) => return Err(e.into()),
         };
         let step = trainer.state.step;
+        let seconds = trainer.state.seconds + segment.elapsed().as_secs_f64();
+        trainer.state.log.push(learnsim_train::train_log::LogRow {
+            step,
+            lr: config.learning_rate(step - 1),
+            seconds,
+        });
         bar.set_message(format!("loss {loss:.4}"));
         bar.inc(1);
         if step.is_multiple_of(config.validate_every.max(1)) || step == config.steps {

@@ -62,6 +62,10 @@ pub struct TrainState {
     /// a resumed run (the caller adds them; see `learnsim run`).
     #[serde(default)]
     pub seconds: f64,
+    /// Each step's learning rate and training seconds so far, for `train_log.csv` (the caller
+    /// logs them; empty in checkpoints from before).
+    #[serde(default)]
+    pub log: Vec<crate::train_log::LogRow>,
     /// Widths of the material features and step context the model reads (its input layout;
     /// `[0, 0]` in checkpoints written before they existed).
     #[serde(default)]
