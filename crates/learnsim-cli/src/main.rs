@@ -16,6 +16,10 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "learnsim", version, about)]
 struct Cli {
+    /// Print the result as JSON on stdout: `run` and `eval` the run's metrics.json (with
+    /// `run` and `summary` added), `cases` the registry, the others `{"summary": ...}`.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -105,20 +109,60 @@ fn run_passed(dir: &std::path::Path) -> Result<bool> {
     Ok(record["pass"].as_bool() == Some(true))
 }
 
-#[expect(clippy::print_stdout, reason = "the CLI's job is to print")]
+/// Writes `text` and a newline to stdout; a closed pipe (`learnsim cases | head`) ends the
+/// program quietly instead of panicking.
+fn emit(text: &str) {
+    emit_raw(&format!("{text}\n"));
+}
+
+/// Writes `text` to stdout as [`emit`] does, without a newline.
+#[expect(clippy::print_stderr, reason = "stdout itself failed")]
+fn emit_raw(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("Error: cannot write the result to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
 #[expect(clippy::print_stderr, reason = "says why --strict exits with status 3")]
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Generate(args) => {
-            let summary = learnsim_cases::generate(&args)?;
-            println!("{summary}");
+    let json = cli.json;
+    // A command's one-line result, or with --json its JSON.
+    let say = |summary: String| {
+        if json {
+            emit(&format!("{}", serde_json::json!({ "summary": summary })));
+        } else {
+            emit(&summary);
         }
-        Command::Convert(args) => println!("{}", convert::convert(&args)?),
-        Command::Train(args) => println!("{}", particle::train_command(&args)?),
+    };
+    // A run's result: its metrics.json with the folder and the summary, under --json.
+    let say_run = |summary: String, dir: &std::path::Path| -> Result<()> {
+        if json {
+            let text = std::fs::read_to_string(dir.join("metrics.json"))
+                .with_context(|| format!("cannot read {}", dir.join("metrics.json").display()))?;
+            let mut record: serde_json::Value = serde_json::from_str(&text)?;
+            record["run"] = serde_json::json!(dir.display().to_string());
+            record["summary"] = serde_json::json!(summary);
+            emit(&record.to_string());
+        } else {
+            emit(&summary);
+        }
+        Ok(())
+    };
+    match cli.command {
+        Command::Generate(args) => say(learnsim_cases::generate(&args)?),
+        Command::Convert(args) => say(convert::convert(&args)?),
+        Command::Train(args) => say(particle::train_command(&args)?),
         Command::Run { args, strict } => {
-            println!("{}", learnsim_cases::run(&args)?);
-            if strict && !run_passed(&args.out_dir(&args.case))? {
+            let dir = args.out_dir(&args.case);
+            say_run(learnsim_cases::run(&args)?, &dir)?;
+            if strict && !run_passed(&dir)? {
                 eprintln!("--strict: a bar failed (see the report); exit status 3");
                 std::process::exit(BARS_FAILED);
             }
@@ -131,36 +175,52 @@ fn main() -> Result<()> {
                 &mut std::io::stdout(),
             );
         }
-        Command::Rollout(args) => println!("{}", particle::rollout_command(&args)?),
-        Command::Eval(args) => println!("{}", particle::eval_command(&args)?),
-        Command::Render(args) => println!("{}", particle::render_command(&args)?),
+        Command::Rollout(args) => emit(&particle::rollout_command(&args)?),
+        Command::Eval(args) => say_run(particle::eval_command(&args)?, &args.run)?,
+        Command::Render(args) => say(particle::render_command(&args)?),
         Command::Leaderboard(args) => {
             let db = args.root.join(leaderboard::FILE);
-            print!(
-                "{}",
-                leaderboard::table(&db, args.case.as_deref(), args.format)?
-            );
+            let table = leaderboard::table(&db, args.case.as_deref(), args.format)?;
+            if json {
+                emit(&format!("{}", serde_json::json!({ "summary": table })));
+            } else {
+                emit_raw(&table);
+            }
         }
         Command::Cases => {
             let cases = registry();
+            if json {
+                let list: Vec<serde_json::Value> = cases
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "name": c.name(),
+                            "kind": c.kind().name(),
+                            "description": c.description(),
+                        })
+                    })
+                    .collect();
+                emit(&format!("{}", serde_json::Value::Array(list)));
+                return Ok(());
+            }
             let width = cases.iter().map(|c| c.name().len()).max().unwrap_or(0);
             for case in cases {
-                println!(
+                emit(&format!(
                     "{:width$}  {:9}  {}",
                     case.name(),
                     case.kind().name(),
                     case.description()
-                );
+                ));
             }
         }
         Command::Bench { what } => match what {
             BenchCommand::Sim(args) => {
                 let report = bench::sim(&args).context("simulator benchmark failed")?;
-                println!("{report}");
+                emit(&report.to_string());
             }
-            BenchCommand::Cases(args) => print!("{}", bench::cases(&args)?),
-            BenchCommand::GnsKernel(args) => println!("{}", gns_kernel::run(&args)?),
-            BenchCommand::Sinkhorn(args) => print!("{}", sinkhorn_bench::run(&args)?),
+            BenchCommand::Cases(args) => emit_raw(&bench::cases(&args)?),
+            BenchCommand::GnsKernel(args) => emit(&gns_kernel::run(&args)?),
+            BenchCommand::Sinkhorn(args) => emit_raw(&sinkhorn_bench::run(&args)?),
         },
     }
     Ok(())

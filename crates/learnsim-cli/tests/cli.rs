@@ -689,15 +689,32 @@ fn run_works_from_any_folder_with_overrides_strict_and_completions() {
     .unwrap();
     assert_eq!(config["lr_initial"], shipped["lr_initial"]);
     assert_eq!(config["relation_hidden"], shipped["relation_hidden"]);
-    // Without --strict the same verdict exits 0 (a rerun of the finished run re-scores it).
+    // Without --strict the same verdict exits 0 (a rerun of the finished run re-scores it);
+    // with --json stdout is the run's metrics.json with the folder and the summary.
     let again = here(&[
-        "run", "nbody-2d", "--quick", "--seed", "5", "--set", "steps=40",
+        "run", "nbody-2d", "--quick", "--seed", "5", "--set", "steps=40", "--json",
     ]);
     assert!(
         again.status.success(),
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
+    let printed: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(printed["metrics"], record["metrics"]);
+    assert_eq!(printed["run"], "runs/nbody-2d-quick");
+    assert!(
+        printed["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("nbody-2d:")
+    );
+    let cases = here(&["--json", "cases"]);
+    let listed: serde_json::Value = serde_json::from_slice(&cases.stdout).unwrap();
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        learnsim_cases::case_names().len()
+    );
+    assert_eq!(listed[0]["name"], "water-drop-2d");
     // Bad overrides: refused before any work, naming the field; no folder is created.
     for (set, needle) in [
         ("lr_initial=-1", "`lr_initial` = -1"),
