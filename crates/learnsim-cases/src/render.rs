@@ -9,6 +9,18 @@ use plotters::prelude::*;
 use std::fmt::Write as _;
 use std::path::Path;
 
+/// A particle kind's name in the GIF's legend.
+fn kind_label(kind: ParticleKind) -> &'static str {
+    match kind {
+        ParticleKind::Water => "water",
+        ParticleKind::Sand => "sand",
+        ParticleKind::Goop => "goop",
+        ParticleKind::Rigid => "rigid",
+        ParticleKind::Wall => "wall",
+        ParticleKind::MovingWall => "moving wall",
+    }
+}
+
 /// Colour of a particle kind in renders.
 fn kind_colour(kind: ParticleKind) -> RGBColor {
     match kind {
@@ -21,7 +33,9 @@ fn kind_colour(kind: ParticleKind) -> RGBColor {
 }
 
 /// Writes `path` as an animated GIF: ground truth on the left, prediction on the right, the
-/// domain's bounds drawn as a frame, at most `max_frames` frames (evenly strided).
+/// domain's bounds drawn as a frame, the frame and its time (t = frame · dt, in the dataset's
+/// time unit) over each panel and a legend of the particle kinds below, at most `max_frames`
+/// frames (evenly strided).
 ///
 /// # Shapes
 /// `truth` and `predicted` must have the same `[T, N, D]` with D ≥ 2 (3D shows x–y).
@@ -59,15 +73,23 @@ pub fn gif(
         let root = BitMapBackend::gif(&tmp, (2 * panel, panel + 30), 60)
             .map_err(|x| e(x.to_string()))?
             .into_drawing_area();
+        let mut kinds: Vec<ParticleKind> = truth.kind.clone();
+        kinds.sort();
+        kinds.dedup();
         for t in (0..truth.n_frames).step_by(stride) {
             root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
-            let (left, right) = root.split_horizontally(panel);
+            let (panels, legend) = root.split_vertically(panel);
+            let (left, right) = panels.split_horizontally(panel);
+            let time = t as f64 * metadata.dt;
             for (area, trajectory, title) in [
                 (left, truth, "ground truth"),
                 (right, predicted, "prediction"),
             ] {
                 let mut chart = ChartBuilder::on(&area)
-                    .caption(format!("{title}, frame {t}"), ("sans-serif", 16))
+                    .caption(
+                        format!("{title}, frame {t}, t = {time:.3}"),
+                        ("sans-serif", 16),
+                    )
                     .margin(8)
                     .build_cartesian_2d(x_lo - pad..x_hi + pad, y_lo - pad..y_hi + pad)
                     .map_err(|x| e(x.to_string()))?;
@@ -88,6 +110,16 @@ pub fn gif(
                             )
                         },
                     ))
+                    .map_err(|x| e(x.to_string()))?;
+            }
+            let style = ("sans-serif", 14).into_font().color(&BLACK);
+            for (i, &kind) in kinds.iter().enumerate() {
+                let x = 12 + 120 * i32::try_from(i).unwrap_or(0);
+                legend
+                    .draw(&Circle::new((x, 15), 5, kind_colour(kind).filled()))
+                    .map_err(|x| e(x.to_string()))?;
+                legend
+                    .draw(&Text::new(kind_label(kind), (x + 10, 7), style.clone()))
                     .map_err(|x| e(x.to_string()))?;
             }
             root.present().map_err(|x| e(x.to_string()))?;
