@@ -31,7 +31,19 @@ pub const SERIES_COLOURS: [RGBColor; 4] = [
     RGBColor(44, 160, 44),
 ];
 
-/// `error_vs_horizon.png`: `mse_H` against H on log–log axes, one line per stepper.
+/// What an `error_vs_horizon.png` metric is, for its y axis: the quantity and its unit.
+fn metric_axis(metric: &str) -> String {
+    match metric {
+        "mse" => "position MSE, summed over axes (length², log)".into(),
+        "vel_mse" => "velocity MSE, summed over axes ((length/time)², log)".into(),
+        "mae" => "position MAE, summed over axes (length, log)".into(),
+        other => format!("{other} (log)"),
+    }
+}
+
+/// `error_vs_horizon.png`: `mse_H` against H on log–log axes fitted to the horizons and values
+/// present, one line per stepper, the legend beside the plot (never over the data), the axes
+/// named with their units.
 ///
 /// `series`: (label, metrics object) pairs; horizons missing from a metrics object are skipped.
 pub fn error_vs_horizon(path: &Path, series: &[(&str, &Value)], metric: &str) -> Result<()> {
@@ -55,9 +67,16 @@ pub fn error_vs_horizon(path: &Path, series: &[(&str, &Value)], metric: &str) ->
     }
     let lo = all.iter().copied().fold(f64::INFINITY, f64::min) / 2.0;
     let hi = all.iter().copied().fold(0.0, f64::max) * 2.0;
-    let root = BitMapBackend::new(path, (800, 560)).into_drawing_area();
+    let (h_lo, h_hi) = points
+        .iter()
+        .flatten()
+        .fold((f64::INFINITY, 0.0f64), |(a, b), p| {
+            (a.min(p.0), b.max(p.0))
+        });
+    let root = BitMapBackend::new(path, (900, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
-    let mut chart = ChartBuilder::on(&root)
+    let (plot_area, legend_area) = root.split_horizontally(720);
+    let mut chart = ChartBuilder::on(&plot_area)
         .caption(
             format!("{metric} against rollout horizon"),
             ("sans-serif", 22),
@@ -65,35 +84,35 @@ pub fn error_vs_horizon(path: &Path, series: &[(&str, &Value)], metric: &str) ->
         .margin(12)
         .x_label_area_size(44)
         .y_label_area_size(80)
-        .build_cartesian_2d((0.8f64..130.0).log_scale(), (lo..hi).log_scale())
+        .build_cartesian_2d((h_lo / 1.25..h_hi * 1.25).log_scale(), (lo..hi).log_scale())
         .map_err(|x| e(x.to_string()))?;
     chart
         .configure_mesh()
-        .x_desc("predicted steps H")
-        .y_desc(metric)
+        .x_desc("predicted steps H (log)")
+        .y_desc(metric_axis(metric))
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .draw()
         .map_err(|x| e(x.to_string()))?;
+    let legend_style = ("sans-serif", 15).into_font().color(&BLACK);
     for (k, ((label, _), pts)) in series.iter().zip(&points).enumerate() {
         let colour = SERIES_COLOURS[k % SERIES_COLOURS.len()];
         chart
             .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))
-            .map_err(|x| e(x.to_string()))?
-            .label(*label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
-            });
+            .map_err(|x| e(x.to_string()))?;
         chart
             .draw_series(pts.iter().map(|&p| Circle::new(p, 4, colour.filled())))
             .map_err(|x| e(x.to_string()))?;
+        let y = 60 + 26 * i32::try_from(k).unwrap_or(0);
+        legend_area
+            .draw(&PathElement::new(
+                vec![(4, y), (28, y)],
+                colour.stroke_width(3),
+            ))
+            .map_err(|x| e(x.to_string()))?;
+        legend_area
+            .draw(&Text::new(*label, (34, y - 8), legend_style.clone()))
+            .map_err(|x| e(x.to_string()))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|x| e(x.to_string()))?;
     root.present().map_err(|x| e(x.to_string()))?;
     Ok(())
 }
@@ -147,9 +166,10 @@ pub fn loss_curves(
     let lo = values.iter().copied().fold(f64::INFINITY, f64::min) / 1.5;
     let hi = values.iter().copied().fold(0.0, f64::max) * 1.5;
     let last = smooth.iter().chain(&valid).map(|p| p.0).fold(1.0, f64::max);
-    let root = BitMapBackend::new(path, (800, 560)).into_drawing_area();
+    let root = BitMapBackend::new(path, (800, 590)).into_drawing_area();
     root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
-    let mut chart = ChartBuilder::on(&root)
+    let (plot_area, legend_area) = root.split_vertically(550);
+    let mut chart = ChartBuilder::on(&plot_area)
         .caption(figure.title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(44)
@@ -159,31 +179,36 @@ pub fn loss_curves(
     chart
         .configure_mesh()
         .x_desc("training step")
-        .y_desc("loss")
+        .y_desc("value, as the caption says (log)")
         .y_label_formatter(&|v| format!("{v:.1e}"))
         .draw()
         .map_err(|x| e(x.to_string()))?;
     let (a, b) = (SERIES_COLOURS[0], SERIES_COLOURS[2]);
     chart
         .draw_series(LineSeries::new(smooth, a.stroke_width(2)))
-        .map_err(|x| e(x.to_string()))?
-        .label(format!("{}, {window}-step mean", figure.train))
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], a.stroke_width(2)));
+        .map_err(|x| e(x.to_string()))?;
     chart
         .draw_series(LineSeries::new(valid.clone(), b.stroke_width(2)))
-        .map_err(|x| e(x.to_string()))?
-        .label(figure.check)
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], b.stroke_width(2)));
+        .map_err(|x| e(x.to_string()))?;
     chart
         .draw_series(valid.iter().map(|&p| Circle::new(p, 4, b.filled())))
         .map_err(|x| e(x.to_string()))?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|x| e(x.to_string()))?;
+    // The legend under the plot, never over the curves.
+    let style = ("sans-serif", 15).into_font().color(&BLACK);
+    for (x, colour, text) in [
+        (20, a, format!("{}, {window}-step mean", figure.train)),
+        (420, b, figure.check.to_string()),
+    ] {
+        legend_area
+            .draw(&PathElement::new(
+                vec![(x, 18), (x + 24, 18)],
+                colour.stroke_width(3),
+            ))
+            .map_err(|x| e(x.to_string()))?;
+        legend_area
+            .draw(&Text::new(text, (x + 30, 10), style.clone()))
+            .map_err(|x| e(x.to_string()))?;
+    }
     root.present().map_err(|x| e(x.to_string()))?;
     Ok(())
 }
