@@ -306,7 +306,8 @@ pub fn xy_plot(
 }
 
 /// Side-by-side images of square 2D fields (`n × n` values each, row-major, first index
-/// across), on one shared diverging colour scale (blue – white – red, symmetric about 0).
+/// across), on one shared diverging colour scale (blue – white – red, symmetric about 0) shown
+/// by a colour bar at the right with its limits.
 pub fn field_panels(path: &Path, caption: &str, panels: &[(&str, &[f64])], n: usize) -> Result<()> {
     register_font();
     let e = err(path);
@@ -320,13 +321,15 @@ pub fn field_panels(path: &Path, caption: &str, panels: &[(&str, &[f64])], n: us
         .fold(0.0f64, |m, v| m.max(v.abs()))
         .max(1e-12);
     let side = 300u32;
-    let width = side * panels.len() as u32 + 20;
+    let bar_width = 120u32;
+    let width = side * panels.len() as u32 + 20 + bar_width;
     let root = BitMapBackend::new(path, (width, side + 80)).into_drawing_area();
     root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
     let root = root
         .titled(caption, ("sans-serif", 20))
         .map_err(|x| e(x.to_string()))?;
-    let areas = root.split_evenly((1, panels.len()));
+    let (fields, bar) = root.split_horizontally(width - bar_width);
+    let areas = fields.split_evenly((1, panels.len()));
     let colour = |v: f64| {
         let t = (v / limit).clamp(-1.0, 1.0);
         let fade = |c: f64| (255.0 * (1.0 - t.abs()) + c * t.abs()) as u8;
@@ -350,6 +353,32 @@ pub fn field_panels(path: &Path, caption: &str, panels: &[(&str, &[f64])], n: us
             }))
             .map_err(|x| e(x.to_string()))?;
     }
+    // The colour bar: the scale from −limit (bottom) to +limit (top), its ends and 0 labelled.
+    let mut scale = ChartBuilder::on(&bar)
+        .margin_top(34)
+        .margin_bottom(10)
+        .margin_left(8)
+        .set_label_area_size(LabelAreaPosition::Right, 66)
+        .build_cartesian_2d(0.0..1.0, -limit..limit)
+        .map_err(|x| e(x.to_string()))?;
+    scale
+        .configure_mesh()
+        .disable_x_mesh()
+        .disable_y_mesh()
+        .disable_x_axis()
+        .y_labels(5)
+        .y_label_style(("sans-serif", 13))
+        .y_label_formatter(&|v| format!("{v:.1e}"))
+        .draw()
+        .map_err(|x| e(x.to_string()))?;
+    let steps = 100;
+    scale
+        .draw_series((0..steps).map(|k| {
+            let (a, b) = (k as f64 / steps as f64, (k + 1) as f64 / steps as f64);
+            let (lo, hi) = (-limit + 2.0 * limit * a, -limit + 2.0 * limit * b);
+            Rectangle::new([(0.0, lo), (1.0, hi)], colour((lo + hi) / 2.0).filled())
+        }))
+        .map_err(|x| e(x.to_string()))?;
     root.present().map_err(|x| e(x.to_string()))?;
     Ok(())
 }
