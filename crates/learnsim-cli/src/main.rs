@@ -168,12 +168,9 @@ fn main() -> Result<()> {
             }
         }
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "learnsim",
-                &mut std::io::stdout(),
-            );
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "learnsim", &mut script);
+            emit_raw(&String::from_utf8_lossy(&script));
         }
         Command::Rollout(args) => emit(&particle::rollout_command(&args)?),
         Command::Eval(args) => say_run(particle::eval_command(&args)?, &args.run)?,
