@@ -15,7 +15,6 @@ use learnsim_data::npz::write_npz;
 use learnsim_data::pickle::{ArrayValues, PyValue};
 use learnsim_data::write_bytes_atomically;
 use learnsim_train::Validate;
-use std::path::Path;
 
 /// The members of one split's archive, in the order written.
 #[derive(Debug, Default)]
@@ -106,31 +105,59 @@ pub fn member(index: usize, what: &str) -> String {
     format!("{index:05}/{what}")
 }
 
-/// What a case's `generate` gets: the resolved config, its tier and where the files go.
-#[derive(Debug)]
-pub struct GenerateSetup<C> {
-    /// The config as the run resolves it (`--quick`, `--tier`, `--config`).
-    pub config: C,
-    /// The tier's name.
-    pub tier: &'static str,
-    config_text: String,
-    out: std::path::PathBuf,
+/// What a case's data stage makes: one archive per split (in the order of the split names
+/// given to [`generate`]) and what they hold, for the summary line ("40 trajectories").
+#[derive(Debug, Default)]
+pub struct Archives {
+    /// One per split.
+    pub splits: Vec<Arrays>,
+    /// Count and noun.
+    pub what: String,
 }
 
-/// Resolves the config as `learnsim run` would and claims `OUT` (default `data/CASE`): a folder
-/// that already holds another config's data is refused rather than mixed or overwritten.
-/// Returns `None` when `OUT` already holds every split of this very config (the data are
-/// deterministic in it, so nothing is simulated again).
-pub fn setup<C: serde::de::DeserializeOwned + serde::Serialize + Validate>(
+/// One archive per set, one `INDEX/…` group per item written by `item(arrays, index, item)`;
+/// the summary counts the items as `noun`.
+pub fn per_item<S: AsRef<[T]>, T>(
+    sets: &[S],
+    noun: &str,
+    mut item: impl FnMut(&mut Arrays, usize, &T) -> Result<()>,
+) -> Result<Archives> {
+    let mut splits = Vec::with_capacity(sets.len());
+    let mut count = 0;
+    for set in sets {
+        let mut arrays = Arrays::new();
+        for (i, t) in set.as_ref().iter().enumerate() {
+            item(&mut arrays, i, t)?;
+        }
+        count += set.as_ref().len();
+        splits.push(arrays);
+    }
+    Ok(Archives {
+        splits,
+        what: format!("{count} {noun}"),
+    })
+}
+
+/// `learnsim generate` for a case whose data are archives: resolves the config as `learnsim
+/// run` would (`--quick`, `--tier`, `--config`, `--seed`), claims `OUT` (default `data/CASE`)
+/// — a folder that holds another config's data, or archives without the config that made them,
+/// is refused rather than mixed or overwritten — and, unless `OUT` already holds every split of
+/// this very config (the data are deterministic in it), runs `make` and writes each split's
+/// archive, then `config.toml` (last: a folder whose config is written holds every split).
+/// Returns the summary line.
+pub fn generate<C: serde::de::DeserializeOwned + serde::Serialize + Validate>(
     args: &GenerateArgs,
     name: &str,
     splits: &[&str],
     quick: impl FnOnce(&mut C),
     paper: impl FnOnce(&mut C),
-) -> Result<std::result::Result<GenerateSetup<C>, String>> {
+    make: impl FnOnce(&C) -> Result<Archives>,
+) -> Result<String> {
     let (config, tier, out) = generate_setup::<C>(args, name, quick, paper)?;
     let config_text = toml::to_string(&config)?;
     let recorded = out.join("config.toml");
+    let archive = |split: &str| out.join(format!("{split}.npz"));
+    let listed = format!("{}.npz", splits.join(".npz, "));
     if let Ok(existing) = std::fs::read_to_string(&recorded) {
         if existing != config_text {
             bail!(
@@ -139,48 +166,37 @@ pub fn setup<C: serde::de::DeserializeOwned + serde::Serialize + Validate>(
                 recorded.display()
             );
         }
-        if splits
-            .iter()
-            .all(|s| out.join(format!("{s}.npz")).is_file())
-        {
-            return Ok(Err(format!(
-                "{name} ({tier} tier): {} already holds this config's data ({}.npz)",
-                out.display(),
-                splits.join(".npz, ")
-            )));
+        if splits.iter().all(|s| archive(s).is_file()) {
+            return Ok(format!(
+                "{name} ({tier} tier): {} already holds this config's data ({listed})",
+                out.display()
+            ));
         }
-    } else if splits.iter().any(|s| out.join(format!("{s}.npz")).exists()) {
+    } else if splits.iter().any(|s| archive(s).exists()) {
         bail!(
             "{} holds .npz files but no config.toml that made them; choose another --out or remove them",
             out.display()
         );
     }
-    Ok(Ok(GenerateSetup {
-        config,
-        tier,
-        config_text,
-        out,
-    }))
-}
-
-impl<C> GenerateSetup<C> {
-    /// Writes each split's archive, then `config.toml` (last: a folder whose config is written
-    /// holds every split). Returns the summary line.
-    pub fn write(&self, name: &str, splits: Vec<(&str, Arrays)>, what: &str) -> Result<String> {
-        for (split, arrays) in &splits {
-            let path = self.out.join(format!("{split}.npz"));
-            let bytes = write_npz(&arrays.members)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            write_bytes_atomically(&path, &bytes)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
-        write_bytes_atomically(&self.out.join("config.toml"), self.config_text.as_bytes())?;
-        let names: Vec<&str> = splits.iter().map(|(s, _)| *s).collect();
-        Ok(format!(
-            "{name} ({} tier): {what} in {} ({}.npz, config.toml)",
-            self.tier,
-            Path::new(&self.out).display(),
-            names.join(".npz, ")
-        ))
+    let archives = make(&config)?;
+    if archives.splits.len() != splits.len() {
+        bail!(
+            "{name} made {} archives for {} splits",
+            archives.splits.len(),
+            splits.len()
+        );
     }
+    for (split, arrays) in splits.iter().zip(&archives.splits) {
+        let path = archive(split);
+        let bytes =
+            write_npz(&arrays.members).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        write_bytes_atomically(&path, &bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    write_bytes_atomically(&recorded, config_text.as_bytes())?;
+    Ok(format!(
+        "{name} ({tier} tier): {} in {} ({listed}, config.toml)",
+        archives.what,
+        out.display()
+    ))
 }

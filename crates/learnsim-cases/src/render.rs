@@ -131,19 +131,21 @@ pub fn gif(
 /// One `<DataArray>` in VTK's zlib-compressed inline binary format, as VTK and meshio write it:
 /// base64 of the UInt32 header [blocks = 1, block size, last block size, compressed size],
 /// then base64 of the deflated little-endian values.
-fn data_array(name: &str, vtk_type: &str, components: usize, bytes: &[u8]) -> String {
+fn data_array(name: &str, vtk_type: &str, components: usize, bytes: &[u8]) -> Result<String> {
     use base64::Engine;
     use std::io::Write as _;
     let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    // Writing into a Vec cannot fail.
-    let _ = zlib.write_all(bytes);
-    let compressed = zlib.finish().unwrap_or_default();
-    let size = |n: usize| u32::try_from(n).expect("a frame's array is under 4 GiB");
+    zlib.write_all(bytes)?;
+    let compressed = zlib.finish()?;
+    // The format's UInt32 header: a frame's array must stay under 4 GiB.
+    let size = |n: usize| {
+        u32::try_from(n).map_err(|_| anyhow!("a {name} array of {n} bytes is over VTK's 4 GiB"))
+    };
     let header: Vec<u8> = [
         1,
-        size(bytes.len()),
-        size(bytes.len()),
-        size(compressed.len()),
+        size(bytes.len())?,
+        size(bytes.len())?,
+        size(compressed.len())?,
     ]
     .iter()
     .flat_map(|v| v.to_le_bytes())
@@ -154,11 +156,11 @@ fn data_array(name: &str, vtk_type: &str, components: usize, bytes: &[u8]) -> St
     } else {
         format!(" Name=\"{name}\"")
     };
-    format!(
+    Ok(format!(
         "<DataArray type=\"{vtk_type}\"{name} NumberOfComponents=\"{components}\" format=\"binary\">{}{}</DataArray>\n",
         b64.encode(header),
         b64.encode(compressed)
-    )
+    ))
 }
 
 /// Little-endian bytes of `values`.
@@ -169,7 +171,12 @@ fn le_bytes<T: Copy, const B: usize>(values: &[T], to: impl Fn(T) -> [u8; B]) ->
 /// One frame as a VTK XML unstructured grid of vertices: positions (z = 0 in 2D), the particle
 /// type ids of the dataset's convention and, from the second frame on, the velocity Δx/dt as
 /// point data, all binary (Float32 as the data are; Int32 ids and cells).
-fn vtu(trajectory: &Trajectory, t: usize, metadata: &Metadata, convention_ids: &[i64]) -> String {
+fn vtu(
+    trajectory: &Trajectory,
+    t: usize,
+    metadata: &Metadata,
+    convention_ids: &[i64],
+) -> Result<String> {
     let d = trajectory.dim;
     let n = trajectory.n_particles;
     let frame = trajectory.frame(t);
@@ -188,7 +195,8 @@ fn vtu(trajectory: &Trajectory, t: usize, metadata: &Metadata, convention_ids: &
             velocity.push(((f64::from(x) - f64::from(x0)) / metadata.dt) as f32);
         }
     }
-    let count = i32::try_from(n).expect("a frame holds under 2^31 particles");
+    let count = i32::try_from(n)
+        .map_err(|_| anyhow!("{n} particles: VTK's Int32 cells hold under 2^31"))?;
     let connectivity: Vec<i32> = (0..count).collect();
     let offsets: Vec<i32> = (1..=count).collect();
     let ids: Vec<i32> = convention_ids
@@ -202,15 +210,15 @@ fn vtu(trajectory: &Trajectory, t: usize, metadata: &Metadata, convention_ids: &
     let _ = write!(
         s,
         "<?xml version=\"1.0\"?>\n<VTKFile type=\"UnstructuredGrid\" version=\"1.0\" byte_order=\"LittleEndian\" header_type=\"UInt32\" compressor=\"vtkZLibDataCompressor\">\n<UnstructuredGrid>\n<Piece NumberOfPoints=\"{n}\" NumberOfCells=\"{n}\">\n<Points>\n{}</Points>\n<Cells>\n{}{}{}</Cells>\n<PointData>\n{}{}</PointData>\n</Piece>\n</UnstructuredGrid>\n</VTKFile>\n",
-        data_array("", "Float32", 3, &f32s(&points)),
-        data_array("connectivity", "Int32", 1, &i32s(&connectivity)),
-        data_array("offsets", "Int32", 1, &i32s(&offsets)),
+        data_array("", "Float32", 3, &f32s(&points))?,
+        data_array("connectivity", "Int32", 1, &i32s(&connectivity))?,
+        data_array("offsets", "Int32", 1, &i32s(&offsets))?,
         // VTK_VERTEX = 1.
-        data_array("types", "UInt8", 1, &vec![1u8; n]),
-        data_array("particle_type", "Int32", 1, &i32s(&ids)),
-        data_array("velocity", "Float32", 3, &f32s(&velocity)),
+        data_array("types", "UInt8", 1, &vec![1u8; n])?,
+        data_array("particle_type", "Int32", 1, &i32s(&ids))?,
+        data_array("velocity", "Float32", 3, &f32s(&velocity))?,
     );
-    s
+    Ok(s)
 }
 
 /// Writes `dir/NAME_TTTT.vtu` for every frame and `dir/NAME.pvd` indexing them by time.
@@ -228,7 +236,7 @@ pub fn vtk(dir: &Path, name: &str, trajectory: &Trajectory, metadata: &Metadata)
         let file = format!("{name}_{t:04}.vtu");
         write_bytes_atomically(
             &dir.join(&file),
-            vtu(trajectory, t, metadata, &ids).as_bytes(),
+            vtu(trajectory, t, metadata, &ids)?.as_bytes(),
         )?;
         let _ = writeln!(
             pvd,

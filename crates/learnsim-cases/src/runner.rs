@@ -291,10 +291,20 @@ pub fn train_network<T>(
     };
     let trained = train(&checkpoint, &mut callback);
     progress.finish_and_clear();
+    recording_divergence(out, name, trained)
+}
+
+/// A training's result as the run's: a divergence of `network` is first recorded in `out`
+/// ([`record_divergence`]); any other error passes through.
+pub fn recording_divergence<T>(
+    out: &Path,
+    network: &str,
+    trained: Result<T, learnsim_train::TrainError>,
+) -> Result<T> {
     match trained {
         Err(learnsim_train::TrainError::Diverged { step, loss }) => Err(record_divergence(
             out,
-            name,
+            network,
             &Divergence::Training { step, loss },
         )),
         other => Ok(other?),

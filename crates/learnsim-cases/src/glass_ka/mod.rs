@@ -7,7 +7,7 @@
 use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::{all_pass, bar};
-use crate::data_file::{self, Arrays, member};
+use crate::data_file::{self, member};
 use crate::plots::{self, XySeries, xy_plot};
 use crate::request::RunArgs;
 use crate::runner::{Losses, Report, finish, loss_ends, setup_validated, train_network};
@@ -235,32 +235,33 @@ fn paper(config: &mut GlassTrainConfig) {
 /// baseline's features) and `tau_alpha` `[1]`, the relaxation time measured at the start.
 fn generate_file(args: &GenerateArgs) -> Result<String> {
     let splits = ["train", "test"];
-    let setup = match data_file::setup::<GlassTrainConfig>(args, NAME, &splits, quick, paper)? {
-        Ok(setup) => setup,
-        Err(already) => return Ok(already),
-    };
-    let data = generate(&setup.config, None)?;
-    let (train, test) = data.samples.split_at(setup.config.train_configurations);
-    let mut files = Vec::new();
-    for (split, set) in splits.into_iter().zip([train, test]) {
-        let mut arrays = Arrays::new();
-        arrays.series("tau_alpha", &[data.relaxation.tau_alpha]);
-        for (i, s) in set.iter().enumerate() {
-            arrays.points(member(i, "positions"), &s.positions);
-            arrays.ints(
-                member(i, "species"),
-                s.species.iter().map(|&x| i64::from(x)).collect(),
-            );
-            arrays.series(member(i, "box_length"), &[s.box_length]);
-            arrays.series(member(i, "propensity"), &s.propensity);
-            arrays.series(member(i, "potential_energy"), &s.potential_energy);
-            let neighbours = s.neighbours.iter().map(|&k| k as i64).collect();
-            arrays.ints(member(i, "neighbours"), neighbours);
-        }
-        files.push((split, arrays));
-    }
-    let count = data.samples.len();
-    setup.write(NAME, files, &format!("{count} configurations"))
+    data_file::generate(
+        args,
+        NAME,
+        &splits,
+        quick,
+        paper,
+        |config: &GlassTrainConfig| {
+            let data = generate(config, None)?;
+            let (train, test) = data.samples.split_at(config.train_configurations);
+            let mut archives =
+                data_file::per_item(&[train, test], "configurations", |arrays, i, s| {
+                    arrays.points(member(i, "positions"), &s.positions);
+                    let species = s.species.iter().map(|&x| i64::from(x)).collect();
+                    arrays.ints(member(i, "species"), species);
+                    arrays.series(member(i, "box_length"), &[s.box_length]);
+                    arrays.series(member(i, "propensity"), &s.propensity);
+                    arrays.series(member(i, "potential_energy"), &s.potential_energy);
+                    let neighbours = s.neighbours.iter().map(|&k| k as i64).collect();
+                    arrays.ints(member(i, "neighbours"), neighbours);
+                    Ok(())
+                })?;
+            for arrays in &mut archives.splits {
+                arrays.series("tau_alpha", &[data.relaxation.tau_alpha]);
+            }
+            Ok(archives)
+        },
+    )
 }
 
 /// `learnsim run glass-ka`.

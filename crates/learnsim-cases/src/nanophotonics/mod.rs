@@ -5,7 +5,7 @@
 use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::{all_pass, bar};
-use crate::data_file::{self, Arrays};
+use crate::data_file::{self, Archives, Arrays};
 use crate::plots::{self, XySeries, xy_plot};
 use crate::request::RunArgs;
 use crate::runner::{Losses, Report, finish, setup_validated, train_network};
@@ -68,29 +68,36 @@ fn paper(c: &mut ScatterTrainConfig) {
 /// `spectrum` `[S, W]`, σ_sca/πR²; `wavelengths_nm` `[W]`).
 fn generate_file(args: &GenerateArgs) -> Result<String> {
     let splits = ["train", "valid", "test"];
-    let setup = match data_file::setup::<ScatterTrainConfig>(args, NAME, &splits, quick, paper)? {
-        Ok(setup) => setup,
-        Err(already) => return Ok(already),
-    };
-    let config = &setup.config;
-    let counts = [
-        config.train_samples,
-        config.valid_samples,
-        config.test_samples,
-    ];
-    let mut files = Vec::new();
-    for ((name, split), count) in splits.into_iter().zip(SPLITS).zip(counts) {
-        let samples = solve(config, split, count)?;
-        let mut arrays = Arrays::new();
-        let thicknesses: Vec<Vec<f64>> = samples.iter().map(|s| s.thicknesses_nm.clone()).collect();
-        let spectra: Vec<Vec<f64>> = samples.iter().map(|s| s.spectrum.clone()).collect();
-        arrays.rows("thicknesses_nm", &thicknesses)?;
-        arrays.rows("spectrum", &spectra)?;
-        arrays.series("wavelengths_nm", &config.optics.grid());
-        files.push((name, arrays));
-    }
-    let count: usize = counts.iter().sum();
-    setup.write(NAME, files, &format!("{count} particles"))
+    data_file::generate(
+        args,
+        NAME,
+        &splits,
+        quick,
+        paper,
+        |config: &ScatterTrainConfig| {
+            let counts = [
+                config.train_samples,
+                config.valid_samples,
+                config.test_samples,
+            ];
+            let mut archives = Archives {
+                what: format!("{} particles", counts.iter().sum::<usize>()),
+                ..Archives::default()
+            };
+            for (split, count) in SPLITS.into_iter().zip(counts) {
+                let samples = solve(config, split, count)?;
+                let mut arrays = Arrays::new();
+                let thicknesses: Vec<Vec<f64>> =
+                    samples.iter().map(|s| s.thicknesses_nm.clone()).collect();
+                let spectra: Vec<Vec<f64>> = samples.iter().map(|s| s.spectrum.clone()).collect();
+                arrays.rows("thicknesses_nm", &thicknesses)?;
+                arrays.rows("spectrum", &spectra)?;
+                arrays.series("wavelengths_nm", &config.optics.grid());
+                archives.splits.push(arrays);
+            }
+            Ok(archives)
+        },
+    )
 }
 
 /// The run's splits, in the order of `generate_file`'s files.

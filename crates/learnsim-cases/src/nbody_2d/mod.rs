@@ -5,7 +5,7 @@
 use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::bar;
-use crate::data_file::{self, Arrays, member};
+use crate::data_file::{self, member};
 use crate::plots;
 use crate::request::RunArgs;
 use crate::runner::{
@@ -85,24 +85,23 @@ fn paper(config: &mut ObjectTrainConfig) {
 /// `INDEX/velocity` `[T, N, 2]`, `INDEX/frame_dt` `[1]`).
 fn generate_file(args: &GenerateArgs) -> Result<String> {
     let splits = ["train", "valid", "test", "general"];
-    let setup = match data_file::setup::<ObjectTrainConfig>(args, NAME, &splits, quick, paper)? {
-        Ok(setup) => setup,
-        Err(already) => return Ok(already),
-    };
-    let sets = generate(&setup.config, &NBodyConfig::default())?;
-    let count: usize = sets.iter().map(Vec::len).sum();
-    let mut files = Vec::new();
-    for (split, set) in splits.into_iter().zip(sets) {
-        let mut arrays = Arrays::new();
-        for (i, t) in set.iter().enumerate() {
-            arrays.series(member(i, "mass"), &t.mass);
-            arrays.frames(member(i, "position"), &t.position)?;
-            arrays.frames(member(i, "velocity"), &t.velocity)?;
-            arrays.series(member(i, "frame_dt"), &[t.frame_dt]);
-        }
-        files.push((split, arrays));
-    }
-    setup.write(NAME, files, &format!("{count} trajectories"))
+    data_file::generate(
+        args,
+        NAME,
+        &splits,
+        quick,
+        paper,
+        |config: &ObjectTrainConfig| {
+            let sets = generate(config, &NBodyConfig::default())?;
+            data_file::per_item(&sets, "trajectories", |arrays, i, t| {
+                arrays.series(member(i, "mass"), &t.mass);
+                arrays.frames(member(i, "position"), &t.position)?;
+                arrays.frames(member(i, "velocity"), &t.velocity)?;
+                arrays.series(member(i, "frame_dt"), &[t.frame_dt]);
+                Ok(())
+            })
+        },
+    )
 }
 
 /// `learnsim run nbody-2d`.

@@ -6,10 +6,12 @@
 use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::{all_pass, bar};
-use crate::data_file::{self, Arrays, member};
+use crate::data_file::{self, member};
 use crate::plots::{self, XySeries, xy_plot};
 use crate::request::RunArgs;
-use crate::runner::{Losses, Report, finish, note_resume, progress_bar, setup_validated};
+use crate::runner::{
+    Losses, Report, finish, note_resume, progress_bar, recording_divergence, setup_validated,
+};
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use learnsim_models::{default_inference_device, default_training_device};
@@ -86,26 +88,23 @@ fn generate_file(args: &GenerateArgs) -> Result<String> {
         "cartpole_valid",
         "cartpole_test",
     ];
-    let setup = match data_file::setup::<PendulumConfig>(args, NAME, &splits, quick, paper)? {
-        Ok(setup) => setup,
-        Err(already) => return Ok(already),
-    };
-    let config = &setup.config;
-    let (pendulum, cartpole) = plants(config);
-    let (a, b, c) = simulate(config, &pendulum, 0);
-    let (d, e, f) = simulate(config, &cartpole, CARTPOLE_SALT);
-    let mut files = Vec::new();
-    let mut count = 0;
-    for (split, set) in splits.into_iter().zip([a, b, c, d, e, f]) {
-        let mut arrays = Arrays::new();
-        for (i, episode) in set.iter().enumerate() {
-            arrays.rows(member(i, "states"), &episode.states)?;
-            arrays.series(member(i, "actions"), &episode.actions);
-        }
-        count += set.len();
-        files.push((split, arrays));
-    }
-    setup.write(NAME, files, &format!("{count} episodes"))
+    data_file::generate(
+        args,
+        NAME,
+        &splits,
+        quick,
+        paper,
+        |config: &PendulumConfig| {
+            let (pendulum, cartpole) = plants(config);
+            let (a, b, c) = simulate(config, &pendulum, 0);
+            let (d, e, f) = simulate(config, &cartpole, CARTPOLE_SALT);
+            data_file::per_item(&[a, b, c, d, e, f], "episodes", |arrays, i, episode| {
+                arrays.rows(member(i, "states"), &episode.states)?;
+                arrays.series(member(i, "actions"), &episode.actions);
+                Ok(())
+            })
+        },
+    )
 }
 
 /// The seed salt of the cart-pole's episodes (the pendulum's is 0).
@@ -154,27 +153,35 @@ pub fn run(args: &RunArgs) -> Result<String> {
     note_resume("pendulum", &checkpoints.join("pendulum"), config.steps);
     let (progress, mut callback) =
         progress_bar("train pendulum GNs, then MLP", config.total_steps());
-    let trained = train_models(
-        config,
-        &pendulum,
-        &train,
-        &valid,
-        &device,
-        Some(&checkpoints.join("pendulum")),
-        &mut callback,
+    let trained = recording_divergence(
+        &setup.out,
+        "pendulum",
+        train_models(
+            config,
+            &pendulum,
+            &train,
+            &valid,
+            &device,
+            Some(&checkpoints.join("pendulum")),
+            &mut callback,
+        ),
     )?;
     progress.finish_and_clear();
     note_resume("cartpole", &checkpoints.join("cartpole"), config.steps);
     let (progress, mut callback) =
         progress_bar("train cartpole GNs, then MLP", config.total_steps());
-    let cart_trained = train_models(
-        config,
-        &cartpole,
-        &cart_train,
-        &cart_valid,
-        &device,
-        Some(&checkpoints.join("cartpole")),
-        &mut callback,
+    let cart_trained = recording_divergence(
+        &setup.out,
+        "cartpole",
+        train_models(
+            config,
+            &cartpole,
+            &cart_train,
+            &cart_valid,
+            &device,
+            Some(&checkpoints.join("cartpole")),
+            &mut callback,
+        ),
     )?;
     progress.finish_and_clear();
     // Training seconds over every segment of the run (a rerun that resumes adds none).

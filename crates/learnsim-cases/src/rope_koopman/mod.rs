@@ -7,13 +7,13 @@
 use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::{all_pass, bar};
-use crate::data_file::{self, Arrays, member};
+use crate::data_file::{self, member};
 use crate::plots::{self, XySeries, xy_plot};
 use crate::request::RunArgs;
 use crate::runner::{Losses, Report, finish, setup_validated, train_network};
 use anyhow::Result;
 use learnsim_models::{default_inference_device, default_training_device};
-use learnsim_sim::rope::{RopeGroup, rope_groups};
+use learnsim_sim::rope::{RopeGroup, RopeRollout, rope_groups};
 use learnsim_sim::{Split, trajectory_seed};
 use learnsim_train::koopman::{
     BlockLinear, KoopmanConfig, StateScale, cko_rollout_mse, control_to_target,
@@ -79,30 +79,35 @@ fn paper(c: &mut KoopmanConfig) {
 /// `[1]`, its parameter group; `INDEX/stiffness` and `INDEX/gravity` `[1]`, the group's).
 fn generate_file(args: &GenerateArgs) -> Result<String> {
     let splits = ["train", "valid", "extrapolation"];
-    let setup = match data_file::setup::<KoopmanConfig>(args, NAME, &splits, quick, paper)? {
-        Ok(setup) => setup,
-        Err(already) => return Ok(already),
-    };
-    let [train, valid, extrapolation] = simulate(&setup.config);
-    let mut files = Vec::new();
-    let mut count = 0;
-    for (split, groups) in splits.into_iter().zip([train, valid, extrapolation]) {
-        let mut arrays = Arrays::new();
-        let rollouts = groups
-            .iter()
-            .enumerate()
-            .flat_map(|(g, group)| group.rollouts.iter().map(move |r| (g, r)));
-        for (i, (g, rollout)) in rollouts.enumerate() {
-            arrays.frames(member(i, "states"), &rollout.states)?;
-            arrays.series(member(i, "actions"), &rollout.actions);
-            arrays.ints(member(i, "group"), vec![g as i64]);
-            arrays.series(member(i, "stiffness"), &[rollout.params.stiffness]);
-            arrays.series(member(i, "gravity"), &[rollout.params.gravity]);
-            count += 1;
-        }
-        files.push((split, arrays));
-    }
-    setup.write(NAME, files, &format!("{count} rollouts"))
+    data_file::generate(
+        args,
+        NAME,
+        &splits,
+        quick,
+        paper,
+        |config: &KoopmanConfig| {
+            // Each split's rollouts in order, with the index of their parameter group.
+            let groups = simulate(config);
+            let sets: Vec<Vec<(usize, &RopeRollout)>> = groups
+                .iter()
+                .map(|split| {
+                    split
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(g, group)| group.rollouts.iter().map(move |r| (g, r)))
+                        .collect()
+                })
+                .collect();
+            data_file::per_item(&sets, "rollouts", |arrays, i, &(g, rollout)| {
+                arrays.frames(member(i, "states"), &rollout.states)?;
+                arrays.series(member(i, "actions"), &rollout.actions);
+                arrays.ints(member(i, "group"), vec![g as i64]);
+                arrays.series(member(i, "stiffness"), &[rollout.params.stiffness]);
+                arrays.series(member(i, "gravity"), &[rollout.params.gravity]);
+                Ok(())
+            })
+        },
+    )
 }
 
 /// The train and valid groups (5–9 balls) and the extrapolation groups (10–14), each group

@@ -6,7 +6,7 @@
 use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::{all_pass, bar};
-use crate::data_file::{self, Arrays, member};
+use crate::data_file::{self, member};
 use crate::plots;
 use crate::request::RunArgs;
 use crate::runner::{Losses, Report, finish, loss_ends, setup_validated, train_network};
@@ -175,23 +175,22 @@ fn paper(config: &mut SchNetTrainConfig) {
 /// `INDEX/forces` `[N, 3]` in Å and eV/Å, `INDEX/energy` `[1]` in eV, Stillinger–Weber's).
 fn generate_file(args: &GenerateArgs) -> Result<String> {
     let splits = ["train", "valid", "test"];
-    let setup = match data_file::setup::<SchNetTrainConfig>(args, NAME, &splits, quick, paper)? {
-        Ok(setup) => setup,
-        Err(already) => return Ok(already),
-    };
-    let sets = generate(&setup.config, &StillingerWeber::default())?;
-    let count: usize = sets.iter().map(Vec::len).sum();
-    let mut files = Vec::new();
-    for (split, set) in splits.into_iter().zip(sets) {
-        let mut arrays = Arrays::new();
-        for (i, c) in set.iter().enumerate() {
-            arrays.points(member(i, "positions"), &c.positions);
-            arrays.series(member(i, "energy"), &[c.energy]);
-            arrays.points(member(i, "forces"), &c.forces);
-        }
-        files.push((split, arrays));
-    }
-    setup.write(NAME, files, &format!("{count} configurations"))
+    data_file::generate(
+        args,
+        NAME,
+        &splits,
+        quick,
+        paper,
+        |config: &SchNetTrainConfig| {
+            let sets = generate(config, &StillingerWeber::default())?;
+            data_file::per_item(&sets, "configurations", |arrays, i, c| {
+                arrays.points(member(i, "positions"), &c.positions);
+                arrays.series(member(i, "energy"), &[c.energy]);
+                arrays.points(member(i, "forces"), &c.forces);
+                Ok(())
+            })
+        },
+    )
 }
 
 /// `learnsim run schnet-si`.

@@ -7,7 +7,7 @@
 use crate::GenerateArgs;
 use crate::bars::PassIf;
 use crate::bars::{all_pass, bar};
-use crate::data_file::{self, Arrays, member};
+use crate::data_file::{self, member};
 use crate::plots;
 use crate::request::RunArgs;
 use crate::runner::{
@@ -93,31 +93,30 @@ fn paper(config: &mut ObjectTrainConfig) {
 /// and `INDEX/velocity` `[T, N, 2]`, `INDEX/dt` `[1]`).
 fn generate_file(args: &GenerateArgs) -> Result<String> {
     let splits = ["train", "valid", "test", "general"];
-    let setup = match data_file::setup::<ObjectTrainConfig>(args, NAME, &splits, quick, paper)? {
-        Ok(setup) => setup,
-        Err(already) => return Ok(already),
-    };
-    let sets = generate(&setup.config, &ChainConfig::default())?;
-    let count: usize = sets.iter().map(Vec::len).sum();
-    let mut files = Vec::new();
-    for (split, set) in splits.into_iter().zip(sets) {
-        let mut arrays = Arrays::new();
-        for (i, t) in set.iter().enumerate() {
-            let chain = &t.initial;
-            arrays.ints(
-                member(i, "fixed"),
-                chain.fixed.iter().map(|&f| i64::from(f)).collect(),
-            );
-            arrays.series(member(i, "stiffness"), &chain.stiffness);
-            arrays.series(member(i, "rest_length"), &chain.rest_length);
-            arrays.series(member(i, "gravity"), &[chain.gravity]);
-            arrays.frames(member(i, "position"), &t.position)?;
-            arrays.frames(member(i, "velocity"), &t.velocity)?;
-            arrays.series(member(i, "dt"), &[t.dt]);
-        }
-        files.push((split, arrays));
-    }
-    setup.write(NAME, files, &format!("{count} chains"))
+    data_file::generate(
+        args,
+        NAME,
+        &splits,
+        quick,
+        paper,
+        |config: &ObjectTrainConfig| {
+            let sets = generate(config, &ChainConfig::default())?;
+            data_file::per_item(&sets, "chains", |arrays, i, t| {
+                let chain = &t.initial;
+                arrays.ints(
+                    member(i, "fixed"),
+                    chain.fixed.iter().map(|&f| i64::from(f)).collect(),
+                );
+                arrays.series(member(i, "stiffness"), &chain.stiffness);
+                arrays.series(member(i, "rest_length"), &chain.rest_length);
+                arrays.series(member(i, "gravity"), &[chain.gravity]);
+                arrays.frames(member(i, "position"), &t.position)?;
+                arrays.frames(member(i, "velocity"), &t.velocity)?;
+                arrays.series(member(i, "dt"), &[t.dt]);
+                Ok(())
+            })
+        },
+    )
 }
 
 /// `learnsim run spring-chain`.
