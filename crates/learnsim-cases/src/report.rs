@@ -138,7 +138,7 @@ fn render(report: &Value, baselines: &[&str], notes: &str, figures: &[(&str, &st
                 cell(&e["sinkhorn_s"]),
             );
         }
-    } else {
+    } else if t.is_object() {
         // Cases that do not roll out (SchNet, glass): their own timing keys, as they are.
         let _ = writeln!(
             s,
@@ -147,6 +147,9 @@ fn render(report: &Value, baselines: &[&str], notes: &str, figures: &[(&str, &st
         for (key, value) in t.as_object().into_iter().flatten() {
             let _ = writeln!(s, "| {key} | {} |", cell(value));
         }
+        s.push('\n');
+    } else {
+        // Nothing was timed (`learnsim score` reads rollouts made elsewhere).
         s.push('\n');
     }
     s.push_str("## Figures\n");

@@ -52,6 +52,10 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Score rollouts made by any code (DeepMind's or LagrangeBench's pickles, an .npz/.h5
+    /// array) under a particle case's protocol and bars: metrics.json, report.md, plot and a
+    /// leaderboard row.
+    Score(particle::ScoreArgs),
     /// Re-evaluate a finished run from its checkpoints: metrics.json, report.md, plots, renders,
     /// leaderboard row (particle runs, and the cases whose networks checkpoint).
     Eval(particle::EvalArgs),
@@ -173,6 +177,10 @@ fn main() -> Result<()> {
             emit_raw(&String::from_utf8_lossy(&script));
         }
         Command::Rollout(args) => emit(&particle::rollout_command(&args)?),
+        Command::Score(args) => {
+            let (summary, dir) = particle::score_command(&args)?;
+            say_run(summary, &dir)?;
+        }
         Command::Eval(args) => say_run(particle::eval_command(&args)?, &args.run)?,
         Command::Render(args) => say(particle::render_command(&args)?),
         Command::Leaderboard(args) => {

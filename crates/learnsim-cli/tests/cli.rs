@@ -1,5 +1,8 @@
 //! The `learnsim` binary end to end: generate, determinism per seed, cases, helpful errors.
 
+#[path = "cli/score.rs"]
+mod score;
+
 use learnsim_data::{load_dataset, read_metadata};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -938,6 +941,31 @@ fn quick_run_writes_metrics_with_the_documented_schema(dir: &Path) {
     // The rollout in DeepMind's pickle layout, for their renderer.
     let pickle = std::fs::read(out.join("rollout_0.pkl")).unwrap();
     assert!(pickle.starts_with(&[0x80, 3]) && pickle.ends_with(b"."));
+    // Scored by `learnsim score` it gives the run's own whole-rollout metrics to the bit: the
+    // window from frame 0 is the one the run's `_full` metrics come from (the quick test split
+    // holds this one trajectory).
+    let scored = learnsim(&[
+        "score",
+        "--data",
+        out.join("data").to_str().unwrap(),
+        "--rollouts",
+        out.join("rollout_0.pkl").to_str().unwrap(),
+        "--model",
+        "gns-from-pickle",
+        "--out",
+        dir.join("scored").to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        scored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&scored.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_slice(&scored.stdout).unwrap();
+    for key in ["mse_full", "mae_full", "ke_mse_full", "escaped_fraction"] {
+        assert_eq!(s["metrics"][key], m["metrics"][key], "{key}");
+    }
+    assert_eq!(s["rollouts"]["format"], "deepmind-pickle");
 
     // The report, figures and renders sit beside metrics.json.
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();

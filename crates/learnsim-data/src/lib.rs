@@ -13,6 +13,7 @@
 
 mod atomic;
 mod error;
+mod foreign_rollouts;
 pub mod formats;
 mod h5_split;
 mod metadata_file;
@@ -25,6 +26,7 @@ mod well_grid;
 
 pub use atomic::{write_atomically, write_bytes_atomically};
 pub use error::DataError;
+pub use foreign_rollouts::{ForeignRollout, RolloutFormat, read_foreign_rollouts};
 pub use formats::{
     DatasetFormat, GeoelementsLayout, Imported, LAGRANGEBENCH_PADDING_TYPE, export_dataset,
     export_dataset_with_progress, features_of, import_dataset,

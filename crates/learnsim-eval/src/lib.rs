@@ -17,7 +17,9 @@ pub use metrics::{
     HORIZONS, energy_drift, escaped_fraction, frame_kinetic_energy, frame_mae, frame_mse,
     mse_at_horizons, pearson,
 };
-pub use protocol::{Progress, Protocol, Scores, StepperFailed, score, score_all};
+pub use protocol::{
+    Progress, Protocol, Scores, StepperFailed, score, score_all, score_predictions,
+};
 pub use rollout::{
     FrameStepper, LearnedStepper, Rollout, RolloutBoundary, RolloutError, StageSeconds, rollout,
 };

@@ -43,6 +43,19 @@ impl Default for Protocol {
     }
 }
 
+impl Protocol {
+    /// The protocol with only the window from frame 0 (to the end of each trajectory): what
+    /// rollouts made elsewhere, which start from frame 0 only, can be scored on, and the
+    /// baselines beside them.
+    pub fn from_start(context: usize) -> Self {
+        Self {
+            context,
+            window_stride: usize::MAX,
+            ..Self::default()
+        }
+    }
+}
+
 /// Mean metrics of one stepper over a set of trajectories, with the time it took.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Scores {
@@ -142,12 +155,7 @@ pub fn score_all(
     protocol: &Protocol,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Vec<Scores>, StepperFailed> {
-    let period: Vec<Option<f64>> = metadata
-        .bounds
-        .iter()
-        .zip(&metadata.periodic_boundary_conditions)
-        .map(|([lo, hi], &p)| p.then_some(hi - lo))
-        .collect();
+    let scorer = WindowScorer::new(metadata, protocol);
     let context = steppers
         .iter()
         .map(|s| s.warmup())
@@ -159,20 +167,10 @@ pub fn score_all(
     };
     let total = truths.iter().map(|t| window_starts(t).len()).sum::<usize>() * steppers.len();
     let mut done = 0;
-    let sinkhorn = (!protocol.sinkhorn_horizons.is_empty())
-        .then(|| Sinkhorn::new(metadata.dim, &period, metadata.dx.powi(2)));
     let mut means: Vec<BTreeMap<String, Mean>> = steppers.iter().map(|_| BTreeMap::new()).collect();
     let mut scores: Vec<Scores> = steppers.iter().map(|_| Scores::default()).collect();
     for truth in truths {
-        let moving: Vec<usize> = (0..truth.n_particles)
-            .filter(|&i| !truth.kind[i].is_kinematic())
-            .collect();
-        let pick = |x: &Trajectory, t: usize| -> Vec<f32> {
-            moving
-                .iter()
-                .flat_map(|&i| x.frame(t)[i * x.dim..(i + 1) * x.dim].to_vec())
-                .collect()
-        };
+        let moving = moving_particles(truth);
         for start in window_starts(truth) {
             let end = if start == 0 {
                 truth.n_frames
@@ -202,86 +200,226 @@ pub fn score_all(
                         other => other,
                     },
                 })?;
-                let clock = Instant::now();
-                let mut sinkhorn_seconds = 0.0;
                 let scores = &mut scores[k];
                 scores.predicted_frames += end - start - context;
                 scores.seconds += r.seconds;
-                let mut add = |key: String, v: f64| means[k].entry(key).or_default().add(v);
-                let (p, q) = (&r.predicted, &window);
-                let frames = warmup..q.n_frames;
-                let mse: Vec<f64> = frames
-                    .clone()
-                    .map(|t| frame_mse(p.frame(t), q.frame(t), q.dim, &moving, &period))
-                    .collect();
-                let mae: Vec<f64> = frames
-                    .clone()
-                    .map(|t| frame_mae(p.frame(t), q.frame(t), q.dim, &moving, &period))
-                    .collect();
-                let ke = |x: &Trajectory, t: usize| {
-                    frame_kinetic_energy(
-                        x.frame(t - 1),
-                        x.frame(t),
-                        x.dim,
-                        &moving,
-                        &period,
-                        metadata.dt,
-                    )
-                };
-                let ke_err: Vec<f64> = frames.map(|t| (ke(p, t) - ke(q, t)).powi(2)).collect();
-                let mean_first = |v: &[f64], h: usize| v[..h].iter().sum::<f64>() / h as f64;
-                let n = mse.len();
-                for h in HORIZONS.into_iter().filter(|&h| h <= n) {
-                    add(format!("mse_{h}"), mean_first(&mse, h));
-                    add(format!("mae_{h}"), mean_first(&mae, h));
-                    add(format!("ke_mse_{h}"), mean_first(&ke_err, h));
-                }
-                if let Some(sinkhorn) = &sinkhorn {
-                    let clock = Instant::now();
-                    for &h in protocol.sinkhorn_horizons.iter().filter(|&&h| h <= n) {
-                        let t = warmup + h - 1;
-                        let (predicted, true_cloud) = (pick(p, t), pick(q, t));
-                        let own = *truth_self
-                            .entry(h)
-                            .or_insert_with(|| sinkhorn.self_term(&true_cloud));
-                        let s = sinkhorn.divergence_given(&predicted, &true_cloud, None, Some(own));
-                        add(format!("sinkhorn_{h}"), s);
-                    }
-                    sinkhorn_seconds = clock.elapsed().as_secs_f64();
-                }
-                if start == 0 {
-                    add("mse_full".into(), mean_first(&mse, n));
-                    add("mae_full".into(), mean_first(&mae, n));
-                    add("ke_mse_full".into(), mean_first(&ke_err, n));
-                    add(
-                        "escaped_fraction".into(),
-                        escaped_fraction(
-                            p,
-                            &metadata.bounds,
-                            &metadata.periodic_boundary_conditions,
-                            protocol.escape_slack,
-                        ),
-                    );
-                }
-                add("windows".into(), 1.0);
-                scores.sinkhorn_seconds += sinkhorn_seconds;
-                scores.metrics_seconds += clock.elapsed().as_secs_f64();
+                scorer.add(
+                    Window {
+                        predicted: &r.predicted,
+                        truth: &window,
+                        warmup,
+                        span: if start == 0 {
+                            Span::WholeTrajectory
+                        } else {
+                            Span::Part
+                        },
+                    },
+                    &moving,
+                    &mut truth_self,
+                    &mut means[k],
+                    scores,
+                );
                 done += 1;
                 progress(Progress { done, total });
             }
         }
     }
     for (scores, means) in scores.iter_mut().zip(means) {
-        scores.metrics = means
-            .into_iter()
-            .map(|(k, m)| {
-                if k == "windows" {
-                    (k, m.count as f64)
-                } else {
-                    (k, m.value())
-                }
-            })
-            .collect();
+        scores.metrics = averaged(means);
     }
     Ok(scores)
+}
+
+/// Scores predicted trajectories made elsewhere (another code's rollouts, read from its files)
+/// exactly as [`score_all`] scores a stepper's window from frame 0: `predicted[i]` is test
+/// trajectory `truths[i]` rolled out from its first `protocol.context` frames to its end, those
+/// frames included and equal to the truth's. Only that window exists for such rollouts, so the
+/// windowed metrics (`mse_20` …) come from frame 0 alone; score the baselines with
+/// [`Protocol::from_start`] to compare like with like.
+///
+/// # Shapes
+/// `predicted[i]` has the frames, particles and dimension of `truths[i]`.
+pub fn score_predictions(
+    predicted: &[Trajectory],
+    truths: &[Trajectory],
+    metadata: &Metadata,
+    protocol: &Protocol,
+) -> Scores {
+    assert_eq!(
+        predicted.len(),
+        truths.len(),
+        "one prediction per trajectory"
+    );
+    let scorer = WindowScorer::new(metadata, protocol);
+    let mut means = BTreeMap::new();
+    let mut scores = Scores::default();
+    for (p, truth) in predicted.iter().zip(truths) {
+        assert!(
+            p.n_frames == truth.n_frames
+                && p.n_particles == truth.n_particles
+                && p.dim == truth.dim,
+            "a prediction shaped like its trajectory"
+        );
+        if truth.n_frames <= protocol.context {
+            continue;
+        }
+        scores.predicted_frames += truth.n_frames - protocol.context;
+        scorer.add(
+            Window {
+                predicted: p,
+                truth,
+                warmup: protocol.context,
+                span: Span::WholeTrajectory,
+            },
+            &moving_particles(truth),
+            &mut BTreeMap::new(),
+            &mut means,
+            &mut scores,
+        );
+    }
+    scores.metrics = averaged(means);
+    scores
+}
+
+fn averaged(means: BTreeMap<String, Mean>) -> BTreeMap<String, f64> {
+    means
+        .into_iter()
+        .map(|(k, m)| {
+            if k == "windows" {
+                (k, m.count as f64)
+            } else {
+                (k, m.value())
+            }
+        })
+        .collect()
+}
+
+/// The particles every metric reads: all but the kinematic ones.
+fn moving_particles(truth: &Trajectory) -> Vec<usize> {
+    (0..truth.n_particles)
+        .filter(|&i| !truth.kind[i].is_kinematic())
+        .collect()
+}
+
+/// Whether a window runs from frame 0 to the end (and so also gives the `_full` metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Span {
+    WholeTrajectory,
+    Part,
+}
+
+/// One rolled-out window and its ground truth.
+struct Window<'a> {
+    /// `[T, N, D]`, the first `warmup` frames copied from `truth`.
+    predicted: &'a Trajectory,
+    truth: &'a Trajectory,
+    warmup: usize,
+    span: Span,
+}
+
+/// The metrics of one window, added to a stepper's running means.
+struct WindowScorer<'a> {
+    metadata: &'a Metadata,
+    protocol: &'a Protocol,
+    period: Vec<Option<f64>>,
+    sinkhorn: Option<Sinkhorn>,
+}
+
+impl<'a> WindowScorer<'a> {
+    fn new(metadata: &'a Metadata, protocol: &'a Protocol) -> Self {
+        let period: Vec<Option<f64>> = metadata
+            .bounds
+            .iter()
+            .zip(&metadata.periodic_boundary_conditions)
+            .map(|([lo, hi], &p)| p.then_some(hi - lo))
+            .collect();
+        let sinkhorn = (!protocol.sinkhorn_horizons.is_empty())
+            .then(|| Sinkhorn::new(metadata.dim, &period, metadata.dx.powi(2)));
+        Self {
+            metadata,
+            protocol,
+            period,
+            sinkhorn,
+        }
+    }
+
+    /// Adds `window`'s metrics to `means` and the time they took to `scores`; `truth_self`
+    /// holds the truth's Sinkhorn self terms by horizon, shared by the steppers of a window.
+    fn add(
+        &self,
+        window: Window,
+        moving: &[usize],
+        truth_self: &mut BTreeMap<usize, f64>,
+        means: &mut BTreeMap<String, Mean>,
+        scores: &mut Scores,
+    ) {
+        let clock = Instant::now();
+        let mut sinkhorn_seconds = 0.0;
+        let mut add = |key: String, v: f64| means.entry(key).or_default().add(v);
+        let (p, q, warmup) = (window.predicted, window.truth, window.warmup);
+        let period = &self.period;
+        let pick = |x: &Trajectory, t: usize| -> Vec<f32> {
+            moving
+                .iter()
+                .flat_map(|&i| x.frame(t)[i * x.dim..(i + 1) * x.dim].to_vec())
+                .collect()
+        };
+        let frames = warmup..q.n_frames;
+        let mse: Vec<f64> = frames
+            .clone()
+            .map(|t| frame_mse(p.frame(t), q.frame(t), q.dim, moving, period))
+            .collect();
+        let mae: Vec<f64> = frames
+            .clone()
+            .map(|t| frame_mae(p.frame(t), q.frame(t), q.dim, moving, period))
+            .collect();
+        let ke = |x: &Trajectory, t: usize| {
+            frame_kinetic_energy(
+                x.frame(t - 1),
+                x.frame(t),
+                x.dim,
+                moving,
+                period,
+                self.metadata.dt,
+            )
+        };
+        let ke_err: Vec<f64> = frames.map(|t| (ke(p, t) - ke(q, t)).powi(2)).collect();
+        let mean_first = |v: &[f64], h: usize| v[..h].iter().sum::<f64>() / h as f64;
+        let n = mse.len();
+        for h in HORIZONS.into_iter().filter(|&h| h <= n) {
+            add(format!("mse_{h}"), mean_first(&mse, h));
+            add(format!("mae_{h}"), mean_first(&mae, h));
+            add(format!("ke_mse_{h}"), mean_first(&ke_err, h));
+        }
+        if let Some(sinkhorn) = &self.sinkhorn {
+            let clock = Instant::now();
+            for &h in self.protocol.sinkhorn_horizons.iter().filter(|&&h| h <= n) {
+                let t = warmup + h - 1;
+                let (predicted, true_cloud) = (pick(p, t), pick(q, t));
+                let own = *truth_self
+                    .entry(h)
+                    .or_insert_with(|| sinkhorn.self_term(&true_cloud));
+                let s = sinkhorn.divergence_given(&predicted, &true_cloud, None, Some(own));
+                add(format!("sinkhorn_{h}"), s);
+            }
+            sinkhorn_seconds = clock.elapsed().as_secs_f64();
+        }
+        if window.span == Span::WholeTrajectory {
+            add("mse_full".into(), mean_first(&mse, n));
+            add("mae_full".into(), mean_first(&mae, n));
+            add("ke_mse_full".into(), mean_first(&ke_err, n));
+            add(
+                "escaped_fraction".into(),
+                escaped_fraction(
+                    p,
+                    &self.metadata.bounds,
+                    &self.metadata.periodic_boundary_conditions,
+                    self.protocol.escape_slack,
+                ),
+            );
+        }
+        add("windows".into(), 1.0);
+        scores.sinkhorn_seconds += sinkhorn_seconds;
+        scores.metrics_seconds += clock.elapsed().as_secs_f64();
+    }
 }

@@ -1,7 +1,9 @@
 //! Metrics and the evaluation protocol on inputs whose answers are known in closed form.
 
 use learnsim_core::{Metadata, ParticleKind, Trajectory, TypeConvention};
-use learnsim_eval::{ConstantVelocity, Persistence, Protocol, score, sinkhorn_divergence};
+use learnsim_eval::{
+    ConstantVelocity, Persistence, Protocol, score, score_predictions, sinkhorn_divergence,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -157,6 +159,40 @@ fn windows_and_horizon_metrics_match_hand_computation() {
         "{}",
         m["sinkhorn_1"]
     );
+}
+
+#[test]
+fn predictions_made_elsewhere_score_as_the_same_stepper_from_frame_0() {
+    let truth = uniform_motion();
+    let protocol = Protocol::from_start(6);
+    let metadata = metadata();
+    let by_stepper = score(
+        &mut Persistence,
+        std::slice::from_ref(&truth),
+        &metadata,
+        &protocol,
+    )
+    .unwrap();
+    // Persistence written out by hand: frames 0..6 true, then frame 5 repeated; the wall
+    // particle (kinematic) follows its true motion, as every rollout's does.
+    let per_frame = truth.n_particles * truth.dim;
+    let mut position = truth.position[..6 * per_frame].to_vec();
+    for _ in 6..truth.n_frames {
+        position.extend_from_within(5 * per_frame..6 * per_frame);
+    }
+    let made = Trajectory::new(2, truth.n_frames, position, truth.kind.clone()).unwrap();
+    let by_file = score_predictions(
+        std::slice::from_ref(&made),
+        std::slice::from_ref(&truth),
+        &metadata,
+        &protocol,
+    );
+    // Only the window from frame 0: one window, 44 predicted frames, and the same values to
+    // the bit (the same frames through the same metric code).
+    assert_eq!(by_stepper.metrics["windows"], 1.0);
+    assert_eq!(by_file.predicted_frames, 44);
+    assert_eq!(by_file.metrics, by_stepper.metrics);
+    assert!(by_file.metrics.contains_key("mse_full") && by_file.metrics["mse_20"] > 0.0);
 }
 
 #[test]

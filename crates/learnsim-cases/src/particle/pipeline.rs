@@ -136,6 +136,44 @@ impl ParticleBars {
     }
 }
 
+/// A particle case's bars on a model's metrics and the baselines' (metrics.json's `metrics`
+/// and `baselines`), scored under the same protocol: `mse_20` against the better of constant
+/// velocity and ballistic, the escaped share, `mse_1` against the best one-step baseline.
+pub(super) fn particle_bars(
+    case: learnsim_sim::Case,
+    metrics: &Value,
+    baselines: &Value,
+) -> Vec<crate::bars::Bar> {
+    let best = |names: &[&str], metric: &str| {
+        names
+            .iter()
+            .filter_map(|b| baselines[b][metric].as_f64())
+            .fold(f64::INFINITY, f64::min)
+    };
+    let value = |name: &str| metrics[name].as_f64().unwrap_or(f64::NAN);
+    let thresholds = ParticleBars::of(case);
+    vec![
+        bar(
+            "mse_20 / best baseline mse_20",
+            value("mse_20") / best(&["constant_velocity", "ballistic"], "mse_20"),
+            thresholds.mse_20_ratio,
+            PassIf::AtMost,
+        ),
+        bar(
+            "escaped_fraction",
+            value("escaped_fraction"),
+            thresholds.escaped,
+            PassIf::AtMost,
+        ),
+        bar(
+            "mse_1 / best baseline mse_1",
+            value("mse_1") / best(&["persistence", "constant_velocity", "ballistic"], "mse_1"),
+            0.1,
+            PassIf::AtMost,
+        ),
+    ]
+}
+
 /// A rollout that blew up (a non-finite position: only the learned model can produce one) is
 /// recorded as a diverged run; any other error passes through.
 fn rollout_divergence(out: &Path, e: anyhow::Error) -> anyhow::Error {
@@ -219,18 +257,6 @@ pub fn finish(
     case.simulate(gt_tier, 12345, frames, &|| {})?;
     let gt_fps = frames as f64 / gt_start.elapsed().as_secs_f64();
 
-    let better_baseline = ["constant_velocity", "ballistic"]
-        .iter()
-        .filter_map(|b| baselines[b]["mse_20"].as_f64())
-        .fold(f64::INFINITY, f64::min);
-    let best_one_step = ["persistence", "constant_velocity", "ballistic"]
-        .iter()
-        .filter_map(|b| baselines[b]["mse_1"].as_f64())
-        .fold(f64::INFINITY, f64::min);
-    let mse20 = metrics["mse_20"].as_f64().unwrap_or(f64::NAN);
-    let mse1 = metrics["mse_1"].as_f64().unwrap_or(f64::NAN);
-    let escaped = metrics["escaped_fraction"].as_f64().unwrap_or(f64::NAN);
-    let thresholds = ParticleBars::of(case);
     // The bars judge the model's own rollout; the same rollout with positions clamped to the
     // box (as the solver and the ballistic baseline clamp) is reported beside them.
     let clamped = evaluate_clamped(trainer, dataset, 2).map_err(|e| rollout_divergence(out, e))?;
@@ -245,26 +271,7 @@ pub fn finish(
     let impacts = trainer.window_share(&dataset.splits[0], learnsim_train::WindowCriterion::Impact);
     metrics["impact_window_share"] = json!(impacts.uniform);
     metrics["impact_window_share_drawn"] = json!(impacts.weighted);
-    let bars = vec![
-        bar(
-            "mse_20 / best baseline mse_20",
-            mse20 / better_baseline,
-            thresholds.mse_20_ratio,
-            PassIf::AtMost,
-        ),
-        bar(
-            "escaped_fraction",
-            escaped,
-            thresholds.escaped,
-            PassIf::AtMost,
-        ),
-        bar(
-            "mse_1 / best baseline mse_1",
-            mse1 / best_one_step,
-            0.1,
-            PassIf::AtMost,
-        ),
-    ];
+    let bars = particle_bars(case, &metrics, &baselines);
     // A run killed mid-training is scored as it stands, but never passes.
     let finished = trainer.state.step >= trainer.config.steps;
     let state = if finished {
@@ -329,8 +336,11 @@ pub fn finish(
         run_folder::set_state(out, RunState::Finished)?;
     }
     Ok(format!(
-        "{}: mse_20 {mse20:.3e} (best baseline {better_baseline:.3e}), valid loss {first_loss:.3} -> {last_loss:.4}, pass = {pass}; wrote {} and report.md; recorded in {}",
+        "{}: mse_20 {:.3e} ({} {:.3}), valid loss {first_loss:.3} -> {last_loss:.4}, pass = {pass}; wrote {} and report.md; recorded in {}",
         case.name(),
+        report["metrics"]["mse_20"].as_f64().unwrap_or(f64::NAN),
+        bars[0].name,
+        bars[0].value,
         path.display(),
         db.display()
     ))

@@ -123,7 +123,15 @@ impl Pickle {
                         .collect::<Result<_, _>>()?,
                 ),
             )),
-            Node::Reduce(callable, args) => self.numpy_scalar(*callable, *args),
+            Node::Reduce(callable, args) => match self.node(*callable) {
+                Node::Global(m, n) if n == "_frombuffer" && is_numeric(m) => {
+                    self.buffer_array(*args)
+                }
+                Node::Global(m, n) if m == "jax._src.array" && n == "_reconstruct_array" => {
+                    self.jax_array(*args, depth)
+                }
+                _ => self.numpy_scalar(*callable, *args),
+            },
             other => Err(format!("expected a numpy array, found {}", describe(other))),
         }
     }
@@ -137,7 +145,68 @@ impl Pickle {
         let Node::Reduce(callable, _) = self.node(object) else {
             return Err("expected numpy's _reconstruct(...)".into());
         };
-        self.expect_multiarray(*callable, "_reconstruct")?;
+        self.array_from_state(*callable, state, depth)
+    }
+
+    /// A JAX array: `jax._src.array._reconstruct_array(fun, args, arr_state, aval_state)`,
+    /// where `(fun, args, arr_state)` is the numpy array's own `__reduce__()` (what
+    /// LagrangeBench's pickled rollouts hold when they pickle `jnp` arrays).
+    fn jax_array(&self, args: usize, depth: usize) -> Result<NdArray, String> {
+        let Node::Tuple(args) = self.node(args) else {
+            return Err("jax _reconstruct_array arguments are not a tuple".into());
+        };
+        let [fun, _, arr_state, _] = args[..] else {
+            return Err(format!(
+                "jax _reconstruct_array has {} arguments, expected 4",
+                args.len()
+            ));
+        };
+        self.array_from_state(fun, arr_state, depth)
+    }
+
+    /// numpy's protocol-5 form, `_frombuffer(buffer, dtype, shape, order)`.
+    fn buffer_array(&self, args: usize) -> Result<NdArray, String> {
+        let Node::Tuple(args) = self.node(args) else {
+            return Err("numpy _frombuffer arguments are not a tuple".into());
+        };
+        let [buffer, dtype, shape, order] = args[..] else {
+            return Err(format!(
+                "numpy _frombuffer has {} arguments, expected 4",
+                args.len()
+            ));
+        };
+        let shape = self.shape(shape)?;
+        if matches!(self.node(order), Node::Str(o) if o == "F") && shape.len() > 1 {
+            return Err("Fortran-ordered arrays are not supported".into());
+        }
+        let dtype = self.dtype(dtype)?;
+        let Node::Bytes(raw) = self.node(buffer) else {
+            return Err("numpy _frombuffer data is not a buffer".into());
+        };
+        let data = dtype.decode(raw, checked_product(&shape)?)?;
+        Ok(NdArray { shape, data })
+    }
+
+    fn shape(&self, id: usize) -> Result<Vec<usize>, String> {
+        let Node::Tuple(dims) = self.node(id) else {
+            return Err("ndarray shape is not a tuple".into());
+        };
+        dims.iter()
+            .map(|&d| match self.node(d) {
+                Node::Int(v) if *v >= 0 => Ok(*v as usize),
+                other => Err(format!("bad dimension {}", describe(other))),
+            })
+            .collect()
+    }
+
+    /// `callable` must be numpy's `_reconstruct`; `state` is what `__setstate__` receives.
+    fn array_from_state(
+        &self,
+        callable: usize,
+        state: usize,
+        depth: usize,
+    ) -> Result<NdArray, String> {
+        self.expect_multiarray(callable, "_reconstruct")?;
         let Node::Tuple(state) = self.node(state) else {
             return Err("ndarray state is not a tuple".into());
         };
@@ -147,16 +216,7 @@ impl Pickle {
                 state.len()
             ));
         };
-        let Node::Tuple(dims) = self.node(shape) else {
-            return Err("ndarray shape is not a tuple".into());
-        };
-        let shape: Vec<usize> = dims
-            .iter()
-            .map(|&d| match self.node(d) {
-                Node::Int(v) if *v >= 0 => Ok(*v as usize),
-                other => Err(format!("bad dimension {}", describe(other))),
-            })
-            .collect::<Result<_, _>>()?;
+        let shape = self.shape(shape)?;
         let count = checked_product(&shape)?;
         if matches!(self.node(fortran), Node::Bool(true)) && shape.len() > 1 {
             return Err("Fortran-ordered arrays are not supported".into());
@@ -256,6 +316,11 @@ impl Pickle {
         });
         Dtype::from_code(&code, big_endian)
     }
+}
+
+/// numpy's `numeric` module, under numpy 1.x's and 2.x's names.
+fn is_numeric(module: &str) -> bool {
+    module == "numpy.core.numeric" || module == "numpy._core.numeric"
 }
 
 /// A numpy array's shape and values.

@@ -215,7 +215,9 @@ impl Parser<'_> {
                 let b = self.len_prefixed(1)?;
                 self.push(Node::Bytes(b));
             }
-            0x8e => {
+            // BYTES8, and protocol 5's BYTEARRAY8 (an in-band `PickleBuffer`: what numpy's
+            // arrays travel in under protocol 5).
+            0x8e | 0x96 => {
                 let b = self.len_prefixed(8)?;
                 self.push(Node::Bytes(b));
             }
