@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
 # Runs learnsim's test suite. Installs what the tests need first: a Python venv in .venv with
 # h5py, numpy, the `tfrecord` package (with protobuf) and meshio: the interoperability tests
-# check our HDF5, TFRecord, NPZ, pickle and VTK files against the field's own Python readers.
+# check our HDF5, TFRecord, NPZ, pickle and VTK files against the field's own Python readers;
+# maturin and pytest: the Python package (crates/learnsim-py) is built into the venv and
+# tested with pytest after the Rust tests, reusing their build of its dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! .venv/bin/python -c "import h5py, numpy, tfrecord, google.protobuf, meshio" 2>/dev/null; then
-  echo "scripts/test.sh: installing h5py, numpy, tfrecord, protobuf and meshio into .venv" >&2
+if ! .venv/bin/python -c "import h5py, numpy, tfrecord, google.protobuf, meshio, pytest" 2>/dev/null \
+  || [ ! -x .venv/bin/maturin ]; then
+  echo "scripts/test.sh: installing h5py, numpy, tfrecord, protobuf, meshio, maturin and pytest into .venv" >&2
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check h5py numpy tfrecord protobuf meshio
+  .venv/bin/pip install --quiet --disable-pip-version-check h5py numpy tfrecord protobuf meshio \
+    "maturin>=1.8,<2" pytest
 fi
 export LEARNSIM_PYTHON="$PWD/.venv/bin/python"
 
 cargo test --workspace --all-targets
+
+# The Python package: `maturin develop` builds it in cargo's dev profile, the one the tests
+# above built its dependencies in, so only pyo3 and the package itself compile here.
+(cd crates/learnsim-py && VIRTUAL_ENV="$PWD/../../.venv" ../../.venv/bin/maturin develop --quiet)
+.venv/bin/python -m pytest -q crates/learnsim-py/tests

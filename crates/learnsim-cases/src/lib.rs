@@ -17,6 +17,7 @@
 
 pub mod bars;
 pub mod configs;
+pub mod convert;
 pub mod data_file;
 pub mod leaderboard;
 pub mod particle;

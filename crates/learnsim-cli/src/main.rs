@@ -2,7 +2,6 @@
 //! leaderboard.
 
 mod bench;
-mod convert;
 mod gns_kernel;
 mod sinkhorn_bench;
 
@@ -33,7 +32,7 @@ enum Command {
     Cases,
     /// Convert a dataset between learnsim, DeepMind (TFRecord), geoelements (NPZ) and
     /// LagrangeBench (HDF5).
-    Convert(convert::ConvertArgs),
+    Convert(learnsim_cases::convert::ConvertArgs),
     /// Train a GNS on a dataset; resumes from RUN/checkpoint if present.
     Train(particle::TrainArgs),
     /// Roll a trained GNS and the baselines out over a split; prints metrics as JSON.
@@ -161,7 +160,7 @@ fn main() -> Result<()> {
     };
     match cli.command {
         Command::Generate(args) => say(learnsim_cases::generate(&args)?),
-        Command::Convert(args) => say(convert::convert(&args)?),
+        Command::Convert(args) => say(learnsim_cases::convert::convert(&args)?),
         Command::Train(args) => say(particle::train_command(&args)?),
         Command::Run { args, strict } => {
             let dir = args.out_dir(&args.case);

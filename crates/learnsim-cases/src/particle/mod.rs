@@ -11,7 +11,7 @@ mod train;
 pub use evaluate::{Evaluation, RolloutArgs, evaluate, rollout_command};
 pub use finished::{EvalArgs, RenderArgs, RenderFormat, eval_command, render_command, render_run};
 pub use pipeline::{finish, leaderboard_of};
-pub use score::{DEFAULT_CONTEXT, ScoreArgs, score_command};
+pub use score::{DEFAULT_CONTEXT, Prepared, ScoreArgs, judge, prepare, score_command};
 pub use train::{TrainArgs, read_config, train, train_command};
 
 use crate::request::RunArgs;

@@ -268,40 +268,59 @@ fn aligned(
         .map_err(|e| anyhow::anyhow!("{source}: {e}"))
 }
 
-/// `learnsim score`: scores the rollouts and writes metrics.json, report.md,
-/// error_vs_horizon.png and a leaderboard row; returns a one-line summary and the folder.
-pub fn score_command(args: &ScoreArgs) -> Result<(String, PathBuf)> {
-    let dataset = load_dataset(&args.data)?;
+/// Rollouts checked against their dataset, ready to be scored.
+#[derive(Debug)]
+pub struct Prepared<'a> {
+    case: learnsim_sim::Case,
+    split: usize,
+    truths: &'a [Trajectory],
+    metadata: &'a Metadata,
+    /// Each rollout as a trajectory from frame 0 (context frames and kinematic particles the
+    /// truth's).
+    predicted: Vec<Trajectory>,
+    context: usize,
+    format: RolloutFormat,
+    /// Set when the first scored frame is the truth itself in every rollout.
+    warning: Option<String>,
+}
+
+/// Checks `rollouts` against split `split` of `dataset` and the case whose bars judge them
+/// (`case`, else the dataset's): their number, every shape, type and ground-truth frame, and
+/// the context (`context`, else the files', else [`DEFAULT_CONTEXT`]).
+pub fn prepare<'a>(
+    dataset: &'a learnsim_data::Dataset,
+    split: &str,
+    rollouts: &[ForeignRollout],
+    case: Option<&str>,
+    context: Option<usize>,
+) -> Result<Prepared<'a>> {
     let metadata = &dataset.metadata;
-    let case_name = args.case.clone().unwrap_or_else(|| metadata.case.clone());
-    let case = find_particle(&case_name).with_context(|| {
+    let case_name = case.unwrap_or(&metadata.case);
+    let case = find_particle(case_name).with_context(|| {
         format!(
-            "{} holds a `{}` dataset; name the case whose bars judge it with --case",
-            args.data.display(),
+            "the dataset is a `{}` dataset; name the particle case whose bars judge it (--case)",
             metadata.case
         )
     })?;
-    let split = learnsim_data::SPLITS
+    let index = learnsim_data::SPLITS
         .iter()
-        .position(|s| *s == args.split)
-        .context("--split must be train, valid or test")?;
-    let truths = &dataset.splits[split];
-    let rollouts = read_foreign_rollouts(&args.rollouts)?;
+        .position(|s| *s == split)
+        .with_context(|| format!("split `{split}`: allowed train, valid or test"))?;
+    let truths = &dataset.splits[index];
+    let source = rollouts
+        .first()
+        .map_or_else(|| "the rollouts".to_string(), |r| r.source.clone());
     if rollouts.len() != truths.len() {
         bail!(
-            "{} holds {} rollouts; the {} split of {} has {} trajectories: give one rollout per trajectory, in the split's order",
-            args.rollouts.display(),
+            "{source}: {} rollouts given; the {split} split has {} trajectories: give one rollout per trajectory, in the split's order",
             rollouts.len(),
-            args.split,
-            args.data.display(),
             truths.len()
         );
     }
-    let context = context_of(&rollouts, args.context)?;
+    let context = context_of(rollouts, context)?;
     if let Some(short) = truths.iter().position(|t| t.n_frames <= context) {
         bail!(
-            "{} trajectory {short:05} has {} frames: nothing follows its {context} input frames",
-            args.split,
+            "{split} trajectory {short:05} has {} frames: nothing follows its {context} input frames",
             truths[short].n_frames
         );
     }
@@ -309,49 +328,55 @@ pub fn score_command(args: &ScoreArgs) -> Result<(String, PathBuf)> {
         .iter()
         .zip(truths)
         .enumerate()
-        .map(|(i, (r, truth))| aligned(r, truth, i, context, metadata, &args.split))
+        .map(|(i, (r, truth))| aligned(r, truth, i, context, metadata, split))
         .collect::<Result<Vec<_>>>()?;
-
     // A model's prediction is never the truth to the bit, for every particle of every
     // trajectory; a file that holds more input frames than `context` says is.
-    let frame_is_truth = |p: &Trajectory, t: &Trajectory| p.frame(context) == t.frame(context);
-    let more_inputs = predicted
+    let first_scored_is_truth = predicted
         .iter()
         .zip(truths)
-        .all(|(p, t)| frame_is_truth(p, t));
-    let mut notes = String::new();
-    if more_inputs {
-        notes = format!(
-            "**Warning:** frame {context}, the first scored frame, equals the ground truth exactly in every rollout: the model was probably given more than {context} input frames (pass --context). "
-        );
-        #[expect(clippy::print_stderr, reason = "a warning the user must see")]
-        {
-            eprintln!("warning: {}", notes.trim_start_matches("**Warning:** "));
-        }
-    }
-    // Claim the folder only once the rollouts are known to fit.
-    let out = args.out_dir(case.name());
-    let identity = RunIdentity {
-        case: case.name().into(),
-        tier: metadata.tier.clone(),
-        seed: None,
-        config_hash: leaderboard::config_hash(&format!(
-            "score model={} split={} context={context} rollouts={}",
-            args.model,
-            args.split,
-            rollouts_hash(&args.rollouts)?
-        )),
-        dataset_hash: run_folder::dataset_hash(&args.data).unwrap_or_else(|_| "none".into()),
-    };
-    let restart = if args.restart {
-        Restart::Replace
-    } else {
-        Restart::Refuse
-    };
-    run_folder::claim(&out, &identity, restart)?;
+        .all(|(p, t)| p.frame(context) == t.frame(context));
+    let warning = first_scored_is_truth.then(|| {
+        format!(
+            "frame {context}, the first scored frame, equals the ground truth exactly in every rollout: the model was probably given more than {context} input frames (pass --context)"
+        )
+    });
+    Ok(Prepared {
+        case,
+        split: index,
+        truths,
+        metadata,
+        predicted,
+        context,
+        format: rollouts[0].format,
+        warning,
+    })
+}
 
-    let protocol = Protocol::from_start(context);
-    let model = score_predictions(&predicted, truths, metadata, &protocol);
+impl Prepared<'_> {
+    /// The case whose bars judge the rollouts.
+    pub fn case(&self) -> learnsim_sim::Case {
+        self.case
+    }
+
+    /// Input frames the rollouts start from.
+    pub fn context(&self) -> usize {
+        self.context
+    }
+
+    /// Why the scores may mislead, if they may.
+    pub fn warning(&self) -> Option<&str> {
+        self.warning.as_deref()
+    }
+}
+
+/// The rollouts and the baselines scored on the window from frame 0 and judged by the case's
+/// bars: metrics.json's `case`, `model`, `tier`, `seed`, `state`, `protocol`, `rollouts`
+/// (`format`, `count`, `context`, `split`), `metrics`, `baselines`, `bars` and `pass`.
+pub fn judge(prepared: &Prepared, model: &str) -> Result<Value> {
+    let (metadata, truths) = (prepared.metadata, prepared.truths);
+    let protocol = Protocol::from_start(prepared.context);
+    let scores = score_predictions(&prepared.predicted, truths, metadata, &protocol);
     let mut ballistic = Ballistic {
         gravity_dt2: metadata.gravity_per_frame(),
         walls: metadata.walls(),
@@ -371,34 +396,88 @@ pub fn score_command(args: &ScoreArgs) -> Result<(String, PathBuf)> {
             .map(|(n, s)| ((*n).to_string(), json!(s.metrics)))
             .collect(),
     );
-    let metrics = json!(model.metrics);
-    let bars = particle_bars(case, &metrics, &baselines);
+    let metrics = json!(scores.metrics);
+    let bars = particle_bars(prepared.case, &metrics, &baselines);
     let pass = crate::bars::all_pass(&bars);
-    let report = json!({
-        "case": case.name(),
-        "model": args.model,
+    Ok(json!({
+        "case": prepared.case.name(),
+        "model": model,
         "tier": metadata.tier,
         "seed": metadata.seed,
         "state": "scored from rollout files",
         "protocol": "from_start",
         "rollouts": {
-            "path": args.rollouts.display().to_string(),
-            "format": rollouts[0].format.name(),
-            "count": rollouts.len(),
-            "context": context,
-            "split": args.split,
-            "data": args.data.display().to_string(),
+            "format": prepared.format.name(),
+            "count": prepared.predicted.len(),
+            "context": prepared.context,
+            "split": learnsim_data::SPLITS[prepared.split],
         },
         "metrics": metrics,
         "baselines": baselines,
         "bars": bars,
         "pass": pass,
-    });
+        "warning": prepared.warning,
+    }))
+}
+
+/// `learnsim score`: scores the rollouts and writes metrics.json, report.md,
+/// error_vs_horizon.png and a leaderboard row; returns a one-line summary and the folder.
+pub fn score_command(args: &ScoreArgs) -> Result<(String, PathBuf)> {
+    let dataset = load_dataset(&args.data)?;
+    let rollouts = read_foreign_rollouts(&args.rollouts)?;
+    let prepared = prepare(
+        &dataset,
+        &args.split,
+        &rollouts,
+        args.case.as_deref(),
+        args.context,
+    )
+    .with_context(|| {
+        format!(
+            "scoring {} on {}",
+            args.rollouts.display(),
+            args.data.display()
+        )
+    })?;
+    let mut notes = String::new();
+    if let Some(warning) = prepared.warning() {
+        notes = format!("**Warning:** {warning}. ");
+        #[expect(clippy::print_stderr, reason = "a warning the user must see")]
+        {
+            eprintln!("warning: {warning}");
+        }
+    }
+    let (case, context) = (prepared.case(), prepared.context());
+    // Claim the folder only once the rollouts are known to fit.
+    let out = args.out_dir(case.name());
+    let identity = RunIdentity {
+        case: case.name().into(),
+        tier: dataset.metadata.tier.clone(),
+        seed: None,
+        config_hash: leaderboard::config_hash(&format!(
+            "score model={} split={} context={context} rollouts={}",
+            args.model,
+            args.split,
+            rollouts_hash(&args.rollouts)?
+        )),
+        dataset_hash: run_folder::dataset_hash(&args.data).unwrap_or_else(|_| "none".into()),
+    };
+    let restart = if args.restart {
+        Restart::Replace
+    } else {
+        Restart::Refuse
+    };
+    run_folder::claim(&out, &identity, restart)?;
+    let mut report = judge(&prepared, &args.model)?;
+    report["rollouts"]["path"] = json!(args.rollouts.display().to_string());
+    report["rollouts"]["data"] = json!(args.data.display().to_string());
+    let pass = report["pass"].as_bool() == Some(true);
     let path = out.join("metrics.json");
     learnsim_data::write_bytes_atomically(
         &path,
         serde_json::to_string_pretty(&report)?.as_bytes(),
     )?;
+    let names = ["persistence", "constant_velocity", "ballistic"];
     let series: Vec<(&str, &Value)> = std::iter::once((args.model.as_str(), &report["metrics"]))
         .chain(names.iter().map(|b| (*b, &report["baselines"][b])))
         .collect();
@@ -406,7 +485,7 @@ pub fn score_command(args: &ScoreArgs) -> Result<(String, PathBuf)> {
     notes += &format!(
         "Rollouts read from `{}` ({}, {} of the {} split, {context} input frames). They start from frame 0 only, so every metric, the baselines' too, comes from the window from frame 0: `_H` averages the first H predicted frames of each trajectory. A `learnsim run` averages `_H` over windows starting every 40 frames, so its `mse_20` is not this one; `_full` and `escaped_fraction` are the same quantities.",
         args.rollouts.display(),
-        rollouts[0].format.name(),
+        report["rollouts"]["format"].as_str().unwrap_or("?"),
         rollouts.len(),
         args.split
     );
@@ -427,8 +506,8 @@ pub fn score_command(args: &ScoreArgs) -> Result<(String, PathBuf)> {
         args.model,
         case.name(),
         report["metrics"]["mse_full"].as_f64().unwrap_or(f64::NAN),
-        bars[0].name,
-        bars[0].value,
+        report["bars"][0]["name"].as_str().unwrap_or("?"),
+        report["bars"][0]["value"].as_f64().unwrap_or(f64::NAN),
         path.display(),
         db.display()
     );

@@ -87,7 +87,11 @@ fn score_judges_peer_rollout_files_as_our_engine_judges_the_same_predictions() {
         );
         assert_eq!(m["rollouts"]["format"], format, "{rollouts}");
         assert_eq!(m["rollouts"]["context"], 6, "{rollouts}");
-        assert_eq!(m["metrics"]["windows"], f64::from(trajectories), "{rollouts}");
+        assert_eq!(
+            m["metrics"]["windows"],
+            f64::from(trajectories),
+            "{rollouts}"
+        );
         assert_eq!(m["model"], "cv-numpy");
         assert_eq!(m["protocol"], "from_start");
         // Constant velocity is not a learned simulator: its bars fail.
@@ -145,7 +149,11 @@ fn score_judges_peer_rollout_files_as_our_engine_judges_the_same_predictions() {
             &[],
             "rollout_0: axis 0 (frames) holds 29 frames; test trajectory 00000 has 30",
         ),
-        ("first.npz", &[], "holds 1 rollouts; the test split"),
+        (
+            "first.npz",
+            &[],
+            "1 rollouts given; the test split has 2 trajectories",
+        ),
         (
             "shifted",
             &[],
