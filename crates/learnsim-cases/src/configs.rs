@@ -182,6 +182,10 @@ pub fn load<C: DeserializeOwned>(
     } else {
         format!("{origin} with --seed/--set")
     };
+    crate::progress::detail(format_args!(
+        "config: {origin}\n{}",
+        toml::to_string(&table).unwrap_or_default()
+    ));
     let config = toml::Value::Table(table)
         .try_into::<C>()
         .with_context(|| format!("{origin}: not a valid {case} config"))?;

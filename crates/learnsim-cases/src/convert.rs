@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressStyle;
 use learnsim_data::{
     DatasetFormat, GeoelementsLayout, export_dataset_with_progress, import_dataset,
 };
@@ -102,7 +102,7 @@ pub fn convert(args: &ConvertArgs) -> Result<String> {
             }
         }
     }
-    let bar = ProgressBar::new_spinner();
+    let bar = crate::progress::spinner();
     bar.set_message(format!(
         "reading {} ({})",
         args.input.display(),

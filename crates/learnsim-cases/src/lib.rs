@@ -22,6 +22,7 @@ pub mod data_file;
 pub mod leaderboard;
 pub mod particle;
 pub mod plots;
+pub mod progress;
 pub mod render;
 pub mod report;
 pub mod request;

@@ -190,7 +190,7 @@ pub fn generate_sets<T: Send>(
     simulate: impl Fn(usize, usize, u64) -> Result<T> + Sync,
 ) -> Result<[Vec<T>; 4]> {
     let total: usize = config.trajectories.iter().sum();
-    let bar = ProgressBar::new(total as u64).with_style(
+    let bar = crate::progress::bar(total as u64).with_style(
         ProgressStyle::with_template(
             "simulate [{elapsed_precise}] {wide_bar} {pos}/{len} trajectories",
         )
@@ -222,12 +222,8 @@ pub fn generate_sets<T: Send>(
 
 /// A training progress bar and the callback that drives it; without a terminal it prints a
 /// line every tenth of the run instead.
-#[expect(
-    clippy::print_stderr,
-    reason = "progress lines when stderr is not a terminal"
-)]
 pub fn progress_bar(label: &'static str, steps: usize) -> (ProgressBar, impl FnMut(usize, f32)) {
-    let bar = ProgressBar::new(steps as u64).with_style(
+    let bar = crate::progress::bar(steps as u64).with_style(
         ProgressStyle::with_template(&format!(
             "{label} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} steps ({{per_sec}}, ETA {{eta}}) {{msg}}"
         ))
@@ -238,10 +234,15 @@ pub fn progress_bar(label: &'static str, steps: usize) -> (ProgressBar, impl FnM
     let callback = move |step: usize, loss: f32| {
         handle.set_position(step as u64);
         handle.set_message(format!("loss {loss:.4}"));
-        if handle.is_hidden() && (step.is_multiple_of(report_every) || step == steps) {
-            eprintln!(
-                "{label} step {step}/{steps}: loss {loss:.4}, {:.1} steps/s",
-                handle.per_sec()
+        if crate::progress::step_lines(&handle)
+            && (step.is_multiple_of(report_every) || step == steps)
+        {
+            crate::progress::step_line(
+                &handle,
+                &format!(
+                    "{label} step {step}/{steps}: loss {loss:.4}, {:.1} steps/s",
+                    handle.per_sec()
+                ),
             );
         }
     };
@@ -251,7 +252,6 @@ pub fn progress_bar(label: &'static str, steps: usize) -> (ProgressBar, impl FnM
 /// Says on stderr that `label`'s training resumes from the checkpoint in `dir` (or, for a
 /// folder of several networks' checkpoints, in each of its subfolders), if one is there: a
 /// killed run of the same identity continues where it stopped.
-#[expect(clippy::print_stderr, reason = "a resumed run says so")]
 pub fn note_resume(label: &str, dir: &Path, steps: usize) {
     let mut folders = vec![dir.to_path_buf()];
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -264,10 +264,10 @@ pub fn note_resume(label: &str, dir: &Path, steps: usize) {
     }
     for folder in folders {
         if let Some(step) = learnsim_train::saved_step(&folder) {
-            eprintln!(
+            crate::progress::note(format_args!(
                 "{label}: resuming from step {step} of {steps} (checkpoint {})",
                 folder.display()
-            );
+            ));
         }
     }
 }

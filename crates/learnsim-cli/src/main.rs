@@ -19,6 +19,13 @@ struct Cli {
     /// `run` and `summary` added), `cases` the registry, the others `{"summary": ...}`.
     #[arg(long, global = true)]
     json: bool,
+    /// Say nothing while working (no progress bars, step lines or notes); warnings, errors
+    /// and the result still show.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Say more while working: step lines beside the progress bars, the resolved config.
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -136,6 +143,13 @@ fn emit_raw(text: &str) {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let json = cli.json;
+    learnsim_cases::progress::set(if cli.quiet {
+        learnsim_cases::progress::Verbosity::Quiet
+    } else if cli.verbose {
+        learnsim_cases::progress::Verbosity::Verbose
+    } else {
+        learnsim_cases::progress::Verbosity::Normal
+    });
     // A command's one-line result, or with --json its JSON.
     let say = |summary: String| {
         if json {

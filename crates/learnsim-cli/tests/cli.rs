@@ -754,6 +754,47 @@ fn run_works_from_any_folder_with_overrides_strict_and_completions() {
 /// status, the report, run.json and the leaderboard's pass column — not as an ordinary failure
 /// with 1e27 in its metrics (issue #31); a rerun resumes and diverges the same way.
 #[test]
+fn quiet_says_nothing_while_working_and_verbose_shows_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |flag: Option<&str>, name: &str| {
+        let out = dir.path().join(name);
+        let mut args = vec!["run", "nbody-2d", "--quick", "--out", out.to_str().unwrap()];
+        args.extend(flag);
+        let result = learnsim(&args);
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        (
+            String::from_utf8_lossy(&result.stdout).into_owned(),
+            String::from_utf8_lossy(&result.stderr).into_owned(),
+        )
+    };
+    // Without a terminal the training loops print step lines to stderr; -q silences them,
+    // -v adds the config the run resolved. The result line on stdout is the same.
+    let (normal_out, normal_err) = run(None, "normal");
+    assert!(normal_err.contains("step"), "{normal_err}");
+    assert!(!normal_err.contains("config:"));
+    let (quiet_out, quiet_err) = run(Some("-q"), "quiet");
+    assert!(quiet_err.is_empty(), "-q printed: {quiet_err}");
+    let (verbose_out, verbose_err) = run(Some("--verbose"), "verbose");
+    assert!(
+        verbose_err.contains("config: configs/nbody-2d.toml (built in)")
+            && verbose_err.contains("lr_initial = 0.001"),
+        "{verbose_err}"
+    );
+    let summary = |s: &str, name: &str| s.replace(name, "X");
+    assert_eq!(summary(&quiet_out, "quiet"), summary(&normal_out, "normal"));
+    assert_eq!(
+        summary(&verbose_out, "verbose"),
+        summary(&normal_out, "normal")
+    );
+    let both = learnsim(&["-q", "-v", "cases"]);
+    assert_eq!(both.status.code(), Some(2));
+}
+
+#[test]
 fn an_exploding_run_is_recorded_as_diverged() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");

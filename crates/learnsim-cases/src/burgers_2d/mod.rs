@@ -200,7 +200,7 @@ fn burgers_data(
     dir: &Path,
 ) -> Result<(Vec<BurgersTrajectory>, Vec<BurgersTrajectory>)> {
     let total = config.batch + config.test_trajectories;
-    let progress = ProgressBar::new(total as u64).with_style(
+    let progress = crate::progress::bar(total as u64).with_style(
         ProgressStyle::with_template(
             "simulate Burgers [{elapsed_precise}] {wide_bar} {pos}/{len} trajectories",
         )
@@ -275,7 +275,6 @@ fn paper(c: &mut PdeNetTrainConfig) {
 }
 
 /// `learnsim run burgers-2d`.
-#[expect(clippy::print_stderr, reason = "warns of a rollout that blew up")]
 pub fn run(args: &RunArgs) -> Result<String> {
     let setup: Setup<PdeNetTrainConfig> = setup_validated(args, NAME, quick, paper)?;
     let config = &setup.config;
@@ -333,7 +332,9 @@ pub fn run(args: &RunArgs) -> Result<String> {
         ("frozen stencils", &frozen_err),
     ] {
         if let Some(step) = blew_up(err) {
-            eprintln!("warning: PDE-Net ({label}) rollout became non-finite at step {step}");
+            crate::progress::warning(format_args!(
+                "PDE-Net ({label}) rollout became non-finite at step {step}"
+            ));
         }
     }
 

@@ -12,7 +12,7 @@ use crate::plots::{self, XySeries, xy_plot};
 use crate::request::RunArgs;
 use crate::runner::{Losses, Report, finish, loss_ends, setup_validated, train_network};
 use anyhow::{Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressStyle;
 use learnsim_data::write_bytes_atomically;
 use learnsim_eval::pearson;
 use learnsim_models::default_training_device;
@@ -59,7 +59,6 @@ struct CachedData {
 
 /// Reads the cache if it was made by the same recipe and seeds; any other content is reported
 /// and ignored (the data are then simulated again and the file replaced).
-#[expect(clippy::print_stderr, reason = "says why the cached data are not used")]
 fn cached(path: &Path, recipe: &GlassRecipe, seeds: &[u64]) -> Option<GlassDataset> {
     let bytes = std::fs::read(path).ok()?;
     let why = match serde_json::from_slice::<CachedData>(&bytes) {
@@ -81,14 +80,13 @@ fn cached(path: &Path, recipe: &GlassRecipe, seeds: &[u64]) -> Option<GlassDatas
             None => return Some(c.data),
         },
     };
-    eprintln!("{}: {why}; simulating again", path.display());
+    crate::progress::note(format_args!("{}: {why}; simulating again", path.display()));
     None
 }
 
 /// Simulates every configuration with a progress bar (train seeds first, then test seeds),
 /// or reuses `CACHE/glass_data.json` when the recipe and seeds are the same (a run's folder
 /// keeps it; `learnsim generate` writes its numpy archives instead).
-#[expect(clippy::print_stderr, reason = "says that cached data are reused")]
 fn generate(config: &GlassTrainConfig, cache: Option<&Path>) -> Result<GlassDataset> {
     if config.train_configurations == 0
         || config.test_configurations == 0
@@ -107,13 +105,13 @@ fn generate(config: &GlassTrainConfig, cache: Option<&Path>) -> Result<GlassData
     let recipe = config.md.clone();
     let path = cache.map(|dir| dir.join("glass_data.json"));
     if let Some(data) = path.as_ref().and_then(|p| cached(p, &recipe, &seeds)) {
-        eprintln!(
+        crate::progress::note(format_args!(
             "reusing the simulated configurations in {}",
             path.unwrap_or_default().display()
-        );
+        ));
         return Ok(data);
     }
-    let bar = ProgressBar::new(seeds.len() as u64).with_style(
+    let bar = crate::progress::bar(seeds.len() as u64).with_style(
         ProgressStyle::with_template(
             "Kob-Andersen MD [{elapsed_precise}] {wide_bar} {pos}/{len} configurations ({msg})",
         )

@@ -5,7 +5,7 @@ use super::{NAME, paper, quick};
 use crate::GenerateArgs;
 use crate::runner::generate_setup;
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressStyle;
 use learnsim_data::{
     GridField, WellGrid, from_component_last, read_well_grid, to_component_last, write_well_grid,
 };
@@ -71,7 +71,6 @@ pub(super) struct FlowData {
 }
 
 /// Reuses `path` when it holds this recipe's run, else simulates and writes it.
-#[expect(clippy::print_stderr, reason = "says why a cached run is not reused")]
 pub(super) fn flow_data(path: &Path, config: &TurbulenceConfig) -> Result<FlowData> {
     let recipe = &config.flow;
     let wanted = parameters(recipe, config.seed);
@@ -96,14 +95,14 @@ pub(super) fn flow_data(path: &Path, config: &TurbulenceConfig) -> Result<FlowDa
                     cached: true,
                 });
             }
-            Ok(_) => eprintln!(
+            Ok(_) => crate::progress::note(format_args!(
                 "{}: made with another recipe or without the run's statistics; simulating again",
                 path.display()
-            ),
-            Err(e) => eprintln!("{e}; simulating again"),
+            )),
+            Err(e) => crate::progress::note(format_args!("{e}; simulating again")),
         }
     }
-    let progress = ProgressBar::new(recipe.snapshots as u64).with_style(
+    let progress = crate::progress::bar(recipe.snapshots as u64).with_style(
         ProgressStyle::with_template(
             "simulate turbulence [{elapsed_precise}] {wide_bar} {pos}/{len} snapshots",
         )

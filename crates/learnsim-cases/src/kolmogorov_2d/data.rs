@@ -5,7 +5,7 @@ use super::{NAME, paper, quick};
 use crate::GenerateArgs;
 use crate::runner::generate_setup;
 use anyhow::{Context, Result};
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressStyle};
 use learnsim_data::{
     GridField, WellGrid, from_component_last, read_well_grid, to_component_last, write_well_grid,
 };
@@ -37,7 +37,6 @@ pub(super) fn parameters(recipe: &KolmogorovRecipe, seed: u64) -> Vec<(String, f
 
 /// The runs' velocity frames, reused from `path` when it holds this recipe's, else simulated
 /// (runs in parallel) and written.
-#[expect(clippy::print_stderr, reason = "says why a cached file is not reused")]
 pub(super) fn flow_data(
     path: &Path,
     config: &KolmogorovConfig,
@@ -66,11 +65,11 @@ pub(super) fn flow_data(
                     true,
                 ));
             }
-            Ok(_) => eprintln!(
+            Ok(_) => crate::progress::note(format_args!(
                 "{}: made with another recipe; simulating again",
                 path.display()
-            ),
-            Err(e) => eprintln!("{e}; simulating again"),
+            )),
+            Err(e) => crate::progress::note(format_args!("{e}; simulating again")),
         }
     }
     let bars = MultiProgress::new();
@@ -82,7 +81,7 @@ pub(super) fn flow_data(
         .into_par_iter()
         .map(|r| {
             let progress = bars.add(
-                ProgressBar::new(recipe.frames as u64)
+                crate::progress::bar(recipe.frames as u64)
                     .with_style(style.clone())
                     .with_prefix(r.to_string()),
             );

@@ -5,7 +5,7 @@ use super::finished::load_run;
 use anyhow::{Result, bail};
 use burn::module::Module;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressStyle;
 use learnsim_core::{Metadata, Trajectory};
 use learnsim_data::Dataset;
 use learnsim_eval::{
@@ -73,7 +73,7 @@ pub(super) fn score_with_bar(
     metadata: &Metadata,
     protocol: &Protocol,
 ) -> Result<Vec<Scores>> {
-    let bar = ProgressBar::new(0);
+    let bar = crate::progress::bar(0);
     bar.set_style(
         ProgressStyle::with_template(
             "{msg} [{bar:30}] {pos}/{len} windows × models, {elapsed} elapsed, ETA {eta}",

@@ -3,7 +3,7 @@
 use crate::{TierArg, default_out, find_particle};
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressStyle;
 use learnsim_core::{Metadata, ParticleKind, Trajectory};
 use learnsim_data::{difference_stats, write_metadata, write_split};
 use learnsim_sim::{Case, MaterialVariation, Split, Tier, trajectory_seed};
@@ -115,7 +115,7 @@ pub fn run(args: &GenerateArgs) -> Result<String> {
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
 
     let total_frames = counts.iter().sum::<usize>() as u64 * n_frames as u64;
-    let bar = ProgressBar::new(total_frames).with_style(
+    let bar = crate::progress::bar(total_frames).with_style(
         ProgressStyle::with_template(
             "{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} frames ({per_sec}, ETA {eta})",
         )

@@ -442,10 +442,7 @@ pub fn score_command(args: &ScoreArgs) -> Result<(String, PathBuf)> {
     let mut notes = String::new();
     if let Some(warning) = prepared.warning() {
         notes = format!("**Warning:** {warning}. ");
-        #[expect(clippy::print_stderr, reason = "a warning the user must see")]
-        {
-            eprintln!("warning: {warning}");
-        }
+        crate::progress::warning(format_args!("{warning}"));
     }
     let (case, context) = (prepared.case(), prepared.context());
     // Claim the folder only once the rollouts are known to fit.

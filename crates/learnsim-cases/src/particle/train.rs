@@ -4,7 +4,7 @@ use crate::leaderboard;
 use crate::run_folder::{self, Restart, RunIdentity};
 use anyhow::{Context, Result};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressStyle;
 use learnsim_data::{Dataset, load_dataset, write_bytes_atomically};
 use learnsim_models::default_training_device;
 use learnsim_train::{TrainConfig, Trainer, Validate};
@@ -65,10 +65,6 @@ pub(super) fn identity(
 /// Trains (resuming from `out/checkpoint` if present) and returns the trainer and the seconds
 /// of training over every segment of the run. `out` must have been claimed
 /// ([`run_folder::claim`]).
-#[expect(
-    clippy::print_stderr,
-    reason = "progress lines when stderr is not a terminal"
-)]
 pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trainer, f64)> {
     for (k, name) in ["train", "valid"].iter().enumerate() {
         if dataset.splits[k].is_empty() {
@@ -88,7 +84,7 @@ pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trai
     if checkpoint.join("state.json").exists() {
         trainer.load_checkpoint(&checkpoint)?;
     }
-    let bar = ProgressBar::new(config.steps as u64).with_style(
+    let bar = crate::progress::bar(config.steps as u64).with_style(
         ProgressStyle::with_template(
             "train [{elapsed_precise}] {wide_bar} {pos}/{len} steps ({per_sec}, ETA {eta}) {msg}",
         )
@@ -130,12 +126,15 @@ pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trai
                 .state
                 .valid_loss
                 .push(learnsim_train::LossPoint { step, loss: v });
-            if bar.is_hidden() {
-                // No terminal (a log file, CI): one line per validation instead of a bar.
+            if crate::progress::step_lines(&bar) {
+                // No terminal (a log file, CI), or -v: one line per validation.
                 let rate = bar.per_sec();
-                eprintln!(
-                    "step {step}/{}: train loss {loss:.4}, valid loss {v:.4}, {rate:.2} steps/s",
-                    config.steps
+                crate::progress::step_line(
+                    &bar,
+                    &format!(
+                        "step {step}/{}: train loss {loss:.4}, valid loss {v:.4}, {rate:.2} steps/s",
+                        config.steps
+                    ),
                 );
             }
         }

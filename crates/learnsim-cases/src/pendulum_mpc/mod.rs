@@ -13,7 +13,7 @@ use crate::runner::{
     Losses, Report, finish, note_resume, progress_bar, recording_divergence, setup_validated,
 };
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressStyle;
 use learnsim_models::{default_inference_device, default_training_device};
 use learnsim_sim::{Split, trajectory_seed};
 use learnsim_train::pendulum::{
@@ -45,7 +45,7 @@ fn control(
     config: &PendulumConfig,
     device: &burn::tensor::Device,
 ) -> (ControlEpisode, f64) {
-    let bar = ProgressBar::new(config.mpc.control_steps as u64).with_style(
+    let bar = crate::progress::bar(config.mpc.control_steps as u64).with_style(
         ProgressStyle::with_template(&format!(
             "{label} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} control steps (ETA {{eta}})"
         ))

@@ -14,7 +14,7 @@ use crate::runner::{
     Losses, Report, Setup, finish, generate_setup, setup_validated, train_network,
 };
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressStyle;
 use learnsim_data::{
     GridField, WellGrid, from_component_last, read_well_grid, to_component_last, write_well_grid,
 };
@@ -78,7 +78,6 @@ fn to_f32(f: &[Vec<f64>; 3]) -> Vec<f32> {
 
 /// One split's universes, reused from `path` when it holds this recipe's, else simulated
 /// (in parallel over universes) and written.
-#[expect(clippy::print_stderr, reason = "says why a cached split is not reused")]
 fn split_data(
     path: &Path,
     config: &CosmologyConfig,
@@ -116,14 +115,14 @@ fn split_data(
                     .collect();
                 return Ok((data, true));
             }
-            Ok(_) => eprintln!(
+            Ok(_) => crate::progress::note(format_args!(
                 "{}: made with another recipe; simulating again",
                 path.display()
-            ),
-            Err(e) => eprintln!("{e}; simulating again"),
+            )),
+            Err(e) => crate::progress::note(format_args!("{e}; simulating again")),
         }
     }
-    let progress = ProgressBar::new(count as u64).with_style(
+    let progress = crate::progress::bar(count as u64).with_style(
         ProgressStyle::with_template(&format!(
             "simulate {label} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} universes (ETA {{eta}})"
         ))

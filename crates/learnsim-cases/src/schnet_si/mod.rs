@@ -11,7 +11,7 @@ use crate::plots;
 use crate::request::RunArgs;
 use crate::runner::{Losses, Report, finish, loss_ends, setup_validated, train_network};
 use anyhow::{Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressStyle;
 use learnsim_models::default_training_device;
 use learnsim_sim::stillinger_weber::{
     BOLTZMANN_EV_PER_K, ClusterSampling, Configuration, EV_PER_ANGSTROM_AMU_IN_ANGSTROM_PER_FS2,
@@ -50,7 +50,7 @@ fn generate(
     if config.cluster_sizes.is_empty() || config.configurations < 10 {
         bail!("schnet-si config: need cluster sizes and at least 10 configurations per size");
     }
-    let bar = ProgressBar::new(config.cluster_sizes.len() as u64).with_style(
+    let bar = crate::progress::bar(config.cluster_sizes.len() as u64).with_style(
         ProgressStyle::with_template(
             "sample Langevin MD [{elapsed_precise}] {wide_bar} {pos}/{len} cluster sizes",
         )
@@ -245,7 +245,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         config.nve_temperature,
         config.seed ^ 0x4E5E,
     );
-    let nve_bar = ProgressBar::new_spinner();
+    let nve_bar = crate::progress::spinner();
     nve_bar.set_message(format!(
         "NVE with learned forces, {} steps",
         config.nve_steps
