@@ -84,17 +84,27 @@ pub fn error_vs_horizon(path: &Path, series: &[(&str, &Value)], metric: &str) ->
         .margin(12)
         .x_label_area_size(44)
         .y_label_area_size(80)
-        .build_cartesian_2d((h_lo / 1.25..h_hi * 1.25).log_scale(), (lo..hi).log_scale())
+        .build_cartesian_2d(
+            // Labels at the horizons present, not at every integer of each decade (1 … 9, 10
+            // drew over each other).
+            (h_lo / 1.25..h_hi * 1.25)
+                .log_scale()
+                .with_key_points(horizons_present(&points)),
+            (lo..hi).log_scale(),
+        )
         .map_err(|x| e(x.to_string()))?;
     chart
         .configure_mesh()
         .x_desc("predicted steps H (log)")
+        .x_label_formatter(&|v| format!("{v:.0}"))
         .y_desc(metric_axis(metric))
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .draw()
         .map_err(|x| e(x.to_string()))?;
     let legend_style = ("sans-serif", 15).into_font().color(&BLACK);
-    for (k, ((label, _), pts)) in series.iter().zip(&points).enumerate() {
+    // The model (first) is drawn last, on top of a baseline it coincides with; the legend
+    // keeps the series' order.
+    for (k, ((label, _), pts)) in series.iter().zip(&points).enumerate().rev() {
         let colour = SERIES_COLOURS[k % SERIES_COLOURS.len()];
         chart
             .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))
@@ -115,6 +125,14 @@ pub fn error_vs_horizon(path: &Path, series: &[(&str, &Value)], metric: &str) ->
     }
     root.present().map_err(|x| e(x.to_string()))?;
     Ok(())
+}
+
+/// The distinct horizons of `points`, ascending.
+fn horizons_present(points: &[Vec<(f64, f64)>]) -> Vec<f64> {
+    let mut h: Vec<f64> = points.iter().flatten().map(|p| p.0).collect();
+    h.sort_by(f64::total_cmp);
+    h.dedup();
+    h
 }
 
 /// What a run's `loss.png` shows: every case minimises its own loss and checks it against its
