@@ -123,6 +123,25 @@ struct Primary {
     order: RankOrder,
 }
 
+/// How a row's rollouts were scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+enum Protocol {
+    /// A run's windows every 40 frames.
+    #[default]
+    Windows,
+    /// `learnsim score`: the window from frame 0 alone.
+    FromStart,
+}
+
+impl Protocol {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Windows => "windows",
+            Self::FromStart => "from_start",
+        }
+    }
+}
+
 /// Which end of a primary metric is best.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RankOrder {
@@ -204,7 +223,9 @@ pub fn table(db: &Path, case: Option<&str>, format: Format) -> Result<String> {
         ))
     })?;
     type Rows = Vec<(f64, Vec<String>)>;
-    let mut by_case: std::collections::BTreeMap<String, (Option<Primary>, Rows)> =
+    // Rows of `learnsim score` (rollouts made elsewhere, scored on the window from frame 0)
+    // rank apart from the runs' windowed scores: their `mse_20` is another quantity.
+    let mut by_case: std::collections::BTreeMap<(String, Protocol), (Option<Primary>, Rows)> =
         Default::default();
     for row in rows {
         let (case_name, model, tier, seed, pass, finished, hash, report, run_dir) = row?;
@@ -247,7 +268,12 @@ pub fn table(db: &Path, case: Option<&str>, format: Format) -> Result<String> {
             run_dir,
         ]);
         let key = primary.as_ref().map_or(f64::INFINITY, Primary::key);
-        let entry = by_case.entry(case_name).or_default();
+        let protocol = if report["protocol"] == "from_start" {
+            Protocol::FromStart
+        } else {
+            Protocol::Windows
+        };
+        let entry = by_case.entry((case_name, protocol)).or_default();
         if entry.0.is_none() {
             entry.0 = primary;
         }
@@ -260,9 +286,9 @@ pub fn table(db: &Path, case: Option<&str>, format: Format) -> Result<String> {
         .collect();
     let mut out = String::new();
     if format == Format::Csv {
-        writeln!(out, "case,ranked_by,{}", header.join(","))?;
+        writeln!(out, "case,protocol,ranked_by,{}", header.join(","))?;
     }
-    for (case_name, (primary, mut rows)) in by_case {
+    for ((case_name, protocol), (primary, mut rows)) in by_case {
         rows.sort_by(|a, b| a.0.total_cmp(&b.0));
         let ranked_by = primary.map_or("–".to_string(), |p| {
             let order = match p.order {
@@ -273,7 +299,13 @@ pub fn table(db: &Path, case: Option<&str>, format: Format) -> Result<String> {
         });
         match format {
             Format::Md => {
-                writeln!(out, "## {case_name}\n")?;
+                match protocol {
+                    Protocol::Windows => writeln!(out, "## {case_name}\n")?,
+                    Protocol::FromStart => writeln!(
+                        out,
+                        "## {case_name}: rollouts scored from frame 0 (`learnsim score`)\n\nEvery metric comes from the window from frame 0 (docs/scoring.md); `_full` and `escaped_fraction` compare with the runs' table, `mse_20` does not.\n"
+                    )?,
+                }
                 writeln!(out, "Ranked by {ranked_by}: the `primary` column.\n")?;
                 writeln!(out, "| {} |", header.join(" | "))?;
                 writeln!(out, "|{}", "---|".repeat(header.len()))?;
@@ -284,7 +316,8 @@ pub fn table(db: &Path, case: Option<&str>, format: Format) -> Result<String> {
             }
             Format::Csv => {
                 for (_, cells) in rows {
-                    let fields: Vec<String> = [&case_name, &ranked_by]
+                    let protocol = protocol.name().to_string();
+                    let fields: Vec<String> = [&case_name, &protocol, &ranked_by]
                         .into_iter()
                         .chain(&cells)
                         .map(|c| csv_field(c))
@@ -350,6 +383,34 @@ mod tests {
         );
     }
 
+    /// A `learnsim score` row's `mse_20` comes from frame 0 only: it is ranked in a table of
+    /// its own, never above or below a run's windowed `mse_20`.
+    #[test]
+    fn scored_rollouts_rank_apart_from_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join(FILE);
+        record(&db, Path::new("runs/a"), &report("sand-2d", 3e-5), "a").unwrap();
+        let mut scored = report("sand-2d", 1e-9);
+        scored["protocol"] = json!("from_start");
+        scored["model"] = json!("theirs");
+        record(&db, Path::new("runs/s"), &scored, "s").unwrap();
+        let md = table(&db, None, Format::Md).unwrap();
+        let (runs, from_start) = md
+            .split_once("## sand-2d: rollouts scored from frame 0")
+            .expect("a table of its own");
+        assert!(runs.contains("| gns |") && !runs.contains("theirs"), "{md}");
+        assert!(
+            from_start.contains("| theirs |") && !from_start.contains("| gns |"),
+            "{md}"
+        );
+        let csv = table(&db, None, Format::Csv).unwrap();
+        assert!(csv.starts_with("case,protocol,ranked_by,"), "{csv}");
+        assert!(
+            csv.contains("sand-2d,windows,") && csv.contains("sand-2d,from_start,"),
+            "{csv}"
+        );
+    }
+
     #[test]
     fn tables_group_by_case_sort_by_mse_and_filter() {
         let dir = tempfile::tempdir().unwrap();
@@ -373,7 +434,7 @@ mod tests {
             csv.lines()
                 .nth(1)
                 .unwrap()
-                .starts_with("tgv-2d,mse_20 (lowest first),gns,cpu,0,2.000e-5,2.000e-5")
+                .starts_with("tgv-2d,windows,mse_20 (lowest first),gns,cpu,0,2.000e-5,2.000e-5")
         );
         assert_ne!(config_hash("a"), config_hash("b"));
         assert!(table(&dir.path().join("none.sqlite"), None, Format::Md).is_err());
@@ -416,7 +477,7 @@ mod tests {
         let first = csv.lines().nth(1).unwrap();
         assert!(
             first.starts_with(
-                "burgers-2d,\"relative L2, at t = 1 (lowest first)\",pdenet,cpu,0,1.000e-1,"
+                "burgers-2d,windows,\"relative L2, at t = 1 (lowest first)\",pdenet,cpu,0,1.000e-1,"
             ),
             "{csv}"
         );
