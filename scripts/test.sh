@@ -18,7 +18,9 @@ export LEARNSIM_PYTHON="$PWD/.venv/bin/python"
 
 cargo test --workspace --all-targets
 
-# The Python package: `maturin develop` builds it in cargo's dev profile, the one the tests
-# above built its dependencies in, so only pyo3 and the package itself compile here.
+# The Python package: `maturin develop` builds it in cargo's dev profile, which the test
+# profile inherits unchanged (Cargo.toml), with the features the tests resolved
+# (crates/learnsim-py/Cargo.toml), so it reuses their build of every dependency: only pyo3,
+# numpy and the package itself compile here.
 (cd crates/learnsim-py && VIRTUAL_ENV="$PWD/../../.venv" ../../.venv/bin/maturin develop --quiet)
 .venv/bin/python -m pytest -q crates/learnsim-py/tests
