@@ -18,9 +18,8 @@ export LEARNSIM_PYTHON="$PWD/.venv/bin/python"
 
 cargo test --workspace --all-targets
 
-# The Python package: `maturin develop` builds it in cargo's dev profile, which the test
-# profile inherits unchanged (Cargo.toml), with the features the tests resolved
-# (crates/learnsim-py/Cargo.toml), so it reuses their build of every dependency: only pyo3,
-# numpy and the package itself compile here.
+# The Python package: `maturin develop` builds it (cargo's dev profile, which the test
+# profile inherits unchanged) into .venv, then pytest. On a clean clone this compiles the
+# dependencies a second time (about 6 minutes on two cores; see Cargo.toml).
 (cd crates/learnsim-py && VIRTUAL_ENV="$PWD/../../.venv" ../../.venv/bin/maturin develop --quiet)
 .venv/bin/python -m pytest -q crates/learnsim-py/tests
