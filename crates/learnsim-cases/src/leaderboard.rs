@@ -105,6 +105,46 @@ pub fn record(db: &Path, run_dir: &Path, report: &Value, config_text: &str) -> R
     Ok(())
 }
 
+/// One recorded run, as stored.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Row {
+    pub case: String,
+    pub model: String,
+    pub tier: String,
+    pub seed: i64,
+    pub pass: bool,
+    /// UTC, `YYYY-MM-DD HH:MM:SS`.
+    pub finished: String,
+    pub config_hash: String,
+    /// The run folder as the run named it (relative to where it ran, or absolute).
+    pub run_dir: String,
+    /// The run's metrics.json report (`Null` if the stored text is not JSON).
+    pub report: Value,
+}
+
+/// Every row of the database `db`, by case then in the order recorded.
+pub fn rows(db: &Path) -> Result<Vec<Row>> {
+    let conn = open(db)?;
+    let mut stmt = conn.prepare(
+        "SELECT case_name, model, tier, seed, pass, finished, config_hash, report, run_dir
+         FROM runs ORDER BY case_name, id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Row {
+            case: r.get(0)?,
+            model: r.get(1)?,
+            tier: r.get(2)?,
+            seed: r.get(3)?,
+            pass: r.get(4)?,
+            finished: r.get(5)?,
+            config_hash: r.get(6)?,
+            report: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or(Value::Null),
+            run_dir: r.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Output format of [`table`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -204,32 +244,26 @@ pub fn table(db: &Path, case: Option<&str>, format: Format) -> Result<String> {
             db.display()
         );
     }
-    let conn = open(db)?;
-    let mut stmt = conn.prepare(
-        "SELECT case_name, model, tier, seed, pass, finished, config_hash, report, run_dir
-         FROM runs WHERE ?1 IS NULL OR case_name = ?1 ORDER BY case_name, id",
-    )?;
-    let rows = stmt.query_map([case], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, bool>(4)?,
-            r.get::<_, String>(5)?,
-            r.get::<_, String>(6)?,
-            r.get::<_, String>(7)?,
-            r.get::<_, String>(8)?,
-        ))
-    })?;
     type Rows = Vec<(f64, Vec<String>)>;
     // Rows of `learnsim score` (rollouts made elsewhere, scored on the window from frame 0)
     // rank apart from the runs' windowed scores: their `mse_20` is another quantity.
     let mut by_case: std::collections::BTreeMap<(String, Protocol), (Option<Primary>, Rows)> =
         Default::default();
-    for row in rows {
-        let (case_name, model, tier, seed, pass, finished, hash, report, run_dir) = row?;
-        let report: Value = serde_json::from_str(&report).unwrap_or(Value::Null);
+    for row in rows(db)?
+        .into_iter()
+        .filter(|r| case.is_none_or(|c| c == r.case))
+    {
+        let Row {
+            case: case_name,
+            model,
+            tier,
+            seed,
+            pass,
+            finished,
+            config_hash: hash,
+            report,
+            run_dir,
+        } = row;
         let value = |k: &str| {
             report["metrics"][k]
                 .as_f64()

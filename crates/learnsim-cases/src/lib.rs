@@ -21,6 +21,7 @@ pub mod convert;
 pub mod data_file;
 pub mod leaderboard;
 pub mod particle;
+pub mod playback;
 pub mod plots;
 pub mod progress;
 pub mod render;

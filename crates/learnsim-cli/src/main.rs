@@ -70,6 +70,10 @@ enum Command {
     Render(particle::RenderArgs),
     /// Print the leaderboard of every recorded run, one table per case.
     Leaderboard(LeaderboardArgs),
+    /// Browse the runs and the leaderboard in a browser: `learnsim view` serves ROOT (default
+    /// runs/) on http://127.0.0.1:8765/; `--export RUN OUT.html` writes one run's page as one
+    /// file.
+    View(learnsim_view::ViewArgs),
     /// Measure speed.
     Bench {
         #[command(subcommand)]
@@ -196,6 +200,7 @@ fn main() -> Result<()> {
         }
         Command::Eval(args) => say_run(particle::eval_command(&args)?, &args.run)?,
         Command::Render(args) => say(particle::render_command(&args)?),
+        Command::View(args) => say(learnsim_view::view_command(&args)?),
         Command::Leaderboard(args) => {
             let db = args.root.join(leaderboard::FILE);
             let table = leaderboard::table(&db, args.case.as_deref(), args.format)?;

@@ -57,6 +57,18 @@ impl ParticleKind {
         Self::MovingWall,
     ];
 
+    /// Lower-case name (`moving_wall` for [`Self::MovingWall`]), as the viewer's legend shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Water => "water",
+            Self::Sand => "sand",
+            Self::Goop => "goop",
+            Self::Rigid => "rigid",
+            Self::Wall => "wall",
+            Self::MovingWall => "moving_wall",
+        }
+    }
+
     /// Kinematic particles are not predicted: rollouts take their positions from ground truth,
     /// training masks them out of the loss and gives them no noise.
     pub fn is_kinematic(self) -> bool {

@@ -19,6 +19,7 @@ mod h5_split;
 mod metadata_file;
 pub mod npz;
 pub mod pickle;
+pub mod playback;
 mod rollout_pickle;
 mod stats;
 pub mod tfrecord;

@@ -22,6 +22,7 @@ pub use protocol::{
 };
 pub use rollout::{
     FrameStepper, LearnedStepper, Rollout, RolloutBoundary, RolloutError, StageSeconds, rollout,
+    rollout_after,
 };
 pub use sinkhorn::{
     KernelMode, MAX_ITERATIONS_AT_TARGET, Sinkhorn, reference as sinkhorn_reference,

@@ -52,6 +52,22 @@ pub fn rollout(
     truth: &Trajectory,
 ) -> Result<Rollout, RolloutError> {
     let warmup = stepper.warmup();
+    rollout_after(stepper, truth, warmup)
+}
+
+/// [`rollout`] given the first `warmup` true frames (at least the stepper's own warm-up): so
+/// that steppers of different warm-ups start predicting at the same frame, as the viewer's
+/// player shows them.
+pub fn rollout_after(
+    stepper: &mut (impl FrameStepper + ?Sized),
+    truth: &Trajectory,
+    warmup: usize,
+) -> Result<Rollout, RolloutError> {
+    let history = stepper.warmup();
+    assert!(
+        warmup >= history,
+        "a stepper reading {history} frames given {warmup}"
+    );
     if truth.n_frames <= warmup {
         return Err(RolloutError::TooShort {
             n_frames: truth.n_frames,
@@ -62,7 +78,7 @@ pub fn rollout(
     let mut frames: Vec<Vec<f32>> = (0..warmup).map(|t| truth.frame(t).to_vec()).collect();
     let start = std::time::Instant::now();
     for t in warmup..truth.n_frames {
-        let past: Vec<&[f32]> = frames[t - warmup..t].iter().map(Vec::as_slice).collect();
+        let past: Vec<&[f32]> = frames[t - history..t].iter().map(Vec::as_slice).collect();
         let mut next = stepper.next_frame(&past, truth, t);
         // Kinematic particles follow their prescribed (ground-truth) motion.
         for p in (0..truth.n_particles).filter(|&p| truth.kind[p].is_kinematic()) {

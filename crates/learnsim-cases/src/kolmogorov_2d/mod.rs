@@ -66,6 +66,22 @@ impl Scores {
     }
 }
 
+/// ω = ∂v/∂x − ∂u/∂y of a `[2][x][y]` velocity frame on [0, 2π)² by periodic central
+/// differences, as an image: row 0 is the top (largest y), column = x.
+fn vorticity(frame: &[f32], n: usize) -> Vec<f32> {
+    let h = std::f64::consts::TAU / n as f64;
+    let at = |c: usize, i: usize, j: usize| f64::from(frame[(c * n + i % n) * n + j % n]);
+    let mut image = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            let dvdx = (at(1, i + 1, j) - at(1, i + n - 1, j)) / (2.0 * h);
+            let dudy = (at(0, i, j + 1) - at(0, i, j + n - 1)) / (2.0 * h);
+            image[(n - 1 - j) * n + i] = (dvdx - dudy) as f32;
+        }
+    }
+    image
+}
+
 fn score(predicted: &[Vec<Vec<f32>>], truth: &[Vec<Vec<f32>>], n: usize, fft: &Fft2) -> Scores {
     let steps = truth[0].len();
     let windows = predicted.len() as f64;
@@ -262,6 +278,29 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let ablation_out = ablation.rollouts(test, &starts, inputs, h, n, &device);
     let fno_out = fno.rollouts(test, &starts, inputs, h, n, &device);
     let eval_s = clock.elapsed().as_secs_f64();
+    let frame_seconds = config.flow.dt * config.flow.frame_steps as f64;
+    for (w, &start) in starts
+        .iter()
+        .enumerate()
+        .take(crate::playback::MAX_PLAYBACKS)
+    {
+        let playback = crate::playback::field_window(
+            format!("test window {w} (frames {start}–{})", start + span - 1),
+            "vorticity",
+            [n, n],
+            frame_seconds,
+            inputs,
+            &test[start..start + span],
+            &[
+                ("tf_net", &tf_out[w]),
+                ("u_net", &unet_out[w]),
+                ("fno", &fno_out[w]),
+                ("persistence", &persistence[w]),
+            ],
+            |frame| vorticity(frame, n),
+        );
+        crate::playback::write(&setup.out, &format!("test_{w}"), &playback)?;
+    }
     let fft = Fft2::new(n);
     let scores = [&tf_out, &unet_out, &ablation_out, &fno_out, &persistence]
         .map(|p| score(p, &truth, n, &fft));

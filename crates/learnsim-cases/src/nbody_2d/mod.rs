@@ -161,6 +161,13 @@ pub fn run(args: &RunArgs) -> Result<String> {
         Ok(rollout_json(&rollouts, one_step_mse(m, data)))
     };
     let in_rollouts = score_rollouts(&model, &test, &energy, steps, stride, &HORIZONS)?;
+    for (k, truth) in test.iter().take(crate::playback::MAX_PLAYBACKS).enumerate() {
+        let models: [(&str, &dyn DeltaV<Bodies>); 2] =
+            [("interaction_network", &model), ("constant_velocity", &cv)];
+        let title = format!("test trajectory {k} ({} bodies)", truth.n_bodies());
+        let playback = crate::playback::object_trajectory(title, truth, &models, vec![], None)?;
+        crate::playback::write(out, &format!("test_{k}"), &playback)?;
+    }
     let mut metrics = rollout_json(&in_rollouts, one_step_mse(&model, &test));
     let cv_metrics = score(&cv, &test)?;
     metrics.insert(

@@ -23,7 +23,10 @@ pub enum RenderFormat {
     /// `rollout_0.pkl` in DeepMind's layout, for their `render_rollout.py` and geoelements'
     /// renderer.
     Pickle,
-    /// All three.
+    /// `playback/test_K.lsp`: every test trajectory (up to 8) by the model and the moving
+    /// baselines, for `learnsim view`.
+    Playback,
+    /// All four.
     All,
 }
 
@@ -73,6 +76,9 @@ pub fn render_run(
             &dataset.metadata,
             100,
         )?;
+    }
+    if matches!(format, RenderFormat::Playback | RenderFormat::All) {
+        super::playback::write_all(out, trainer, dataset)?;
     }
     if matches!(format, RenderFormat::Vtk | RenderFormat::All) {
         let dir = out.join("vtk");

@@ -5,6 +5,7 @@ mod evaluate;
 mod finished;
 pub mod generate;
 mod pipeline;
+pub mod playback;
 mod score;
 mod train;
 

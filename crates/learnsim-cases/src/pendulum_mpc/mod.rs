@@ -238,6 +238,19 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let return_ratio = gn_mpc.control_return / true_mpc.control_return;
     let zero = open_loop_episode(config, OpenLoopController::ZeroTorque);
     let random = open_loop_episode(config, OpenLoopController::RandomTorque);
+    crate::playback::write(
+        &setup.out,
+        "swing_up",
+        &swing_up_playback(
+            &config.pendulum,
+            &[
+                ("truth", &true_mpc),
+                ("gn_mpc", &gn_mpc),
+                ("zero_torque", &zero),
+                ("random_torque", &random),
+            ],
+        ),
+    )?;
 
     let metrics = json!({
         "gn_one_step_error": gn_error[0],
@@ -501,6 +514,44 @@ pub fn run(args: &RunArgs) -> Result<String> {
 }
 
 /// "gn-gn 1.01e-5 (15138 parameters), …" for the notes.
+/// The swing-ups as the viewer plays them: the bob on its rod from the pivot, θ from hanging
+/// down. "truth" is the episode of MPC through the true ODE, the reference the GN's is judged
+/// against; the open-loop controllers show what no control does.
+fn swing_up_playback(
+    pendulum: &learnsim_sim::pendulum::Pendulum,
+    episodes: &[(&str, &ControlEpisode)],
+) -> learnsim_data::playback::Playback {
+    use learnsim_data::playback::{Playback, Scene, Series};
+    let frames = episodes
+        .iter()
+        .map(|(_, e)| e.states.len())
+        .min()
+        .unwrap_or(0);
+    let l = pendulum.length;
+    Playback {
+        title: "swing-up from hanging (truth: MPC through the true ODE)".into(),
+        scene: Scene::Bodies {
+            bounds: vec![[-1.2 * l, 1.2 * l], [-1.2 * l, 1.2 * l]],
+            links: vec![],
+            anchor: Some([0.0, 0.0]),
+        },
+        frames,
+        shape: vec![1, 2],
+        context: 1,
+        frame_seconds: pendulum.dt,
+        series: episodes
+            .iter()
+            .map(|(name, e)| Series {
+                name: (*name).into(),
+                data: e.states[..frames]
+                    .iter()
+                    .flat_map(|s| [(l * s[0].sin()) as f32, (-l * s[0].cos()) as f32])
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
 fn describe(candidates: &[Candidate]) -> String {
     candidates
         .iter()

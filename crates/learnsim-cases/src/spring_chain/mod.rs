@@ -15,7 +15,7 @@ use crate::runner::{
 };
 use anyhow::{Context, Result, bail};
 use learnsim_eval::object_dynamics::{
-    ConstantVelocityDv, DeltaV, ZeroVelocityDv, one_step_mse, score_rollouts,
+    ConstantVelocityDv, DeltaV, ObjectTrajectory, ZeroVelocityDv, one_step_mse, score_rollouts,
 };
 use learnsim_models::default_training_device;
 use learnsim_sim::spring_chain::{Chain, ChainConfig, ChainTrajectory};
@@ -155,6 +155,24 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let mut static_json = Map::new();
     let mut zero_json = Map::new();
     let mut in_fps = 0.0;
+    for (label, data) in [
+        (format!("n{n_small}"), &small),
+        (format!("n{n_large}"), &large),
+    ] {
+        for (k, truth) in data
+            .iter()
+            .take(crate::playback::MAX_PLAYBACKS / 2)
+            .enumerate()
+        {
+            let models: [(&str, &dyn DeltaV<Chain>); 2] =
+                [("graph_network", &model), ("static", &ConstantVelocityDv)];
+            let masses = truth.n_objects();
+            let links = (1..masses).map(|i| [i - 1, i]).collect();
+            let title = format!("{masses}-mass chain {k}");
+            let playback = crate::playback::object_trajectory(title, truth, &models, links, None)?;
+            crate::playback::write(out, &format!("{label}_{k}"), &playback)?;
+        }
+    }
     for (label, data) in [
         (format!("n{n_small}"), &small),
         (format!("n{n_large}"), &large),

@@ -1,0 +1,127 @@
+//! Playback files of the grid and object cases (`RUN/playback/*.lsp`, format in
+//! [`learnsim_data::playback`]): what `learnsim view`'s player shows. The particle cases write
+//! theirs in [`crate::particle::playback`].
+
+use anyhow::{Context, Result};
+use learnsim_data::playback::{Playback, Scene, Series};
+use learnsim_eval::object_dynamics::{DeltaV, ObjectState, ObjectTrajectory, rollout};
+use std::path::Path;
+
+/// Trajectories or windows written per case at most.
+pub const MAX_PLAYBACKS: usize = 8;
+
+/// Frames of an object rollout at most (from frame 0).
+const MAX_OBJECT_FRAMES: usize = 400;
+
+/// Writes `playback` as `out/playback/{name}.lsp`.
+pub fn write(out: &Path, name: &str, playback: &Playback) -> Result<()> {
+    let dir = out.join(crate::particle::playback::DIR);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    playback.write(&dir.join(format!("{name}.lsp")))?;
+    Ok(())
+}
+
+/// One window of a grid case: the truth's frames (inputs first) and each model's predictions
+/// after the `context` input frames, every frame mapped to the shown scalar field by `field`.
+///
+/// # Shapes
+/// - `truth`: `[context + horizon]` frames in the case's own layout
+/// - `predictions`: `(name, [horizon] frames)`
+/// - `field(frame)` → `[h · w]`, row 0 at the top
+pub fn field_window(
+    title: String,
+    quantity: &str,
+    [h, w]: [usize; 2],
+    frame_seconds: f64,
+    context: usize,
+    truth: &[Vec<f32>],
+    predictions: &[(&str, &[Vec<f32>])],
+    field: impl Fn(&[f32]) -> Vec<f32>,
+) -> Playback {
+    let inputs: Vec<f32> = truth[..context].iter().flat_map(|f| field(f)).collect();
+    let mut series = vec![Series {
+        name: "truth".into(),
+        data: truth.iter().flat_map(|f| field(f)).collect(),
+    }];
+    for (name, frames) in predictions {
+        let mut data = inputs.clone();
+        data.extend(frames.iter().flat_map(|f| field(f)));
+        series.push(Series {
+            name: (*name).into(),
+            data,
+        });
+    }
+    Playback {
+        title,
+        scene: Scene::Field {
+            quantity: quantity.into(),
+        },
+        frames: truth.len(),
+        shape: vec![h, w],
+        context,
+        frame_seconds,
+        series,
+    }
+}
+
+/// One object trajectory rolled out from its first frame by every model in `models`, beside
+/// the truth (at most [`MAX_OBJECT_FRAMES`] frames). Bounds: the truth's extent plus a tenth
+/// on each side, so a prediction leaving them is drawn as escaped.
+pub fn object_trajectory<T: ObjectTrajectory>(
+    title: String,
+    truth: &T,
+    models: &[(&str, &dyn DeltaV<T::State>)],
+    links: Vec<[usize; 2]>,
+    anchor: Option<[f64; 2]>,
+) -> Result<Playback> {
+    let frames = truth.n_frames().min(MAX_OBJECT_FRAMES);
+    let flat = |states: &[T::State]| -> Vec<f32> {
+        states
+            .iter()
+            .flat_map(|s| {
+                s.positions()
+                    .iter()
+                    .flat_map(|p| [p[0] as f32, p[1] as f32])
+            })
+            .collect()
+    };
+    let truth_states: Vec<T::State> = (0..frames).map(|t| truth.state(t)).collect();
+    let mut series = vec![Series {
+        name: "truth".into(),
+        data: flat(&truth_states),
+    }];
+    for (name, model) in models {
+        let states = rollout(*model, truth, 0, frames - 1)
+            .with_context(|| format!("{name}: rollout of {title}"))?;
+        series.push(Series {
+            name: (*name).into(),
+            data: flat(&states),
+        });
+    }
+    let mut bounds = vec![[f64::INFINITY, f64::NEG_INFINITY]; 2];
+    for s in &truth_states {
+        for p in s.positions().iter().chain(anchor.as_ref()) {
+            for a in 0..2 {
+                bounds[a][0] = bounds[a][0].min(p[a]);
+                bounds[a][1] = bounds[a][1].max(p[a]);
+            }
+        }
+    }
+    for b in &mut bounds {
+        let margin = 0.1 * (b[1] - b[0]).max(1e-3);
+        *b = [b[0] - margin, b[1] + margin];
+    }
+    Ok(Playback {
+        title,
+        scene: Scene::Bodies {
+            bounds,
+            links,
+            anchor,
+        },
+        frames,
+        shape: vec![truth.n_objects(), 2],
+        context: 1,
+        frame_seconds: truth.frame_dt(),
+        series,
+    })
+}

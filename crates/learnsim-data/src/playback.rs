@@ -1,0 +1,348 @@
+//! Playback files (`RUN/playback/*.lsp`): one trajectory of a case's ground truth beside its
+//! learned prediction and baselines, as `learnsim view`'s player draws them.
+//!
+//! Layout (every number little-endian):
+//!
+//! ```text
+//! b"LSPLAY1\n"                  8 bytes, the magic and version
+//! u32                           header length H in bytes
+//! H bytes                       the header, UTF-8 JSON ([`Header`])
+//! 0–3 zero bytes                padding to a multiple of 4 from the file's start
+//! f32 × (frames · Π shape)      each series in the header's order, frame-major
+//! ```
+//!
+//! The viewer's endpoint serves the file as it is, and the browser reads the series as
+//! `Float32Array` views of the same bytes: no conversion on either side.
+
+use crate::{DataError, write_atomically};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::Path;
+
+/// First 8 bytes of every playback file.
+pub const MAGIC: &[u8; 8] = b"LSPLAY1\n";
+
+/// What the frames hold, and how the player draws them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Scene {
+    /// Particles `[N, D]` per frame inside `bounds` (`[lo, hi]` per axis); `classes` is each
+    /// particle's index into `class_names` (its material), for colour.
+    Particles {
+        bounds: Vec<[f64; 2]>,
+        classes: Vec<u8>,
+        class_names: Vec<String>,
+    },
+    /// A scalar field `[H, W]` per frame (`quantity`, e.g. "vorticity").
+    Field { quantity: String },
+    /// Bodies `[B, D]` per frame inside `bounds`, drawn as discs; `links` joins bodies
+    /// (springs, rods) drawn as lines, `anchor` an optional fixed pivot joined to body 0 (a
+    /// pendulum's rod).
+    Bodies {
+        bounds: Vec<[f64; 2]>,
+        links: Vec<[usize; 2]>,
+        anchor: Option<[f64; 2]>,
+    },
+}
+
+/// One named sequence of frames: the truth, the model or a baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// "truth", the model's name, or a baseline's.
+    pub name: String,
+    /// `[frames, shape…]`, frame-major.
+    pub data: Vec<f32>,
+}
+
+/// One trajectory to play.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Playback {
+    /// What the player shows above the canvas ("test trajectory 2", …).
+    pub title: String,
+    pub scene: Scene,
+    /// Number of frames in every series.
+    pub frames: usize,
+    /// Shape of one frame: `[N, D]` (particles, bodies) or `[H, W]` (fields).
+    pub shape: Vec<usize>,
+    /// Frames the models were given (copied from the truth); predictions start after them.
+    pub context: usize,
+    /// Simulated seconds between frames.
+    pub frame_seconds: f64,
+    /// The truth first, then the model, then baselines.
+    pub series: Vec<Series>,
+}
+
+/// The JSON header as stored: [`Playback`] less the numbers, plus where each series lies.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Header {
+    pub version: u32,
+    pub title: String,
+    pub scene: Scene,
+    pub frames: usize,
+    pub shape: Vec<usize>,
+    pub context: usize,
+    pub frame_seconds: f64,
+    /// Series in data order; `offset` counts bytes from the file's start.
+    pub series: Vec<SeriesHeader>,
+}
+
+/// Where one series lies in the file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeriesHeader {
+    pub name: String,
+    pub offset: usize,
+    pub floats: usize,
+}
+
+impl Playback {
+    /// Floats in one series: `frames · Π shape`.
+    pub fn series_len(&self) -> usize {
+        self.frames * self.shape.iter().product::<usize>()
+    }
+
+    /// Checks the shapes agree: every series holds [`Self::series_len`] floats, the truth
+    /// comes first, the context is shorter than the trajectory, classes match particles.
+    pub fn check(&self) -> Result<(), String> {
+        let n = self.series_len();
+        if self.series.first().is_none_or(|s| s.name != "truth") {
+            return Err("the first series must be `truth`".into());
+        }
+        if self.context >= self.frames {
+            return Err(format!(
+                "context {} leaves nothing to predict in {} frames",
+                self.context, self.frames
+            ));
+        }
+        for s in &self.series {
+            if s.data.len() != n {
+                return Err(format!(
+                    "series `{}` holds {} floats; {} frames of {:?} need {n}",
+                    s.name,
+                    s.data.len(),
+                    self.frames,
+                    self.shape
+                ));
+            }
+        }
+        let expect_rank = |rank: usize| {
+            if self.shape.len() == rank {
+                Ok(())
+            } else {
+                Err(format!(
+                    "frame shape {:?} is not of rank {rank}",
+                    self.shape
+                ))
+            }
+        };
+        match &self.scene {
+            Scene::Particles {
+                bounds, classes, ..
+            } => {
+                expect_rank(2)?;
+                if classes.len() != self.shape[0] || bounds.len() != self.shape[1] {
+                    return Err(format!(
+                        "{} classes and {} bounds for frames of {:?}",
+                        classes.len(),
+                        bounds.len(),
+                        self.shape
+                    ));
+                }
+            }
+            Scene::Bodies { bounds, links, .. } => {
+                expect_rank(2)?;
+                if bounds.len() != self.shape[1] {
+                    return Err(format!("{} bounds for {:?}", bounds.len(), self.shape));
+                }
+                if let Some(l) = links.iter().find(|l| l.iter().any(|&b| b >= self.shape[0])) {
+                    return Err(format!("link {l:?} past {} bodies", self.shape[0]));
+                }
+            }
+            Scene::Field { .. } => expect_rank(2)?,
+        }
+        Ok(())
+    }
+
+    /// The file's bytes (see the module docs).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, String> {
+        self.check()?;
+        let mut header = Header {
+            version: 1,
+            title: self.title.clone(),
+            scene: self.scene.clone(),
+            frames: self.frames,
+            shape: self.shape.clone(),
+            context: self.context,
+            frame_seconds: self.frame_seconds,
+            series: Vec::new(),
+        };
+        // The offsets depend on the header's length, which depends on the offsets' digits:
+        // lay out with a guess, then again until the length stops changing (twice at most).
+        let mut start = 0;
+        let json = loop {
+            header.series = self
+                .series
+                .iter()
+                .scan(start, |at, s| {
+                    let h = SeriesHeader {
+                        name: s.name.clone(),
+                        offset: *at,
+                        floats: s.data.len(),
+                    };
+                    *at += 4 * s.data.len();
+                    Some(h)
+                })
+                .collect();
+            let json = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
+            let data_start = (MAGIC.len() + 4 + json.len()).next_multiple_of(4);
+            if data_start == start {
+                break json;
+            }
+            start = data_start;
+        };
+        let mut bytes = Vec::with_capacity(start + 4 * self.series.len() * self.series_len());
+        bytes.extend_from_slice(MAGIC);
+        let len = u32::try_from(json.len()).map_err(|_| "header past 4 GiB".to_string())?;
+        bytes.extend_from_slice(&len.to_le_bytes());
+        bytes.extend_from_slice(&json);
+        bytes.resize(start, 0);
+        for s in &self.series {
+            for v in &s.data {
+                bytes.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// Writes the file atomically.
+    pub fn write(&self, path: &Path) -> Result<(), DataError> {
+        let bytes = self.to_bytes().map_err(|p| DataError::invalid(path, p))?;
+        write_atomically(path, |tmp| {
+            let mut f = std::fs::File::create(tmp).map_err(|e| DataError::io(tmp, e))?;
+            f.write_all(&bytes).map_err(|e| DataError::io(tmp, e))
+        })
+    }
+
+    /// Parses a file's bytes, checking every offset and length against the bytes present.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        let header = read_header(bytes)?;
+        let series = header
+            .series
+            .iter()
+            .map(|s| Series {
+                name: s.name.clone(),
+                data: bytes[s.offset..s.offset + 4 * s.floats]
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+            })
+            .collect();
+        let playback = Self {
+            title: header.title,
+            scene: header.scene,
+            frames: header.frames,
+            shape: header.shape,
+            context: header.context,
+            frame_seconds: header.frame_seconds,
+            series,
+        };
+        playback.check()?;
+        Ok(playback)
+    }
+
+    /// Reads and checks a file.
+    pub fn read(path: &Path) -> Result<Self, DataError> {
+        let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+        Self::from_bytes(&bytes).map_err(|p| DataError::invalid(path, p))
+    }
+}
+
+/// The header of a playback file's bytes, every series checked to lie inside them (so a
+/// half-written file is refused, not served).
+pub fn read_header(bytes: &[u8]) -> Result<Header, String> {
+    if bytes.len() < 12 || &bytes[..8] != MAGIC {
+        return Err("not a learnsim playback file (no LSPLAY1 magic)".into());
+    }
+    let len = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
+    let json = bytes
+        .get(12..12 + len)
+        .ok_or_else(|| format!("header of {len} bytes runs past the file's {}", bytes.len()))?;
+    let header: Header =
+        serde_json::from_slice(json).map_err(|e| format!("unreadable header: {e}"))?;
+    if header.version != 1 {
+        return Err(format!(
+            "playback version {} (this learnsim reads 1)",
+            header.version
+        ));
+    }
+    for s in &header.series {
+        let end = s
+            .floats
+            .checked_mul(4)
+            .and_then(|b| b.checked_add(s.offset));
+        if s.offset % 4 != 0 || end.is_none_or(|end| end > bytes.len()) {
+            return Err(format!(
+                "series `{}` ({} floats at byte {}) does not lie in the file's {} bytes",
+                s.name,
+                s.floats,
+                s.offset,
+                bytes.len()
+            ));
+        }
+    }
+    Ok(header)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Playback {
+        Playback {
+            title: "test trajectory 0".into(),
+            scene: Scene::Particles {
+                bounds: vec![[0.1, 0.9], [0.1, 0.9]],
+                classes: vec![5, 3],
+                class_names: vec!["water".into(), "wall".into()],
+            },
+            frames: 3,
+            shape: vec![2, 2],
+            context: 1,
+            frame_seconds: 0.0025,
+            series: vec![
+                Series {
+                    name: "truth".into(),
+                    data: (0..12).map(|i| i as f32 * 0.1).collect(),
+                },
+                Series {
+                    name: "gns".into(),
+                    data: (0..12).map(|i| i as f32 * -0.5).collect(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn a_playback_round_trips_bit_for_bit_with_aligned_series() {
+        let p = sample();
+        let bytes = p.to_bytes().unwrap();
+        assert_eq!(Playback::from_bytes(&bytes).unwrap(), p);
+        let header = read_header(&bytes).unwrap();
+        assert!(header.series.iter().all(|s| s.offset % 4 == 0));
+        // The series end the file: nothing between or after them.
+        assert_eq!(header.series[1].offset + 4 * 12, bytes.len());
+    }
+
+    #[test]
+    fn truncated_or_inconsistent_files_are_refused() {
+        let bytes = sample().to_bytes().unwrap();
+        let cut = Playback::from_bytes(&bytes[..bytes.len() - 1]).unwrap_err();
+        assert!(cut.contains("does not lie in the file"), "{cut}");
+        assert!(Playback::from_bytes(b"LSPLAY2\n\0\0\0\0").is_err());
+        let mut bad = sample();
+        bad.series[1].data.pop();
+        assert!(bad.to_bytes().unwrap_err().contains("holds 11 floats"));
+        let mut first = sample();
+        first.series.swap(0, 1);
+        assert!(first.check().unwrap_err().contains("truth"));
+    }
+}
