@@ -3,7 +3,9 @@
 # h5py, numpy, the `tfrecord` package (with protobuf) and meshio: the interoperability tests
 # check our HDF5, TFRecord, NPZ, pickle and VTK files against the field's own Python readers;
 # maturin and pytest: the Python package (crates/learnsim-py) is built into the venv and
-# tested with pytest after the Rust tests, reusing their build of its dependencies.
+# tested with pytest after the Rust tests, reusing their build of its dependencies. Last, the
+# browser test of `learnsim view` (scripts/browser_test.sh installs Debian's chromium and
+# playwright-core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,3 +25,6 @@ cargo test --workspace --all-targets
 # dependencies a second time (about 6 minutes on two cores; see Cargo.toml).
 (cd crates/learnsim-py && VIRTUAL_ENV="$PWD/../../.venv" ../../.venv/bin/maturin develop --quiet)
 .venv/bin/python -m pytest -q crates/learnsim-py/tests
+
+# `learnsim view` in headless Chromium, with the binary the tests above built.
+scripts/browser_test.sh target/debug/learnsim

@@ -65,8 +65,7 @@ pub fn field_window(
 }
 
 /// One object trajectory rolled out from its first frame by every model in `models`, beside
-/// the truth (at most [`MAX_OBJECT_FRAMES`] frames). Bounds: the truth's extent plus a tenth
-/// on each side, so a prediction leaving them is drawn as escaped.
+/// the truth (at most [`MAX_OBJECT_FRAMES`] frames), as [`bodies`].
 pub fn object_trajectory<T: ObjectTrajectory>(
     title: String,
     truth: &T,
@@ -75,43 +74,47 @@ pub fn object_trajectory<T: ObjectTrajectory>(
     anchor: Option<[f64; 2]>,
 ) -> Result<Playback> {
     let frames = truth.n_frames().min(MAX_OBJECT_FRAMES);
-    let flat = |states: &[T::State]| -> Vec<f32> {
-        states
-            .iter()
-            .flat_map(|s| {
-                s.positions()
-                    .iter()
-                    .flat_map(|p| [p[0] as f32, p[1] as f32])
-            })
-            .collect()
+    let positions = |states: &[T::State]| -> Vec<Vec<[f64; 2]>> {
+        states.iter().map(|s| s.positions().to_vec()).collect()
     };
     let truth_states: Vec<T::State> = (0..frames).map(|t| truth.state(t)).collect();
-    let mut series = vec![Series {
-        name: "truth".into(),
-        data: flat(&truth_states),
-    }];
+    let mut series = vec![("truth", positions(&truth_states))];
     for (name, model) in models {
         let states = rollout(*model, truth, 0, frames - 1)
             .with_context(|| format!("{name}: rollout of {title}"))?;
-        series.push(Series {
-            name: (*name).into(),
-            data: flat(&states),
-        });
+        series.push((name, positions(&states)));
     }
+    Ok(bodies(title, truth.frame_dt(), links, anchor, &series))
+}
+
+/// Bodies moving in the plane, one `[frames][bodies]` position list per series (the truth
+/// first, then predictions from its first frame). Bounds: the truth's extent (and the
+/// anchor's) plus a tenth on each side, so a prediction leaving them is drawn as escaped.
+pub fn bodies(
+    title: String,
+    frame_seconds: f64,
+    links: Vec<[usize; 2]>,
+    anchor: Option<[f64; 2]>,
+    series: &[(&str, Vec<Vec<[f64; 2]>>)],
+) -> Playback {
+    let truth = &series[0].1;
     let mut bounds = vec![[f64::INFINITY, f64::NEG_INFINITY]; 2];
-    for s in &truth_states {
-        for p in s.positions().iter().chain(anchor.as_ref()) {
-            for a in 0..2 {
-                bounds[a][0] = bounds[a][0].min(p[a]);
-                bounds[a][1] = bounds[a][1].max(p[a]);
-            }
+    for p in truth.iter().flatten().chain(anchor.as_ref()) {
+        for a in 0..2 {
+            bounds[a][0] = bounds[a][0].min(p[a]);
+            bounds[a][1] = bounds[a][1].max(p[a]);
         }
     }
+    // A hanging rope spans almost no x: widen the narrow axis to half the wide one, so the
+    // picture keeps its proportions instead of stretching a sway across the canvas.
+    let widest = bounds.iter().map(|b| b[1] - b[0]).fold(1e-3, f64::max);
     for b in &mut bounds {
-        let margin = 0.1 * (b[1] - b[0]).max(1e-3);
-        *b = [b[0] - margin, b[1] + margin];
+        let grow = (0.5 * widest - (b[1] - b[0])).max(0.0) / 2.0;
+        let margin = 0.1 * widest;
+        *b = [b[0] - grow - margin, b[1] + grow + margin];
     }
-    Ok(Playback {
+    let frames = series.iter().map(|(_, s)| s.len()).min().unwrap_or(0);
+    Playback {
         title,
         scene: Scene::Bodies {
             bounds,
@@ -119,9 +122,19 @@ pub fn object_trajectory<T: ObjectTrajectory>(
             anchor,
         },
         frames,
-        shape: vec![truth.n_objects(), 2],
+        shape: vec![truth.first().map_or(0, Vec::len), 2],
         context: 1,
-        frame_seconds: truth.frame_dt(),
-        series,
-    })
+        frame_seconds,
+        series: series
+            .iter()
+            .map(|(name, frames_of)| Series {
+                name: (*name).into(),
+                data: frames_of[..frames]
+                    .iter()
+                    .flatten()
+                    .flat_map(|p| [p[0] as f32, p[1] as f32])
+                    .collect(),
+            })
+            .collect(),
+    }
 }

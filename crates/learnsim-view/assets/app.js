@@ -37,6 +37,13 @@ function fmt(v) {
   return v.toExponential(3);
 }
 
+function tickFmt(v) {
+  if (v === null || v === undefined) return "";
+  const a = Math.abs(v);
+  if (v === 0 || (a >= 1e-2 && a < 1e4)) return String(+v.toPrecision(3));
+  return v.toExponential(0);
+}
+
 function encodeId(id) {
   return id.split("/").map(encodeURIComponent).join("/");
 }
@@ -212,7 +219,7 @@ function chart(title, xLabel, xs, series, logY) {
   const opts = {
     width: 460, height: 260,
     scales: { x: { time: false }, y: logY ? { distr: 3 } : {} },
-    axes: [{ label: xLabel }, { values: (u, ticks) => ticks.map(fmt), size: 64 }],
+    axes: [{ label: xLabel }, { values: (u, ticks) => ticks.map(tickFmt), size: 56 }],
     series: [{ label: xLabel }, ...series.map((s, k) => ({ label: s.label, stroke: COLORS[k % COLORS.length], width: k === 0 ? 2.5 : 1.5, spanGaps: true, points: { show: xs.length < 30 } }))],
   };
   // eslint-disable-next-line no-undef
@@ -280,12 +287,12 @@ async function runPage(id) {
       el("tbody", {}, metrics.bars.map((b) => el("tr", {}, el("td", {}, b.name), el("td", { class: "num" }, fmt(b.value)),
         el("td", { class: "num" }, `${b.at_most ? "≤" : "≥"} ${fmt(b.threshold)}`), el("td", { class: b.pass ? "pass" : "fail" }, b.pass ? "pass" : "fail"))))));
   }
-  const charts = [...lossCharts(s.train_log)];
-  if (metrics) { const h = horizonChart(metrics); if (h) charts.push(h); }
-  if (charts.length) nodes.push(el("h2", {}, "Curves"), el("div", { class: "charts" }, charts));
   const playerBox = el("div", { class: "player", id: "player" });
   if (s.playbacks && s.playbacks.length) nodes.push(el("h2", {}, "Rollouts"), playerBox);
   else nodes.push(el("h2", {}, "Rollouts"), el("p", { class: "muted" }, "No playback files in this run folder (runs write playback/ when they finish; `learnsim render --run RUN --format playback` adds them to an older particle run)."));
+  const charts = [...lossCharts(s.train_log)];
+  if (metrics) { const h = horizonChart(metrics); if (h) charts.push(h); }
+  if (charts.length) nodes.push(el("h2", {}, "Curves"), el("div", { class: "charts" }, charts));
   if (metrics) { const t = metricsTable(metrics); if (t) nodes.push(el("h2", {}, "Metrics against the baselines"), t); }
   const figures = [...(s.images || []), ...(s.gifs || [])];
   if (figures.length) nodes.push(el("h2", {}, "Figures"), el("div", { class: "figures" }, figures.map((n) => el("img", { src: fileURL(s.id, n), alt: n, title: n, loading: "lazy" }))));
@@ -329,9 +336,10 @@ async function player(box, runId, names) {
   const label = el("span", { id: "frame-label", class: "muted" });
   const title = el("div", { class: "muted", id: "playback-title" });
   const legend = el("div", { class: "legend" });
+  const errorNote = el("div", { class: "muted", id: "error-note" });
   const panels = el("div", { class: "panels" });
   const problem = el("div");
-  box.replaceChildren(el("div", { class: "controls" }, select, baselineSelect, colorSelect, play, slider, label), title, legend, problem, panels);
+  box.replaceChildren(el("div", { class: "controls" }, select, baselineSelect, colorSelect, play, slider, label), title, legend, errorNote, problem, panels);
 
   function toggle() {
     state.playing = !state.playing;
@@ -431,6 +439,17 @@ async function player(box, runId, names) {
     const per = pb.shape.reduce((a, b) => a * b, 1);
     label.textContent = `frame ${f} / ${pb.frames - 1} · t = ${fmt(f * pb.frame_seconds)} s · ${f < pb.context ? "input (truth)" : `predicted step ${f - pb.context + 1}`}`;
     const truth = pb.series[0].data;
+    // One error scale for every panel of the frame (the largest particle error shown), so
+    // colours compare across the model and the baseline.
+    state.errorScale = 0;
+    if (pb.scene.kind === "particles" && state.color === "error") {
+      for (const c of canvases) {
+        const s = seriesOf(c.role);
+        if (s) state.errorScale = Math.max(state.errorScale, largestError(s.data, f));
+      }
+      legend.dataset.errorScale = state.errorScale;
+      errorNote.textContent = `colour: distance to the truth's position, 0 (dark) to ${fmt(state.errorScale)} (yellow), the largest in any panel at this frame`;
+    } else errorNote.textContent = "";
     for (const c of canvases) {
       const s = c.role === "error" ? seriesOf(pb.series[1].name) : seriesOf(c.role);
       if (!s) { c.caption.textContent = `${c.role}: —`; continue; }
@@ -471,14 +490,7 @@ async function player(box, runId, names) {
     const kinematic = (k) => /wall/.test(names[pb.scene.classes[k]] || "");
     // Kinematic particles (walls) first, the material over them.
     const order = [...Array(n).keys()].sort((i, j) => kinematic(j) - kinematic(i));
-    let maxErr = 0;
-    if (state.color === "error") {
-      for (let i = 0; i < n; i++) {
-        let e = 0;
-        for (let a = 0; a < dim; a++) { const dd = data[(f * n + i) * dim + a] - truth[(f * n + i) * dim + a]; e += dd * dd; }
-        maxErr = Math.max(maxErr, Math.sqrt(e));
-      }
-    }
+    const maxErr = state.errorScale;
     let escaped = 0;
     for (const i of order) {
       const x = data[(f * n + i) * dim], y = data[(f * n + i) * dim + 1];
@@ -494,9 +506,22 @@ async function player(box, runId, names) {
         color = classColor(names[k], k);
       }
       ctx.fillStyle = `rgb(${color})`;
-      ctx.fillRect(Math.round(px) - 1, Math.round(py) - 1, 3, 3);
+      // 4 px squares about the rounded position (so that pixel is always the particle's).
+      ctx.fillRect(Math.round(px) - 2, Math.round(py) - 2, 4, 4);
     }
     return escaped;
+  }
+
+  function largestError(data, f) {
+    const [n, dim] = state.pb.shape;
+    const truth = state.pb.series[0].data;
+    let largest = 0;
+    for (let i = 0; i < n; i++) {
+      let e = 0;
+      for (let a = 0; a < dim; a++) { const dd = data[(f * n + i) * dim + a] - truth[(f * n + i) * dim + a]; e += dd * dd; }
+      largest = Math.max(largest, Math.sqrt(e));
+    }
+    return largest;
   }
 
   function drawBodies(canvas, data, f) {

@@ -17,7 +17,7 @@ use anyhow::{Result, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use learnsim_data::{GridField, WellGrid, write_well_grid};
 use learnsim_models::{default_inference_device, default_training_device};
-use learnsim_sim::burgers::{BurgersSolver, BurgersTrajectory, burgers_trajectory};
+use learnsim_sim::burgers::{BurgersSolver, BurgersTrajectory, Velocity2, burgers_trajectory};
 use learnsim_sim::{Split, trajectory_seed};
 use learnsim_train::pdenet::{
     PdeNetTrainConfig, Polynomial, TrainedPdeNet, format_equation, monomial, relative_l2_by_step,
@@ -322,6 +322,37 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let model_err = relative_l2_by_step(&test, steps, |u0| model.rollout(u0, steps, &device));
     let frozen_err = relative_l2_by_step(&test, steps, |u0| frozen.rollout(u0, steps, &device));
     let eval_s = clock.elapsed().as_secs_f64();
+    for (k, trajectory) in test.iter().take(crate::playback::MAX_PLAYBACKS).enumerate() {
+        let speed = |v: &Velocity2| -> Vec<f32> {
+            v.u.iter()
+                .zip(&v.v)
+                .map(|(a, b)| a.hypot(*b) as f32)
+                .collect()
+        };
+        let speeds = |frames: &[Velocity2]| -> Vec<Vec<f32>> { frames.iter().map(speed).collect() };
+        let start = &trajectory.frames[0];
+        let truth = speeds(&trajectory.frames[..=steps.min(trajectory.frames.len() - 1)]);
+        let horizon = truth.len() - 1;
+        let moments = speeds(&model.rollout(start, horizon, &device)[1..]);
+        let stencils = speeds(&frozen.rollout(start, horizon, &device)[1..]);
+        let persistence = vec![speed(start); horizon];
+        let m = start.m;
+        let playback = crate::playback::field_window(
+            format!("test trajectory {k}"),
+            "speed |u|",
+            [m, m],
+            config.burgers.dt,
+            1,
+            &truth,
+            &[
+                ("pde_net", &moments),
+                ("frozen_stencils", &stencils),
+                ("persistence", &persistence),
+            ],
+            <[f32]>::to_vec,
+        );
+        crate::playback::write(&setup.out, &format!("test_{k}"), &playback)?;
+    }
     let persistence_err = relative_l2_by_step(&test, steps, |u0| vec![u0.clone(); steps + 1]);
     let (at, frozen_at, persistence_at) =
         (model_err[steps], frozen_err[steps], persistence_err[steps]);

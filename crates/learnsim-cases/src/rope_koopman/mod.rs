@@ -285,6 +285,29 @@ pub fn run(args: &RunArgs) -> Result<String> {
         .map(|codes| nets.decode(codes, &inference))
         .collect();
     let dt = config.rope.dt;
+    let positions = |frames: &[Vec<[f64; 4]>]| -> Vec<Vec<[f64; 2]>> {
+        frames
+            .iter()
+            .map(|f| f.iter().map(|m| [m[0], m[1]]).collect())
+            .collect()
+    };
+    let mut cko = vec![shown.states[0].clone()];
+    cko.extend(decoded.iter().cloned());
+    let playback = crate::playback::bodies(
+        format!("validation rope ({n} masses) driven by its recorded actions"),
+        dt,
+        (1..n).map(|i| [i - 1, i]).collect(),
+        None,
+        &[
+            ("truth", positions(&shown.states)),
+            ("cko", positions(&cko)),
+            (
+                "persistence",
+                positions(&vec![shown.states[0].clone(); shown.states.len()]),
+            ),
+        ],
+    );
+    crate::playback::write(&setup.out, "valid_0", &playback)?;
     let path = |xs: Vec<f64>| -> Vec<(f64, f64)> {
         xs.into_iter()
             .enumerate()
