@@ -3,7 +3,7 @@
 //! theirs in [`crate::particle::playback`].
 
 use anyhow::{Context, Result};
-use learnsim_data::playback::{Playback, Scene, Series};
+use learnsim_data::playback::{Extra, ExtraKind, Playback, Scene, Series};
 use learnsim_eval::object_dynamics::{DeltaV, ObjectState, ObjectTrajectory, rollout};
 use std::path::Path;
 
@@ -21,6 +21,9 @@ pub fn write(out: &Path, name: &str, playback: &Playback) -> Result<()> {
     Ok(())
 }
 
+/// A frame's energy spectrum by shell, in the case's own frame layout.
+pub type Spectrum<'a> = dyn Fn(&[f32]) -> Vec<f64> + 'a;
+
 /// One window of a grid case: the truth's frames (inputs first) and each model's predictions
 /// after the `context` input frames, every frame mapped to the shown scalar field by `field`.
 ///
@@ -28,6 +31,8 @@ pub fn write(out: &Path, name: &str, playback: &Playback) -> Result<()> {
 /// - `truth`: `[context + horizon]` frames in the case's own layout
 /// - `predictions`: `(name, [horizon] frames)`
 /// - `field(frame)` → `[h · w]`, row 0 at the top
+/// - `spectrum(frame)` → `[shells]`: when given, every series' per-frame spectrum is kept
+///   beside it (an [`ExtraKind::Spectrum`] extra named "energy spectrum")
 pub fn field_window(
     title: String,
     quantity: &str,
@@ -37,7 +42,29 @@ pub fn field_window(
     truth: &[Vec<f32>],
     predictions: &[(&str, &[Vec<f32>])],
     field: impl Fn(&[f32]) -> Vec<f32>,
+    spectrum: Option<&Spectrum<'_>>,
 ) -> Playback {
+    let mut extras = Vec::new();
+    if let Some(spectrum) = spectrum {
+        let of = |frames: &mut dyn Iterator<Item = &Vec<f32>>| -> (usize, Vec<f32>) {
+            let spectra: Vec<Vec<f64>> = frames.map(|f| spectrum(f)).collect();
+            let width = spectra.first().map_or(0, Vec::len);
+            (width, spectra.iter().flatten().map(|&v| v as f32).collect())
+        };
+        let mut add = |name: &str, (width, data): (usize, Vec<f32>)| {
+            extras.push(Extra {
+                name: "energy spectrum".into(),
+                series: name.into(),
+                kind: ExtraKind::Spectrum,
+                width,
+                data,
+            });
+        };
+        add("truth", of(&mut truth.iter()));
+        for (name, frames) in predictions {
+            add(name, of(&mut truth[..context].iter().chain(frames.iter())));
+        }
+    }
     let inputs: Vec<f32> = truth[..context].iter().flat_map(|f| field(f)).collect();
     let mut series = vec![Series {
         name: "truth".into(),
@@ -61,6 +88,7 @@ pub fn field_window(
         context,
         frame_seconds,
         series,
+        extras,
     }
 }
 
@@ -136,5 +164,6 @@ pub fn bodies(
                     .collect(),
             })
             .collect(),
+        extras: Vec::new(),
     }
 }

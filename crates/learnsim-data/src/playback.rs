@@ -9,6 +9,7 @@
 //! H bytes                       the header, UTF-8 JSON ([`Header`])
 //! 0–3 zero bytes                padding to a multiple of 4 from the file's start
 //! f32 × (frames · Π shape)      each series in the header's order, frame-major
+//! f32 × (frames · width)        each extra (an MPC plan, a spectrum) in the header's order
 //! ```
 //!
 //! The viewer's endpoint serves the file as it is, and the browser reads the series as
@@ -54,6 +55,32 @@ pub struct Series {
     pub data: Vec<f32>,
 }
 
+/// What an [`Extra`] holds per frame, and how the player shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtraKind {
+    /// `width / 2` points `(x, y)` per frame, drawn as a dashed path over the panel of its
+    /// series (an MPC plan: where the planner expects the body to go from this frame).
+    Path,
+    /// `width` values per frame, charted against 1..=width under the panels, one line per
+    /// series (an energy spectrum by wavenumber shell).
+    Spectrum,
+}
+
+/// Per-frame data that belongs to one series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extra {
+    /// What it is ("plan", "energy spectrum").
+    pub name: String,
+    /// The series it belongs to.
+    pub series: String,
+    pub kind: ExtraKind,
+    /// Values per frame.
+    pub width: usize,
+    /// `[frames, width]`, frame-major.
+    pub data: Vec<f32>,
+}
+
 /// One trajectory to play.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Playback {
@@ -70,6 +97,8 @@ pub struct Playback {
     pub frame_seconds: f64,
     /// The truth first, then the model, then baselines.
     pub series: Vec<Series>,
+    /// Per-frame data of some series (plans, spectra); often none.
+    pub extras: Vec<Extra>,
 }
 
 /// The JSON header as stored: [`Playback`] less the numbers, plus where each series lies.
@@ -84,6 +113,20 @@ pub struct Header {
     pub frame_seconds: f64,
     /// Series in data order; `offset` counts bytes from the file's start.
     pub series: Vec<SeriesHeader>,
+    /// Extras after the series, likewise.
+    #[serde(default)]
+    pub extras: Vec<ExtraHeader>,
+}
+
+/// Where one extra lies in the file, and what it is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExtraHeader {
+    pub name: String,
+    pub series: String,
+    pub kind: ExtraKind,
+    pub width: usize,
+    pub offset: usize,
+    pub floats: usize,
 }
 
 /// Where one series lies in the file.
@@ -159,6 +202,27 @@ impl Playback {
             }
             Scene::Field { .. } => expect_rank(2)?,
         }
+        for e in &self.extras {
+            if !self.series.iter().any(|s| s.name == e.series) {
+                return Err(format!(
+                    "extra `{}` belongs to no series `{}`",
+                    e.name, e.series
+                ));
+            }
+            if e.width == 0 || (e.kind == ExtraKind::Path && e.width % 2 != 0) {
+                return Err(format!("extra `{}` has width {}", e.name, e.width));
+            }
+            if e.data.len() != self.frames * e.width {
+                return Err(format!(
+                    "extra `{}` holds {} floats; {} frames of {} need {}",
+                    e.name,
+                    e.data.len(),
+                    self.frames,
+                    e.width,
+                    self.frames * e.width
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -174,22 +238,37 @@ impl Playback {
             context: self.context,
             frame_seconds: self.frame_seconds,
             series: Vec::new(),
+            extras: Vec::new(),
         };
         // The offsets depend on the header's length, which depends on the offsets' digits:
         // lay out with a guess, then again until the length stops changing (twice at most).
         let mut start = 0;
         let json = loop {
+            let mut at = start;
+            let mut place = |floats: usize| {
+                let offset = at;
+                at += 4 * floats;
+                offset
+            };
             header.series = self
                 .series
                 .iter()
-                .scan(start, |at, s| {
-                    let h = SeriesHeader {
-                        name: s.name.clone(),
-                        offset: *at,
-                        floats: s.data.len(),
-                    };
-                    *at += 4 * s.data.len();
-                    Some(h)
+                .map(|s| SeriesHeader {
+                    name: s.name.clone(),
+                    offset: place(s.data.len()),
+                    floats: s.data.len(),
+                })
+                .collect();
+            header.extras = self
+                .extras
+                .iter()
+                .map(|e| ExtraHeader {
+                    name: e.name.clone(),
+                    series: e.series.clone(),
+                    kind: e.kind,
+                    width: e.width,
+                    offset: place(e.data.len()),
+                    floats: e.data.len(),
                 })
                 .collect();
             let json = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
@@ -205,8 +284,9 @@ impl Playback {
         bytes.extend_from_slice(&len.to_le_bytes());
         bytes.extend_from_slice(&json);
         bytes.resize(start, 0);
-        for s in &self.series {
-            for v in &s.data {
+        let blocks = self.series.iter().map(|s| &s.data);
+        for data in blocks.chain(self.extras.iter().map(|e| &e.data)) {
+            for v in data {
                 bytes.extend_from_slice(&v.to_le_bytes());
             }
         }
@@ -225,15 +305,29 @@ impl Playback {
     /// Parses a file's bytes, checking every offset and length against the bytes present.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
         let header = read_header(bytes)?;
+        let floats = |offset: usize, count: usize| -> Vec<f32> {
+            bytes[offset..offset + 4 * count]
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()
+        };
         let series = header
             .series
             .iter()
             .map(|s| Series {
                 name: s.name.clone(),
-                data: bytes[s.offset..s.offset + 4 * s.floats]
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect(),
+                data: floats(s.offset, s.floats),
+            })
+            .collect();
+        let extras = header
+            .extras
+            .iter()
+            .map(|e| Extra {
+                name: e.name.clone(),
+                series: e.series.clone(),
+                kind: e.kind,
+                width: e.width,
+                data: floats(e.offset, e.floats),
             })
             .collect();
         let playback = Self {
@@ -244,6 +338,7 @@ impl Playback {
             context: header.context,
             frame_seconds: header.frame_seconds,
             series,
+            extras,
         };
         playback.check()?;
         Ok(playback)
@@ -274,17 +369,13 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, String> {
             header.version
         ));
     }
-    for s in &header.series {
-        let end = s
-            .floats
-            .checked_mul(4)
-            .and_then(|b| b.checked_add(s.offset));
-        if s.offset % 4 != 0 || end.is_none_or(|end| end > bytes.len()) {
+    let blocks = header.series.iter().map(|s| (&s.name, s.offset, s.floats));
+    let extras = header.extras.iter().map(|e| (&e.name, e.offset, e.floats));
+    for (name, offset, floats) in blocks.chain(extras) {
+        let end = floats.checked_mul(4).and_then(|b| b.checked_add(offset));
+        if offset % 4 != 0 || end.is_none_or(|end| end > bytes.len()) {
             return Err(format!(
-                "series `{}` ({} floats at byte {}) does not lie in the file's {} bytes",
-                s.name,
-                s.floats,
-                s.offset,
+                "series `{name}` ({floats} floats at byte {offset}) does not lie in the file's {} bytes",
                 bytes.len()
             ));
         }
@@ -318,6 +409,13 @@ mod tests {
                     data: (0..12).map(|i| i as f32 * -0.5).collect(),
                 },
             ],
+            extras: vec![Extra {
+                name: "plan".into(),
+                series: "gns".into(),
+                kind: ExtraKind::Path,
+                width: 4,
+                data: (0..12).map(|i| i as f32 * 0.25).collect(),
+            }],
         }
     }
 
@@ -328,8 +426,9 @@ mod tests {
         assert_eq!(Playback::from_bytes(&bytes).unwrap(), p);
         let header = read_header(&bytes).unwrap();
         assert!(header.series.iter().all(|s| s.offset % 4 == 0));
-        // The series end the file: nothing between or after them.
-        assert_eq!(header.series[1].offset + 4 * 12, bytes.len());
+        // The blocks follow each other and end the file: nothing between or after them.
+        assert_eq!(header.series[1].offset + 4 * 12, header.extras[0].offset);
+        assert_eq!(header.extras[0].offset + 4 * 12, bytes.len());
     }
 
     #[test]
@@ -344,5 +443,11 @@ mod tests {
         let mut first = sample();
         first.series.swap(0, 1);
         assert!(first.check().unwrap_err().contains("truth"));
+        let mut orphan = sample();
+        orphan.extras[0].series = "fno".into();
+        assert!(orphan.check().unwrap_err().contains("belongs to no series"));
+        let mut odd = sample();
+        odd.extras[0].width = 3;
+        assert!(odd.check().unwrap_err().contains("width 3"));
     }
 }

@@ -79,7 +79,11 @@ function parsePlayback(buffer) {
     if (s.offset + 4 * s.floats > buffer.byteLength) throw new Error(`series ${s.name} is cut short`);
     return { name: s.name, data: new Float32Array(buffer, s.offset, s.floats) };
   });
-  return { ...header, series };
+  const extras = (header.extras || []).map((e) => {
+    if (e.offset + 4 * e.floats > buffer.byteLength) throw new Error(`extra ${e.name} is cut short`);
+    return { ...e, data: new Float32Array(buffer, e.offset, e.floats) };
+  });
+  return { ...header, series, extras };
 }
 
 async function loadPlayback(runId, name) {
@@ -338,8 +342,9 @@ async function player(box, runId, names) {
   const legend = el("div", { class: "legend" });
   const errorNote = el("div", { class: "muted", id: "error-note" });
   const panels = el("div", { class: "panels" });
+  const spectrumBox = el("div", { class: "charts", id: "spectrum" });
   const problem = el("div");
-  box.replaceChildren(el("div", { class: "controls" }, select, baselineSelect, colorSelect, play, slider, label), title, legend, errorNote, problem, panels);
+  box.replaceChildren(el("div", { class: "controls" }, select, baselineSelect, colorSelect, play, slider, label), title, legend, errorNote, problem, panels, spectrumBox);
 
   function toggle() {
     state.playing = !state.playing;
@@ -383,7 +388,43 @@ async function player(box, runId, names) {
       ? pb.scene.class_names.map((n, k) => el("span", { style: `--c: rgb(${classColor(n, k)})` }, n)).concat([el("span", { style: "--c: #d93025" }, "escaped (outside the box)")])
       : []));
     makePanels();
+    makeSpectrum();
     draw();
+  }
+
+  // Spectra per frame (the grid cases that keep them): one chart, a line per series, redrawn
+  // at every frame on the scale of the whole trajectory.
+  let spectrumPlot = null;
+  function makeSpectrum() {
+    spectrumBox.replaceChildren();
+    spectrumPlot = null;
+    const spectra = state.pb.extras.filter((e) => e.kind === "spectrum");
+    if (!spectra.length) return;
+    const width = spectra[0].width;
+    const xs = Array.from({ length: width }, (_, k) => k + 1);
+    let lo = Infinity, hi = 0;
+    for (const e of spectra) for (const v of e.data) if (v > 0) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    // Ten decades at most: shells past a dealiasing cut hold round-off, not the flow.
+    lo = Math.max(lo, hi * 1e-10);
+    const box = el("div", { class: "chart" }, el("h3", {}, `${spectra[0].name} at this frame`));
+    spectrumBox.append(box);
+    spectrumPlot = {
+      spectra,
+      plot: new uPlot({
+        width: 460, height: 240,
+        scales: { x: { time: false, distr: 3 }, y: { distr: 3, range: [lo, hi] } },
+        axes: [{ label: "wavenumber shell", values: (u, t) => t.map(tickFmt) }, { values: (u, t) => t.map(tickFmt), size: 56 }],
+        series: [{ label: "shell" }, ...spectra.map((e, k) => ({ label: e.series, stroke: COLORS[k % COLORS.length], width: k === 0 ? 2.5 : 1.5 }))],
+      }, [xs, ...spectra.map(() => xs.map(() => null))], box),
+    };
+  }
+
+  function drawSpectrum(f) {
+    if (!spectrumPlot) return;
+    const { spectra, plot } = spectrumPlot;
+    const width = spectra[0].width;
+    const xs = Array.from({ length: width }, (_, k) => k + 1);
+    plot.setData([xs, ...spectra.map((e) => Array.from(e.data.subarray(f * e.width, (f + 1) * e.width), (v) => (v > 0 ? v : null)))]);
   }
 
   let canvases = [];
@@ -458,14 +499,16 @@ async function player(box, runId, names) {
         const escaped = drawParticles(c.canvas, s.data, f);
         c.caption.textContent = `${s.name}${s.name === "truth" ? "" : ` · MSE ${fmt(err)}`} · escaped ${escaped}`;
       } else if (pb.scene.kind === "bodies") {
-        drawBodies(c.canvas, s.data, f);
-        c.caption.textContent = `${s.name}${s.name === "truth" ? "" : ` · position MSE ${fmt(err)}`}`;
+        drawBodies(c.canvas, s.data, f, s.name);
+        const planned = pb.extras.some((x) => x.kind === "path" && x.series === s.name) ? " · dashed: its plan" : "";
+        c.caption.textContent = `${s.name}${s.name === "truth" ? "" : ` · position MSE ${fmt(err)}`}${planned}`;
       } else {
         drawField(c.canvas, s.data, f, c.role === "error");
         c.caption.textContent = c.role === "error" ? `${s.name} − truth` : `${s.name} · ${pb.scene.quantity}${s.name === "truth" ? "" : ` · MSE ${fmt(err)}`}`;
       }
       c.canvas.dataset.frame = f;
     }
+    drawSpectrum(f);
   }
 
   function mapper(canvas) {
@@ -524,7 +567,7 @@ async function player(box, runId, names) {
     return largest;
   }
 
-  function drawBodies(canvas, data, f) {
+  function drawBodies(canvas, data, f, seriesName) {
     const pb = state.pb;
     const [n] = pb.shape;
     const ctx = canvas.getContext("2d");
@@ -554,6 +597,21 @@ async function player(box, runId, names) {
       ctx.beginPath(); ctx.moveTo(xa, ya); ctx.lineTo(xb, yb); ctx.stroke();
     }
     ctx.lineWidth = 1;
+    // Plans: where the series' planner expects the body over its horizon, from this frame.
+    for (const e of pb.extras.filter((x) => x.kind === "path" && x.series === seriesName)) {
+      const row = e.data.subarray(f * e.width, (f + 1) * e.width);
+      ctx.strokeStyle = "#e37400";
+      ctx.setLineDash([4, 3]);
+      ctx.beginPath();
+      const [sx, sy] = at(f, 0);
+      ctx.moveTo(sx, sy);
+      for (let k = 0; k < e.width; k += 2) { const [px, py] = map(row[k], row[k + 1]); ctx.lineTo(px, py); }
+      ctx.stroke();
+      ctx.setLineDash([]);
+      const [ex, ey] = map(row[e.width - 2], row[e.width - 1]);
+      ctx.fillStyle = "#e37400";
+      ctx.fillRect(ex - 2, ey - 2, 4, 4);
+    }
     for (let i = 0; i < n; i++) {
       const [x, y] = at(f, i);
       ctx.fillStyle = COLORS[i % COLORS.length];

@@ -7,7 +7,7 @@ use crate::runs;
 use anyhow::{Context, Result, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use learnsim_data::playback::{Playback, Series};
+use learnsim_data::playback::{Extra, Playback, Series};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -65,7 +65,10 @@ pub fn export(run: &Path, out: &Path, max_bytes: usize) -> Result<Exported> {
     // base64 makes every byte 4/3 of a byte.
     let size = |ps: &[(String, Playback)]| -> usize {
         ps.iter()
-            .map(|(_, p)| 4 * p.series.len() * p.series_len() * 4 / 3)
+            .map(|(_, p)| {
+                let extras: usize = p.extras.iter().map(|e| e.data.len()).sum();
+                4 * (p.series.len() * p.series_len() + extras) * 4 / 3
+            })
             .sum()
     };
     let full = size(&playbacks);
@@ -197,6 +200,17 @@ fn subsample(p: &Playback, stride: usize) -> Playback {
                     .iter()
                     .flat_map(|&t| s.data[t * per_frame..(t + 1) * per_frame].iter().copied())
                     .collect(),
+            })
+            .collect(),
+        extras: p
+            .extras
+            .iter()
+            .map(|e| Extra {
+                data: kept[..frames]
+                    .iter()
+                    .flat_map(|&t| e.data[t * e.width..(t + 1) * e.width].iter().copied())
+                    .collect(),
+                ..e.clone()
             })
             .collect(),
         ..p.clone()

@@ -2,7 +2,7 @@
 //! spellings, a corrupt and a half-written run folder, the leaderboard, the static export;
 //! first as pure functions of the request, then over a real socket.
 
-use learnsim_data::playback::{Playback, Scene, Series};
+use learnsim_data::playback::{Extra, ExtraKind, Playback, Scene, Series};
 use learnsim_view::routes::respond;
 use learnsim_view::safe_path::Root;
 use serde_json::{Value, json};
@@ -59,6 +59,7 @@ fn sample_playback() -> Playback {
                 data: (0..12).map(|i| i as f32 / 12.0).collect(),
             })
             .collect(),
+        extras: vec![],
     }
 }
 
@@ -397,6 +398,13 @@ fn an_export_is_one_file_with_everything_inlined_and_subsamples_past_its_cap() {
                 data: (0..1_200_000).map(|i| (i % 1000) as f32 / 1000.0).collect(),
             })
             .collect(),
+        extras: vec![Extra {
+            name: "energy spectrum".into(),
+            series: "gns".into(),
+            kind: ExtraKind::Spectrum,
+            width: 5,
+            data: (0..3000).map(|i| i as f32).collect(),
+        }],
         ..sample_playback()
     };
     big.write(&run.join("playback/test_1.lsp")).unwrap();
@@ -416,6 +424,30 @@ fn an_export_is_one_file_with_everything_inlined_and_subsamples_past_its_cap() {
     assert!(capped.bytes <= 5_000_000, "{capped:?}");
     let html = std::fs::read_to_string(&out).unwrap();
     assert!(html.contains("subsampled to every"));
+    // The subsampled playback is whole: its frames and its spectrum's are every k-th.
+    let b64 = html
+        .split("\"test_1.lsp\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    let kept = Playback::from_bytes(&bytes).unwrap();
+    let k = capped.frame_stride;
+    assert_eq!(kept.frames, 600usize.div_ceil(k));
+    assert_eq!(
+        kept.extras[0].data[5..10],
+        [
+            (5 * k) as f32,
+            (5 * k + 1) as f32,
+            (5 * k + 2) as f32,
+            (5 * k + 3) as f32,
+            (5 * k + 4) as f32
+        ]
+    );
+    assert_eq!(kept.frame_seconds, 0.01 * k as f64);
     // The export refuses what is not a run folder.
     let err = learnsim_view::export::export(&f.root_dir, &out, 5_000_000).unwrap_err();
     assert!(err.to_string().contains("not a run folder"), "{err}");

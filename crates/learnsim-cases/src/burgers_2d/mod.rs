@@ -350,6 +350,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
                 ("persistence", &persistence),
             ],
             <[f32]>::to_vec,
+            None,
         );
         crate::playback::write(&setup.out, &format!("test_{k}"), &playback)?;
     }

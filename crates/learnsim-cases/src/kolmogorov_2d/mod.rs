@@ -279,6 +279,9 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let fno_out = fno.rollouts(test, &starts, inputs, h, n, &device);
     let eval_s = clock.elapsed().as_secs_f64();
     let frame_seconds = config.flow.dt * config.flow.frame_steps as f64;
+    let fft = Fft2::new(n);
+    // Shells k = 1..=n/2 (the mean flow, k = 0, has no place on the player's log axis).
+    let spectrum = |frame: &[f32]| energy_spectrum_2d(frame, &fft)[1..].to_vec();
     for (w, &start) in starts
         .iter()
         .enumerate()
@@ -298,10 +301,10 @@ pub fn run(args: &RunArgs) -> Result<String> {
                 ("persistence", &persistence[w]),
             ],
             |frame| vorticity(frame, n),
+            Some(&spectrum),
         );
         crate::playback::write(&setup.out, &format!("test_{w}"), &playback)?;
     }
-    let fft = Fft2::new(n);
     let scores = [&tf_out, &unet_out, &ablation_out, &fno_out, &persistence]
         .map(|p| score(p, &truth, n, &fft));
     let true_scores = score(&truth, &truth, n, &fft);

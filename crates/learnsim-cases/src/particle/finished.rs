@@ -37,7 +37,7 @@ pub fn render_run(
     trainer: &Trainer,
     dataset: &Dataset,
     format: RenderFormat,
-) -> Result<()> {
+) -> Result<usize> {
     let truth = dataset.splits[2]
         .first()
         .context("the test split is empty: nothing to render")?;
@@ -77,15 +77,16 @@ pub fn render_run(
             100,
         )?;
     }
+    let mut playbacks = 0;
     if matches!(format, RenderFormat::Playback | RenderFormat::All) {
-        super::playback::write_all(out, trainer, dataset)?;
+        playbacks = super::playback::write_all(out, trainer, dataset)?;
     }
     if matches!(format, RenderFormat::Vtk | RenderFormat::All) {
         let dir = out.join("vtk");
         render::vtk(&dir, "truth", truth, &dataset.metadata)?;
         render::vtk(&dir, "prediction", &predicted, &dataset.metadata)?;
     }
-    Ok(())
+    Ok(playbacks)
 }
 
 /// Loads a run folder's config and checkpoint, and its dataset (`data`, else `RUN/data`).
@@ -169,7 +170,13 @@ pub fn render_command(args: &RenderArgs) -> Result<String> {
         return crate::rescore(&args.run, &record);
     }
     let (trainer, dataset) = load_run(&args.run, args.data.as_deref())?;
-    render_run(&args.run, &trainer, &dataset, args.format)?;
+    let playbacks = render_run(&args.run, &trainer, &dataset, args.format)?;
+    if args.format == RenderFormat::Playback {
+        return Ok(format!(
+            "wrote the playback of {playbacks} test trajectories into {} for `learnsim view`",
+            args.run.join(super::playback::DIR).display()
+        ));
+    }
     Ok(format!(
         "rendered test trajectory 0 into {}",
         args.run.display()

@@ -10,21 +10,40 @@ use learnsim_eval::{Ballistic, ConstantVelocity, FrameStepper, LearnedStepper, r
 use learnsim_train::Trainer;
 use std::path::Path;
 
-/// Test trajectories written at most: the player offers each; more would only fill the disk
-/// (a CPU-tier water-drop trajectory is about 6 MB).
-pub const MAX_TRAJECTORIES: usize = 8;
+/// Bytes of playback files a run writes at most: every test trajectory while they fit (the
+/// CPU tier's always do: a water-drop-2d trajectory is about 4 MB), the first ones that fit
+/// when they do not (a paper-tier trajectory of 1000 frames of 2000 particles is 64 MB), and
+/// always one.
+pub const MAX_BYTES: usize = 256 << 20;
 
 /// Folder of the playback files inside a run folder.
 pub const DIR: &str = "playback";
 
-/// Writes `out/playback/test_K.lsp` for the first [`MAX_TRAJECTORIES`] test trajectories,
-/// returning how many.
+/// Writes `out/playback/test_K.lsp` for the test trajectories (all, or the first that fit in
+/// [`MAX_BYTES`]), returning how many.
 pub fn write_all(out: &Path, trainer: &Trainer, dataset: &Dataset) -> Result<usize> {
     let dir = out.join(DIR);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let model = trainer.inference_model().valid();
     let tests = &dataset.splits[2];
-    let count = tests.len().min(MAX_TRAJECTORIES);
+    // Four series (truth, GNS, two baselines) of f32.
+    let bytes = |t: &Trajectory| 4 * 4 * t.position.len();
+    let mut total = 0;
+    let count = tests
+        .iter()
+        .take_while(|t| {
+            total += bytes(t);
+            total <= MAX_BYTES
+        })
+        .count()
+        .max(1);
+    if count < tests.len() {
+        crate::progress::note(format_args!(
+            "playback: the first {count} of {} test trajectories (the rest would pass {} MB)",
+            tests.len(),
+            MAX_BYTES >> 20
+        ));
+    }
     for (k, truth) in tests.iter().take(count).enumerate() {
         let mut gns = LearnedStepper::new(&trainer.simulator, &model);
         let mut ballistic = Ballistic {
@@ -94,5 +113,6 @@ pub fn particle_playback(
         context,
         frame_seconds,
         series,
+        extras: Vec::new(),
     }
 }

@@ -521,13 +521,35 @@ fn swing_up_playback(
     pendulum: &learnsim_sim::pendulum::Pendulum,
     episodes: &[(&str, &ControlEpisode)],
 ) -> learnsim_data::playback::Playback {
-    use learnsim_data::playback::{Playback, Scene, Series};
+    use learnsim_data::playback::{Extra, ExtraKind, Playback, Scene, Series};
     let frames = episodes
         .iter()
         .map(|(_, e)| e.states.len())
         .min()
         .unwrap_or(0);
     let l = pendulum.length;
+    let bob = |s: &[f64; 2]| [(l * s[0].sin()) as f32, (-l * s[0].cos()) as f32];
+    // Each MPC episode's plans: the bob where its planner expects it over the horizon, from
+    // every frame (the last frame, after the last control step, has none: the bob itself).
+    let extras = episodes
+        .iter()
+        .filter_map(|(name, e)| {
+            let horizon = e.plans.first()?.len();
+            let data = (0..frames)
+                .flat_map(|t| match e.plans.get(t) {
+                    Some(plan) => plan.iter().flat_map(bob).collect::<Vec<_>>(),
+                    None => bob(&e.states[t]).repeat(horizon),
+                })
+                .collect();
+            Some(Extra {
+                name: "plan".into(),
+                series: (*name).into(),
+                kind: ExtraKind::Path,
+                width: 2 * horizon,
+                data,
+            })
+        })
+        .collect();
     Playback {
         title: "swing-up from hanging (truth: MPC through the true ODE)".into(),
         scene: Scene::Bodies {
@@ -543,12 +565,10 @@ fn swing_up_playback(
             .iter()
             .map(|(name, e)| Series {
                 name: (*name).into(),
-                data: e.states[..frames]
-                    .iter()
-                    .flat_map(|s| [(l * s[0].sin()) as f32, (-l * s[0].cos()) as f32])
-                    .collect(),
+                data: e.states[..frames].iter().flat_map(bob).collect(),
             })
             .collect(),
+        extras,
     }
 }
 

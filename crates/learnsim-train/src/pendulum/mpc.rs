@@ -9,6 +9,10 @@ pub struct ControlEpisode {
     pub states: Vec<PendulumState>,
     /// Applied torques.
     pub torques: Vec<f64>,
+    /// At each control step, the states the planner expects over its horizon under the plan
+    /// it settled on (its model's prediction, before the first torque is applied). Empty for
+    /// controllers that do not plan.
+    pub plans: Vec<Vec<PendulumState>>,
     /// Σ_t (1 − cos θ_t)/2 over the states after each step (1 per step upright, 0 hanging).
     pub control_return: f64,
     /// Largest |θ − π| (wrapped) over the last `upright_steps` states.
@@ -32,6 +36,7 @@ pub fn mpc_episode(
     let mut state = [m.initial_angle, 0.0];
     let mut states = vec![state];
     let mut torques = Vec::with_capacity(m.control_steps);
+    let mut plans = Vec::with_capacity(m.control_steps);
     let ml2 = p.mass * p.length * p.length;
     let mgl = p.mass * p.gravity * p.length;
     let e_up = 2.0 * mgl;
@@ -72,6 +77,7 @@ pub fn mpc_episode(
                 .expect("f32 gradient");
             adam.step(&mut plan, &g, m.lr, |_, x| x.clamp(-1.0, 1.0));
         }
+        plans.push(expected_states(model, state, &plan, p.max_torque, device));
         let torque = p.max_torque * plan[0];
         state = p.step(state, torque);
         states.push(state);
@@ -83,7 +89,36 @@ pub fn mpc_episode(
         }
         progress(step + 1);
     }
-    ControlEpisode::scored(states, torques, m.upright_steps)
+    ControlEpisode {
+        plans,
+        ..ControlEpisode::scored(states, torques, m.upright_steps)
+    }
+}
+
+/// The states `model` predicts from `state` under `plan` (in units of `max_torque`).
+fn expected_states(
+    model: &impl Dynamics,
+    state: PendulumState,
+    plan: &[f64],
+    max_torque: f64,
+    device: &Device,
+) -> Vec<PendulumState> {
+    let mut s = tensor2(&[state], device);
+    plan.iter()
+        .map(|&a| {
+            let u = Tensor::<2>::from_data(
+                TensorData::new(vec![(max_torque * a) as f32], [1, 1]),
+                device,
+            );
+            s = model.step(s.clone(), u);
+            let v = s
+                .clone()
+                .into_data()
+                .try_to_vec::<f32>()
+                .expect("f32 state");
+            [f64::from(v[0]), f64::from(v[1])]
+        })
+        .collect()
 }
 
 /// A controller that does not plan, the yardstick of MPC's return.
@@ -130,6 +165,7 @@ impl ControlEpisode {
         Self {
             states,
             torques,
+            plans: Vec::new(),
             control_return,
             final_upright_error,
         }

@@ -145,6 +145,7 @@ try {
   assert.ok(red[0] > red[2] + 60, `the largest vorticity is drawn red: ${red}`);
   assert.ok(blue[2] > blue[0] + 60, `the most negative vorticity is drawn blue: ${blue}`);
   assert.ok(await page.locator("#panel-error").count() === 1, "the error panel is shown for fields");
+  assert.equal(await page.locator("#spectrum .uplot").count(), 1, "the energy spectrum at the frame is charted");
   await page.screenshot({ path: path.join(shots, "kolmogorov-2d.png"), fullPage: true });
 
   assert.deepEqual(problems, [], "no script errors on any page");
