@@ -31,6 +31,8 @@ rm -rf "$WORK"
 mkdir -p "$WORK/runs"
 "$BIN" -q run water-drop-2d --quick --out "$WORK/runs/water-drop-2d" >/dev/null
 "$BIN" -q run kolmogorov-2d --quick --out "$WORK/runs/kolmogorov-2d" >/dev/null
+# The static export, which the test opens from disk.
+"$BIN" -q view --export "$WORK/runs/water-drop-2d" "$WORK/water-drop-2d.html" >/dev/null
 
 "$BIN" view --root "$WORK/runs" --port 0 >"$WORK/server.log" 2>&1 &
 SERVER=$!

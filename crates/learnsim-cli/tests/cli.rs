@@ -1007,6 +1007,31 @@ fn quick_run_writes_metrics_with_the_documented_schema(dir: &Path) {
         assert_eq!(s["metrics"][key], m["metrics"][key], "{key}");
     }
     assert_eq!(s["rollouts"]["format"], "deepmind-pickle");
+    // The viewer's playback of the same trajectory: the truth is the dataset's, the GNS the
+    // rollout the pickle holds (to the bit), each baseline its own rollout from the same
+    // input frames, every one of them starting where the model's inputs end.
+    let playback =
+        learnsim_data::playback::Playback::read(&out.join("playback/test_0.lsp")).unwrap();
+    let names: Vec<&str> = playback.series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["truth", "gns", "ballistic", "constant_velocity"]);
+    let test = &load_dataset(&out.join("data")).unwrap().splits[2];
+    assert_eq!(playback.series[0].data, test[0].position);
+    let pickled = &learnsim_data::read_foreign_rollouts(&out.join("rollout_0.pkl")).unwrap()[0];
+    assert_eq!(playback.series[1].data, pickled.position);
+    assert_eq!(Some(playback.context), pickled.context);
+    let per_frame: usize = playback.shape.iter().product();
+    let inputs = playback.context * per_frame;
+    for baseline in &playback.series[2..] {
+        assert_eq!(baseline.data[..inputs], test[0].position[..inputs], "{}", baseline.name);
+        assert_ne!(baseline.data[inputs..], test[0].position[inputs..], "{}", baseline.name);
+    }
+    // Constant velocity: frame t = 2·(t − 1) − (t − 2), from the input frames on.
+    let cv = &playback.series[3].data;
+    let t = playback.context;
+    for k in 0..per_frame {
+        let expected = 2.0 * cv[(t - 1) * per_frame + k] - cv[(t - 2) * per_frame + k];
+        assert_eq!(cv[t * per_frame + k], expected);
+    }
 
     // The report, figures and renders sit beside metrics.json.
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
@@ -1217,6 +1242,7 @@ fn every_registered_case_runs_quick() {
                     let dir = tempfile::tempdir().unwrap();
                     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         quick_checks(name, dir.path());
+                        quick_playbacks(name, dir.path());
                     }));
                     if let Err(panic) = run {
                         let message = panic
@@ -1232,6 +1258,64 @@ fn every_registered_case_runs_quick() {
     });
     let failures = failures.into_inner().unwrap();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The playback files `learnsim view` plays: every case that writes them has at least one
+/// in its run folder (found under `dir`), each reads back whole, truth first, with the scene
+/// of its kind; the others write none.
+fn quick_playbacks(case: &str, dir: &Path) {
+    use learnsim_data::playback::{Playback, Scene};
+    let expected = match case {
+        "water-drop-2d" | "sand-2d" | "goop-2d" | "tgv-2d" | "dam-break-2d" => Some("particles"),
+        "kolmogorov-2d" | "burgers-2d" => Some("field"),
+        "nbody-2d" | "spring-chain" | "rope-koopman" | "pendulum-mpc" => Some("bodies"),
+        _ => None,
+    };
+    let mut runs = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if d.join("run.json").is_file() {
+            runs.push(d);
+            continue;
+        }
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            if entry.path().is_dir() {
+                stack.push(entry.path());
+            }
+        }
+    }
+    assert!(!runs.is_empty(), "{case}: no run folder under {}", dir.display());
+    for run in runs {
+        // `learnsim score`'s folders judge rollouts made elsewhere: nothing to play.
+        let metrics = std::fs::read_to_string(run.join("metrics.json")).unwrap_or_default();
+        if metrics.contains("\"from_start\"") {
+            continue;
+        }
+        let files: Vec<PathBuf> = std::fs::read_dir(run.join("playback"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        let Some(kind) = expected else {
+            assert!(files.is_empty(), "{case} writes no playback yet: {files:?}");
+            continue;
+        };
+        assert!(!files.is_empty(), "{case}: no playback in {}", run.display());
+        for file in files {
+            let p = Playback::read(&file).unwrap_or_else(|e| panic!("{case}: {e}"));
+            assert_eq!(p.series[0].name, "truth");
+            assert!(p.series.len() >= 2, "{case}: a model beside the truth");
+            let scene = match p.scene {
+                Scene::Particles { .. } => "particles",
+                Scene::Field { .. } => "field",
+                Scene::Bodies { .. } => "bodies",
+            };
+            assert_eq!(scene, kind, "{case}: {}", file.display());
+            assert!(
+                p.series.iter().all(|s| s.data.iter().all(|v| v.is_finite())),
+                "{case}: {} holds non-finite values",
+                file.display()
+            );
+        }
+    }
 }
 
 /// `learnsim run CASE --quick` in `dir` and the case's own checks.

@@ -148,8 +148,25 @@ try {
   assert.equal(await page.locator("#spectrum .uplot").count(), 1, "the energy spectrum at the frame is charted");
   await page.screenshot({ path: path.join(shots, "kolmogorov-2d.png"), fullPage: true });
 
+  // ------------------------------------------------------------ the static export
+  step = "static export";
+  const exported = path.resolve(runs, "..", "water-drop-2d.html");
+  await page.goto(`file://${exported}`);
+  await ready();
+  await page.waitForSelector("#panel-truth");
+  await stepTo(10);
+  const drawn = await page.evaluate(() => {
+    const c = document.getElementById("panel-truth");
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let colored = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 2] > d[i] + 60) colored++;
+    return colored;
+  });
+  assert.ok(drawn > 100, `the exported page draws particles without a server (${drawn} water pixels)`);
+  await page.screenshot({ path: path.join(shots, "export.png") });
+
   assert.deepEqual(problems, [], "no script errors on any page");
-  console.log(`browser test passed: leaderboard, water-drop-2d (${sample.length} particles at frame ${f}), kolmogorov-2d (frame ${frame}); screenshots in ${shots}`);
+  console.log(`browser test passed: leaderboard, water-drop-2d (${sample.length} particles at frame ${f}), kolmogorov-2d (frame ${frame}), the static export; screenshots in ${shots}`);
 } catch (e) {
   await page.screenshot({ path: path.join(shots, "failure.png"), fullPage: true }).catch(() => {});
   console.error(`browser test failed at ${step}: ${e.message}\n${problems.join("\n")}\nscreenshot: ${path.join(shots, "failure.png")}`);
