@@ -1022,8 +1022,18 @@ fn quick_run_writes_metrics_with_the_documented_schema(dir: &Path) {
     let per_frame: usize = playback.shape.iter().product();
     let inputs = playback.context * per_frame;
     for baseline in &playback.series[2..] {
-        assert_eq!(baseline.data[..inputs], test[0].position[..inputs], "{}", baseline.name);
-        assert_ne!(baseline.data[inputs..], test[0].position[inputs..], "{}", baseline.name);
+        assert_eq!(
+            baseline.data[..inputs],
+            test[0].position[..inputs],
+            "{}",
+            baseline.name
+        );
+        assert_ne!(
+            baseline.data[inputs..],
+            test[0].position[inputs..],
+            "{}",
+            baseline.name
+        );
     }
     // Constant velocity: frame t = 2·(t − 1) − (t − 2), from the input frames on.
     let cv = &playback.series[3].data;
@@ -1268,7 +1278,9 @@ fn quick_playbacks(case: &str, dir: &Path) {
     let expected = match case {
         "water-drop-2d" | "sand-2d" | "goop-2d" | "tgv-2d" | "dam-break-2d" => Some("particles"),
         "kolmogorov-2d" | "burgers-2d" => Some("field"),
-        "nbody-2d" | "spring-chain" | "rope-koopman" | "pendulum-mpc" => Some("bodies"),
+        "nbody-2d" | "spring-chain" | "rope-koopman" | "pendulum-mpc" | "schnet-si" => {
+            Some("bodies")
+        }
         _ => None,
     };
     let mut runs = Vec::new();
@@ -1284,7 +1296,11 @@ fn quick_playbacks(case: &str, dir: &Path) {
             }
         }
     }
-    assert!(!runs.is_empty(), "{case}: no run folder under {}", dir.display());
+    assert!(
+        !runs.is_empty(),
+        "{case}: no run folder under {}",
+        dir.display()
+    );
     for run in runs {
         // `learnsim score`'s folders judge rollouts made elsewhere: nothing to play.
         let metrics = std::fs::read_to_string(run.join("metrics.json")).unwrap_or_default();
@@ -1298,7 +1314,11 @@ fn quick_playbacks(case: &str, dir: &Path) {
             assert!(files.is_empty(), "{case} writes no playback yet: {files:?}");
             continue;
         };
-        assert!(!files.is_empty(), "{case}: no playback in {}", run.display());
+        assert!(
+            !files.is_empty(),
+            "{case}: no playback in {}",
+            run.display()
+        );
         for file in files {
             let p = Playback::read(&file).unwrap_or_else(|e| panic!("{case}: {e}"));
             assert_eq!(p.series[0].name, "truth");
@@ -1310,7 +1330,9 @@ fn quick_playbacks(case: &str, dir: &Path) {
             };
             assert_eq!(scene, kind, "{case}: {}", file.display());
             assert!(
-                p.series.iter().all(|s| s.data.iter().all(|v| v.is_finite())),
+                p.series
+                    .iter()
+                    .all(|s| s.data.iter().all(|v| v.is_finite())),
                 "{case}: {} holds non-finite values",
                 file.display()
             );

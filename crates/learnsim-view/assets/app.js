@@ -430,7 +430,7 @@ async function player(box, runId, names) {
   let canvases = [];
   function makePanels() {
     const pb = state.pb;
-    const shown = ["truth", pb.series[1] ? pb.series[1].name : null, "baseline"].filter(Boolean);
+    const shown = ["truth", pb.series[1] ? pb.series[1].name : null, pb.series.length > 2 ? "baseline" : null].filter(Boolean);
     if (pb.scene.kind === "field") shown.push("error");
     canvases = shown.map((role) => {
       const canvas = el("canvas", { id: `panel-${role}` });

@@ -26,6 +26,9 @@ use rayon::prelude::*;
 use serde_json::json;
 use std::time::Instant;
 
+/// Frames of the NVE runs kept for the viewer at most.
+const PLAYBACK_FRAMES: usize = 300;
+
 /// Registry name.
 pub const NAME: &str = "schnet-si";
 /// One line for `learnsim cases`.
@@ -251,9 +254,21 @@ pub fn run(args: &RunArgs) -> Result<String> {
         config.nve_steps
     ));
     nve_bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    // Every `stride`th frame of both runs for the viewer (the force is asked once per frame).
+    let stride = (config.nve_steps + 1).div_ceil(PLAYBACK_FRAMES);
+    let keep = |frames: &mut Vec<Vec<[f64; 2]>>, calls: &mut usize, x: &[[f64; 3]]| {
+        if *calls % stride == 0 {
+            frames.push(x.iter().map(|p| [p[0], p[1]]).collect());
+        }
+        *calls += 1;
+    };
+    let (mut learned_frames, mut learned_calls) = (Vec::new(), 0);
     let (mut x, mut v) = (start.positions.clone(), v0.clone());
     let learned = nve(
-        |x| trained.energy_forces(x, &device),
+        |x| {
+            keep(&mut learned_frames, &mut learned_calls, x);
+            trained.energy_forces(x, &device)
+        },
         &mut x,
         &mut v,
         SILICON_MASS_AMU,
@@ -265,9 +280,13 @@ pub fn run(args: &RunArgs) -> Result<String> {
         .iter()
         .any(|(u, k)| !(u.is_finite() && k.is_finite()));
     let (learned_drift, learned_ke) = drift(&learned);
+    let (mut truth_frames, mut truth_calls) = (Vec::new(), 0);
     let (mut x, mut v) = (start.positions.clone(), v0);
     let truth = nve(
-        |x| potential.energy_forces(x),
+        |x| {
+            keep(&mut truth_frames, &mut truth_calls, x);
+            potential.energy_forces(x)
+        },
         &mut x,
         &mut v,
         SILICON_MASS_AMU,
@@ -275,6 +294,30 @@ pub fn run(args: &RunArgs) -> Result<String> {
         config.nve_steps,
     );
     let (truth_drift, _) = drift(&truth);
+    // Bonds: the pairs closer than 2.8 Å at the start (Si–Si bonds are 2.35 Å).
+    let atoms = start.positions.len();
+    let bonds = (0..atoms)
+        .flat_map(|i| (i + 1..atoms).map(move |j| [i, j]))
+        .filter(|&[i, j]| {
+            let (a, b) = (start.positions[i], start.positions[j]);
+            (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f64>() < 2.8 * 2.8
+        })
+        .collect();
+    let playback = crate::playback::bodies(
+        format!(
+            "NVE of test cluster 0 (Si{atoms}), x–y projection{}: truth under Stillinger–Weber, SchNet under its own forces",
+            if stride == 1 {
+                String::new()
+            } else {
+                format!(", every {stride}th step")
+            }
+        ),
+        config.nve_dt * stride as f64 * 1e-15,
+        bonds,
+        None,
+        &[("truth", truth_frames), ("schnet", learned_frames)],
+    );
+    crate::playback::write(&setup.out, "nve", &playback)?;
 
     let (first, last) = loss_ends(&trained.valid_loss);
     let metrics = json!({
