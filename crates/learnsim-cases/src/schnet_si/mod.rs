@@ -257,7 +257,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
     // Every `stride`th frame of both runs for the viewer (the force is asked once per frame).
     let stride = (config.nve_steps + 1).div_ceil(PLAYBACK_FRAMES);
     let keep = |frames: &mut Vec<Vec<[f64; 2]>>, calls: &mut usize, x: &[[f64; 3]]| {
-        if *calls % stride == 0 {
+        if calls.is_multiple_of(stride) {
             frames.push(x.iter().map(|p| [p[0], p[1]]).collect());
         }
         *calls += 1;
