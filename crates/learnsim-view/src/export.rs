@@ -14,6 +14,10 @@ use std::path::Path;
 /// Default cap on the file's size.
 pub const DEFAULT_MAX_MB: f64 = 25.0;
 
+/// The first line of every export: an existing file that starts with it is replaced, any
+/// other file at the output path is refused.
+const MARKER: &str = "<!-- learnsim view export -->";
+
 /// What [`export`] wrote.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exported {
@@ -29,6 +33,30 @@ pub struct Exported {
 pub fn export(run: &Path, out: &Path, max_bytes: usize) -> Result<Exported> {
     if !run.join("run.json").is_file() {
         bail!("{}: not a run folder (no run.json)", run.display());
+    }
+    let folder = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !folder.is_dir() {
+        bail!(
+            "{}: the folder {} does not exist",
+            out.display(),
+            folder.display()
+        );
+    }
+    if out.exists() {
+        let mut head = [0u8; MARKER.len()];
+        let ours = std::fs::File::open(out)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+            .is_ok()
+            && head == MARKER.as_bytes();
+        if !ours {
+            bail!(
+                "{} exists and is not a learnsim view export: refusing to overwrite it (choose another name or remove it)",
+                out.display()
+            );
+        }
     }
     let id = run
         .canonicalize()
@@ -167,7 +195,7 @@ fn page(data: &Value) -> Result<String> {
             ),
         ),
     ];
-    let mut html = index;
+    let mut html = format!("{MARKER}\n{index}");
     for (tag, inline) in replaced {
         if !html.contains(tag) {
             bail!("index.html no longer holds {tag}");

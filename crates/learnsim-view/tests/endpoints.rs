@@ -448,7 +448,16 @@ fn an_export_is_one_file_with_everything_inlined_and_subsamples_past_its_cap() {
         ]
     );
     assert_eq!(kept.frame_seconds, 0.01 * k as f64);
-    // The export refuses what is not a run folder.
+    // The export refuses what is not a run folder, a missing folder, and a file of someone
+    // else's at the output path (an earlier export is replaced, as above).
     let err = learnsim_view::export::export(&f.root_dir, &out, 5_000_000).unwrap_err();
     assert!(err.to_string().contains("not a run folder"), "{err}");
+    let missing = f.root_dir.join("no/such/page.html");
+    let err = learnsim_view::export::export(&run, &missing, 5_000_000).unwrap_err();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    let theirs = f.root_dir.parent().unwrap().join("notes.html");
+    std::fs::write(&theirs, "<p>my notes</p>").unwrap();
+    let err = learnsim_view::export::export(&run, &theirs, 5_000_000).unwrap_err();
+    assert!(err.to_string().contains("refusing to overwrite"), "{err}");
+    assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "<p>my notes</p>");
 }
