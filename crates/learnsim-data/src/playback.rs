@@ -146,7 +146,12 @@ impl Playback {
     /// Checks the shapes agree: every series holds [`Self::series_len`] floats, the truth
     /// comes first, the context is shorter than the trajectory, classes match particles.
     pub fn check(&self) -> Result<(), String> {
-        let n = self.series_len();
+        // A corrupt header may hold any sizes: refuse those whose product overflows.
+        let n = self
+            .shape
+            .iter()
+            .try_fold(self.frames, |n, &d| n.checked_mul(d))
+            .ok_or_else(|| format!("{} frames of {:?} overflow", self.frames, self.shape))?;
         if self.series.first().is_none_or(|s| s.name != "truth") {
             return Err("the first series must be `truth`".into());
         }
@@ -212,14 +217,14 @@ impl Playback {
             if e.width == 0 || (e.kind == ExtraKind::Path && e.width % 2 != 0) {
                 return Err(format!("extra `{}` has width {}", e.name, e.width));
             }
-            if e.data.len() != self.frames * e.width {
+            if Some(e.data.len()) != self.frames.checked_mul(e.width) {
                 return Err(format!(
                     "extra `{}` holds {} floats; {} frames of {} need {}",
                     e.name,
                     e.data.len(),
                     self.frames,
                     e.width,
-                    self.frames * e.width
+                    self.frames.saturating_mul(e.width)
                 ));
             }
         }
@@ -449,5 +454,8 @@ mod tests {
         let mut odd = sample();
         odd.extras[0].width = 3;
         assert!(odd.check().unwrap_err().contains("width 3"));
+        let mut huge = sample();
+        huge.shape = vec![usize::MAX, 2];
+        assert!(huge.check().unwrap_err().contains("overflow"));
     }
 }

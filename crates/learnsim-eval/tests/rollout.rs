@@ -3,6 +3,7 @@
 use learnsim_core::{ParticleKind, Trajectory};
 use learnsim_eval::{
     Ballistic, ConstantVelocity, FrameStepper, RolloutError, mse_at_horizons, rollout,
+    rollout_after,
 };
 
 /// One water particle moving at +0.1 per frame in x, one wall particle oscillating.
@@ -33,6 +34,30 @@ fn constant_velocity_is_exact_on_uniform_motion_and_walls_follow_ground_truth() 
     }
     let mse = mse_at_horizons(&r.predicted, &t, 2, &[None, None]);
     assert!(mse.iter().all(|(_, v)| *v < 1e-10), "{mse:?}");
+}
+
+/// Given more input frames than it reads, a stepper copies the truth up to them and predicts
+/// from there on its own history; given exactly its own, it is `rollout`.
+#[test]
+fn rollout_after_starts_predicting_where_its_inputs_end() {
+    // A particle accelerating in x, so constant velocity errs by a known amount.
+    let position: Vec<f32> = (0..8).flat_map(|t| [0.01 * (t * t) as f32, 0.5]).collect();
+    let t = Trajectory::new(2, 8, position, vec![ParticleKind::Water]).unwrap();
+    let (after, plain) = (
+        rollout_after(&mut ConstantVelocity, &t, 2).unwrap(),
+        rollout(&mut ConstantVelocity, &t).unwrap(),
+    );
+    assert_eq!(
+        (after.warmup, after.predicted),
+        (plain.warmup, plain.predicted)
+    );
+    let r = rollout_after(&mut ConstantVelocity, &t, 5).unwrap();
+    assert_eq!(r.warmup, 5);
+    assert_eq!(r.predicted.position[..10], t.position[..10]);
+    // x5 = 2·x4 − x3 = 2·0.16 − 0.09 from the true frames 3 and 4; then from its own.
+    let x = |k: usize| r.predicted.frame(k)[0];
+    assert!((x(5) - 0.23).abs() < 1e-6, "{}", x(5));
+    assert!((x(6) - (2.0 * x(5) - x(4))).abs() < 1e-6);
 }
 
 #[test]

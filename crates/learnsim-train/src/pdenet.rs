@@ -224,15 +224,15 @@ pub fn train_pdenet(
 }
 
 /// Per-step relative L2 error sqrt(Σ_c mean(û − u)² / Σ_c var(u)) averaged (inside the root)
-/// over trajectories, for steps 0, …, `steps`; `predict(u0, steps)` returns the frames.
+/// over trajectories, for steps 0, …, `steps`; `predicted[i]` holds the frames 0..=`steps`
+/// rolled out from `test[i]`'s first frame.
 pub fn relative_l2_by_step(
     test: &[BurgersTrajectory],
     steps: usize,
-    predict: impl Fn(&Velocity2) -> Vec<Velocity2>,
+    predicted: &[Vec<Velocity2>],
 ) -> Vec<f64> {
     let mut err = vec![0.0; steps + 1];
-    for tr in test {
-        let predicted = predict(&tr.frames[0]);
+    for (tr, predicted) in test.iter().zip(predicted) {
         for t in 0..=steps {
             let truth = &tr.frames[t];
             let p = &predicted[t];

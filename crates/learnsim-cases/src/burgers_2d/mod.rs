@@ -319,42 +319,48 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let device = default_inference_device();
     let steps = config.test_steps;
     let clock = Instant::now();
-    let model_err = relative_l2_by_step(&test, steps, |u0| model.rollout(u0, steps, &device));
-    let frozen_err = relative_l2_by_step(&test, steps, |u0| frozen.rollout(u0, steps, &device));
+    // Each model rolled out once from every test trajectory's first frame: scored below,
+    // played by the viewer.
+    let rolled = |m: &TrainedPdeNet| -> Vec<Vec<Velocity2>> {
+        test.iter()
+            .map(|t| m.rollout(&t.frames[0], steps, &device))
+            .collect()
+    };
+    let (moments, stencils) = (rolled(&model), rolled(&frozen));
     let eval_s = clock.elapsed().as_secs_f64();
-    for (k, trajectory) in test.iter().take(crate::playback::MAX_PLAYBACKS).enumerate() {
-        let speed = |v: &Velocity2| -> Vec<f32> {
-            v.u.iter()
-                .zip(&v.v)
-                .map(|(a, b)| a.hypot(*b) as f32)
-                .collect()
-        };
-        let speeds = |frames: &[Velocity2]| -> Vec<Vec<f32>> { frames.iter().map(speed).collect() };
-        let start = &trajectory.frames[0];
-        let truth = speeds(&trajectory.frames[..=steps.min(trajectory.frames.len() - 1)]);
-        let horizon = truth.len() - 1;
-        let moments = speeds(&model.rollout(start, horizon, &device)[1..]);
-        let stencils = speeds(&frozen.rollout(start, horizon, &device)[1..]);
-        let persistence = vec![speed(start); horizon];
-        let m = start.m;
+    let still: Vec<Vec<Velocity2>> = test
+        .iter()
+        .map(|t| vec![t.frames[0].clone(); steps + 1])
+        .collect();
+    let model_err = relative_l2_by_step(&test, steps, &moments);
+    let frozen_err = relative_l2_by_step(&test, steps, &stencils);
+    let persistence_err = relative_l2_by_step(&test, steps, &still);
+    let speed = |v: &Velocity2| -> Vec<f32> {
+        v.u.iter()
+            .zip(&v.v)
+            .map(|(a, b)| a.hypot(*b) as f32)
+            .collect()
+    };
+    let speeds = |frames: &[Velocity2]| -> Vec<Vec<f32>> { frames.iter().map(speed).collect() };
+    for (k, trajectory) in test.iter().enumerate().take(crate::playback::MAX_PLAYBACKS) {
+        let m = trajectory.frames[0].m;
         let playback = crate::playback::field_window(
             format!("test trajectory {k}"),
             "speed |u|",
             [m, m],
             config.burgers.dt,
             1,
-            &truth,
+            &speeds(&trajectory.frames[..=steps]),
             &[
-                ("pde_net", &moments),
-                ("frozen_stencils", &stencils),
-                ("persistence", &persistence),
+                ("pde_net", &speeds(&moments[k][1..])),
+                ("frozen_stencils", &speeds(&stencils[k][1..])),
+                ("persistence", &speeds(&still[k][1..])),
             ],
             <[f32]>::to_vec,
             None,
         );
         crate::playback::write(&setup.out, &format!("test_{k}"), &playback)?;
     }
-    let persistence_err = relative_l2_by_step(&test, steps, |u0| vec![u0.clone(); steps + 1]);
     let (at, frozen_at, persistence_at) =
         (model_err[steps], frozen_err[steps], persistence_err[steps]);
     // A rollout that blew up shows as a non-finite error from its first bad step on.

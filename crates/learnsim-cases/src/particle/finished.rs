@@ -79,7 +79,7 @@ pub fn render_run(
     }
     let mut playbacks = 0;
     if matches!(format, RenderFormat::Playback | RenderFormat::All) {
-        playbacks = super::playback::write_all(out, trainer, dataset)?;
+        playbacks = super::playback::write_all(out, trainer, dataset, Some(&predicted))?;
     }
     if matches!(format, RenderFormat::Vtk | RenderFormat::All) {
         let dir = out.join("vtk");

@@ -20,8 +20,15 @@ pub const MAX_BYTES: usize = 256 << 20;
 pub const DIR: &str = "playback";
 
 /// Writes `out/playback/test_K.lsp` for the test trajectories (all, or the first that fit in
-/// [`MAX_BYTES`]), returning how many.
-pub fn write_all(out: &Path, trainer: &Trainer, dataset: &Dataset) -> Result<usize> {
+/// [`MAX_BYTES`]), returning how many. `first`: the GNS's rollout of test trajectory 0 from
+/// its input frames when the caller has it already (`render_run` draws it), so it is not
+/// rolled out twice.
+pub fn write_all(
+    out: &Path,
+    trainer: &Trainer,
+    dataset: &Dataset,
+    first: Option<&Trajectory>,
+) -> Result<usize> {
     let dir = out.join(DIR);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let model = trainer.inference_model().valid();
@@ -51,15 +58,21 @@ pub fn write_all(out: &Path, trainer: &Trainer, dataset: &Dataset) -> Result<usi
             walls: dataset.metadata.walls(),
         };
         let context = gns.warmup();
-        let steppers: [(&str, &mut dyn FrameStepper); 3] = [
-            ("gns", &mut gns),
-            ("ballistic", &mut ballistic),
-            ("constant_velocity", &mut ConstantVelocity),
-        ];
         let mut series = vec![Series {
             name: "truth".into(),
             data: truth.position.clone(),
         }];
+        let mut steppers: Vec<(&str, &mut dyn FrameStepper)> = Vec::with_capacity(3);
+        match first.filter(|_| k == 0) {
+            Some(done) => series.push(Series {
+                name: "gns".into(),
+                data: done.position.clone(),
+            }),
+            None => steppers.push(("gns", &mut gns)),
+        }
+        steppers.push(("ballistic", &mut ballistic));
+        let mut constant_velocity = ConstantVelocity;
+        steppers.push(("constant_velocity", &mut constant_velocity));
         for (name, stepper) in steppers {
             let rolled = rollout_after(stepper, truth, context)
                 .with_context(|| format!("{name} on test trajectory {k}"))?;
