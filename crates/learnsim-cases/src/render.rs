@@ -276,6 +276,7 @@ mod tests {
             tier: "cpu".into(),
             seed: 0,
             num_trajectories: [1, 1, 1],
+            scene: None,
             features: Default::default(),
         }
     }

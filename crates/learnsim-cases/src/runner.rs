@@ -124,6 +124,8 @@ pub fn generate_setup<C: serde::de::DeserializeOwned + serde::Serialize + Valida
         (args.frames.is_some(), "--frames"),
         (args.trajectories.is_some(), "--trajectories"),
         (args.friction_angles.is_some(), "--friction-angles"),
+        (args.scene.is_some(), "--scene"),
+        (args.shard.is_some(), "--shard"),
     ];
     if let Some((_, option)) = particle_only.iter().find(|(given, _)| *given) {
         bail!("{option}: not an option of {name}, whose data the config's recipe sizes");

@@ -35,6 +35,12 @@ enum Command {
     /// Simulate a case's ground truth: a particle case's {train,valid,test}.h5 + metadata.json,
     /// a grid case's HDF5 files in The Well's format.
     Generate(learnsim_cases::GenerateArgs),
+    /// Join the shards that `generate CASE --shard I/N --out DIR` wrote into DIR's dataset
+    /// ({train,valid,test}.h5 + metadata.json), the same bytes one process would write.
+    Merge {
+        /// The folder holding every shard.
+        dir: PathBuf,
+    },
     /// List every registered case with a one-line description.
     Cases,
     /// Convert a dataset between learnsim, DeepMind (TFRecord), geoelements (NPZ) and
@@ -178,6 +184,7 @@ fn main() -> Result<()> {
     };
     match cli.command {
         Command::Generate(args) => say(learnsim_cases::generate(&args)?),
+        Command::Merge { dir } => say(particle::shard::merge(&dir)?),
         Command::Convert(args) => say(learnsim_cases::convert::convert(&args)?),
         Command::Train(args) => say(particle::train_command(&args)?),
         Command::Run { args, strict } => {

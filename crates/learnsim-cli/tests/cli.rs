@@ -224,6 +224,146 @@ fn varied_sand_carries_its_material_through_both_geoelements_layouts() {
     }
 }
 
+/// `generate --scene column-collapse` (issue #38's ablation data): the MPM case stands its
+/// particles as one column on the floor and metadata.json says so; an SPH case and a grid case
+/// refuse the option before anything is written.
+#[test]
+fn column_collapse_scene_is_recorded_and_refused_where_it_does_not_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("column");
+    let made = learnsim(&[
+        "generate",
+        "sand-2d",
+        "--scene",
+        "column-collapse",
+        "--out",
+        out.to_str().unwrap(),
+        "--frames",
+        "4",
+        "--trajectories",
+        "1,1,1",
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let data = load_dataset(&out).unwrap();
+    assert_eq!(data.metadata.scene.as_deref(), Some("column-collapse"));
+    // Frame 0 is the column: its lowest particles sit half a spacing (± the 0.1-spacing jitter)
+    // above the floor at y = 0.1.
+    let first = data.splits[0][0].frame(0);
+    let lowest = first.chunks(2).map(|p| p[1]).fold(f32::MAX, f32::min) as f64;
+    let s = data.metadata.dx;
+    assert!(
+        (0.1 + 0.4 * s..=0.1 + 0.6 * s).contains(&lowest),
+        "lowest particle at {lowest}"
+    );
+    let plain = dir.path().join("plain");
+    generate("sand-2d", &plain, 3);
+    assert_eq!(load_dataset(&plain).unwrap().metadata.scene, None);
+    for (case, expected) in [
+        ("tgv-2d", "SPH case"),
+        ("kolmogorov-2d", "not an option of kolmogorov-2d"),
+    ] {
+        let refused = dir.path().join(format!("refused-{case}"));
+        let result = learnsim(&[
+            "generate",
+            case,
+            "--scene",
+            "column-collapse",
+            "--out",
+            refused.to_str().unwrap(),
+        ]);
+        assert!(!result.status.success());
+        let err = String::from_utf8_lossy(&result.stderr);
+        assert!(err.contains("--scene") && err.contains(expected), "{err}");
+        assert!(!refused.exists(), "{case} made {}", refused.display());
+    }
+}
+
+/// Issue #26, sharded generation: `generate --shard I/N` for every I then `merge` writes the
+/// very files one process writes (HDF5 splits and metadata.json byte for byte, statistics
+/// included) for N = 1, 2 and 3, with splits smaller than N (shards without a file); a missing
+/// shard, a shard of another seed, and a second merge are refused, naming the file.
+#[test]
+fn merged_shards_are_the_dataset_one_process_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let common = [
+        "sand-2d",
+        "--friction-angles",
+        "20,45",
+        "--frames",
+        "6",
+        "--trajectories",
+        "3,2,1",
+    ];
+    let generate_into = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["generate"];
+        args.extend(common);
+        args.extend(["--out", out.to_str().unwrap()]);
+        args.extend(extra);
+        let result = learnsim(&args);
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+    };
+    let whole = dir.path().join("whole");
+    generate_into(&whole, &[]);
+    let files = ["metadata.json", "train.h5", "valid.h5", "test.h5"];
+    for count in 1..=3 {
+        let sharded = dir.path().join(format!("shards-{count}"));
+        for index in 0..count {
+            generate_into(&sharded, &["--shard", &format!("{index}/{count}")]);
+        }
+        let merged = learnsim(&["merge", sharded.to_str().unwrap()]);
+        assert!(
+            merged.status.success(),
+            "{}",
+            String::from_utf8_lossy(&merged.stderr)
+        );
+        for file in files {
+            assert_eq!(
+                std::fs::read(sharded.join(file)).unwrap(),
+                std::fs::read(whole.join(file)).unwrap(),
+                "{file} from {count} shards"
+            );
+        }
+        let again = learnsim(&["merge", sharded.to_str().unwrap()]);
+        assert!(!again.status.success());
+        assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a dataset"));
+    }
+    let partial = dir.path().join("partial");
+    generate_into(&partial, &["--shard", "0/2"]);
+    let result = learnsim(&["merge", partial.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success());
+    assert!(
+        err.contains("shard 1 of 2 is missing") && err.contains("shard-1-of-2.json"),
+        "{err}"
+    );
+    let mut other_seed = vec!["generate"];
+    other_seed.extend(common);
+    other_seed.extend([
+        "--seed",
+        "5",
+        "--shard",
+        "1/2",
+        "--out",
+        partial.to_str().unwrap(),
+    ]);
+    assert!(learnsim(&other_seed).status.success());
+    let result = learnsim(&["merge", partial.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        !result.status.success() && err.contains("different seed"),
+        "{err}"
+    );
+    assert!(!partial.join("metadata.json").exists());
+}
+
 #[test]
 fn convert_carries_generated_data_through_every_format_unchanged() {
     let dir = tempfile::tempdir().unwrap();

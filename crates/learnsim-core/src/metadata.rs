@@ -51,6 +51,10 @@ pub struct Metadata {
     pub seed: u64,
     /// Number of trajectories in each split, `[train, valid, test]`.
     pub num_trajectories: [usize; 3],
+    /// The initial scene when it is not the case's recipe, e.g. `column-collapse` (omitted
+    /// from metadata.json for the recipe's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scene: Option<String>,
     /// The optional features every trajectory carries (omitted from metadata.json when none).
     #[serde(default, skip_serializing_if = "ExtraFeatures::is_empty")]
     pub features: ExtraFeatures,

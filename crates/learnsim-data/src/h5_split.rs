@@ -21,6 +21,28 @@ pub fn write_split(
     trajectories: &[Trajectory],
     convention: TypeConvention,
 ) -> Result<(), DataError> {
+    let indices: Vec<usize> = (0..trajectories.len()).collect();
+    write_split_groups(path, &indices, trajectories, convention)
+}
+
+/// Writes `trajectories[k]` to group `indices[k]` of `path` (five digits), atomically: the
+/// trajectories of one shard of a split keep their numbers in the whole split.
+pub fn write_split_groups(
+    path: &Path,
+    indices: &[usize],
+    trajectories: &[Trajectory],
+    convention: TypeConvention,
+) -> Result<(), DataError> {
+    if indices.len() != trajectories.len() {
+        return Err(DataError::invalid(
+            path,
+            format!(
+                "{} group numbers for {} trajectories",
+                indices.len(),
+                trajectories.len()
+            ),
+        ));
+    }
     let mut ids = Vec::with_capacity(trajectories.len());
     for (index, t) in trajectories.iter().enumerate() {
         let row: Result<Vec<i64>, DataError> = t
@@ -43,7 +65,7 @@ pub fn write_split(
     let h5 = |e: rust_hdf5::Hdf5Error| DataError::invalid(path, format!("HDF5 write failed: {e}"));
     write_atomically(path, |tmp| {
         let file = H5File::create(tmp).map_err(h5)?;
-        for (index, (t, ids)) in trajectories.iter().zip(&ids).enumerate() {
+        for ((t, ids), index) in trajectories.iter().zip(&ids).zip(indices) {
             let group = file.create_group(&format!("{index:05}")).map_err(h5)?;
             group
                 .new_dataset::<f32>()
@@ -96,6 +118,17 @@ const STEP_CONTEXT: &str = "step_context";
 
 /// Reads every trajectory group of `path`, in name order, mapping type ids with `convention`.
 pub fn read_split(path: &Path, convention: TypeConvention) -> Result<Vec<Trajectory>, DataError> {
+    Ok(read_split_groups(path, convention)?
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect())
+}
+
+/// [`read_split`] with each trajectory's group number (`00007` → 7).
+pub fn read_split_groups(
+    path: &Path,
+    convention: TypeConvention,
+) -> Result<Vec<(usize, Trajectory)>, DataError> {
     if !path.exists() {
         return Err(DataError::io(
             path,
@@ -123,7 +156,7 @@ pub fn read_split(path: &Path, convention: TypeConvention) -> Result<Vec<Traject
 fn read_split_unguarded(
     path: &Path,
     convention: TypeConvention,
-) -> Result<Vec<Trajectory>, DataError> {
+) -> Result<Vec<(usize, Trajectory)>, DataError> {
     let file = H5File::open(path)
         .map_err(|e| DataError::invalid(path, format!("not a readable HDF5 file: {e}")))?;
     let mut groups = file
@@ -150,7 +183,12 @@ fn read_split_unguarded(
     }
     groups
         .iter()
-        .map(|group| read_trajectory(&file, path, group, convention))
+        .map(|group| {
+            let index = group.parse::<usize>().map_err(|e| {
+                DataError::invalid(path, format!("group `{group}` is not a number: {e}"))
+            })?;
+            Ok((index, read_trajectory(&file, path, group, convention)?))
+        })
         .collect()
 }
 

@@ -32,7 +32,7 @@ pub use formats::{
     DatasetFormat, GeoelementsLayout, Imported, LAGRANGEBENCH_PADDING_TYPE, export_dataset,
     export_dataset_with_progress, features_of, import_dataset,
 };
-pub use h5_split::{read_split, write_split};
+pub use h5_split::{read_split, read_split_groups, write_split, write_split_groups};
 pub use metadata_file::{read_metadata, write_metadata};
 pub use rollout_pickle::{RolloutExport, write_rollout_pickle};
 pub use stats::{DiffStats, difference_stats};

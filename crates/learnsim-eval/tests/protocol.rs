@@ -90,6 +90,7 @@ fn metadata() -> Metadata {
         tier: "cpu".into(),
         seed: 0,
         num_trajectories: [0, 0, 1],
+        scene: None,
         features: Default::default(),
     }
 }

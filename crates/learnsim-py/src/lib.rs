@@ -73,6 +73,8 @@ fn generate(
         frames,
         trajectories,
         friction_angles: None,
+        scene: None,
+        shard: None,
     };
     py.detach(|| learnsim_cases::generate(&args)).map_err(error)
 }

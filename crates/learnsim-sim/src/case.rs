@@ -4,7 +4,8 @@
 use crate::SimError;
 use crate::mpm::{DruckerPrager, Material, MpmConfig, MpmState, WaterEos};
 use crate::scenes::{
-    BlocksScene, DamBreakScene, TaylorGreenScene, dam_break, random_blocks, taylor_green,
+    BlocksScene, ColumnScene, DamBreakScene, TaylorGreenScene, column_collapse, dam_break,
+    random_blocks, taylor_green,
 };
 use crate::sph::{Formulation, SphConfig, SphState};
 use learnsim_core::{Domain, ParticleKind, Stepper, Trajectory, TypeConvention};
@@ -227,6 +228,22 @@ impl Case {
         }
     }
 
+    /// The column-collapse alternative to an MPM case's blocks: the blocks' particle budget in
+    /// one column of aspect ratio 1 to 3 standing on the floor, at rest (Lube et al. 2005 ran
+    /// 0.5 to 20; above 3 the 300–600 particles of the CPU tier make a column under 12
+    /// particles wide).
+    fn column_scene(self, tier: Tier) -> ColumnScene {
+        let blocks = self.blocks_scene(tier);
+        let config = self.mpm_config().expect("an MPM case");
+        ColumnScene {
+            spacing: blocks.spacing,
+            n_particles: blocks.n_particles,
+            aspect: (1.0, 3.0),
+            region: (config.wall_lower, config.wall_upper),
+            kind: blocks.kind,
+        }
+    }
+
     /// Bounds, time step, radius and conventions that metadata.json records.
     pub fn info(self, tier: Tier) -> CaseInfo {
         if let Some(mpm) = self.mpm_config() {
@@ -268,19 +285,28 @@ impl Case {
         n_frames: usize,
         on_frame: &(dyn Fn() + Sync),
     ) -> Result<Trajectory, SimError> {
-        self.simulate_with(tier, seed, n_frames, MaterialVariation::Recipe, on_frame)
+        self.simulate_with(
+            tier,
+            seed,
+            n_frames,
+            MaterialVariation::Recipe,
+            SceneVariation::Recipe,
+            on_frame,
+        )
     }
 
     /// [`simulate`](Self::simulate) with the material varied per trajectory. A varied sand
     /// draws its friction angle from its own stream of the seed (so the scene is the one the
     /// recipe's material would get) and stores tan φ per particle as `material_property`, as
-    /// geoelements' sand datasets do.
+    /// geoelements' sand datasets do. `scene` replaces an MPM case's falling blocks by a
+    /// column collapsing from rest.
     pub fn simulate_with(
         self,
         tier: Tier,
         seed: u64,
         n_frames: usize,
         variation: MaterialVariation,
+        scene: SceneVariation,
         on_frame: &(dyn Fn() + Sync),
     ) -> Result<Trajectory, SimError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -304,7 +330,14 @@ impl Case {
                 });
                 material_property = Some(phi.to_radians().tan() as f32);
             }
-            let particles = random_blocks(&self.blocks_scene(tier), &mut rng)?;
+            let particles = match scene {
+                SceneVariation::Recipe => random_blocks(&self.blocks_scene(tier), &mut rng)?,
+                // 0.05 from each wall: a column on the wall would hold one side in the
+                // sticky wall band instead of collapsing both ways.
+                SceneVariation::ColumnCollapse => {
+                    column_collapse(&self.column_scene(tier), 0.05, &mut rng)?
+                }
+            };
             kind = particles.kind.clone();
             let mut state = MpmState::new(&particles);
             let mut solver = config.init();
@@ -326,6 +359,13 @@ impl Case {
                 return Err(SimError::Scene(format!(
                     "{}: only sand has a friction angle to vary",
                     self.name()
+                )));
+            }
+            if scene != SceneVariation::Recipe {
+                return Err(SimError::Scene(format!(
+                    "{}: the {} scene is for the MPM cases",
+                    self.name(),
+                    scene.name()
                 )));
             }
             let config = self.sph_config(tier).expect("an SPH case");
@@ -354,6 +394,28 @@ impl Case {
 
 /// Seed stream of a varied material's draw, apart from the scene's.
 const FRICTION_STREAM: u64 = 0x6672_6963_7469_6f6e;
+
+/// Which initial scene an MPM case simulates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SceneVariation {
+    /// The recipe's scene: falling blocks for the MPM cases, the case's own for SPH.
+    #[default]
+    Recipe,
+    /// One column standing on the floor, released at rest (MPM cases only): most of every
+    /// trajectory is the collapse and runout that the material sets.
+    ColumnCollapse,
+}
+
+impl SceneVariation {
+    /// `recipe` or `column-collapse`, as `learnsim generate --scene` spells it and
+    /// metadata.json records it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Recipe => "recipe",
+            Self::ColumnCollapse => "column-collapse",
+        }
+    }
+}
 
 /// How a case's material varies across trajectories.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

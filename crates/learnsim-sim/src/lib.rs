@@ -36,7 +36,9 @@ pub mod sph;
 pub mod spring_chain;
 pub mod stillinger_weber;
 
-pub use case::{Case, CaseInfo, GenerationPlan, MaterialVariation, Split, Tier, trajectory_seed};
+pub use case::{
+    Case, CaseInfo, GenerationPlan, MaterialVariation, SceneVariation, Split, Tier, trajectory_seed,
+};
 
 use thiserror::Error;
 

@@ -4,8 +4,11 @@
 //! same seed are scored on the same windows.
 //!
 //! ```text
-//! cargo run --release -p learnsim-train --example validation_loss -- DATA SPLIT WINDOWS RUN...
+//! cargo run --release -p learnsim-train --example validation_loss -- DATA SPLIT WINDOWS [--by-trajectory] RUN...
 //! ```
+//!
+//! `--by-trajectory` also scores each trajectory of the split alone (WINDOWS windows each) and
+//! prints it with its material property, so that a model's loss can be read against tan φ.
 
 use learnsim_data::{SPLITS, load_dataset};
 use learnsim_models::default_training_device;
@@ -19,8 +22,12 @@ use std::path::PathBuf;
 )]
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [data, split, windows, runs @ ..] = &args[..] else {
-        return Err("usage: validation_loss DATA SPLIT WINDOWS RUN...".into());
+    let [data, split, windows, rest @ ..] = &args[..] else {
+        return Err("usage: validation_loss DATA SPLIT WINDOWS [--by-trajectory] RUN...".into());
+    };
+    let (by_trajectory, runs) = match rest {
+        [flag, runs @ ..] if flag == "--by-trajectory" => (true, runs),
+        runs => (false, runs),
     };
     if runs.is_empty() {
         return Err("name at least one run folder".into());
@@ -45,6 +52,14 @@ fn main() -> Result<(), Box<dyn Error>> {
             run.display(),
             trainer.state.step
         );
+        if by_trajectory {
+            for (i, trajectory) in dataset.splits[k].iter().enumerate() {
+                let loss = trainer.evaluate(std::slice::from_ref(trajectory))?;
+                let material = trajectory.material.values.first().copied();
+                let label = material.map_or("none".to_owned(), |m| format!("{m:.4}"));
+                println!("  trajectory {i}: material {label}, one-step loss {loss:.4}");
+            }
+        }
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod generate;
 mod pipeline;
 pub mod playback;
 mod score;
+pub mod shard;
 mod train;
 
 pub use evaluate::{Evaluation, RolloutArgs, evaluate, rollout_command};

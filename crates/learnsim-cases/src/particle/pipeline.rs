@@ -90,6 +90,8 @@ pub fn run(case: learnsim_sim::Case, args: &RunArgs) -> Result<String> {
             frames,
             trajectories,
             friction_angles: None,
+            scene: None,
+            shard: None,
         })?;
     }
     let dataset = load_dataset(&data_dir)?;

@@ -110,6 +110,7 @@ pub(super) fn foreign_metadata(
         tier: "imported".into(),
         seed: 0,
         num_trajectories: [splits[0].len(), splits[1].len(), splits[2].len()],
+        scene: None,
         features: features_of(splits),
     })
 }

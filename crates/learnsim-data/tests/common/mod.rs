@@ -54,6 +54,7 @@ pub fn metadata() -> Metadata {
         tier: "cpu".into(),
         seed: 0,
         num_trajectories: [2, 1, 1],
+        scene: None,
         features: Default::default(),
     }
 }

@@ -2,9 +2,11 @@
 //! seed fixes the scene bit for bit.
 
 mod blocks;
+mod column;
 mod dam_break;
 mod taylor_green;
 
 pub use blocks::{BlocksScene, random_blocks};
+pub use column::{ColumnScene, column_collapse};
 pub use dam_break::{DamBreakScene, dam_break};
 pub use taylor_green::{TaylorGreenScene, taylor_green};

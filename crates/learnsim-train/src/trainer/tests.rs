@@ -38,6 +38,7 @@ fn the_target_decodes_to_the_true_next_velocity_under_noise() {
         tier: "cpu".into(),
         seed: 1,
         num_trajectories: [1, 0, 0],
+        scene: None,
         features: Default::default(),
     };
     let config: TrainConfig = toml::from_str(

@@ -66,6 +66,7 @@ pub fn data() -> (Vec<learnsim_core::Trajectory>, Metadata) {
         tier: "cpu".into(),
         seed: 9,
         num_trajectories: [2, 0, 0],
+        scene: None,
         features: Default::default(),
     };
     (train, metadata)
