@@ -53,6 +53,9 @@ pub struct TrainConfig {
     /// How training windows are drawn (default: uniformly).
     #[serde(default)]
     pub window_weighting: WindowWeighting,
+    /// Symmetry augmentation of the training windows (default: none, as GNS).
+    #[serde(default, skip_serializing_if = "Augmentation::is_none")]
+    pub augmentation: Augmentation,
     /// What a zero network output means (default: the data's mean acceleration, as GNS).
     #[serde(default)]
     pub acceleration_offset: AccelerationOffset,
@@ -146,6 +149,27 @@ pub struct Pushforward {
     pub steps: usize,
     /// First optimiser step at which unrolling may happen (the model must first be useful).
     pub start_step: usize,
+}
+
+/// Symmetry augmentation of training windows: `augmentation = "reflect-x"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Augmentation {
+    /// Windows as they are in the data (GNS).
+    #[default]
+    None,
+    /// Each training window, with probability ½, mirrored across the box's vertical mid-line
+    /// (x → lo + hi − x in every frame, target included): an exact symmetry of a scene whose
+    /// walls are mirror images and whose gravity is vertical, which a GNS otherwise learns only
+    /// from data. Validation windows are never mirrored.
+    ReflectX,
+}
+
+impl Augmentation {
+    /// No augmentation.
+    pub fn is_none(&self) -> bool {
+        *self == Self::None
+    }
 }
 
 /// How training windows are drawn from the training trajectories.

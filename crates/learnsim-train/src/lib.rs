@@ -25,8 +25,8 @@ pub mod turbulence;
 mod validate;
 
 pub use config::{
-    AccelerationOffset, FeatureUse, IMPACT_FACTOR, LrSchedule, MAX_PARAMETER_BYTES, Pushforward,
-    TrainConfig, TrainKernel, WindowWeighting, parameter_bytes,
+    AccelerationOffset, Augmentation, FeatureUse, IMPACT_FACTOR, LrSchedule, MAX_PARAMETER_BYTES,
+    Pushforward, TrainConfig, TrainKernel, WindowWeighting, parameter_bytes,
 };
 pub use ema::{WeightAverage, parameters as model_parameters};
 pub use fit::{

@@ -2,7 +2,7 @@
 //! checkpoints and resume.
 
 use crate::ema::WeightAverage;
-use crate::{AccelerationOffset, IMPACT_FACTOR, TrainConfig, random_walk_noise};
+use crate::{AccelerationOffset, Augmentation, IMPACT_FACTOR, TrainConfig, random_walk_noise};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -88,6 +88,9 @@ pub struct Trainer {
     /// Cumulative window weights over the training data, built on the first step that needs them.
     sampler: Option<WindowSampler>,
     context: WindowContext,
+    /// `lo + hi` of axis 0 when training windows are mirrored (`Augmentation::ReflectX`), or why
+    /// these data do not have that symmetry.
+    reflect_x: Option<Result<f32, String>>,
     device: Device,
     /// Progress so far.
     pub state: TrainState,
@@ -157,6 +160,18 @@ impl Trainer {
             simulator.init_model(&device).load_record(record)
         };
         let gravity_dt2 = metadata.gravity_per_frame();
+        let reflect_x = (config.augmentation == Augmentation::ReflectX).then(|| {
+            if gravity_dt2.first().is_some_and(|g| *g != 0.0) {
+                Err(format!(
+                    "augmentation = \"reflect-x\": gravity {:?} has an x component, so mirrored windows are not physical",
+                    metadata.gravity
+                ))
+            } else if simulator.config.context_features > 0 {
+                Err("augmentation = \"reflect-x\": the data's step context may hold x components, which a mirror would have to flip (set `features.step_context = false`)".to_owned())
+            } else {
+                Ok((metadata.bounds[0][0] + metadata.bounds[0][1]) as f32)
+            }
+        });
         let g_norm = gravity_dt2.iter().map(|g| g * g).sum::<f64>().sqrt();
         let acc_scale = metadata.acc_std.iter().cloned().fold(0.0, f64::max);
         let context = WindowContext {
@@ -178,6 +193,7 @@ impl Trainer {
             average: (config.ema_decay > 0.0).then(|| WeightAverage::new(config.ema_decay, &model)),
             sampler: None,
             context,
+            reflect_x,
             optimizer: AdamConfig::new()
                 .with_beta_1(ADAM.0)
                 .with_beta_2(ADAM.1)
@@ -250,21 +266,35 @@ impl Trainer {
     }
 
     /// Featurized input, normalised target and loss mask for one window, with noise from `rng`
-    /// (`noise_std = 0` for validation).
+    /// (`noise_std = 0` for validation), mirrored as x → `sum` − x when `reflect` is given.
     fn example(
         &self,
         window: &Window,
         noise_std: f64,
         unroll: usize,
+        reflect: Option<f32>,
         rng: &mut impl Rng,
     ) -> (GraphInput, Vec<f32>, Vec<f32>) {
         let t = window.trajectory;
         let c = self.config.history;
         let per_frame = t.n_particles * t.dim;
+        let frame_of = |k: usize| -> std::borrow::Cow<'_, [f32]> {
+            let frame = t.frame(k);
+            match reflect {
+                None => std::borrow::Cow::Borrowed(frame),
+                Some(sum) => std::borrow::Cow::Owned(
+                    frame
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &x)| if i % t.dim == 0 { sum - x } else { x })
+                        .collect(),
+                ),
+            }
+        };
         let noise = random_walk_noise(c + 1, &t.kind, t.dim, noise_std, rng);
         let mut frames: Vec<Vec<f32>> = (0..=c)
             .map(|k| {
-                let frame = t.frame(window.last_input - c + k);
+                let frame = frame_of(window.last_input - c + k);
                 frame
                     .iter()
                     .zip(&noise[k * per_frame..(k + 1) * per_frame])
@@ -282,7 +312,7 @@ impl Trainer {
                 let input = self.simulator.featurize_with_extras(&refs, &t.kind, extras);
                 let acc = network.predict(&input);
                 let mut next = self.simulator.decode(&acc, &frames[c - 1], &frames[c]);
-                let truth = t.frame(window.last_input + k);
+                let truth = frame_of(window.last_input + k);
                 for (p, kind) in t.kind.iter().enumerate() {
                     if kind.is_kinematic() {
                         next[p * t.dim..(p + 1) * t.dim]
@@ -295,8 +325,7 @@ impl Trainer {
         }
         // The target keeps the last input's noise, so the model learns to undo velocity noise.
         let last_noise = &noise[c * per_frame..];
-        let next: Vec<f32> = t
-            .frame(window.last_input + unroll + 1)
+        let next: Vec<f32> = frame_of(window.last_input + unroll + 1)
             .iter()
             .zip(last_noise)
             .map(|(x, n)| x + n)
@@ -341,7 +370,13 @@ impl Trainer {
                 }
                 _ => 0,
             };
-            let (i, t, m) = self.example(&window, noise_std, unroll, rng);
+            // Drawn only when mirroring is on, so that other recipes replay their numbers.
+            let reflect = match &self.reflect_x {
+                None => None,
+                Some(Err(why)) => return Err(TrainError::Data(why.clone())),
+                Some(Ok(sum)) => rng.random_bool(0.5).then_some(*sum),
+            };
+            let (i, t, m) = self.example(&window, noise_std, unroll, reflect, rng);
             inputs.push(i);
             target.extend(t);
             mask.extend(m);
@@ -467,7 +502,7 @@ impl Trainer {
         let windows = self.config.validation_windows.max(1);
         for _ in 0..windows {
             let window = self.window(data, &mut rng, Sampling::Uniform)?;
-            let (input, target, mask) = self.example(&window, 0.0, 0, &mut rng);
+            let (input, target, mask) = self.example(&window, 0.0, 0, None, &mut rng);
             total += self.loss(&model, &input, target, mask).into_scalar::<f32>();
         }
         Ok(total / windows as f32)

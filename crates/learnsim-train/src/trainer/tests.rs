@@ -59,7 +59,7 @@ fn the_target_decodes_to_the_true_next_velocity_under_noise() {
         last_input: 7,
     };
     let mut rng = ChaCha8Rng::seed_from_u64(5);
-    let (input, target, _) = trainer.example(&window, sigma, 0, &mut rng);
+    let (input, target, _) = trainer.example(&window, sigma, 0, None, &mut rng);
     let norm = &trainer.simulator.normalization;
     let (dim, c, w) = (2, 5, input.node_width);
     let (x6, x7, x8) = (t.frame(6), t.frame(7), t.frame(8));
@@ -85,6 +85,113 @@ fn the_target_decodes_to_the_true_next_velocity_under_noise() {
     // The input really was noisy: the last velocity differs from the true one almost
     // everywhere (σ/√5 ≈ 4.5e-4 per frame increment against the 1e-5 threshold).
     assert!(noisy > t.n_particles * dim * 9 / 10, "{noisy} noisy values");
+}
+
+/// `augmentation = "reflect-x"`: a mirrored window is the window seen in a mirror. Without
+/// noise, every decoded input velocity and target acceleration of the window mirrored across
+/// x = 0.5 (bounds [0.1, 0.9]) is the original's with its x component negated and its y
+/// component unchanged. Tolerance: positions near 0.5 carry f32 rounding of 3e-8 each, and
+/// 1 − x adds as much again; a second difference of four such errors stays under 3e-7, so
+/// 1e-6 (the accelerations themselves are ~1e-4).
+///
+/// The same trainer on data whose gravity has an x component refuses to train, naming the
+/// option.
+#[test]
+fn a_mirrored_window_is_the_window_seen_in_a_mirror() {
+    use learnsim_sim::{Case, Split, Tier, trajectory_seed};
+    let t = Case::WaterDrop2d
+        .simulate(Tier::Cpu, trajectory_seed(1, Split::Train, 0), 40, &|| {})
+        .unwrap();
+    let info = Case::WaterDrop2d.info(Tier::Cpu);
+    let metadata = |gravity: Vec<f64>| Metadata {
+        dim: 2,
+        bounds: info.bounds.clone(),
+        dt: info.frame_dt,
+        default_connectivity_radius: info.connectivity_radius,
+        periodic_boundary_conditions: info.periodic.clone(),
+        num_particles_max: t.n_particles,
+        sequence_length_train: 39,
+        sequence_length_test: 39,
+        vel_mean: vec![1e-4, -2e-3],
+        vel_std: vec![2e-3, 3e-3],
+        acc_mean: vec![2e-6, -6e-5],
+        acc_std: vec![1e-4, 2e-4],
+        dx: info.dx,
+        particle_type_convention: info.convention,
+        gravity,
+        case: "water-drop-2d".into(),
+        solver: "mls-mpm".into(),
+        tier: "cpu".into(),
+        seed: 1,
+        num_trajectories: [1, 0, 0],
+        scene: None,
+        features: Default::default(),
+    };
+    let config: TrainConfig = toml::from_str(
+        "seed = 0\nsteps = 1\nbatch_size = 1\nlr_initial = 1e-3\nlr_final = 1e-4\n\
+         noise_std = 0.0\nhistory = 5\nconnectivity_radius = 0.02\nembedding_dim = 4\n\
+         latent = 8\nn_hidden = 1\nmessage_passing_steps = 1\nvalidate_every = 1\n\
+         validation_windows = 1\ncheckpoint_every = 1\naugmentation = \"reflect-x\"\n",
+    )
+    .unwrap();
+    let trainer = Trainer::new(
+        config.clone(),
+        &metadata(info.gravity.clone()),
+        learnsim_models::default_training_device(),
+    );
+    assert_eq!(trainer.reflect_x, Some(Ok(1.0)));
+    // A window in the fall and one after the landing, both with motion along x.
+    for last_input in [7, 35] {
+        let window = Window {
+            trajectory: &t,
+            last_input,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let (plain, plain_target, _) = trainer.example(&window, 0.0, 0, None, &mut rng);
+        let (mirror, mirror_target, _) = trainer.example(&window, 0.0, 0, Some(1.0), &mut rng);
+        let norm = &trainer.simulator.normalization;
+        let (dim, c, w) = (2, 5, plain.node_width);
+        let mut moving = 0;
+        for p in 0..t.n_particles {
+            for a in 0..dim {
+                let sign = if a == 0 { -1.0 } else { 1.0 };
+                let velocity = |input: &GraphInput| {
+                    f64::from(input.node_features[p * w + (c - 1) * dim + a]) * norm.vel_std[a]
+                        + norm.vel_mean[a]
+                };
+                let acceleration = |target: &[f32]| {
+                    f64::from(target[p * dim + a]) * norm.acc_std[a] + norm.acc_mean[a]
+                };
+                let (v, v_mirror) = (velocity(&plain), velocity(&mirror));
+                assert!(
+                    (v_mirror - sign * v).abs() < 1e-6,
+                    "frame {last_input}, particle {p}, axis {a}: velocity {v_mirror} vs {v}"
+                );
+                let (acc, acc_mirror) = (acceleration(&plain_target), acceleration(&mirror_target));
+                assert!(
+                    (acc_mirror - sign * acc).abs() < 1e-6,
+                    "frame {last_input}, particle {p}, axis {a}: acceleration {acc_mirror} vs {acc}"
+                );
+                if a == 0 && v.abs() > 1e-4 {
+                    moving += 1;
+                }
+            }
+        }
+        assert!(moving > 0, "frame {last_input}: nothing moves along x");
+    }
+
+    let tilted = Trainer::new(
+        config,
+        &metadata(vec![-1.0, -9.8]),
+        learnsim_models::default_training_device(),
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let refused = tilted.batch(std::slice::from_ref(&t), &mut rng, 0.0, 0);
+    let message = refused.err().expect("refused").to_string();
+    assert!(
+        message.contains("reflect-x") && message.contains("x component"),
+        "{message}"
+    );
 }
 
 #[test]

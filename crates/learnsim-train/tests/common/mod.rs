@@ -22,6 +22,7 @@ pub fn tiny_config() -> TrainConfig {
         wall_nodes: Default::default(),
         pushforward: None,
         window_weighting: WindowWeighting::Uniform,
+        augmentation: Default::default(),
         acceleration_offset: AccelerationOffset::Data,
         embedding_dim: 4,
         latent: 16,
