@@ -16,31 +16,7 @@ fn the_target_decodes_to_the_true_next_velocity_under_noise() {
     let t = Case::WaterDrop2d
         .simulate(Tier::Cpu, trajectory_seed(1, Split::Train, 0), 12, &|| {})
         .unwrap();
-    let info = Case::WaterDrop2d.info(Tier::Cpu);
-    let metadata = Metadata {
-        dim: 2,
-        bounds: info.bounds,
-        dt: info.frame_dt,
-        default_connectivity_radius: info.connectivity_radius,
-        periodic_boundary_conditions: info.periodic,
-        num_particles_max: t.n_particles,
-        sequence_length_train: 11,
-        sequence_length_test: 11,
-        vel_mean: vec![1e-4, -2e-3],
-        vel_std: vec![2e-3, 3e-3],
-        acc_mean: vec![0.0, -6e-5],
-        acc_std: vec![1e-4, 2e-4],
-        dx: info.dx,
-        particle_type_convention: info.convention,
-        gravity: info.gravity,
-        case: "water-drop-2d".into(),
-        solver: "mls-mpm".into(),
-        tier: "cpu".into(),
-        seed: 1,
-        num_trajectories: [1, 0, 0],
-        scene: None,
-        features: Default::default(),
-    };
+    let metadata = water_drop_metadata(&t, [0.0, -6e-5], None);
     let config: TrainConfig = toml::from_str(
         "seed = 0\nsteps = 1\nbatch_size = 1\nlr_initial = 1e-3\nlr_final = 1e-4\n\
          noise_std = 1e-3\nhistory = 5\nconnectivity_radius = 0.02\nembedding_dim = 4\n\
@@ -102,31 +78,7 @@ fn a_mirrored_window_is_the_window_seen_in_a_mirror() {
     let t = Case::WaterDrop2d
         .simulate(Tier::Cpu, trajectory_seed(1, Split::Train, 0), 40, &|| {})
         .unwrap();
-    let info = Case::WaterDrop2d.info(Tier::Cpu);
-    let metadata = |gravity: Vec<f64>| Metadata {
-        dim: 2,
-        bounds: info.bounds.clone(),
-        dt: info.frame_dt,
-        default_connectivity_radius: info.connectivity_radius,
-        periodic_boundary_conditions: info.periodic.clone(),
-        num_particles_max: t.n_particles,
-        sequence_length_train: 39,
-        sequence_length_test: 39,
-        vel_mean: vec![1e-4, -2e-3],
-        vel_std: vec![2e-3, 3e-3],
-        acc_mean: vec![2e-6, -6e-5],
-        acc_std: vec![1e-4, 2e-4],
-        dx: info.dx,
-        particle_type_convention: info.convention,
-        gravity,
-        case: "water-drop-2d".into(),
-        solver: "mls-mpm".into(),
-        tier: "cpu".into(),
-        seed: 1,
-        num_trajectories: [1, 0, 0],
-        scene: None,
-        features: Default::default(),
-    };
+    let metadata = |gravity: Vec<f64>| water_drop_metadata(&t, [2e-6, -6e-5], Some(gravity));
     let config: TrainConfig = toml::from_str(
         "seed = 0\nsteps = 1\nbatch_size = 1\nlr_initial = 1e-3\nlr_final = 1e-4\n\
          noise_std = 0.0\nhistory = 5\nconnectivity_radius = 0.02\nembedding_dim = 4\n\
@@ -136,7 +88,7 @@ fn a_mirrored_window_is_the_window_seen_in_a_mirror() {
     .unwrap();
     let trainer = Trainer::new(
         config.clone(),
-        &metadata(info.gravity.clone()),
+        &metadata(Case::WaterDrop2d.info(Tier::Cpu).gravity),
         learnsim_models::default_training_device(),
     );
     assert_eq!(trainer.reflect_x, Some(Ok(1.0)));
@@ -231,4 +183,40 @@ fn adam_state_round_trips_and_bad_bytes_are_refused() {
     let at = nan.len() - 4;
     nan[at..].copy_from_slice(&f32::NAN.to_le_bytes());
     assert!(decode_adam(&nan).unwrap_err().contains("NaN"));
+}
+
+/// Metadata of one water-drop trajectory `t` with fixed statistics (the tests check decoding,
+/// which any normalisation round-trips), `acc_mean` as given and the case's gravity unless
+/// another is given.
+fn water_drop_metadata(
+    t: &learnsim_core::Trajectory,
+    acc_mean: [f64; 2],
+    gravity: Option<Vec<f64>>,
+) -> Metadata {
+    use learnsim_sim::{Case, Tier};
+    let info = Case::WaterDrop2d.info(Tier::Cpu);
+    Metadata {
+        dim: 2,
+        bounds: info.bounds,
+        dt: info.frame_dt,
+        default_connectivity_radius: info.connectivity_radius,
+        periodic_boundary_conditions: info.periodic,
+        num_particles_max: t.n_particles,
+        sequence_length_train: t.n_frames - 1,
+        sequence_length_test: t.n_frames - 1,
+        vel_mean: vec![1e-4, -2e-3],
+        vel_std: vec![2e-3, 3e-3],
+        acc_mean: acc_mean.to_vec(),
+        acc_std: vec![1e-4, 2e-4],
+        dx: info.dx,
+        particle_type_convention: info.convention,
+        gravity: gravity.unwrap_or(info.gravity),
+        case: "water-drop-2d".into(),
+        solver: "mls-mpm".into(),
+        tier: "cpu".into(),
+        seed: 1,
+        num_trajectories: [1, 0, 0],
+        scene: None,
+        features: Default::default(),
+    }
 }
