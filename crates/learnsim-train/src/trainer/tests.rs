@@ -189,7 +189,7 @@ fn adam_state_round_trips_and_bad_bytes_are_refused() {
 /// which any normalisation round-trips), `acc_mean` as given and the case's gravity unless
 /// another is given.
 fn water_drop_metadata(
-    t: &learnsim_core::Trajectory,
+    t: &Trajectory,
     acc_mean: [f64; 2],
     gravity: Option<Vec<f64>>,
 ) -> Metadata {
