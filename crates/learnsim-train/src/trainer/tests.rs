@@ -188,11 +188,7 @@ fn adam_state_round_trips_and_bad_bytes_are_refused() {
 /// Metadata of one water-drop trajectory `t` with fixed statistics (the tests check decoding,
 /// which any normalisation round-trips), `acc_mean` as given and the case's gravity unless
 /// another is given.
-fn water_drop_metadata(
-    t: &Trajectory,
-    acc_mean: [f64; 2],
-    gravity: Option<Vec<f64>>,
-) -> Metadata {
+fn water_drop_metadata(t: &Trajectory, acc_mean: [f64; 2], gravity: Option<Vec<f64>>) -> Metadata {
     use learnsim_sim::{Case, Tier};
     let info = Case::WaterDrop2d.info(Tier::Cpu);
     Metadata {
