@@ -285,7 +285,8 @@ fn column_collapse_scene_is_recorded_and_refused_where_it_does_not_apply() {
 /// Issue #26, sharded generation: `generate --shard I/N` for every I then `merge` writes the
 /// very files one process writes (HDF5 splits and metadata.json byte for byte, statistics
 /// included) for N = 1, 2 and 3, with splits smaller than N (shards without a file); a missing
-/// shard, a shard of another seed, and a second merge are refused, naming the file.
+/// shard, a shard of another seed, a second merge and a manifest edited to an impossible recipe
+/// are refused, naming the file.
 #[test]
 fn merged_shards_are_the_dataset_one_process_writes() {
     let dir = tempfile::tempdir().unwrap();
@@ -362,6 +363,20 @@ fn merged_shards_are_the_dataset_one_process_writes() {
         "{err}"
     );
     assert!(!partial.join("metadata.json").exists());
+
+    // A manifest edited by hand is checked like the command line before anything is read.
+    let edited = dir.path().join("edited");
+    generate_into(&edited, &["--shard", "0/1"]);
+    let manifest = edited.join("shard-0-of-1.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("\"frames\": 6"), "{text}");
+    std::fs::write(&manifest, text.replace("\"frames\": 6", "\"frames\": 0")).unwrap();
+    let result = learnsim(&["merge", edited.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        !result.status.success() && err.contains("cannot generate") && err.contains("--frames 0"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -119,30 +119,7 @@ pub fn run(args: &GenerateArgs) -> Result<String> {
     let plan = case.plan(tier);
     let n_frames = args.frames.unwrap_or(plan.n_frames);
     let counts = args.trajectories.unwrap_or(plan.n_trajectories);
-    if !(3..=MAX_FRAMES).contains(&n_frames) {
-        bail!(
-            "--frames {n_frames}: need 3..={MAX_FRAMES} (a velocity and an acceleration need three frames)"
-        );
-    }
-    if counts.iter().sum::<usize>() > MAX_TRAJECTORIES {
-        bail!("--trajectories {counts:?}: at most {MAX_TRAJECTORIES} in total");
-    }
-    if args.friction_angles.is_some()
-        && case.mpm_config().map(|c| c.material.kind()) != Some(ParticleKind::Sand)
-    {
-        bail!(
-            "--friction-angles: {} has no friction angle to vary (sand cases only)",
-            case.name()
-        );
-    }
     let scene: SceneVariation = args.scene.map_or(SceneVariation::Recipe, Into::into);
-    if scene != SceneVariation::Recipe && case.mpm_config().is_none() {
-        bail!(
-            "--scene {}: {} is an SPH case with its own scene (the MPM cases take another)",
-            scene.name(),
-            case.name()
-        );
-    }
     let recipe = Recipe {
         case: case.name().to_owned(),
         tier: tier.name().to_owned(),
@@ -152,6 +129,7 @@ pub fn run(args: &GenerateArgs) -> Result<String> {
         friction_angles: args.friction_angles,
         scene: (scene != SceneVariation::Recipe).then(|| scene.name().to_owned()),
     };
+    recipe.validate()?;
     let out = args.out.clone().unwrap_or_else(|| default_out(case));
     if let Some(shard) = args.shard {
         return super::shard::write(&recipe, shard, &out);
@@ -195,6 +173,40 @@ pub struct Recipe {
 }
 
 impl Recipe {
+    /// Every check a recipe must pass before anything is simulated or merged, whether it came
+    /// from the command line or from a shard's manifest on disk.
+    pub(crate) fn validate(&self) -> Result<()> {
+        let (case, _, scene) = (self.case()?, self.tier()?, self.scene()?);
+        let (n_frames, counts) = (self.frames, self.trajectories);
+        if !(3..=MAX_FRAMES).contains(&n_frames) {
+            bail!(
+                "--frames {n_frames}: need 3..={MAX_FRAMES} (a velocity and an acceleration need three frames)"
+            );
+        }
+        if counts.iter().sum::<usize>() > MAX_TRAJECTORIES {
+            bail!("--trajectories {counts:?}: at most {MAX_TRAJECTORIES} in total");
+        }
+        if let Some((low_deg, high_deg)) = self.friction_angles {
+            if case.mpm_config().map(|c| c.material.kind()) != Some(ParticleKind::Sand) {
+                bail!(
+                    "--friction-angles: {} has no friction angle to vary (sand cases only)",
+                    case.name()
+                );
+            }
+            MaterialVariation::FrictionAngle { low_deg, high_deg }
+                .validate()
+                .map_err(|e| anyhow::anyhow!("--friction-angles: {e}"))?;
+        }
+        if scene != SceneVariation::Recipe && case.mpm_config().is_none() {
+            bail!(
+                "--scene {}: {} is an SPH case with its own scene (the MPM cases take another)",
+                scene.name(),
+                case.name()
+            );
+        }
+        Ok(())
+    }
+
     fn case(&self) -> Result<Case> {
         find_particle(&self.case)
     }

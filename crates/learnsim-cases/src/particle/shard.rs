@@ -128,8 +128,22 @@ pub fn write(recipe: &Recipe, shard: Shard, out: &Path) -> Result<String> {
 fn read_manifest(path: &Path) -> Result<Manifest> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a shard manifest", path.display()))
+    let manifest: Manifest = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a shard manifest", path.display()))?;
+    let shard = manifest.shard;
+    if shard.count == 0 || shard.count > MAX_SHARDS || shard.index >= shard.count {
+        bail!(
+            "{}: shard {} of {}: need 0 <= I < N <= {MAX_SHARDS}",
+            path.display(),
+            shard.index,
+            shard.count
+        );
+    }
+    manifest
+        .recipe
+        .validate()
+        .with_context(|| format!("{} holds a recipe learnsim cannot generate", path.display()))?;
+    Ok(manifest)
 }
 
 /// Names the first field in which two recipes differ.
