@@ -84,6 +84,21 @@ impl FusedGnsModelTrainer {
         loss
     }
 
+    /// Every parameter array: the network's, then the embedding table.
+    pub fn parameters_mut(&mut self) -> Vec<&mut Vec<f32>> {
+        let mut arrays = self.network.parameters_mut();
+        arrays.push(&mut self.embedding);
+        arrays
+    }
+
+    /// The gradients of the last [`loss_and_gradients`](Self::loss_and_gradients), in
+    /// [`parameters_mut`](Self::parameters_mut)'s order.
+    pub fn gradients_mut(&mut self) -> Vec<&mut Vec<f32>> {
+        let mut arrays = self.network.gradients_mut();
+        arrays.push(&mut self.embedding_grad);
+        arrays
+    }
+
     /// One Adam step on every parameter, embedding included.
     pub fn adam_step(&mut self, lr: f64, beta1: f32, beta2: f32, eps: f32) {
         self.network.adam_step(lr, beta1, beta2, eps);

@@ -6,6 +6,7 @@
 mod case_configs;
 mod config;
 pub mod cosmology;
+pub mod distributed;
 mod ema;
 mod fit;
 pub mod glass;

@@ -4,6 +4,7 @@
 mod common;
 mod config_fuzz;
 mod cosmology;
+mod data_parallel;
 mod divergence;
 mod fit_loop;
 mod glass;

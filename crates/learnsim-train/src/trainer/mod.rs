@@ -1,6 +1,7 @@
 //! The training loop: windows → noise → featurize → masked MSE → Adam, with validation,
 //! checkpoints and resume.
 
+use crate::distributed::{self, Collective};
 use crate::ema::WeightAverage;
 use crate::{AccelerationOffset, Augmentation, IMPACT_FACTOR, TrainConfig, random_walk_noise};
 use burn::module::Module;
@@ -92,6 +93,8 @@ pub struct Trainer {
     /// these data do not have that symmetry.
     reflect_x: Option<Result<f32, String>>,
     device: Device,
+    /// Whether this process's weights were made rank 0's (data-parallel training only).
+    synced: bool,
     /// Progress so far.
     pub state: TrainState,
 }
@@ -208,6 +211,7 @@ impl Trainer {
                 ..TrainState::default()
             },
             device,
+            synced: false,
         }
     }
 
@@ -265,15 +269,20 @@ impl Trainer {
         })
     }
 
-    /// Featurized input, normalised target and loss mask for one window, with noise from `rng`
-    /// (`noise_std = 0` for validation), mirrored as x → `sum` − x when `reflect` is given.
+    /// The random-walk noise of one window: `history + 1` frames of `[N, D]`.
+    fn noise(&self, window: &Window, noise_std: f64, rng: &mut impl Rng) -> Vec<f32> {
+        let t = window.trajectory;
+        random_walk_noise(self.config.history + 1, &t.kind, t.dim, noise_std, rng)
+    }
+
+    /// Featurized input, normalised target and loss mask for one window with `noise` (from
+    /// [`noise`](Self::noise)), mirrored as x → `sum` − x when `reflect` is given.
     fn example(
         &self,
         window: &Window,
-        noise_std: f64,
+        noise: &[f32],
         unroll: usize,
         reflect: Option<f32>,
-        rng: &mut impl Rng,
     ) -> (GraphInput, Vec<f32>, Vec<f32>) {
         let t = window.trajectory;
         let c = self.config.history;
@@ -291,7 +300,6 @@ impl Trainer {
                 ),
             }
         };
-        let noise = random_walk_noise(c + 1, &t.kind, t.dim, noise_std, rng);
         let mut frames: Vec<Vec<f32>> = (0..=c)
             .map(|k| {
                 let frame = frame_of(window.last_input - c + k);
@@ -346,16 +354,19 @@ impl Trainer {
         (input, target, mask)
     }
 
+    /// The windows `part` of the global batch of `step` (all of them on one process): every
+    /// rank draws the whole batch's random numbers, in one order, and builds only its part.
     fn batch(
         &self,
         data: &[Trajectory],
         rng: &mut impl Rng,
         noise_std: f64,
         step: usize,
+        part: std::ops::Range<usize>,
     ) -> Result<(GraphInput, Vec<f32>, Vec<f32>), TrainError> {
         let mut inputs = Vec::new();
         let (mut target, mut mask) = (Vec::new(), Vec::new());
-        for _ in 0..self.config.batch_size.max(1) {
+        for j in 0..self.config.batch_size.max(1) {
             let window = self.window(data, rng, Sampling::Configured)?;
             // Draw only when pushforward can happen, so that probability 0 (or a step before
             // `start_step`) replays plain training's random numbers exactly.
@@ -376,7 +387,11 @@ impl Trainer {
                 Some(Err(why)) => return Err(TrainError::Data(why.clone())),
                 Some(Ok(sum)) => rng.random_bool(0.5).then_some(*sum),
             };
-            let (i, t, m) = self.example(&window, noise_std, unroll, reflect, rng);
+            let noise = self.noise(&window, noise_std, rng);
+            if !part.contains(&j) {
+                continue;
+            }
+            let (i, t, m) = self.example(&window, &noise, unroll, reflect);
             inputs.push(i);
             target.extend(t);
             mask.extend(m);
@@ -409,18 +424,33 @@ impl Trainer {
             self.sampler =
                 WindowSampler::new(train, &self.context, self.config.history, criterion, boost);
         }
+        let world = distributed::world();
+        let part = distributed::share(self.config.batch_size.max(1), world.rank(), world.size())
+            .map_err(TrainError::Data)?;
+        if world.size() > 1 && !self.synced {
+            self.synchronise(world.as_ref())?;
+        }
         let mut rng = ChaCha8Rng::seed_from_u64(mix(self.config.seed, step as u64));
-        let (input, target, mask) = self.batch(train, &mut rng, self.config.noise_std, step)?;
+        let (input, target, mask) =
+            self.batch(train, &mut rng, self.config.noise_std, step, part)?;
         let lr = self.config.learning_rate(step);
         let first = self.state.train_loss.first().map(|p| p.loss);
         let value = if let Some(fused) = &mut self.fused {
-            let value = fused.loss_and_gradients(&input, &target, &mask);
+            let mut value = fused.loss_and_gradients(&input, &target, &mask);
+            if world.size() > 1 {
+                value = all_reduce_gradients(world.as_ref(), fused, value, &mask);
+            }
             if crate::fit::diverged(value, first) {
                 return Err(TrainError::Diverged { step, loss: value });
             }
             fused.adam_step(lr, ADAM.0, ADAM.1, ADAM.2);
             self.model = fused.write_into(self.model.clone(), &self.device);
             value
+        } else if world.size() > 1 {
+            return Err(TrainError::Data(format!(
+                "data-parallel training on {} ranks sums the fused kernel's gradients; set kernel = \"fused\" (burn's kernel trains on one process)",
+                world.size()
+            )));
         } else {
             let loss = self.loss(&self.model, &input, target, mask);
             let value: f32 = loss.clone().into_scalar();
@@ -502,11 +532,63 @@ impl Trainer {
         let windows = self.config.validation_windows.max(1);
         for _ in 0..windows {
             let window = self.window(data, &mut rng, Sampling::Uniform)?;
-            let (input, target, mask) = self.example(&window, 0.0, 0, None, &mut rng);
+            let noise = self.noise(&window, 0.0, &mut rng);
+            let (input, target, mask) = self.example(&window, &noise, 0, None);
             total += self.loss(&model, &input, target, mask).into_scalar::<f32>();
         }
         Ok(total / windows as f32)
     }
+}
+
+impl Trainer {
+    /// Rank 0's weights copied to every rank, once before the first step of a data-parallel
+    /// process (a fresh run or a resumed one): the ranks then take identical steps.
+    fn synchronise(&mut self, world: &dyn Collective) -> Result<(), TrainError> {
+        let fused = self.fused.as_mut().ok_or_else(|| {
+            TrainError::Data(format!(
+                "data-parallel training on {} ranks sums the fused kernel's gradients; set kernel = \"fused\" (burn's kernel trains on one process)",
+                world.size()
+            ))
+        })?;
+        let arrays = fused.parameters_mut();
+        let mut flat = distributed::pack(&arrays, 0);
+        world.broadcast(&mut flat);
+        distributed::unpack(&flat, arrays);
+        self.model = fused.write_into(self.model.clone(), &self.device);
+        // A fresh average starts at the weights trained from (a resumed one was read from the
+        // checkpoint every rank shares).
+        if let Some(average) = &mut self.average
+            && average.updates() == 0
+        {
+            average.restore(&self.model, 0);
+        }
+        self.synced = true;
+        Ok(())
+    }
+}
+
+/// The gradient and loss of the whole batch from each rank's part: the masked MSE of one
+/// process, `Σ m·e² / max(Σ m, 1)` over the global batch. Each rank's kernel left
+/// `∇(S_r / max(c_r, 1))` (its squared-error sum `S_r`, mask count `c_r`); one all-reduce sums
+/// `[∇S_r, S_r, c_r]` and every rank divides by `max(Σ c_r, 1)`. Returns the batch's loss.
+fn all_reduce_gradients(
+    world: &dyn Collective,
+    fused: &mut FusedGnsModelTrainer,
+    local_loss: f32,
+    mask: &[f32],
+) -> f32 {
+    let count: f32 = mask.iter().sum();
+    let local_scale = count.max(1.0);
+    let grads = fused.gradients_mut();
+    let mut flat = distributed::pack(&grads, 2);
+    flat.iter_mut().for_each(|g| *g *= local_scale);
+    flat.push(local_loss * local_scale);
+    flat.push(count);
+    world.all_reduce_sum(&mut flat);
+    let scale = 1.0 / flat[flat.len() - 1].max(1.0);
+    flat.iter_mut().for_each(|g| *g *= scale);
+    let rest = distributed::unpack(&flat, grads);
+    rest[0]
 }
 
 /// Which windows a draw may pick.

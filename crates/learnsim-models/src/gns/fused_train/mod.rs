@@ -152,6 +152,18 @@ impl FusedGnsTrainer {
         Ok(())
     }
 
+    /// Every parameter array, in [`FusedGns`]'s order (data-parallel training broadcasts them).
+    pub fn parameters_mut(&mut self) -> Vec<&mut Vec<f32>> {
+        self.net.arrays_mut()
+    }
+
+    /// The gradients of the last [`loss_and_gradients`](Self::loss_and_gradients), in
+    /// [`parameters_mut`](Self::parameters_mut)'s order (data-parallel training sums them over
+    /// ranks before [`adam_step`](Self::adam_step)).
+    pub fn gradients_mut(&mut self) -> Vec<&mut Vec<f32>> {
+        self.grad.arrays_mut()
+    }
+
     /// The network as trained so far.
     pub fn network(&self) -> &FusedGns {
         &self.net
