@@ -213,7 +213,15 @@ pub fn find_particle(name: &str) -> Result<learnsim_sim::Case> {
 
 /// `learnsim run`: the case's whole pipeline.
 pub fn run(args: &RunArgs) -> Result<String> {
-    find(&args.case)?.run(args)
+    let case = find(&args.case)?;
+    let ranks = learnsim_train::distributed::world().size();
+    if ranks > 1 && case.kind() != CaseKind::Particle {
+        anyhow::bail!(
+            "{} trains on one process; data-parallel training on {ranks} ranks covers the particle cases' GNS (issue #26). Run it without mpirun",
+            case.name()
+        );
+    }
+    case.run(args)
 }
 
 /// `learnsim generate`: the case's data.

@@ -3,6 +3,8 @@
 
 mod bench;
 mod gns_kernel;
+#[cfg(feature = "mpi")]
+mod mpi_group;
 mod sinkhorn_bench;
 
 use anyhow::{Context, Result};
@@ -10,6 +12,10 @@ use clap::{CommandFactory, Parser, Subcommand};
 use learnsim_cases::particle;
 use learnsim_cases::{leaderboard, registry};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set on the ranks other than 0 of a data-parallel job: rank 0 alone prints the result.
+static SILENT: AtomicBool = AtomicBool::new(false);
 
 /// Learned simulation: ground truth, datasets, learned simulators, one benchmark protocol.
 #[derive(Debug, Parser)]
@@ -139,6 +145,9 @@ fn emit(text: &str) {
 #[expect(clippy::print_stderr, reason = "stdout itself failed")]
 fn emit_raw(text: &str) {
     use std::io::Write;
+    if SILENT.load(Ordering::Relaxed) {
+        return;
+    }
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -149,11 +158,35 @@ fn emit_raw(text: &str) {
     }
 }
 
-#[expect(clippy::print_stderr, reason = "says why --strict exits with status 3")]
+#[expect(
+    clippy::print_stderr,
+    reason = "a rank's error, printed before MPI_Abort ends the job"
+)]
 fn main() -> Result<()> {
-    let cli = Cli::parse();
+    // Under `mpirun` (built with `--features mpi`) this process is one rank of a data-parallel
+    // job; otherwise it is a group of one.
+    #[cfg(feature = "mpi")]
+    let universe = mpi_group::start()?;
+    let world = learnsim_train::distributed::world();
+    let root = world.rank() == 0;
+    SILENT.store(!root, Ordering::Relaxed);
+    let result = dispatch(Cli::parse(), root);
+    if let Err(e) = &result
+        && world.size() > 1
+    {
+        // The other ranks may be waiting in a collective for this one: end them all.
+        eprintln!("Error on rank {} of {}: {e:?}", world.rank(), world.size());
+        world.abort(1);
+    }
+    #[cfg(feature = "mpi")]
+    drop(universe);
+    result
+}
+
+#[expect(clippy::print_stderr, reason = "says why --strict exits with status 3")]
+fn dispatch(cli: Cli, root: bool) -> Result<()> {
     let json = cli.json;
-    learnsim_cases::progress::set(if cli.quiet {
+    learnsim_cases::progress::set(if cli.quiet || !root {
         learnsim_cases::progress::Verbosity::Quiet
     } else if cli.verbose {
         learnsim_cases::progress::Verbosity::Verbose
@@ -170,6 +203,9 @@ fn main() -> Result<()> {
     };
     // A run's result: its metrics.json with the folder and the summary, under --json.
     let say_run = |summary: String, dir: &std::path::Path| -> Result<()> {
+        if !root {
+            return Ok(());
+        }
         if json {
             let text = std::fs::read_to_string(dir.join("metrics.json"))
                 .with_context(|| format!("cannot read {}", dir.join("metrics.json").display()))?;
@@ -190,7 +226,7 @@ fn main() -> Result<()> {
         Command::Run { args, strict } => {
             let dir = args.out_dir(&args.case);
             say_run(learnsim_cases::run(&args)?, &dir)?;
-            if strict && !run_passed(&dir)? {
+            if strict && root && !run_passed(&dir)? {
                 eprintln!("--strict: a bar failed (see the report); exit status 3");
                 std::process::exit(BARS_FAILED);
             }

@@ -4,7 +4,9 @@
 use crate::common::{data, tiny_config};
 use learnsim_models::default_training_device;
 use learnsim_train::distributed::{self, LocalGroup};
-use learnsim_train::{Augmentation, Pushforward, TrainConfig, TrainKernel, Trainer, model_parameters};
+use learnsim_train::{
+    Augmentation, Pushforward, TrainConfig, TrainKernel, Trainer, model_parameters,
+};
 use std::rc::Rc;
 
 const STEPS: usize = 20;
@@ -58,7 +60,10 @@ fn two_ranks_of_batch_one_train_as_one_process_of_batch_two() {
     // the curves differed by at most 3e-7 relative (measured), 1e-5 leaves 30× for other CPUs.
     for (step, (a, b)) in one.0.iter().zip(&two[0].0).enumerate() {
         let relative = (a - b).abs() / a.abs().max(1e-12);
-        assert!(relative < 1e-5, "step {step}: one process {a}, two ranks {b}");
+        assert!(
+            relative < 1e-5,
+            "step {step}: one process {a}, two ranks {b}"
+        );
     }
 }
 

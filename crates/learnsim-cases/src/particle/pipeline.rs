@@ -65,6 +65,7 @@ pub fn run(case: learnsim_sim::Case, args: &RunArgs) -> Result<String> {
             .validate()
             .map_err(|e| anyhow::anyhow!("{config_path} with --quick: {e}"))?;
     }
+    check_ranks(&config, &config_path)?;
     let tier = if args.quick {
         "quick"
     } else {
@@ -72,9 +73,15 @@ pub fn run(case: learnsim_sim::Case, args: &RunArgs) -> Result<String> {
     };
     // Claim the folder before anything is written: a different run there is refused whole.
     let pending = identity(tier, &config, case.name(), run_folder::PENDING.into())?;
-    run_folder::claim(&out, &pending, args.restart())?;
+    // Data-parallel (`mpirun`): rank 0 claims the folder, generates the data and writes the
+    // results; every rank trains.
+    let world = learnsim_train::distributed::world();
+    let root = world.rank() == 0;
+    if root {
+        run_folder::claim(&out, &pending, args.restart())?;
+    }
     let data_dir = out.join("data");
-    if !data_dir.join("metadata.json").exists() {
+    if root && !data_dir.join("metadata.json").exists() {
         let (frames, trajectories) = if args.quick {
             (Some(quick_frames(case)), Some([4, 1, 1]))
         } else {
@@ -94,6 +101,7 @@ pub fn run(case: learnsim_sim::Case, args: &RunArgs) -> Result<String> {
             shard: None,
         })?;
     }
+    world.barrier();
     let dataset = load_dataset(&data_dir)?;
     if dataset.metadata.case != case.name() {
         bail!(
@@ -109,8 +117,18 @@ pub fn run(case: learnsim_sim::Case, args: &RunArgs) -> Result<String> {
         case.name(),
         run_folder::dataset_hash(&data_dir)?,
     )?;
-    run_folder::claim(&out, &full, Restart::Refuse)?;
-    let (trainer, train_s) = train(&dataset, config, &out)?;
+    if root {
+        run_folder::claim(&out, &full, Restart::Refuse)?;
+    }
+    let (trainer, train_s) = train(&dataset, config, &out, None)?;
+    if !root {
+        return Ok(format!(
+            "rank {} of {}: trained {} steps; rank 0 writes the results",
+            world.rank(),
+            world.size(),
+            trainer.state.step
+        ));
+    }
     finish(&out, &trainer, &dataset, tier, train_s)
 }
 

@@ -32,6 +32,10 @@ pub struct TrainArgs {
     /// Change one config field (`--set steps=2000`); repeatable, validated like the file.
     #[arg(long, value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Stop after this step with a checkpoint, as if the job's time ran out (a batch job with a
+    /// wall-clock limit); the same command without it continues the run.
+    #[arg(long, value_name = "STEP")]
+    pub until_step: Option<usize>,
 }
 
 /// Reads a TOML training config and checks every field, naming the file in any error.
@@ -44,6 +48,15 @@ pub fn read_config(path: &Path) -> Result<TrainConfig> {
         .validate()
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(config)
+}
+
+/// Refuses, before any work, a batch that the ranks of a data-parallel job cannot share
+/// equally (`origin`: where the config came from).
+pub(super) fn check_ranks(config: &TrainConfig, origin: &impl std::fmt::Display) -> Result<()> {
+    let ranks = learnsim_train::distributed::world().size();
+    learnsim_train::distributed::share(config.batch_size, 0, ranks)
+        .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+    Ok(())
 }
 
 /// The identity of a GNS run on `dataset` with `config`.
@@ -62,10 +75,18 @@ pub(super) fn identity(
     })
 }
 
-/// Trains (resuming from `out/checkpoint` if present) and returns the trainer and the seconds
-/// of training over every segment of the run. `out` must have been claimed
-/// ([`run_folder::claim`]).
-pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trainer, f64)> {
+/// Trains (resuming from `out/checkpoint` if present) up to the config's steps, or to step
+/// `until` if that comes first, and returns the trainer and the seconds of training over every
+/// segment of the run. `out` must have been claimed ([`run_folder::claim`]).
+///
+/// Data-parallel (under `mpirun`), every rank calls it: rank 0 writes the folder, validates and
+/// checkpoints; at every checkpoint the ranks check they hold identical weights.
+pub fn train(
+    dataset: &Dataset,
+    config: TrainConfig,
+    out: &Path,
+    until: Option<usize>,
+) -> Result<(Trainer, f64)> {
     for (k, name) in ["train", "valid"].iter().enumerate() {
         if dataset.splits[k].is_empty() {
             anyhow::bail!(
@@ -73,12 +94,20 @@ pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trai
             );
         }
     }
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    write_bytes_atomically(
-        &out.join("config.toml"),
-        toml::to_string(&config)?.as_bytes(),
-    )
-    .context("cannot save the resolved config")?;
+    // Data-parallel (`mpirun`): rank 0 writes the run folder, every rank reads it.
+    let world = learnsim_train::distributed::world();
+    let root = world.rank() == 0;
+    if root {
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        write_bytes_atomically(
+            &out.join("config.toml"),
+            toml::to_string(&config)?.as_bytes(),
+        )
+        .context("cannot save the resolved config")?;
+    }
+    // Rank 0 has claimed the folder (and removed another run under --restart) before any rank
+    // reads a checkpoint from it.
+    world.barrier();
     let mut trainer = Trainer::new(config.clone(), &dataset.metadata, default_training_device());
     let checkpoint = out.join("checkpoint");
     if checkpoint.join("state.json").exists() {
@@ -93,7 +122,7 @@ pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trai
     bar.set_position(trainer.state.step as u64);
     let mut segment = Instant::now();
     let (train, valid) = (&dataset.splits[0], &dataset.splits[1]);
-    if trainer.state.step == 0 && trainer.state.valid_loss.is_empty() {
+    if root && trainer.state.step == 0 && trainer.state.valid_loss.is_empty() {
         // The untrained model's validation loss, reported beside the trained one.
         let v = trainer.evaluate(valid)?;
         trainer
@@ -101,7 +130,8 @@ pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trai
             .valid_loss
             .push(learnsim_train::LossPoint { step: 0, loss: v });
     }
-    while trainer.state.step < config.steps {
+    let last = until.map_or(config.steps, |u| u.min(config.steps));
+    while trainer.state.step < last {
         let loss = match trainer.train_step(train) {
             Ok(loss) => loss,
             Err(learnsim_train::TrainError::Diverged { step, loss }) => {
@@ -120,7 +150,7 @@ pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trai
         });
         bar.set_message(format!("loss {loss:.4}"));
         bar.inc(1);
-        if step.is_multiple_of(config.validate_every.max(1)) || step == config.steps {
+        if root && (step.is_multiple_of(config.validate_every.max(1)) || step == config.steps) {
             let v = trainer.evaluate(valid)?;
             trainer
                 .state
@@ -138,10 +168,13 @@ pub fn train(dataset: &Dataset, config: TrainConfig, out: &Path) -> Result<(Trai
                 );
             }
         }
-        if step.is_multiple_of(config.checkpoint_every.max(1)) || step == config.steps {
+        if step.is_multiple_of(config.checkpoint_every.max(1)) || step == last {
             trainer.state.seconds += segment.elapsed().as_secs_f64();
             segment = Instant::now();
-            trainer.save_checkpoint(&checkpoint)?;
+            trainer.check_replicas()?;
+            if root {
+                trainer.save_checkpoint(&checkpoint)?;
+            }
         }
     }
     bar.finish_and_clear();
@@ -160,6 +193,7 @@ pub fn train_command(args: &TrainArgs) -> Result<String> {
     config
         .validate()
         .map_err(|e| anyhow::anyhow!("{}: {e}", loaded.origin))?;
+    check_ranks(&config, &loaded.origin)?;
     let dataset = load_dataset(&args.data)?;
     let metadata = &dataset.metadata;
     let identity = identity(
@@ -173,10 +207,21 @@ pub fn train_command(args: &TrainArgs) -> Result<String> {
     } else {
         Restart::Refuse
     };
-    run_folder::claim(&args.out, &identity, restart)?;
-    let (trainer, seconds) = train(&dataset, config, &args.out)?;
+    if learnsim_train::distributed::is_root() {
+        run_folder::claim(&args.out, &identity, restart)?;
+    }
+    let (trainer, seconds) = train(&dataset, config, &args.out, args.until_step)?;
+    let ranks = learnsim_train::distributed::world().size();
+    let replicas = if ranks > 1 {
+        format!(
+            "; {ranks} ranks hold identical weights (checksum {:016x})",
+            trainer.check_replicas()?
+        )
+    } else {
+        String::new()
+    };
     Ok(format!(
-        "trained {} steps in {seconds:.1} s; last loss {:.5}; checkpoint in {}",
+        "trained {} steps in {seconds:.1} s; last loss {:.5}; checkpoint in {}{replicas}",
         trainer.state.step,
         trainer.state.train_loss.last().map_or(f32::NAN, |p| p.loss),
         args.out.join("checkpoint").display()

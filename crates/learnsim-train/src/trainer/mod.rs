@@ -567,6 +567,39 @@ impl Trainer {
     }
 }
 
+impl Trainer {
+    /// Checks that every rank of the process group holds rank 0's weights, bit for bit (one
+    /// broadcast of the weights), and returns their checksum (FNV-1a over the bits of every
+    /// parameter, in the model's order). Alone, only the checksum.
+    ///
+    /// # Errors
+    /// When a rank's weights differ from rank 0's (the message names the rank and the count).
+    pub fn check_replicas(&self) -> Result<u64, TrainError> {
+        let weights: Vec<f32> = crate::model_parameters(&self.model).concat();
+        let world = distributed::world();
+        if world.size() > 1 {
+            let mut root = weights.clone();
+            world.broadcast(&mut root);
+            let differ = root
+                .iter()
+                .zip(&weights)
+                .filter(|(a, b)| a.to_bits() != b.to_bits())
+                .count();
+            if differ > 0 {
+                return Err(TrainError::Data(format!(
+                    "rank {} holds weights other than rank 0's ({differ} of {} values differ) at step {}",
+                    world.rank(),
+                    weights.len(),
+                    self.state.step
+                )));
+            }
+        }
+        Ok(weights.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, w| {
+            (h ^ u64::from(w.to_bits())).wrapping_mul(0x0100_0000_01b3)
+        }))
+    }
+}
+
 /// The gradient and loss of the whole batch from each rank's part: the masked MSE of one
 /// process, `Σ m·e² / max(Σ m, 1)` over the global batch. Each rank's kernel left
 /// `∇(S_r / max(c_r, 1))` (its squared-error sum `S_r`, mask count `c_r`); one all-reduce sums

@@ -35,7 +35,8 @@ fn the_target_decodes_to_the_true_next_velocity_under_noise() {
         last_input: 7,
     };
     let mut rng = ChaCha8Rng::seed_from_u64(5);
-    let (input, target, _) = trainer.example(&window, sigma, 0, None, &mut rng);
+    let noise = trainer.noise(&window, sigma, &mut rng);
+    let (input, target, _) = trainer.example(&window, &noise, 0, None);
     let norm = &trainer.simulator.normalization;
     let (dim, c, w) = (2, 5, input.node_width);
     let (x6, x7, x8) = (t.frame(6), t.frame(7), t.frame(8));
@@ -99,8 +100,9 @@ fn a_mirrored_window_is_the_window_seen_in_a_mirror() {
             last_input,
         };
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let (plain, plain_target, _) = trainer.example(&window, 0.0, 0, None, &mut rng);
-        let (mirror, mirror_target, _) = trainer.example(&window, 0.0, 0, Some(1.0), &mut rng);
+        let noise = trainer.noise(&window, 0.0, &mut rng);
+        let (plain, plain_target, _) = trainer.example(&window, &noise, 0, None);
+        let (mirror, mirror_target, _) = trainer.example(&window, &noise, 0, Some(1.0));
         let norm = &trainer.simulator.normalization;
         let (dim, c, w) = (2, 5, plain.node_width);
         let mut moving = 0;
@@ -138,7 +140,7 @@ fn a_mirrored_window_is_the_window_seen_in_a_mirror() {
         learnsim_models::default_training_device(),
     );
     let mut rng = ChaCha8Rng::seed_from_u64(5);
-    let refused = tilted.batch(std::slice::from_ref(&t), &mut rng, 0.0, 0);
+    let refused = tilted.batch(std::slice::from_ref(&t), &mut rng, 0.0, 0, 0..1);
     let Err(error) = refused else {
         panic!("mirrored windows under an x gravity were accepted")
     };
