@@ -27,23 +27,30 @@ fn config(batch_size: usize) -> TrainConfig {
     }
 }
 
-/// The loss curve and final weights of `ranks` threads training one model on batch 2.
-fn train_on(ranks: usize) -> Vec<(Vec<f32>, Vec<Vec<f32>>)> {
+/// `work` on each of `ranks` threads, each the rank of one group; their results in rank order.
+fn on_ranks<T: Send + 'static>(ranks: usize, work: fn() -> T) -> Vec<T> {
     let handles: Vec<_> = LocalGroup::new(ranks)
         .into_iter()
         .map(|group| {
             std::thread::spawn(move || {
                 distributed::install(Rc::new(group));
-                let (train, metadata) = data();
-                let mut trainer = Trainer::new(config(2), &metadata, default_training_device());
-                let curve: Vec<f32> = (0..STEPS)
-                    .map(|_| trainer.train_step(&train).unwrap())
-                    .collect();
-                (curve, model_parameters(&trainer.model))
+                work()
             })
         })
         .collect();
     handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+/// The loss curve and final weights of `ranks` threads training one model on batch 2.
+fn train_on(ranks: usize) -> Vec<(Vec<f32>, Vec<Vec<f32>>)> {
+    on_ranks(ranks, || {
+        let (train, metadata) = data();
+        let mut trainer = Trainer::new(config(2), &metadata, default_training_device());
+        let curve: Vec<f32> = (0..STEPS)
+            .map(|_| trainer.train_step(&train).unwrap())
+            .collect();
+        (curve, model_parameters(&trainer.model))
+    })
 }
 
 #[test]
@@ -69,19 +76,12 @@ fn two_ranks_of_batch_one_train_as_one_process_of_batch_two() {
 
 #[test]
 fn a_batch_the_ranks_cannot_share_equally_is_refused() {
-    let handles: Vec<_> = LocalGroup::new(2)
-        .into_iter()
-        .map(|group| {
-            std::thread::spawn(move || {
-                distributed::install(Rc::new(group));
-                let (train, metadata) = data();
-                let mut trainer = Trainer::new(config(3), &metadata, default_training_device());
-                trainer.train_step(&train).unwrap_err().to_string()
-            })
-        })
-        .collect();
-    for h in handles {
-        let message = h.join().unwrap();
+    let messages = on_ranks(2, || {
+        let (train, metadata) = data();
+        let mut trainer = Trainer::new(config(3), &metadata, default_training_device());
+        trainer.train_step(&train).unwrap_err().to_string()
+    });
+    for message in messages {
         assert!(
             message.contains("batch_size 3 is not a multiple of the 2 ranks"),
             "{message}"

@@ -210,12 +210,17 @@ pub fn train_command(args: &TrainArgs) -> Result<String> {
     if learnsim_train::distributed::is_root() {
         run_folder::claim(&args.out, &identity, restart)?;
     }
+    let started = Instant::now();
     let (trainer, seconds) = train(&dataset, config, &args.out, args.until_step)?;
     let ranks = learnsim_train::distributed::world().size();
     let replicas = if ranks > 1 {
+        // This process's training (validation and checkpoints included), as the all-reduce's.
+        let segment = started.elapsed().as_secs_f64();
         format!(
-            "; {ranks} ranks hold identical weights (checksum {:016x})",
-            trainer.check_replicas()?
+            "; {ranks} ranks hold identical weights (checksum {:016x}); rank 0 spent {:.1} s of {segment:.1} s in the gradient all-reduce ({:.1} %)",
+            trainer.check_replicas()?,
+            trainer.communication_seconds(),
+            100.0 * trainer.communication_seconds() / segment.max(1e-9)
         )
     } else {
         String::new()

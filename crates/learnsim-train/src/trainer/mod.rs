@@ -95,6 +95,8 @@ pub struct Trainer {
     device: Device,
     /// Whether this process's weights were made rank 0's (data-parallel training only).
     synced: bool,
+    /// Time this process spent in the gradient all-reduce, waiting for slower ranks included.
+    communication: std::time::Duration,
     /// Progress so far.
     pub state: TrainState,
 }
@@ -212,6 +214,7 @@ impl Trainer {
             },
             device,
             synced: false,
+            communication: std::time::Duration::ZERO,
         }
     }
 
@@ -438,7 +441,9 @@ impl Trainer {
         let value = if let Some(fused) = &mut self.fused {
             let mut value = fused.loss_and_gradients(&input, &target, &mask);
             if world.size() > 1 {
+                let start = std::time::Instant::now();
                 value = all_reduce_gradients(world.as_ref(), fused, value, &mask);
+                self.communication += start.elapsed();
             }
             if crate::fit::diverged(value, first) {
                 return Err(TrainError::Diverged { step, loss: value });
@@ -468,6 +473,12 @@ impl Trainer {
         self.state.train_loss.push(LossPoint { step, loss: value });
         self.state.step += 1;
         Ok(value)
+    }
+
+    /// Seconds this process has spent in the gradient all-reduce of data-parallel training
+    /// (packing, the collective and waiting for the slowest rank), since it was built.
+    pub fn communication_seconds(&self) -> f64 {
+        self.communication.as_secs_f64()
     }
 
     /// The weights that validation, checkpoints' inference and rollouts use: the moving
