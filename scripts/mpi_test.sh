@@ -13,28 +13,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-missing=0
-command -v mpirun >/dev/null || missing=1
-command -v mpicc >/dev/null || missing=1      # the headers and libraries rsmpi builds against
-ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 || missing=1   # bindgen, in mpi-sys's build
-if [ "$missing" -eq 1 ]; then
-  echo "scripts/mpi_test.sh: installing libopenmpi-dev openmpi-bin libclang-dev" >&2
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libopenmpi-dev openmpi-bin libclang-dev >/dev/null
-fi
+scripts/install_mpi.sh
 
 # The workspace's clippy builds without the feature: lint its code here.
 cargo clippy --quiet -p learnsim-cli --features mpi --profile test -- -D warnings
 cargo build --quiet -p learnsim-cli --features mpi
 BIN=target/debug/learnsim
+# Two ranks on a two-core machine; --oversubscribe lets a one-core machine run them too.
+MPIRUN=(mpirun --oversubscribe)
 # OpenMPI refuses to start as root unless told that is meant (CI runs as root).
 if [ "$(id -u)" -eq 0 ]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  MPIRUN+=(-x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
 fi
-# Two ranks on a two-core machine, one thread each; --oversubscribe lets a one-core machine
-# run them too.
-MPIRUN=(mpirun --oversubscribe -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
 
 WORK=target/mpi-test
 rm -rf "$WORK"

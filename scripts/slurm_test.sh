@@ -11,11 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
-if ! command -v mpirun >/dev/null || ! command -v mpicc >/dev/null; then
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libopenmpi-dev openmpi-bin libclang-dev >/dev/null
-fi
+scripts/install_mpi.sh
 cargo build --quiet -p learnsim-cli --features mpi
 
 scripts/slurm_local.sh start >/dev/null
