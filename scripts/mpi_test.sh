@@ -5,7 +5,8 @@
 #   2. a 2-rank run stopped at step 7 (--until-step) and resumed under mpirun gives the straight
 #      2-rank run's curve bit for bit;
 #   3. a rank that fails ends the whole job (MPI_Abort) instead of leaving the others waiting;
-#   4. a batch the ranks cannot share equally is refused before anything is written.
+#   4. a batch the ranks cannot share equally is refused before anything is written;
+#   5. `learnsim run CASE --quick` under mpirun: rank 0 generates, scores and writes once.
 # Installs OpenMPI and libclang (Debian packages, as root or through sudo) and builds learnsim
 # with `--features mpi` into target/debug (the tests' binary; a later `cargo test` relinks it
 # without the feature). About 1.5 minutes after `cargo test --workspace` on two cores.
@@ -89,6 +90,16 @@ uneven_batch() {
   [ "$status" -ne 0 ] && grep -q "batch_size 3 is not a multiple of the 2 ranks" "$WORK/uneven.out" && [ ! -e "$WORK/uneven" ]
 }
 check "batch 3 on 2 ranks is refused before the run folder exists" uneven_batch
+
+whole_run() {
+  # `run`: rank 0 generates the data and the others wait for it, both train, rank 0 alone
+  # scores and writes the results and prints the one result line.
+  "${MPIRUN[@]}" -np 2 "$BIN" run water-drop-2d --quick --out "$WORK/run-quick" >"$WORK/run.out" 2>&1 &&
+  [ "$(grep -c "^water-drop-2d: mse_20" "$WORK/run.out")" = 1 ] &&
+  [ "$(python3 -c "import json; print(json.load(open('$WORK/run-quick/run.json'))['state'])")" = finished ] &&
+  [ -f "$WORK/run-quick/metrics.json" ] && [ -f "$WORK/run-quick/rollout.gif" ]
+}
+check "mpirun -np 2 learnsim run water-drop-2d --quick: one dataset, one result, a finished run" whole_run
 
 echo "mpi: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -135,6 +135,35 @@ fn run_passed(dir: &std::path::Path) -> Result<bool> {
     Ok(record["pass"].as_bool() == Some(true))
 }
 
+/// How many processes a launcher started beside this one (`mpirun`, MPICH's hydra, `srun`),
+/// from the environment it gives them: the variable and the count, when more than one.
+fn launched_processes() -> Option<(&'static str, usize)> {
+    ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"]
+        .into_iter()
+        .find_map(|var| {
+            let n = std::env::var(var).ok()?.parse::<usize>().ok()?;
+            (n > 1).then_some((var, n))
+        })
+}
+
+/// Refuses to train when a launcher started several processes but they do not form one MPI
+/// world of as many ranks: each would train its own copy into the same run folder.
+fn check_launch(ranks: usize) -> Result<()> {
+    if let Some((var, n)) = launched_processes()
+        && n != ranks
+    {
+        let fix = if cfg!(feature = "mpi") {
+            "start it with `mpirun`, or `srun --mpi=pmix`, so that the processes join one MPI world"
+        } else {
+            "this learnsim was built without MPI: build it with `cargo build --release -p learnsim-cli --features mpi` (docs/cluster.md)"
+        };
+        anyhow::bail!(
+            "this is one of {n} processes the launcher started ({var}={n}), but its MPI world has {ranks} rank(s), so each would train its own copy into the same run folder; {fix}"
+        );
+    }
+    Ok(())
+}
+
 /// Writes `text` and a newline to stdout; a closed pipe (`learnsim cases | head`) ends the
 /// program quietly instead of panicking.
 fn emit(text: &str) {
@@ -218,6 +247,9 @@ fn dispatch(cli: Cli, root: bool) -> Result<()> {
         }
         Ok(())
     };
+    if matches!(cli.command, Command::Train(_) | Command::Run { .. }) {
+        check_launch(learnsim_train::distributed::world().size())?;
+    }
     match cli.command {
         Command::Generate(args) => say(learnsim_cases::generate(&args)?),
         Command::Merge { dir } => say(particle::shard::merge(&dir)?),

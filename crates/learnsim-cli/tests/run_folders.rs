@@ -551,3 +551,31 @@ fn a_run_stopped_with_until_step_continues_to_the_uninterrupted_curve() {
     // The same batches (seeded by step), weights and Adam moments: no tolerance needed.
     assert_eq!(curve(&stopped), curve(&straight));
 }
+
+/// A learnsim without MPI started by a launcher as one of several processes (mpirun sets
+/// OMPI_COMM_WORLD_SIZE) would train as many copies into one folder: refused before any work.
+#[test]
+fn training_as_one_of_several_launched_processes_without_mpi_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let output = Command::new(env!("CARGO_BIN_EXE_learnsim"))
+        .args([
+            "run",
+            "water-drop-2d",
+            "--quick",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("OMPI_COMM_WORLD_SIZE", "2")
+        .output()
+        .unwrap();
+    refused(
+        &output,
+        &[
+            "one of 2 processes",
+            "OMPI_COMM_WORLD_SIZE=2",
+            "--features mpi",
+        ],
+    );
+    assert!(!out.exists(), "nothing may be written");
+}
