@@ -256,12 +256,9 @@ fn bad_configs_and_foreign_folders_are_refused_and_the_run_is_untouched() {
     assert_eq!(record["seed"], 1);
 }
 
-/// A run whose checkpoint is short of its config's steps (a killed run) is scored as
-/// unfinished: it never passes, and run.json stays `training`.
-#[test]
-fn an_unfinished_run_is_reported_as_such() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
+/// A water-drop-2d dataset of 2/1/1 trajectories of 40 frames in `dir/data`.
+fn small_water_drop(dir: &Path) -> PathBuf {
+    let data = dir.join("data");
     ok(&learnsim(&[
         "generate",
         "water-drop-2d",
@@ -272,6 +269,15 @@ fn an_unfinished_run_is_reported_as_such() {
         "--trajectories",
         "2,1,1",
     ]));
+    data
+}
+
+/// A run whose checkpoint is short of its config's steps (a killed run) is scored as
+/// unfinished: it never passes, and run.json stays `training`.
+#[test]
+fn an_unfinished_run_is_reported_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_water_drop(dir.path());
     let short = dir.path().join("short.toml");
     let text = std::fs::read_to_string(repo("configs/water-drop-2d.toml"))
         .unwrap()
@@ -490,17 +496,7 @@ fn a_killed_nbody_run_resumes_to_the_uninterrupted_result() {
 #[test]
 fn a_run_stopped_with_until_step_continues_to_the_uninterrupted_curve() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    ok(&learnsim(&[
-        "generate",
-        "water-drop-2d",
-        "--out",
-        data.to_str().unwrap(),
-        "--frames",
-        "40",
-        "--trajectories",
-        "2,1,1",
-    ]));
+    let data = small_water_drop(dir.path());
     let config = repo("configs/water-drop-2d.toml");
     let train = |out: &Path, extra: &[&str]| {
         let mut args = vec![
