@@ -88,3 +88,19 @@ fn a_batch_the_ranks_cannot_share_equally_is_refused() {
         );
     }
 }
+
+#[test]
+fn burns_kernel_is_refused_on_several_ranks() {
+    let messages = on_ranks(2, || {
+        let (train, metadata) = data();
+        let config = TrainConfig {
+            kernel: TrainKernel::Burn,
+            ..config(2)
+        };
+        let mut trainer = Trainer::new(config, &metadata, default_training_device());
+        trainer.train_step(&train).unwrap_err().to_string()
+    });
+    for message in messages {
+        assert!(message.contains("set kernel = \"fused\""), "{message}");
+    }
+}

@@ -171,7 +171,9 @@ pub fn train(
         if step.is_multiple_of(config.checkpoint_every.max(1)) || step == last {
             trainer.state.seconds += segment.elapsed().as_secs_f64();
             segment = Instant::now();
-            trainer.check_replicas()?;
+            if world.size() > 1 {
+                trainer.check_replicas()?;
+            }
             if root {
                 trainer.save_checkpoint(&checkpoint)?;
             }

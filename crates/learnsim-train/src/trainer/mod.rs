@@ -430,6 +430,7 @@ impl Trainer {
         let world = distributed::world();
         let part = distributed::share(self.config.batch_size.max(1), world.rank(), world.size())
             .map_err(TrainError::Data)?;
+        // Also refuses burn's kernel, whose gradients are not summed over ranks.
         if world.size() > 1 && !self.synced {
             self.synchronise(world.as_ref())?;
         }
@@ -451,11 +452,6 @@ impl Trainer {
             fused.adam_step(lr, ADAM.0, ADAM.1, ADAM.2);
             self.model = fused.write_into(self.model.clone(), &self.device);
             value
-        } else if world.size() > 1 {
-            return Err(TrainError::Data(format!(
-                "data-parallel training on {} ranks sums the fused kernel's gradients; set kernel = \"fused\" (burn's kernel trains on one process)",
-                world.size()
-            )));
         } else {
             let loss = self.loss(&self.model, &input, target, mask);
             let value: f32 = loss.clone().into_scalar();
@@ -576,9 +572,7 @@ impl Trainer {
         self.synced = true;
         Ok(())
     }
-}
 
-impl Trainer {
     /// Checks that every rank of the process group holds rank 0's weights, bit for bit (one
     /// broadcast of the weights), and returns their checksum (FNV-1a over the bits of every
     /// parameter, in the model's order). Alone, only the checksum.
