@@ -7,6 +7,7 @@
 //! - [`pendulum`], [`cartpole`]: articulated bodies of the control case (Lagrangian ODEs, RK4).
 //! - [`rope`]: the Compositional Koopman rope (damped springs, top mass on a groove, impulses).
 //! - [`spring_chain`]: the graph_nets demo mass–spring chain (fixed ends, Hooke, gravity).
+//! - [`relax`]: FIRE relaxation of many structures at once, aligned RMSD.
 //! - [`stillinger_weber`]: Stillinger–Weber silicon clusters (three-body; the SchNet case).
 //! - [`kob_andersen`]: the Kob–Andersen binary Lennard-Jones glass former (3D, periodic).
 //! - [`glass`]: iso-configurational propensity data from it (the glassy-dynamics case).
@@ -29,6 +30,7 @@ pub mod mpm;
 pub mod nbody;
 pub mod pendulum;
 pub mod plasma;
+pub mod relax;
 pub mod rope;
 pub mod scenes;
 pub mod spectral;

@@ -12,6 +12,7 @@ mod mpm_physics;
 mod nbody_physics;
 mod pendulum_physics;
 mod plasma_physics;
+mod relax_physics;
 mod rope_physics;
 mod sph_physics;
 mod spring_chain_physics;
