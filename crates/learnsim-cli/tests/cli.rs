@@ -2143,13 +2143,14 @@ fn quick_glass_run_reports_correlations_baselines_and_the_relaxation_time(dir: &
     assert_eq!(std::fs::read(&cache).unwrap(), bytes);
 }
 
-/// `learnsim run schnet-si --quick`: Langevin sampling, energy-only SchNet training, autodiff
-/// forces against both baselines, a learned-force NVE run, report and leaderboard row.
+/// `learnsim run schnet-si --quick`: Langevin sampling, SchNet trained on energies and forces,
+/// autodiff forces against both baselines, a learned-force NVE run, FIRE relaxations under
+/// every force field, report, figure and leaderboard row.
 fn quick_schnet_run_reports_energies_forces_and_a_finite_nve_drift(dir: &Path) {
     let out = dir.join("schnet");
     let (m, text) = quick_run("schnet-si", &out);
     assert_eq!(m["case"], "schnet-si");
-    assert_eq!(m["bars"].as_array().unwrap().len(), 4, "{text}");
+    assert_eq!(m["bars"].as_array().unwrap().len(), 7, "{text}");
     for key in [
         "energy_mae",
         "force_mae",
@@ -2190,7 +2191,24 @@ fn quick_schnet_run_reports_energies_forces_and_a_finite_nve_drift(dir: &Path) {
         learned > 0.0 && learned < 2.0 * truth,
         "learned {learned}, truth {truth}: {text}"
     );
+    // Relaxation: 4 random starts per size under each field. SW's own relaxations are the
+    // reference, so they score 1 and 1 exactly; every field's fractions are fractions.
+    let sw = &m["baselines"]["stillinger_weber"]["relaxation"];
+    assert_eq!(sw["within_tolerance"], 1.0, "{text}");
+    assert_eq!(sw["same_basin"], 1.0, "{text}");
+    assert_eq!(sw["converged"], 1.0, "SW relaxes to 0.01 eV/Å: {text}");
+    for r in [
+        &m["metrics"]["relaxation"],
+        &m["baselines"]["pair_potential"]["relaxation"],
+    ] {
+        for key in ["within_tolerance", "same_basin", "converged"] {
+            let v = r[key].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&v), "{key} {v}: {text}");
+        }
+        assert!(r["mean_evaluations"].as_f64().unwrap() >= 1.0);
+    }
     assert!(out.join("report.md").exists() && out.join("loss.png").exists());
+    assert!(out.join("relaxation.png").exists());
 }
 
 /// `learnsim run hit-3d --quick`: forced turbulence on 16³ cached in The Well's layout, both

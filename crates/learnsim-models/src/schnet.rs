@@ -204,6 +204,7 @@ impl SchNet {
         let values = out
             .clone()
             .into_data()
+            .convert::<f32>()
             .try_to_vec::<f32>()
             .expect("f32 outputs");
         let grads = out.sum().backward();
@@ -211,6 +212,7 @@ impl SchNet {
             .grad(&grads)
             .expect("positions track gradients on an autodiff device")
             .into_data()
+            .convert::<f32>()
             .try_to_vec::<f32>()
             .expect("f32 gradient");
         (values, gradient)

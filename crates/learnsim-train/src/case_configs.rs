@@ -431,10 +431,26 @@ impl Validate for SchNetTrainConfig {
         count_in("batch_size", self.batch_size, 1, 65_536)?;
         learning_rates(self.lr_initial, self.lr_final)?;
         positive("lr_decay_steps", self.lr_decay_steps)?;
+        non_negative("energy_weight", self.energy_weight)?;
+        non_negative("force_weight", self.force_weight)?;
+        if self.energy_weight == 0.0 && self.force_weight == 0.0 {
+            return Err(rule(
+                "force_weight",
+                "0",
+                "allowed > 0 when energy_weight is 0 (the loss would be empty)",
+            ));
+        }
+        // The central difference's step: above f32 round-off of positions of a few Å (1e-6 Å),
+        // at most a tenth of a bond (0.2 Å), where the O(h²) error would swamp the gradient.
+        real_in("force_step", self.force_step, 1e-5, 0.2, Bound::Inclusive)?;
         count_in("validate_every", self.validate_every, 1, STEPS_MAX)?;
         count_in("nve_steps", self.nve_steps, 1, STEPS_MAX)?;
         positive("nve_dt", self.nve_dt)?;
-        positive("nve_temperature", self.nve_temperature)
+        positive("nve_temperature", self.nve_temperature)?;
+        count_in("relax_starts", self.relax_starts, 0, SAMPLES_MAX)?;
+        // Below 1e-4 eV/Å the learned forces' f32 round-off decides; above 1 eV/Å nothing relaxes.
+        real_in("relax_fmax", self.relax_fmax, 1e-4, 1.0, Bound::Inclusive)?;
+        count_in("relax_max_steps", self.relax_max_steps, 1, STEPS_MAX)
     }
 }
 

@@ -1,6 +1,7 @@
-//! SchNet on Stillinger–Weber silicon clusters: energy-only training (burn has no double
-//! backward, so the force loss cannot be differentiated), predictions with forces by autodiff,
-//! the least-squares pair-potential baseline and NVE runs driven by any force field.
+//! SchNet on Stillinger–Weber silicon clusters: training on energies and, with a force weight,
+//! on forces (force matching without double backward, see [`force_matching_loss`]),
+//! predictions with forces by autodiff, the least-squares pair-potential baseline and NVE runs
+//! driven by any force field.
 
 use crate::TrainError;
 use crate::object_dynamics::seeded_init;
@@ -44,6 +45,17 @@ pub struct SchNetTrainConfig {
     pub lr_final: f64,
     /// lr = (lr_initial − lr_final)·0.1^(step / lr_decay_steps) + lr_final.
     pub lr_decay_steps: f64,
+    /// Weight of the normalised energy MSE in the loss.
+    #[serde(default = "one")]
+    pub energy_weight: f64,
+    /// Weight of the normalised force MSE in the loss (0: energies only, as before forces
+    /// entered the loss).
+    #[serde(default)]
+    pub force_weight: f64,
+    /// RMS displacement per coordinate (Å) of the central difference that gives the force
+    /// term's parameter gradient ([`force_matching_loss`]).
+    #[serde(default = "default_force_step")]
+    pub force_step: f64,
     /// Validation loss every this many steps.
     pub validate_every: usize,
     /// NVE steps of the energy-conservation bar.
@@ -52,6 +64,42 @@ pub struct SchNetTrainConfig {
     pub nve_dt: f64,
     /// Temperature of the NVE run's initial velocities (K).
     pub nve_temperature: f64,
+    /// Held-out test configurations per cluster size relaxed by FIRE under each force field
+    /// (0: no relaxation stage).
+    #[serde(default = "default_relax_starts")]
+    pub relax_starts: usize,
+    /// FIRE's force tolerance (eV/Å).
+    #[serde(default = "default_relax_fmax")]
+    pub relax_fmax: f64,
+    /// FIRE's step limit per relaxation.
+    #[serde(default = "default_relax_max_steps")]
+    pub relax_max_steps: usize,
+}
+
+fn default_relax_starts() -> usize {
+    50
+}
+
+fn default_relax_fmax() -> f64 {
+    0.01
+}
+
+fn default_relax_max_steps() -> usize {
+    2000
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// The central difference's RMS displacement per coordinate: 3e-3 Å. Its O(h²) error is
+/// 1e-4 of the gradient's size, measured against an f64 reference in
+/// `tests/schnet_f64.rs` (h from 1e-3 to 1e-1); f32 rounding of the displaced positions
+/// (2.4e-7 Å at a few Å, over h) adds 1e-4; both are far below a minibatch's noise.
+pub const DEFAULT_FORCE_STEP: f64 = 3e-3;
+
+fn default_force_step() -> f64 {
+    DEFAULT_FORCE_STEP
 }
 
 impl SchNetTrainConfig {
@@ -105,7 +153,8 @@ pub struct TrainedSchNet {
     pub model: SchNet,
     /// Energy normalisation.
     pub scale: EnergyScale,
-    /// Training loss per step (normalised energy MSE).
+    /// Training loss per step (normalised energy MSE, plus the weighted force MSE when forces
+    /// are in the loss).
     pub train_loss: Vec<LossPoint>,
     /// Validation loss at step 0 and every `validate_every` steps.
     pub valid_loss: Vec<LossPoint>,
@@ -132,18 +181,151 @@ fn batch_loss(
         TensorData::new(flat_positions(configs), [graph.n_atoms(), 3]),
         device,
     );
-    let targets: Vec<f32> = configs
-        .iter()
-        .map(|c| ((c.energy - scale.per_atom * c.positions.len() as f64) / scale.scale) as f32)
-        .collect();
-    let targets = Tensor::<1>::from_data(TensorData::new(targets, [configs.len()]), device);
+    let targets = Tensor::<1>::from_data(
+        TensorData::new(energy_targets(scale, configs), [configs.len()]),
+        device,
+    );
     (model.forward(positions, &graph) - targets)
         .powf_scalar(2.0)
         .mean()
 }
 
-/// Trains on energies with Adam through the shared fit loop (epochs of a seeded shuffle);
-/// with `checkpoint`, saves itself there every `validate_every` steps and resumes from a
+/// The normalised energy targets `(E − n·per_atom)/scale`.
+fn energy_targets(scale: &EnergyScale, configs: &[&Configuration]) -> Vec<f32> {
+    configs
+        .iter()
+        .map(|c| ((c.energy - scale.per_atom * c.positions.len() as f64) / scale.scale) as f32)
+        .collect()
+}
+
+/// The normalised force targets `F*/scale` of `configs`, flattened `[A·3]` (the network's
+/// output is `y = (E − n·per_atom)/scale`, so its force is `−∂y/∂R` in those units).
+fn force_targets(scale: &EnergyScale, configs: &[&Configuration]) -> Vec<f32> {
+    configs
+        .iter()
+        .flat_map(|c| {
+            c.forces
+                .iter()
+                .flat_map(|f| f.map(|v| (v / scale.scale) as f32))
+        })
+        .collect()
+}
+
+/// The loss `w_E·mean((y − y*)²) + w_F·mean((F − F*)²)` (normalised units, `F = −∂y/∂R`)
+/// whose parameter gradient needs no double backward.
+///
+/// For fixed residuals `v = F − F*` (host values), `∂/∂θ mean(v²) = (2/n)·Σ v·∂F/∂θ =
+/// −(2/n)·∂D/∂θ` with `D(θ) = Σ v·∇_R Y` the derivative of the batch's summed output `Y`
+/// along `v`. With `u = v/rms(v)` and `h` = `force_step`,
+/// `D ≈ rms(v)·(Y(R + h·u) − Y(R − h·u))/(2h)`, an O(h²) central difference whose parameter
+/// gradient burn's first-order autodiff gives. One step costs one forward and backward for the
+/// forces (positions) and one of three stacked copies of the batch (R, R ± h·u) for the
+/// parameters. The returned tensor's value is the loss itself (the difference term enters as
+/// `D − detach(D)`, zero); its gradient is the loss's to O(h²).
+///
+/// # Shapes
+/// - returns: `[1]`
+pub fn force_matching_loss(
+    model: &SchNet,
+    scale: &EnergyScale,
+    configs: &[&Configuration],
+    weights: LossWeights,
+    device: &Device,
+) -> Tensor<1> {
+    let sizes: Vec<usize> = configs.iter().map(|c| c.positions.len()).collect();
+    let graph = AtomsGraph::new(&sizes);
+    let flat = flat_positions(configs);
+    let (_, gradient) = model.output_and_gradient(&flat, &graph, device);
+    let residual: Vec<f32> = gradient
+        .iter()
+        .zip(force_targets(scale, configs))
+        .map(|(g, t)| -g - t)
+        .collect();
+    let n = residual.len() as f64;
+    let force_mse = residual.iter().map(|r| f64::from(*r).powi(2)).sum::<f64>() / n;
+    let rms = force_mse.sqrt();
+    let h = weights.force_step;
+    let m = configs.len();
+    let shifted = |sign: f32| -> Vec<f32> {
+        flat.iter()
+            .zip(&residual)
+            .map(|(x, r)| x + sign * (h / rms.max(f64::MIN_POSITIVE)) as f32 * r)
+            .collect()
+    };
+    let stacked: Vec<f32> = [flat.clone(), shifted(1.0), shifted(-1.0)].concat();
+    let graph3 = AtomsGraph::new(&[sizes.clone(), sizes.clone(), sizes].concat());
+    let out = model.forward(
+        Tensor::<2>::from_data(TensorData::new(stacked, [3 * graph.n_atoms(), 3]), device),
+        &graph3,
+    ); // [3M]
+    let targets =
+        Tensor::<1>::from_data(TensorData::new(energy_targets(scale, configs), [m]), device);
+    let energy = (out.clone().slice([0..m]) - targets)
+        .powf_scalar(2.0)
+        .mean();
+    let difference = out.clone().slice([m..2 * m]).sum() - out.slice([2 * m..3 * m]).sum();
+    let directional = difference.clone() - difference.detach();
+    // −(2/n)·∂D/∂θ with D = rms·difference/(2h).
+    let force_gradient = directional.mul_scalar(-(2.0 / n) * rms / (2.0 * h));
+    energy.mul_scalar(weights.energy)
+        + force_gradient.mul_scalar(weights.force)
+        + Tensor::<1>::from_data(
+            TensorData::new(vec![(weights.force * force_mse) as f32], [1]),
+            device,
+        )
+}
+
+/// The loss's weights and the central difference's step ([`force_matching_loss`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossWeights {
+    /// Weight of the normalised energy MSE.
+    pub energy: f64,
+    /// Weight of the normalised force MSE.
+    pub force: f64,
+    /// RMS displacement per coordinate of the central difference (Å).
+    pub force_step: f64,
+}
+
+impl LossWeights {
+    /// The weights of `config`.
+    pub fn of(config: &SchNetTrainConfig) -> Self {
+        Self {
+            energy: config.energy_weight,
+            force: config.force_weight,
+            force_step: config.force_step,
+        }
+    }
+}
+
+/// The same loss's value on host, from one forward and backward (validation).
+fn loss_value(
+    model: &SchNet,
+    scale: &EnergyScale,
+    configs: &[&Configuration],
+    weights: LossWeights,
+    device: &Device,
+) -> f64 {
+    let sizes: Vec<usize> = configs.iter().map(|c| c.positions.len()).collect();
+    let graph = AtomsGraph::new(&sizes);
+    let (y, gradient) = model.output_and_gradient(&flat_positions(configs), &graph, device);
+    let energy = y
+        .iter()
+        .zip(energy_targets(scale, configs))
+        .map(|(y, t)| f64::from(y - t).powi(2))
+        .sum::<f64>()
+        / configs.len() as f64;
+    let force = gradient
+        .iter()
+        .zip(force_targets(scale, configs))
+        .map(|(g, t)| f64::from(-g - t).powi(2))
+        .sum::<f64>()
+        / gradient.len().max(1) as f64;
+    weights.energy * energy + weights.force * force
+}
+
+/// Trains with Adam through the shared fit loop (epochs of a seeded shuffle): on energies
+/// alone when `force_weight` is 0 (the loss `mean((y − y*)²)`), else on
+/// [`force_matching_loss`]; with `checkpoint`, saves itself there every `validate_every` steps and resumes from a
 /// checkpoint of the same plan; `progress(step, loss)` after every step.
 pub fn train_schnet(
     config: &SchNetTrainConfig,
@@ -173,6 +355,8 @@ pub fn train_schnet(
         checkpoint: Checkpointing::in_dir(checkpoint, config.validate_every),
     };
     let batch_size = config.batch_size.min(train.len());
+    let weights = LossWeights::of(config);
+    let with_forces = config.force_weight > 0.0;
     let fitted = crate::fit(
         &plan,
         model,
@@ -187,9 +371,20 @@ pub fn train_schnet(
                 .into_iter()
                 .map(|i| &train[i])
                 .collect();
-            batch_loss(model, &scale, &batch, device)
+            if with_forces {
+                force_matching_loss(model, &scale, &batch, weights, device)
+            } else {
+                batch_loss(model, &scale, &batch, device).mul_scalar(weights.energy)
+            }
         },
         |model| {
+            if with_forces {
+                let total: f64 = valid_refs
+                    .chunks(128)
+                    .map(|c| loss_value(model, &scale, c, weights, device) * c.len() as f64)
+                    .sum();
+                return total / valid_refs.len() as f64;
+            }
             let m = model.valid();
             let chunks: Vec<f32> = valid_refs
                 .chunks(128)
