@@ -64,8 +64,8 @@ pub struct SchNetTrainConfig {
     pub nve_dt: f64,
     /// Temperature of the NVE run's initial velocities (K).
     pub nve_temperature: f64,
-    /// Held-out test configurations per cluster size relaxed by FIRE under each force field
-    /// (0: no relaxation stage).
+    /// Held-out starts per cluster size relaxed by FIRE under each force field, and as many
+    /// random structures (0: no relaxation stage).
     #[serde(default = "default_relax_starts")]
     pub relax_starts: usize,
     /// FIRE's force tolerance (eV/Å).
@@ -246,10 +246,12 @@ pub fn force_matching_loss(
     let rms = force_mse.sqrt();
     let h = weights.force_step;
     let m = configs.len();
+    // Displacement h·v/rms(v); none when the forces are already exact (v = 0).
+    let step = if rms > 0.0 { (h / rms) as f32 } else { 0.0 };
     let shifted = |sign: f32| -> Vec<f32> {
         flat.iter()
             .zip(&residual)
-            .map(|(x, r)| x + sign * (h / rms.max(f64::MIN_POSITIVE)) as f32 * r)
+            .map(|(x, r)| x + sign * step * r)
             .collect()
     };
     let stacked: Vec<f32> = [flat.clone(), shifted(1.0), shifted(-1.0)].concat();
@@ -260,10 +262,10 @@ pub fn force_matching_loss(
     ); // [3M]
     let targets =
         Tensor::<1>::from_data(TensorData::new(energy_targets(scale, configs), [m]), device);
-    let energy = (out.clone().slice([0..m]) - targets)
+    let energy = (out.clone().narrow(0, 0, m) - targets)
         .powf_scalar(2.0)
         .mean();
-    let difference = out.clone().slice([m..2 * m]).sum() - out.slice([2 * m..3 * m]).sum();
+    let difference = out.clone().narrow(0, m, m).sum() - out.narrow(0, 2 * m, m).sum();
     let directional = difference.clone() - difference.detach();
     // −(2/n)·∂D/∂θ with D = rms·difference/(2h).
     let force_gradient = directional.mul_scalar(-(2.0 / n) * rms / (2.0 * h));

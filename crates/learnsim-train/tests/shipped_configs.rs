@@ -113,6 +113,13 @@ fn every_shipped_config_passes_and_a_broken_field_is_named() {
     check::<SchNetTrainConfig>("schnet-si", "cluster_sizes[0]", |c| {
         c.cluster_sizes[0] = 0;
     });
+    // A central-difference step of a bond's length, and a loss with nothing in it.
+    check::<SchNetTrainConfig>("schnet-si", "force_step", |c| c.force_step = 2.35);
+    check::<SchNetTrainConfig>("schnet-si", "force_weight", |c| {
+        c.energy_weight = 0.0;
+        c.force_weight = 0.0;
+    });
+    check::<SchNetTrainConfig>("schnet-si", "relax_fmax", |c| c.relax_fmax = -0.01);
     // Every file in configs/ was among them: a new config cannot ship unchecked.
     let dir = format!("{}/../../configs", env!("CARGO_MANIFEST_DIR"));
     let shipped: BTreeSet<String> = std::fs::read_dir(&dir)

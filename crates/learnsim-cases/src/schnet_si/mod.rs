@@ -330,75 +330,85 @@ pub fn run(args: &RunArgs) -> Result<String> {
     );
     crate::playback::write(&setup.out, "nve", &playback)?;
 
-    // Relaxation: the same held-out starts under SW (the reference), SchNet and the pair
-    // potential; each judged by SW's energy where it ends.
+    // Relaxation: the same starts under SW (the reference), SchNet and the pair potential,
+    // each judged by SW's energy where it ends; held-out starts from the data's distribution
+    // (the bar) and random structures far from it (reported).
     let fire = Fire {
         fmax: config.relax_fmax,
         max_steps: config.relax_max_steps,
         ..Fire::default()
     };
-    let starts = relaxation::random_starts(&config.cluster_sizes, config.relax_starts, config.seed);
-    let relax_bar = crate::progress::spinner();
-    relax_bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    relax_bar.set_message(format!(
-        "FIRE relaxation of {} held-out starts: Stillinger–Weber",
-        starts.len()
-    ));
     let clock = Instant::now();
-    let reference = fire.relax_many(&starts, |xs| {
-        xs.par_iter().map(|x| potential.energy_forces(x)).collect()
-    });
-    relax_bar.set_message(format!(
-        "FIRE relaxation of {} held-out starts: SchNet",
-        starts.len()
-    ));
-    let learned_relaxed = fire.relax_many(&starts, |xs| {
-        trained.predict(&relaxation::unlabelled(xs), &device)
-    });
-    relax_bar.set_message(format!(
-        "FIRE relaxation of {} held-out starts: pair potential",
-        starts.len()
-    ));
-    let pair_relaxed = fire.relax_many(&starts, |xs| {
-        xs.par_iter().map(|x| pair.energy_forces(x)).collect()
-    });
+    let stage = |what: &str, starts: &[Vec<[f64; 3]>]| {
+        relaxation::Stage::run(&fire, what, starts, &potential, &pair, |xs| {
+            trained.predict(&relaxation::unlabelled(xs), &device)
+        })
+    };
+    let held_out = stage(
+        "held-out Langevin starts",
+        &relaxation::langevin_starts(
+            &potential,
+            &config.cluster_sizes,
+            config.relax_starts,
+            config.seed,
+        ),
+    );
+    let random = stage(
+        "random structures",
+        &relaxation::random_starts(&config.cluster_sizes, config.relax_starts, config.seed),
+    );
     let relax_s = clock.elapsed().as_secs_f64();
-    relax_bar.finish_and_clear();
-    let relax_schnet = relaxation::score(&potential, &reference, &learned_relaxed);
-    let relax_pair = relaxation::score(&potential, &reference, &pair_relaxed);
-    let relax_self = relaxation::score(&potential, &reference, &reference);
-    if !starts.is_empty() {
-        let schnet_curve = relaxation::sorted_excess(&relax_schnet);
-        let pair_curve = relaxation::sorted_excess(&relax_pair);
+    let starts = held_out.starts;
+    let relax_schnet = held_out.schnet.clone();
+    let relax_pair = held_out.pair.clone();
+    let relax_self = held_out.reference.clone();
+    if starts > 0 {
         let tolerance = [
             (0.0, relaxation::ENERGY_TOLERANCE_EV_PER_ATOM),
             (1.0, relaxation::ENERGY_TOLERANCE_EV_PER_ATOM),
         ];
-        plots::xy_plot(
-            &setup.out.join("relaxation.png"),
-            "FIRE from random starts: true (SW) energy above SW's own minimum",
+        for (stage, file, title) in [
             (
-                "fraction of starts (sorted by excess energy)",
-                "SW energy of the relaxed structure − SW minimum (eV/atom)",
+                &held_out,
+                "relaxation.png",
+                "FIRE from held-out Langevin starts: SW energy above SW's minimum from the start",
             ),
-            &[
-                plots::XySeries {
-                    label: "SchNet",
-                    points: &schnet_curve,
-                    line: true,
-                },
-                plots::XySeries {
-                    label: "pair potential",
-                    points: &pair_curve,
-                    line: true,
-                },
-                plots::XySeries {
-                    label: "tolerance 0.05 eV/atom",
-                    points: &tolerance,
-                    line: true,
-                },
-            ],
-        )?;
+            (
+                &random,
+                "relaxation_random.png",
+                "FIRE from random structures: SW energy above SW's minimum from the start",
+            ),
+        ] {
+            let (schnet_curve, pair_curve) = (
+                relaxation::sorted_excess(&stage.schnet),
+                relaxation::sorted_excess(&stage.pair),
+            );
+            plots::xy_plot(
+                &setup.out.join(file),
+                title,
+                (
+                    "fraction of starts (sorted by excess energy)",
+                    "SW energy of the relaxed structure − SW minimum (eV/atom)",
+                ),
+                &[
+                    plots::XySeries {
+                        label: "SchNet",
+                        points: &schnet_curve,
+                        line: true,
+                    },
+                    plots::XySeries {
+                        label: "pair potential",
+                        points: &pair_curve,
+                        line: true,
+                    },
+                    plots::XySeries {
+                        label: "tolerance 0.05 eV/atom",
+                        points: &tolerance,
+                        line: true,
+                    },
+                ],
+            )?;
+        }
     }
 
     let (first, last) = loss_ends(&trained.valid_loss);
@@ -412,6 +422,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         "valid_loss_initial": first,
         "valid_loss_final": last,
         "relaxation": relax_schnet,
+        "relaxation_random_structures": random.schnet,
     });
     let bars = vec![
         bar(
@@ -441,7 +452,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         ),
         bar(
             "relaxations ending within 0.05 eV/atom of SW's minimum from the same start",
-            if starts.is_empty() {
+            if starts == 0 {
                 f64::NAN
             } else {
                 relax_schnet.within_tolerance
@@ -469,6 +480,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let baselines = {
         let mut b = baselines;
         b["pair_potential"]["relaxation"] = json!(relax_pair);
+        b["pair_potential"]["relaxation_random_structures"] = json!(random.pair);
         b
     };
     let timing = json!({
@@ -479,7 +491,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         "relaxation_s": relax_s,
     });
     let notes = format!(
-        "Stillinger–Weber Si clusters of {:?} atoms, {} configurations per size from 1000 K BAOAB Langevin MD (dt 1 fs, friction 0.01/fs, a sample every 50 steps after 2000, harmonic wall beyond 6 Å), split 80/10/10 per size in sampling order: {} train, {} valid, {} test. SchNet F = {}, {} interactions, {} Gaussians on [0, {} Å], trained on {}; forces are −∂E/∂R by autodiff. `mean_energy` predicts n·ε̄ (the training set's mean energy per atom) and zero forces; `pair_potential` is the least-squares fit Σ_{{i<j}} Σ_k c_k g_k(r_ij) f_c(r_ij) + n·c₀ on the same basis. The energy std is pooled within cluster sizes, stricter than the std of all energies (which the size offset inflates). NVE: velocity Verlet, dt {} fs, {} steps, from test configuration 0 with Maxwell–Boltzmann velocities at {} K; the ground truth's own drift on the same start is {:.2e} of its mean kinetic energy. Relaxation: {} random starts ({} per size, AIRSS-style: atoms uniform in a sphere of crystalline silicon's volume per atom, none closer than 2 Å) relaxed by FIRE (ASE's parameters, fmax {} eV/Å, at most {} steps) under Stillinger–Weber (the reference), SchNet and the pair potential; a relaxation counts when SW's energy at its end is within {} eV/atom of SW's minimum from the same start, and is in SW's basin when the Kabsch-aligned RMSD is at most {} Å. {:.1} s for all three.",
+        "Stillinger–Weber Si clusters of {:?} atoms, {} configurations per size from 1000 K BAOAB Langevin MD (dt 1 fs, friction 0.01/fs, a sample every 50 steps after 2000, harmonic wall beyond 6 Å), split 80/10/10 per size in sampling order: {} train, {} valid, {} test. SchNet F = {}, {} interactions, {} Gaussians on [0, {} Å], trained on {}; forces are −∂E/∂R by autodiff. `mean_energy` predicts n·ε̄ (the training set's mean energy per atom) and zero forces; `pair_potential` is the least-squares fit Σ_{{i<j}} Σ_k c_k g_k(r_ij) f_c(r_ij) + n·c₀ on the same basis. The energy std is pooled within cluster sizes, stricter than the std of all energies (which the size offset inflates). NVE: velocity Verlet, dt {} fs, {} steps, from test configuration 0 with Maxwell–Boltzmann velocities at {} K; the ground truth's own drift on the same start is {:.2e} of its mean kinetic energy. Relaxation: {} held-out starts ({} per size, each the first sample of its own 1000 K Langevin trajectory, seeds apart from the training data's) relaxed by FIRE (ASE's parameters, fmax {} eV/Å, at most {} steps) under Stillinger–Weber (the reference), SchNet and the pair potential; a relaxation counts when SW's energy at its end is within {} eV/atom of SW's minimum from the same start, and is in SW's basin when the Kabsch-aligned RMSD is at most {} Å. The same is reported (no bar) for as many random structures, AIRSS-style (atoms uniform in a sphere of crystalline silicon's volume per atom, none closer than 2 Å), which lie far from the Langevin data: SchNet within 0.05 eV/atom on {:.0} % of them, the pair potential on {:.0} %. {:.1} s for all relaxations.",
         config.cluster_sizes,
         config.configurations,
         train.len(),
@@ -501,12 +513,14 @@ pub fn run(args: &RunArgs) -> Result<String> {
         config.nve_steps,
         config.nve_temperature,
         truth_drift,
-        starts.len(),
+        starts,
         config.relax_starts,
         config.relax_fmax,
         config.relax_max_steps,
         relaxation::ENERGY_TOLERANCE_EV_PER_ATOM,
         relaxation::SAME_BASIN_RMSD,
+        100.0 * random.schnet.within_tolerance,
+        100.0 * random.pair.within_tolerance,
         relax_s,
     );
     let report = Report {
@@ -526,10 +540,13 @@ pub fn run(args: &RunArgs) -> Result<String> {
             },
         },
         notes,
-        figures: if starts.is_empty() {
+        figures: if starts == 0 {
             vec![]
         } else {
-            vec![("relaxation", "relaxation.png")]
+            vec![
+                ("relaxation from held-out starts", "relaxation.png"),
+                ("relaxation from random structures", "relaxation_random.png"),
+            ]
         },
     };
     let summary = format!(

@@ -1,12 +1,16 @@
-//! The relaxation stage of `schnet-si`: held-out test configurations relaxed by FIRE under the
-//! learned forces, the pair potential's and Stillinger–Weber's, each judged by the true (SW)
-//! energy of where it ends against SW's own minimum from the same start.
+//! The relaxation stage of `schnet-si`: held-out starts relaxed by FIRE under the learned
+//! forces, the pair potential's and Stillinger–Weber's, each judged by the true (SW) energy of
+//! where it ends against SW's own minimum from the same start.
 
-use learnsim_sim::relax::{Relaxed, aligned_rmsd};
-use learnsim_sim::stillinger_weber::{Configuration, StillingerWeber};
+use learnsim_sim::relax::{Fire, Relaxed, aligned_rmsd};
+use learnsim_sim::stillinger_weber::{
+    ClusterSampling, Configuration, EnergyForces, StillingerWeber, sample_clusters,
+};
 use learnsim_sim::{Split, trajectory_seed};
+use learnsim_train::schnet::PairPotential;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// A learned relaxation ends "at the minimum" when its true energy is within this of SW's
@@ -14,6 +18,78 @@ use serde::Serialize;
 pub const ENERGY_TOLERANCE_EV_PER_ATOM: f64 = 0.05;
 /// Two relaxed structures are in the same basin when their aligned RMSD is at most this (Å).
 pub const SAME_BASIN_RMSD: f64 = 0.1;
+
+/// `per_size` held-out starts of every cluster size from the data's own distribution: each the
+/// first sample (after the recipe's 2000 fs of equilibration) of its own 1000 K Langevin
+/// trajectory, seeded apart from the training trajectories (another base seed, the test
+/// split), so the starts are independent of each other and of the training data.
+pub fn langevin_starts(
+    potential: &StillingerWeber,
+    sizes: &[usize],
+    per_size: usize,
+    seed: u64,
+) -> Vec<Vec<[f64; 3]>> {
+    let jobs: Vec<(usize, usize)> = sizes
+        .iter()
+        .flat_map(|&n| (0..per_size).map(move |k| (n, k)))
+        .collect();
+    jobs.par_iter()
+        .map(|&(n, k)| {
+            let seed = trajectory_seed(seed ^ 0x4E1A_7001, Split::Test, 100_000 * n + k);
+            sample_clusters(potential, &ClusterSampling::recipe(n), 1, seed)
+                .remove(0)
+                .positions
+        })
+        .collect()
+}
+
+/// One kind of starts relaxed under the three force fields and scored.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    /// Number of starts.
+    pub starts: usize,
+    /// SchNet's relaxations.
+    pub schnet: RelaxationScore,
+    /// The pair potential's.
+    pub pair: RelaxationScore,
+    /// Stillinger–Weber's against itself (1 and 1 by construction: a check of the scoring).
+    pub reference: RelaxationScore,
+}
+
+impl Stage {
+    /// Relaxes `starts` under SW, `schnet` (a batched force field) and `pair`, with a spinner.
+    pub fn run(
+        fire: &Fire,
+        what: &str,
+        starts: &[Vec<[f64; 3]>],
+        potential: &StillingerWeber,
+        pair: &PairPotential,
+        schnet: impl FnMut(&[Vec<[f64; 3]>]) -> Vec<EnergyForces>,
+    ) -> Self {
+        let spinner = crate::progress::spinner();
+        spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+        let say = |field: &str| {
+            spinner.set_message(format!("FIRE: {} {what} under {field}", starts.len()));
+        };
+        say("Stillinger–Weber");
+        let reference = fire.relax_many(starts, |xs| {
+            xs.par_iter().map(|x| potential.energy_forces(x)).collect()
+        });
+        say("SchNet");
+        let learned = fire.relax_many(starts, schnet);
+        say("the pair potential");
+        let paired = fire.relax_many(starts, |xs| {
+            xs.par_iter().map(|x| pair.energy_forces(x)).collect()
+        });
+        spinner.finish_and_clear();
+        Self {
+            starts: starts.len(),
+            schnet: score(potential, &reference, &learned),
+            pair: score(potential, &reference, &paired),
+            reference: score(potential, &reference, &reference),
+        }
+    }
+}
 
 /// Volume per atom of the random starts (Å³): crystalline silicon's (8 atoms in a 5.43 Å cube).
 const VOLUME_PER_ATOM: f64 = 5.431 * 5.431 * 5.431 / 8.0;
@@ -143,7 +219,23 @@ pub fn sorted_excess(score: &RelaxationScore) -> Vec<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use learnsim_sim::relax::Fire;
+
+    #[test]
+    fn langevin_starts_are_seeded_independent_and_not_training_data() {
+        let sw = StillingerWeber::default();
+        let starts = langevin_starts(&sw, &[8], 3, 0);
+        assert_eq!(starts.len(), 3);
+        assert_eq!(starts, langevin_starts(&sw, &[8], 3, 0));
+        assert_ne!(starts[0], starts[1]);
+        // The training trajectory of size 8 (the case's generate: one per size, this seed).
+        let train = sample_clusters(
+            &sw,
+            &ClusterSampling::recipe(8),
+            20,
+            trajectory_seed(0, Split::Train, 8),
+        );
+        assert!(train.iter().all(|c| !starts.contains(&c.positions)));
+    }
 
     #[test]
     fn random_starts_are_apart_inside_their_sphere_and_seeded() {
