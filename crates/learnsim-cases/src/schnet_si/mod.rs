@@ -534,7 +534,11 @@ pub fn run(args: &RunArgs) -> Result<String> {
             train: &trained.train_loss,
             check: &trained.valid_loss,
             figure: plots::LossFigure {
-                title: "SchNet: normalised energy MSE",
+                title: if config.force_weight > 0.0 {
+                    "SchNet: normalised energy MSE + weighted force MSE"
+                } else {
+                    "SchNet: normalised energy MSE"
+                },
                 train: "train",
                 check: "validation",
             },
