@@ -2181,8 +2181,7 @@ fn quick_schnet_run_reports_energies_forces_and_a_finite_nve_drift(dir: &Path) {
     // up to the integrator's (ω·dt)² error, which grows with the force field's stiffness. The
     // ground truth's run (Stillinger–Weber, same start, velocities, dt and steps) sets the
     // scale: measured learned 1.7e-4 of the mean kinetic energy against the truth's 1.9e-4
-    // (trained on energies only it was 6.0e-5: the force term makes the fit follow SW's
-    // stiffness more closely). Bound: twice the truth's, which a fit somewhat rougher than
+    // (6.0e-5 when the quick tier trained on energies only). Bound: twice the truth's, which a fit somewhat rougher than
     // SW still meets, and forces that are not −∇E (a sign or scale error drifts linearly, by
     // O(1) of the kinetic energy over the run) do not.
     let learned = m["metrics"]["nve_drift"].as_f64().unwrap();
