@@ -219,7 +219,8 @@ fn centred(x: &[[f64; 3]]) -> Vec<[f64; 3]> {
 /// removing the translation and the best proper rotation (Kabsch): with `H = Σ aᵢbᵢᵀ` of the
 /// centred positions and its singular values σ₁ ≥ σ₂ ≥ σ₃,
 /// `N·RMSD² = Σ|aᵢ|² + Σ|bᵢ|² − 2(σ₁ + σ₂ + s·σ₃)`, `s = sign det H` (a reflection is not a
-/// rotation). Mirror images are therefore different structures.
+/// rotation). Mirror images are therefore different structures. NaN when a coordinate is not
+/// finite.
 ///
 /// # Panics
 /// If the structures have different numbers of atoms.
@@ -227,6 +228,11 @@ pub fn aligned_rmsd(a: &[[f64; 3]], b: &[[f64; 3]]) -> f64 {
     assert_eq!(a.len(), b.len(), "the same atoms in both structures");
     if a.is_empty() {
         return 0.0;
+    }
+    // A structure with a non-finite coordinate has no distance to anything (and an SVD of
+    // NaNs need not terminate).
+    if a.iter().chain(b).flatten().any(|c| !c.is_finite()) {
+        return f64::NAN;
     }
     let (a, b) = (centred(a), centred(b));
     let mut h = Matrix3::<f64>::zeros();

@@ -447,7 +447,9 @@ impl Validate for SchNetTrainConfig {
         count_in("nve_steps", self.nve_steps, 1, STEPS_MAX)?;
         positive("nve_dt", self.nve_dt)?;
         positive("nve_temperature", self.nve_temperature)?;
-        count_in("relax_starts", self.relax_starts, 0, SAMPLES_MAX)?;
+        // Each held-out start is its own 2000-step Langevin trajectory, seeded by
+        // 100 000·size + index: more starts than that per size would repeat seeds.
+        count_in("relax_starts", self.relax_starts, 0, 99_999)?;
         // Below 1e-4 eV/Å the learned forces' f32 round-off decides; above 1 eV/Å nothing relaxes.
         real_in("relax_fmax", self.relax_fmax, 1e-4, 1.0, Bound::Inclusive)?;
         count_in("relax_max_steps", self.relax_max_steps, 1, STEPS_MAX)

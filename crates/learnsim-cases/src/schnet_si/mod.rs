@@ -359,9 +359,6 @@ pub fn run(args: &RunArgs) -> Result<String> {
     );
     let relax_s = clock.elapsed().as_secs_f64();
     let starts = held_out.starts;
-    let relax_schnet = held_out.schnet.clone();
-    let relax_pair = held_out.pair.clone();
-    let relax_self = held_out.reference.clone();
     if starts > 0 {
         let tolerance = [
             (0.0, relaxation::ENERGY_TOLERANCE_EV_PER_ATOM),
@@ -421,7 +418,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
         "nve_mean_kinetic_energy": learned_ke,
         "valid_loss_initial": first,
         "valid_loss_final": last,
-        "relaxation": relax_schnet,
+        "relaxation": held_out.schnet,
         "relaxation_random_structures": random.schnet,
     });
     let bars = vec![
@@ -455,7 +452,7 @@ pub fn run(args: &RunArgs) -> Result<String> {
             if starts == 0 {
                 f64::NAN
             } else {
-                relax_schnet.within_tolerance
+                held_out.schnet.within_tolerance
             },
             0.8,
             PassIf::AtLeast,
@@ -473,16 +470,15 @@ pub fn run(args: &RunArgs) -> Result<String> {
     let pass = all_pass(&bars);
     let n_test_atoms: usize = test.iter().map(|c| c.positions.len()).sum();
     let baselines = json!({
-        "pair_potential": { "energy_mae": pair_e, "force_mae": pair_f },
+        "pair_potential": {
+            "energy_mae": pair_e,
+            "force_mae": pair_f,
+            "relaxation": held_out.pair,
+            "relaxation_random_structures": random.pair,
+        },
         "mean_energy": { "energy_mae": mean_e, "force_mae": mean_f },
-        "stillinger_weber": { "nve_drift": truth_drift, "relaxation": relax_self },
+        "stillinger_weber": { "nve_drift": truth_drift, "relaxation": held_out.reference },
     });
-    let baselines = {
-        let mut b = baselines;
-        b["pair_potential"]["relaxation"] = json!(relax_pair);
-        b["pair_potential"]["relaxation_random_structures"] = json!(random.pair);
-        b
-    };
     let timing = json!({
         "train_s": train_s,
         "schnet_atoms_per_s": n_test_atoms as f64 / schnet_eval_s,
@@ -555,9 +551,9 @@ pub fn run(args: &RunArgs) -> Result<String> {
     };
     let summary = format!(
         "{NAME}: energy MAE {e_mae:.4} eV (pair {pair_e:.4}, std {e_std:.4}), force MAE {f_mae:.4} eV/Å (std {f_std:.4}), NVE drift {learned_drift:.2e} of mean KE, relaxations within 0.05 eV/atom {:.0} % (pair {:.0} %), same basin {:.0} %, pass = {pass}",
-        100.0 * relax_schnet.within_tolerance,
-        100.0 * relax_pair.within_tolerance,
-        100.0 * relax_schnet.same_basin,
+        100.0 * held_out.schnet.within_tolerance,
+        100.0 * held_out.pair.within_tolerance,
+        100.0 * held_out.schnet.same_basin,
     );
     finish(&setup, NAME, &report, &summary)
 }
