@@ -10,7 +10,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The shipped configs, `configs/CASE.toml` as the repository holds them.
-const SHIPPED: [(&str, &str); 17] = [
+const SHIPPED: [(&str, &str); 18] = [
+    (
+        "boxbath-2d",
+        include_str!("../../../configs/boxbath-2d.toml"),
+    ),
     (
         "burgers-2d",
         include_str!("../../../configs/burgers-2d.toml"),

@@ -143,15 +143,17 @@ static SAND_2D: particle::Particle = particle::Particle(learnsim_sim::Case::Sand
 static GOOP_2D: particle::Particle = particle::Particle(learnsim_sim::Case::Goop2d);
 static TGV_2D: particle::Particle = particle::Particle(learnsim_sim::Case::Tgv2d);
 static DAM_BREAK_2D: particle::Particle = particle::Particle(learnsim_sim::Case::DamBreak2d);
+static BOXBATH_2D: particle::Particle = particle::Particle(learnsim_sim::Case::BoxBath2d);
 
 /// Every case, in the order `learnsim cases` lists them: the particle cases, then the others.
-pub fn registry() -> [&'static dyn Case; 17] {
+pub fn registry() -> [&'static dyn Case; 18] {
     [
         &WATER_DROP_2D,
         &SAND_2D,
         &GOOP_2D,
         &TGV_2D,
         &DAM_BREAK_2D,
+        &BOXBATH_2D,
         &nbody_2d::CASE,
         &spring_chain::CASE,
         &schnet_si::CASE,

@@ -9,6 +9,7 @@ mod baselines;
 mod metrics;
 pub mod object_dynamics;
 mod protocol;
+pub mod rigid_fit;
 mod rollout;
 mod sinkhorn;
 
@@ -21,8 +22,8 @@ pub use protocol::{
     Progress, Protocol, Scores, StepperFailed, score, score_all, score_predictions,
 };
 pub use rollout::{
-    FrameStepper, LearnedStepper, Rollout, RolloutBoundary, RolloutError, StageSeconds, rollout,
-    rollout_after,
+    FrameStepper, LearnedStepper, RigidProjection, Rollout, RolloutBoundary, RolloutError,
+    StageSeconds, rollout, rollout_after,
 };
 pub use sinkhorn::{
     KernelMode, MAX_ITERATIONS_AT_TARGET, Sinkhorn, reference as sinkhorn_reference,

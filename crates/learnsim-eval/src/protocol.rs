@@ -8,6 +8,7 @@
 //! full-rollout metrics; the others run `max_horizon` steps.
 
 use crate::metrics::{frame_kinetic_energy, frame_mae, frame_mse};
+use crate::rigid_fit::{points_2d, reference_shape, rigid_particles, shape_error_2d};
 use crate::{FrameStepper, HORIZONS, RolloutError, Sinkhorn, escaped_fraction, rollout};
 use learnsim_core::{Metadata, Trajectory};
 use std::collections::BTreeMap;
@@ -123,7 +124,10 @@ impl Mean {
 /// - `sinkhorn_H`: Sinkhorn divergence of the clouds at predicted frame H, ε = dx²;
 /// - `mse_full`, `mae_full`, `ke_mse_full`: over the whole rollout from frame 0;
 /// - `escaped_fraction`: share of (frame, particle) pairs of that rollout outside the bounds
-///   widened by `escape_slack`.
+///   widened by `escape_slack`;
+/// - `rigid_shape_H`, `rigid_shape_full` (2D cases with a rigid body only): RMS distance of the
+///   predicted rigid particles from the best rigid motion of the body's true shape at the
+///   window's last context frame ([`crate::rigid_fit`]), averaged like `mse_H`.
 ///
 /// Kinematic particles are excluded from every metric (they are copied from ground truth).
 pub fn score(
@@ -383,13 +387,26 @@ impl<'a> WindowScorer<'a> {
                 self.metadata.dt,
             )
         };
-        let ke_err: Vec<f64> = frames.map(|t| (ke(p, t) - ke(q, t)).powi(2)).collect();
+        let ke_err: Vec<f64> = frames
+            .clone()
+            .map(|t| (ke(p, t) - ke(q, t)).powi(2))
+            .collect();
+        let shape: Option<Vec<f64>> =
+            reference_shape(q, warmup.saturating_sub(1), period).map(|reference| {
+                let rigid = rigid_particles(&q.kind);
+                frames
+                    .map(|t| shape_error_2d(&reference, &points_2d(p.frame(t), &rigid, period)))
+                    .collect()
+            });
         let mean_first = |v: &[f64], h: usize| v[..h].iter().sum::<f64>() / h as f64;
         let n = mse.len();
         for h in HORIZONS.into_iter().filter(|&h| h <= n) {
             add(format!("mse_{h}"), mean_first(&mse, h));
             add(format!("mae_{h}"), mean_first(&mae, h));
             add(format!("ke_mse_{h}"), mean_first(&ke_err, h));
+            if let Some(shape) = &shape {
+                add(format!("rigid_shape_{h}"), mean_first(shape, h));
+            }
         }
         if let Some(sinkhorn) = &self.sinkhorn {
             let clock = Instant::now();
@@ -408,6 +425,9 @@ impl<'a> WindowScorer<'a> {
             add("mse_full".into(), mean_first(&mse, n));
             add("mae_full".into(), mean_first(&mae, n));
             add("ke_mse_full".into(), mean_first(&ke_err, n));
+            if let Some(shape) = &shape {
+                add("rigid_shape_full".into(), mean_first(shape, n));
+            }
             add(
                 "escaped_fraction".into(),
                 escaped_fraction(

@@ -1,6 +1,7 @@
 //! The rollout engine: start from the first C + 1 true frames, predict the rest one frame at a
 //! time, take kinematic particles from ground truth, stop and report at the first NaN.
 
+use crate::rigid_fit::{points_2d, rigid_fit_2d, rigid_particles};
 use burn::tensor::Device;
 use learnsim_core::Trajectory;
 use learnsim_models::{
@@ -127,6 +128,8 @@ pub struct LearnedStepper<'a> {
     pub timing: StageSeconds,
     /// What the rollout does at the domain's walls.
     pub boundary: RolloutBoundary,
+    /// What the rollout does with a rigid body's particles.
+    pub rigid: RigidProjection,
 }
 
 /// What a learned rollout does with positions the network puts past a non-periodic wall.
@@ -137,6 +140,18 @@ pub enum RolloutBoundary {
     Open,
     /// Clamped to the bounds, as the ground-truth solvers and the ballistic baseline do.
     ClampToDomain,
+}
+
+/// What a learned rollout does with the predicted particles of a rigid body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RigidProjection {
+    /// Nothing: the model's own positions (the bars are judged on these).
+    #[default]
+    Off,
+    /// Shape matching (DPI-Nets; GNS's BoxBath): after every step the rigid particles are
+    /// replaced by the best rigid motion of the body's true shape (the ground truth's first
+    /// frame of the window).
+    ShapeMatching,
 }
 
 /// Seconds a learned rollout spent per stage.
@@ -170,12 +185,18 @@ impl<'a> LearnedStepper<'a> {
             fused: fused_cpu_inference().then(|| model.fused()),
             timing: StageSeconds::default(),
             boundary: RolloutBoundary::Open,
+            rigid: RigidProjection::Off,
         }
     }
 
     /// The same stepper with another wall treatment.
     pub fn with_boundary(self, boundary: RolloutBoundary) -> Self {
         Self { boundary, ..self }
+    }
+
+    /// The same stepper with another treatment of rigid bodies.
+    pub fn with_rigid_projection(self, rigid: RigidProjection) -> Self {
+        Self { rigid, ..self }
     }
 }
 
@@ -216,6 +237,25 @@ impl FrameStepper for LearnedStepper<'_> {
                 if !config.periodic[a] {
                     let [lo, hi] = config.bounds[a];
                     *x = x.clamp(lo as f32, hi as f32);
+                }
+            }
+        }
+        if self.rigid == RigidProjection::ShapeMatching && self.simulator.config.dim == 2 {
+            let rigid = rigid_particles(&trajectory.kind);
+            if !rigid.is_empty() {
+                let period: Vec<Option<f64>> = self
+                    .simulator
+                    .config
+                    .bounds
+                    .iter()
+                    .zip(&self.simulator.config.periodic)
+                    .map(|([lo, hi], &p)| p.then_some(hi - lo))
+                    .collect();
+                let reference = points_2d(trajectory.frame(0), &rigid, &period);
+                let fit = rigid_fit_2d(&reference, &points_2d(&next, &rigid, &period));
+                for (&i, x) in rigid.iter().zip(fit) {
+                    next[2 * i] = x[0] as f32;
+                    next[2 * i + 1] = x[1] as f32;
                 }
             }
         }

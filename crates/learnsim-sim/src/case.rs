@@ -4,8 +4,8 @@
 use crate::SimError;
 use crate::mpm::{DruckerPrager, Material, MpmConfig, MpmState, WaterEos};
 use crate::scenes::{
-    BlocksScene, ColumnScene, DamBreakScene, TaylorGreenScene, column_collapse, dam_break,
-    random_blocks, taylor_green,
+    BlocksScene, BoxBathScene, ColumnScene, DamBreakScene, TaylorGreenScene, box_bath,
+    column_collapse, dam_break, random_blocks, taylor_green,
 };
 use crate::sph::{Formulation, SphConfig, SphState};
 use learnsim_core::{Domain, ParticleKind, Stepper, Trajectory, TypeConvention};
@@ -107,16 +107,19 @@ pub enum Case {
     Tgv2d,
     /// WCSPH dam break with wall particles (LagrangeBench "2D DAM").
     DamBreak2d,
+    /// WCSPH dam break hitting a floating rigid box (GNS "BoxBath").
+    BoxBath2d,
 }
 
 impl Case {
     /// Every registered case.
-    pub const ALL: [Case; 5] = [
+    pub const ALL: [Case; 6] = [
         Case::WaterDrop2d,
         Case::Sand2d,
         Case::Goop2d,
         Case::Tgv2d,
         Case::DamBreak2d,
+        Case::BoxBath2d,
     ];
 
     /// The registry name.
@@ -127,6 +130,7 @@ impl Case {
             Self::Goop2d => "goop-2d",
             Self::Tgv2d => "tgv-2d",
             Self::DamBreak2d => "dam-break-2d",
+            Self::BoxBath2d => "boxbath-2d",
         }
     }
 
@@ -139,6 +143,9 @@ impl Case {
             Self::Tgv2d => "WCSPH Taylor-Green vortex, periodic, Re 100 (LagrangeBench 2D TGV)",
             Self::DamBreak2d => {
                 "WCSPH dam break with kinematic wall particles (LagrangeBench 2D DAM)"
+            }
+            Self::BoxBath2d => {
+                "WCSPH dam break hitting a floating box, two-way coupled rigid body (GNS BoxBath)"
             }
         }
     }
@@ -160,8 +167,8 @@ impl Case {
             // t_end = 5 written every 0.04: 126 frames, as LagrangeBench's TGV.
             (Self::Tgv2d, Tier::Cpu) => ([20, 4, 4], 126),
             (Self::Tgv2d, Tier::Paper) => ([100, 50, 50], 126),
-            (Self::DamBreak2d, Tier::Cpu) => ([20, 4, 4], 200),
-            (Self::DamBreak2d, Tier::Paper) => ([50, 25, 25], 401),
+            (Self::DamBreak2d | Self::BoxBath2d, Tier::Cpu) => ([20, 4, 4], 200),
+            (Self::DamBreak2d | Self::BoxBath2d, Tier::Paper) => ([50, 25, 25], 401),
         };
         GenerationPlan {
             n_trajectories,
@@ -174,7 +181,7 @@ impl Case {
             Self::WaterDrop2d => Some(Material::Water(WaterEos::water_drop())),
             Self::Sand2d => Some(Material::sand()),
             Self::Goop2d => Some(Material::goop()),
-            Self::Tgv2d | Self::DamBreak2d => None,
+            Self::Tgv2d | Self::DamBreak2d | Self::BoxBath2d => None,
         }
     }
 
@@ -202,7 +209,7 @@ impl Case {
                 };
                 Some(tgv_config(dx))
             }
-            Self::DamBreak2d => {
+            Self::DamBreak2d | Self::BoxBath2d => {
                 let dx = match tier {
                     Tier::Cpu => 0.0125,
                     Tier::Paper => 0.005,
@@ -373,6 +380,7 @@ impl Case {
                 Self::Tgv2d => {
                     taylor_green(&TaylorGreenScene { amplitude: 1.0 }, &config, &mut rng)
                 }
+                Self::BoxBath2d => box_bath(&box_bath_scene(), &config, &mut rng),
                 _ => dam_break(&dam_break_scene(), &config, &mut rng),
             };
             kind = state.particles.kind.clone();
@@ -495,6 +503,25 @@ pub fn dam_break_scene() -> DamBreakScene {
         column_width: (0.3, 0.45),
         column_height: (0.2, 0.3),
         wall_layers: 3,
+    }
+}
+
+/// The dam-break tank with a column 0.25 to 0.4 wide and 0.25 to 0.35 high, a bath 0.06 to 0.1
+/// deep over the rest of the floor, and an 8 × 8 box (64 particles, as GNS's BoxBath; 0.1 wide
+/// at dx = 0.0125) of 0.3 to 0.5 times water's density (draft 0.03 to 0.05) floating in it
+/// with its centre between 0.6 and 0.85: the bore from the dam break runs into it and carries
+/// it on.
+pub fn box_bath_scene() -> BoxBathScene {
+    BoxBathScene {
+        tank: DamBreakScene {
+            column_width: (0.25, 0.4),
+            column_height: (0.25, 0.35),
+            ..dam_break_scene()
+        },
+        bath_depth: (0.06, 0.1),
+        box_side: 8,
+        box_density: (0.3, 0.5),
+        box_center_x: (0.6, 0.85),
     }
 }
 

@@ -15,6 +15,7 @@ mod plasma_physics;
 mod relax_physics;
 mod rope_physics;
 mod sph_physics;
+mod sph_rigid_body;
 mod spring_chain_physics;
 mod stillinger_weber_physics;
 mod turbulence_physics;

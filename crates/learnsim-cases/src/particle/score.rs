@@ -397,7 +397,7 @@ pub fn judge(prepared: &Prepared, model: &str) -> Result<Value> {
             .collect(),
     );
     let metrics = json!(scores.metrics);
-    let bars = particle_bars(prepared.case, &metrics, &baselines);
+    let bars = particle_bars(prepared.case, &metrics, &baselines, metadata.dx);
     let pass = crate::bars::all_pass(&bars);
     Ok(json!({
         "case": prepared.case.name(),

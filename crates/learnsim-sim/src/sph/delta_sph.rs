@@ -1,17 +1,21 @@
 //! δ-SPH step: continuity density with density diffusion, Morris viscosity, dynamic boundary
-//! particles, semi-implicit Euler.
+//! particles, a rigid body moved by the forces on its particles, semi-implicit Euler.
 
-use super::{Sph, SphState};
+use super::{Contact, Sph, SphState, is_fluid};
+use learnsim_core::ParticleKind;
 use rayon::prelude::*;
 
-/// Rates of change of one particle.
+/// Rates of change of one particle. A body particle's `acceleration` is the pair terms it would
+/// get as a fluid particle of mass m (so m times it is the exact reaction of the force it
+/// exerts) plus the wall contact divided by m.
 #[derive(Debug, Clone, Copy, Default)]
 struct Rates {
     acceleration: [f64; 2],
     density_rate: f64,
 }
 
-/// One semi-implicit Euler step: v += dt·a, x += dt·v (fluid only), ρ += dt·dρ/dt (all).
+/// One semi-implicit Euler step: v += dt·a, x += dt·v (fluid, and the body as a whole),
+/// ρ += dt·dρ/dt (all).
 pub fn substep(solver: &mut Sph, state: &mut SphState, delta: f64) {
     let cfg = solver.config;
     let kernel = cfg.kernel();
@@ -20,6 +24,10 @@ pub fn substep(solver: &mut Sph, state: &mut SphState, delta: f64) {
     let m = cfg.particle_mass();
     let neighbors = solver.neighbors(&state.particles.position);
     let p = &state.particles;
+    let contact = state
+        .body
+        .as_ref()
+        .map(|body| Contact::of(body, cfg.dx, cfg.dt));
     // No tension anywhere: a free surface carries no negative pressure (where the kernel is cut
     // off there, density reads low and a negative pressure would pull the surface into clumps),
     // and a dynamic wall particle only pushes.
@@ -34,7 +42,8 @@ pub fn substep(solver: &mut Sph, state: &mut SphState, delta: f64) {
         .map(|i| {
             let mut rates = Rates::default();
             let (rho_i, p_i) = (state.density[i], pressure[i]);
-            let fluid_i = !p.kind[i].is_kinematic();
+            let fluid_i = is_fluid(p.kind[i]);
+            let body_i = p.kind[i] == ParticleKind::Rigid;
             for pair in neighbors.of(i) {
                 let (j, x_ij, r) = (pair.j, pair.x_ij, pair.r);
                 if r <= 0.0 {
@@ -48,7 +57,20 @@ pub fn substep(solver: &mut Sph, state: &mut SphState, delta: f64) {
                     p.velocity[i][1] - p.velocity[j][1],
                 ];
                 let rho_j = state.density[j];
-                let fluid_j = !p.kind[j].is_kinematic();
+                let fluid_j = is_fluid(p.kind[j]);
+                if !fluid_i && !fluid_j {
+                    // Boundary with boundary: a body particle touching a wall feels the contact
+                    // spring; no density or pressure terms (walls and bodies keep theirs from
+                    // the fluid alone; between walls v_ij = 0 anyway).
+                    if let (true, true, Some(contact)) = (body_i, p.kind[j].is_kinematic(), contact)
+                    {
+                        let f = contact.force(x_ij, r, v_ij);
+                        for a in 0..2 {
+                            rates.acceleration[a] += f[a] / m;
+                        }
+                    }
+                    continue;
+                }
                 // Continuity: dρᵢ/dt = Σ mⱼ vᵢⱼ·∇ᵢWᵢⱼ.
                 rates.density_rate += m * (v_ij[0] * grad[0] + v_ij[1] * grad[1]);
                 let x_dot_grad = x_ij[0] * grad[0] + x_ij[1] * grad[1];
@@ -59,7 +81,7 @@ pub fn substep(solver: &mut Sph, state: &mut SphState, delta: f64) {
                             / (r2 + eta2)
                             * (m / rho_j);
                 }
-                if fluid_i {
+                if fluid_i || body_i {
                     let p_term = m * (p_i / (rho_i * rho_i) + pressure[j] / (rho_j * rho_j));
                     // Morris: Σ mⱼ (μᵢ + μⱼ) xᵢⱼ·∇ᵢWᵢⱼ / (ρᵢρⱼ(r² + η²)) vᵢⱼ with μ = ρν.
                     let visc = m * cfg.viscosity * (rho_i + rho_j) * x_dot_grad
@@ -79,9 +101,25 @@ pub fn substep(solver: &mut Sph, state: &mut SphState, delta: f64) {
         .collect();
 
     let dt = cfg.dt;
+    if let Some(body) = state.body.as_mut() {
+        let (mut force, mut torque) = ([0.0; 2], 0.0);
+        for (k, i) in body.particles.clone().enumerate() {
+            let f = [m * rates[i].acceleration[0], m * rates[i].acceleration[1]];
+            let r = body.arm(k);
+            force[0] += f[0];
+            force[1] += f[1];
+            torque += r[0] * f[1] - r[1] * f[0];
+        }
+        body.advance(force, torque, cfg.gravity, dt, &cfg.domain);
+        body.place(
+            &cfg.domain,
+            &mut state.particles.position,
+            &mut state.particles.velocity,
+        );
+    }
     for (i, rate) in rates.iter().enumerate() {
         state.density[i] += dt * rate.density_rate;
-        if state.particles.kind[i].is_kinematic() {
+        if !is_fluid(state.particles.kind[i]) {
             continue;
         }
         let mut v = state.particles.velocity[i];

@@ -10,9 +10,11 @@
 
 mod delta_sph;
 mod neighbors;
+mod rigid_body;
 mod transport_velocity;
 mod wendland_kernel;
 
+pub use rigid_body::{Contact, RigidBody};
 pub use wendland_kernel::WendlandC2;
 
 use crate::SimError;
@@ -128,6 +130,8 @@ pub struct SphState {
     pub transport_velocity: Vec<[f64; 2]>,
     /// Steps taken so far.
     pub step: usize,
+    /// The rigid body whose particles (kind `Rigid`) move with it, if any (δ-SPH only).
+    pub body: Option<RigidBody>,
 }
 
 impl SphState {
@@ -139,8 +143,25 @@ impl SphState {
             particles,
             density,
             step: 0,
+            body: None,
         }
     }
+
+    /// This state with `body` moving its particles (placed at its pose in `domain`).
+    pub fn with_body(mut self, body: RigidBody, domain: &Domain<2>) -> Self {
+        body.place(
+            domain,
+            &mut self.particles.position,
+            &mut self.particles.velocity,
+        );
+        self.body = Some(body);
+        self
+    }
+}
+
+/// Whether a particle of this kind is fluid: neither a wall nor part of a rigid body.
+pub fn is_fluid(kind: ParticleKind) -> bool {
+    !kind.is_kinematic() && kind != ParticleKind::Rigid
 }
 
 /// The WCSPH solver.
@@ -158,22 +179,23 @@ impl Sph {
         &self.config
     }
 
-    /// Σ ½ m v² over non-kinematic particles.
+    /// Σ ½ m v² over fluid particles, plus the rigid body's kinetic energy.
     pub fn kinetic_energy(&self, state: &SphState) -> f64 {
         let m = self.config.particle_mass();
         let p = &state.particles;
-        (0..p.n_particles())
-            .filter(|&i| !p.kind[i].is_kinematic())
+        let fluid: f64 = (0..p.n_particles())
+            .filter(|&i| is_fluid(p.kind[i]))
             .map(|i| 0.5 * m * (p.velocity[i][0].powi(2) + p.velocity[i][1].powi(2)))
-            .sum()
+            .sum();
+        fluid + state.body.as_ref().map_or(0.0, RigidBody::kinetic_energy)
     }
 
-    /// Σ m v over non-kinematic particles.
+    /// Σ m v over fluid particles, plus the rigid body's momentum.
     pub fn momentum(&self, state: &SphState) -> [f64; 2] {
         let m = self.config.particle_mass();
         let p = &state.particles;
-        let mut total = [0.0; 2];
-        for i in (0..p.n_particles()).filter(|&i| !p.kind[i].is_kinematic()) {
+        let mut total = state.body.as_ref().map_or([0.0; 2], RigidBody::momentum);
+        for i in (0..p.n_particles()).filter(|&i| is_fluid(p.kind[i])) {
             total[0] += m * p.velocity[i][0];
             total[1] += m * p.velocity[i][1];
         }
@@ -231,8 +253,19 @@ impl Stepper for Sph {
     type State = SphState;
     type Error = SimError;
 
-    /// Advances one stored frame; errors on a non-finite state.
+    /// Advances one stored frame; errors on a non-finite state, or on a rigid body under the
+    /// transport-velocity formulation (which has no boundary particles).
     fn step(&mut self, state: &mut SphState) -> Result<(), SimError> {
+        if state.body.is_some()
+            && matches!(
+                self.config.formulation,
+                Formulation::TransportVelocity { .. }
+            )
+        {
+            return Err(SimError::Scene(
+                "a rigid body needs the delta-SPH formulation".into(),
+            ));
+        }
         for _ in 0..self.config.steps_per_frame {
             self.substep(state);
         }
