@@ -36,7 +36,8 @@ def constant_velocity(x):
 def test_cases_lists_every_registered_case():
     cases = learnsim.cases()
     names = [c["name"] for c in cases]
-    assert "water-drop-2d" in names and "kolmogorov-2d" in names and len(names) == 17
+    assert "water-drop-2d" in names and "boxbath-2d" in names and "kolmogorov-2d" in names
+    assert len(names) == 18
     kinds = {c["name"]: c["kind"] for c in cases}
     assert kinds["dam-break-2d"] == "particle" and kinds["nbody-2d"] == "object"
     assert all(c["description"] for c in cases)
