@@ -121,9 +121,12 @@ fn metrics_of_scaled_fields_have_their_analytic_transfer_and_correlation() {
     }
 }
 
-/// 60 Adam steps on 12 small universes: the U-Net starts at ZA (zero head) and the kept
+/// 120 Adam steps on 12 small universes: the U-Net starts at ZA (zero head) and the kept
 /// weights do better than ZA on the validation universes (the residual Ψ_PM − Ψ_ZA is the
-/// 2LPT-like term, which even a few steps begin to learn).
+/// 2LPT-like term, which even a few steps begin to learn). With 60 steps the best validation
+/// error was 0.870 of ZA's here and 0.915 in a clean-clone CI run (the same code: the test
+/// binary's other tests running beside it change the result), too close to the 0.9 bound;
+/// 120 steps give 0.665 (measured), the same bound with room.
 #[test]
 fn a_short_training_improves_on_zeldovich() {
     let recipe = recipe();
@@ -148,7 +151,7 @@ fn a_short_training_improves_on_zeldovich() {
         extrapolation: 0,
         extrapolation_power: 1.5,
         widths: vec![8, 16],
-        steps: 60,
+        steps: 120,
         batch_size: 4,
         lr: 3e-3,
         lr_final: 1e-3,
