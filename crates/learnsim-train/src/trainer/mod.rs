@@ -3,11 +3,14 @@
 
 use crate::distributed::{self, Collective};
 use crate::ema::WeightAverage;
-use crate::{AccelerationOffset, Augmentation, IMPACT_FACTOR, TrainConfig, random_walk_noise};
+use crate::{
+    AccelerationOffset, Augmentation, IMPACT_FACTOR, RigidTarget, TrainConfig, random_walk_noise,
+};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
-use learnsim_core::{Metadata, Trajectory};
+use learnsim_core::{Metadata, ParticleKind, Trajectory};
+use learnsim_eval::rigid_fit::{points_2d, rigid_fit_2d, rigid_particles};
 use learnsim_models::{
     FusedGnsModelTrainer, GnsModel, GraphInput, LearnedSimulator, LearnedSimulatorConfig,
     Normalization,
@@ -336,11 +339,16 @@ impl Trainer {
         }
         // The target keeps the last input's noise, so the model learns to undo velocity noise.
         let last_noise = &noise[c * per_frame..];
-        let next: Vec<f32> = frame_of(window.last_input + unroll + 1)
+        let truth_next = frame_of(window.last_input + unroll + 1);
+        let mut next: Vec<f32> = truth_next
             .iter()
             .zip(last_noise)
             .map(|(x, n)| x + n)
             .collect();
+        if self.config.rigid_target == RigidTarget::Rigid {
+            let truth_now = frame_of(window.last_input + unroll);
+            self.rigid_part_of_deviation(t, &truth_now, &frames[c], &truth_next, &mut next);
+        }
         let refs: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
         let extras = self.simulator.extras(t, window.last_input + unroll);
         let input = self.simulator.featurize_with_extras(&refs, &t.kind, extras);
@@ -348,13 +356,51 @@ impl Trainer {
         let mut mask: Vec<f32> = t
             .kind
             .iter()
-            .flat_map(|k| std::iter::repeat_n(if k.is_kinematic() { 0.0 } else { 1.0 }, t.dim))
+            .flat_map(|&k| std::iter::repeat_n(self.loss_weight(k), t.dim))
             .collect();
         // Nodes after the particles (mirror images of the walls) have no target.
         let extra = (input.n_nodes - t.n_particles) * t.dim;
         target.extend(std::iter::repeat_n(0.0, extra));
         mask.extend(std::iter::repeat_n(0.0, extra));
         (input, target, mask)
+    }
+
+    /// `RigidTarget::Rigid`: the rigid particles of `next` become `truth_next` moved by the
+    /// rigid part of the input's deviation from the truth, `fit(truth_now → input) −
+    /// truth_now` (the noise, or under pushforward the model's own error).
+    fn rigid_part_of_deviation(
+        &self,
+        t: &Trajectory,
+        truth_now: &[f32],
+        input_now: &[f32],
+        truth_next: &[f32],
+        next: &mut [f32],
+    ) {
+        let rigid = rigid_particles(&t.kind);
+        if rigid.is_empty() {
+            return;
+        }
+        let c = &self.simulator.config;
+        let period: Vec<Option<f64>> = (0..c.dim)
+            .map(|a| c.periodic[a].then(|| c.bounds[a][1] - c.bounds[a][0]))
+            .collect();
+        let truth = points_2d(truth_now, &rigid, &period);
+        let fit = rigid_fit_2d(&truth, &points_2d(input_now, &rigid, &period));
+        for ((&i, x), f) in rigid.iter().zip(&truth).zip(&fit) {
+            for a in 0..2 {
+                next[2 * i + a] = truth_next[2 * i + a] + (f[a] - x[a]) as f32;
+            }
+        }
+    }
+
+    /// A particle's weight in the loss: 0 for kinematic particles (never predicted),
+    /// `rigid_loss_weight` for a rigid body's, 1 for the rest.
+    fn loss_weight(&self, kind: ParticleKind) -> f32 {
+        match kind {
+            k if k.is_kinematic() => 0.0,
+            ParticleKind::Rigid => self.config.rigid_loss_weight as f32,
+            _ => 1.0,
+        }
     }
 
     /// The windows `part` of the global batch of `step` (all of them on one process): every
@@ -367,6 +413,12 @@ impl Trainer {
         step: usize,
         part: std::ops::Range<usize>,
     ) -> Result<(GraphInput, Vec<f32>, Vec<f32>), TrainError> {
+        if self.config.rigid_target == RigidTarget::Rigid && self.simulator.config.dim != 2 {
+            return Err(TrainError::Data(format!(
+                "rigid_target = \"rigid\" fits rigid motions in 2D only; these data are {}D",
+                self.simulator.config.dim
+            )));
+        }
         let mut inputs = Vec::new();
         let (mut target, mut mask) = (Vec::new(), Vec::new());
         for j in 0..self.config.batch_size.max(1) {

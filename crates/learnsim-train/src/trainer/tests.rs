@@ -218,3 +218,164 @@ fn water_drop_metadata(t: &Trajectory, acc_mean: [f64; 2], gravity: Option<Vec<f
         features: Default::default(),
     }
 }
+
+/// `rigid_target = "rigid"`: the target of a rigid body's noisy particles is the true next
+/// body moved by the rigid part of the noise. Decoded from the noisy input, the target's box
+/// (boxbath-2d, 64 particles) is rigid: its shape error against the true next box is f32
+/// rounding (positions near 0.5 carry 3e-8 each, a decode adds a few more: bound 1e-6),
+/// while GNS's target keeps the noise's deformation, about σ = 1e-3 per particle (bound: over
+/// 1e-4). The rigid part is kept: the box's centroid moves by the noise's mean over its
+/// particles in both targets (same bound). Fluid targets are the same in both.
+#[test]
+fn the_rigid_target_keeps_the_noise_s_rigid_motion_and_undoes_its_deformation() {
+    use learnsim_eval::rigid_fit::{points_2d, rigid_particles, shape_error_2d};
+    use learnsim_sim::{Case, Split, Tier, trajectory_seed};
+    let t = Case::BoxBath2d
+        .simulate(Tier::Cpu, trajectory_seed(1, Split::Train, 0), 10, &|| {})
+        .unwrap();
+    let info = Case::BoxBath2d.info(Tier::Cpu);
+    let metadata = Metadata {
+        bounds: info.bounds,
+        default_connectivity_radius: info.connectivity_radius,
+        particle_type_convention: info.convention,
+        ..water_drop_metadata(&t, [0.0, -6e-5], None)
+    };
+    let config = |target: &str| -> TrainConfig {
+        toml::from_str(&format!(
+            "seed = 0\nsteps = 1\nbatch_size = 1\nlr_initial = 1e-3\nlr_final = 1e-4\n\
+             noise_std = 1e-3\nhistory = 5\nembedding_dim = 4\nlatent = 8\nn_hidden = 1\n\
+             message_passing_steps = 1\nvalidate_every = 1\nvalidation_windows = 1\n\
+             checkpoint_every = 1\nconnectivity_radius = 0.018125\nrigid_target = \"{target}\"\n"
+        ))
+        .unwrap()
+    };
+    let device = learnsim_models::default_training_device();
+    let rigid_trainer = Trainer::new(config("rigid"), &metadata, device.clone());
+    let gns_trainer = Trainer::new(config("keep-noise"), &metadata, device);
+    let window = Window {
+        trajectory: &t,
+        last_input: 7,
+    };
+    let noise = rigid_trainer.noise(&window, 1e-3, &mut ChaCha8Rng::seed_from_u64(5));
+    let per_frame = t.n_particles * 2;
+    let noisy = |k: usize| -> Vec<f32> {
+        t.frame(k)
+            .iter()
+            .zip(&noise[(k - 2) * per_frame..(k - 1) * per_frame])
+            .map(|(x, n)| x + n)
+            .collect()
+    };
+    let (previous, current) = (noisy(6), noisy(7));
+    let body = rigid_particles(&t.kind);
+    assert_eq!(body.len(), 64);
+    let truth_next = points_2d(t.frame(8), &body, &[None, None]);
+    let centroid = |p: &[[f64; 2]]| -> [f64; 2] {
+        std::array::from_fn(|a| p.iter().map(|x| x[a]).sum::<f64>() / p.len() as f64)
+    };
+    let noise_mean: [f64; 2] = std::array::from_fn(|a| {
+        body.iter()
+            .map(|&i| f64::from(noise[5 * per_frame + 2 * i + a]))
+            .sum::<f64>()
+            / body.len() as f64
+    });
+    let decoded = |trainer: &Trainer| {
+        let (_, target, _) = trainer.example(&window, &noise, 0, None);
+        let next = trainer.simulator.decode(&target, &previous, &current);
+        (points_2d(&next, &body, &[None, None]), next)
+    };
+    let (rigid_box, rigid_next) = decoded(&rigid_trainer);
+    let (gns_box, gns_next) = decoded(&gns_trainer);
+    let rigid_shape = shape_error_2d(&truth_next, &rigid_box);
+    let gns_shape = shape_error_2d(&truth_next, &gns_box);
+    assert!(
+        rigid_shape < 1e-6,
+        "rigid target's shape error {rigid_shape}"
+    );
+    assert!(gns_shape > 1e-4, "GNS target's shape error {gns_shape}");
+    for b in [&rigid_box, &gns_box] {
+        let (moved, truth) = (centroid(b), centroid(&truth_next));
+        for a in 0..2 {
+            assert!(
+                (moved[a] - truth[a] - noise_mean[a]).abs() < 1e-6,
+                "axis {a}: centroid moved by {} against the noise's mean {}",
+                moved[a] - truth[a],
+                noise_mean[a]
+            );
+        }
+    }
+    for (i, kind) in t.kind.iter().enumerate() {
+        if *kind != ParticleKind::Rigid {
+            assert_eq!(rigid_next[2 * i..2 * i + 2], gns_next[2 * i..2 * i + 2]);
+        }
+    }
+}
+
+/// `rigid_loss_weight`: in the loss's mask a rigid body's particles weigh the configured
+/// weight, wall particles 0 and fluid particles 1 (boxbath-2d); 3D data refuse
+/// `rigid_target = "rigid"` at the first batch, naming the option.
+#[test]
+fn rigid_particles_weigh_the_configured_weight_in_the_loss() {
+    use learnsim_sim::{Case, Split, Tier, trajectory_seed};
+    let t = Case::BoxBath2d
+        .simulate(Tier::Cpu, trajectory_seed(1, Split::Train, 0), 10, &|| {})
+        .unwrap();
+    let metadata = water_drop_metadata(&t, [0.0, -6e-5], None);
+    let config: TrainConfig = toml::from_str(
+        "seed = 0\nsteps = 1\nbatch_size = 1\nlr_initial = 1e-3\nlr_final = 1e-4\n\
+         noise_std = 0.0\nhistory = 5\nembedding_dim = 4\nlatent = 8\nn_hidden = 1\n\
+         message_passing_steps = 1\nvalidate_every = 1\nvalidation_windows = 1\n\
+         checkpoint_every = 1\nconnectivity_radius = 0.018125\nrigid_loss_weight = 10.0\n",
+    )
+    .unwrap();
+    let trainer = Trainer::new(
+        config.clone(),
+        &metadata,
+        learnsim_models::default_training_device(),
+    );
+    let window = Window {
+        trajectory: &t,
+        last_input: 7,
+    };
+    let noise = vec![0.0; 6 * t.n_particles * 2];
+    let (_, _, mask) = trainer.example(&window, &noise, 0, None);
+    let mut seen = std::collections::BTreeMap::new();
+    for (i, kind) in t.kind.iter().enumerate() {
+        let expected = match kind {
+            ParticleKind::Rigid => 10.0,
+            k if k.is_kinematic() => 0.0,
+            _ => 1.0,
+        };
+        assert_eq!(mask[2 * i..2 * i + 2], [expected, expected], "{kind:?}");
+        *seen.entry(kind.name()).or_insert(0) += 1;
+    }
+    assert_eq!(seen.get("rigid"), Some(&64));
+    assert!(seen.get("wall").is_some_and(|&n| n > 0) && seen.get("water").is_some_and(|&n| n > 0));
+
+    let flat: Vec<f32> = t
+        .frame(0)
+        .chunks(2)
+        .flat_map(|p| [p[0], p[1], 0.5])
+        .collect();
+    let t3 = Trajectory::new(3, 10, flat.repeat(10), t.kind.clone()).unwrap();
+    let metadata3 = Metadata {
+        dim: 3,
+        bounds: vec![[0.0, 1.0]; 3],
+        periodic_boundary_conditions: vec![false; 3],
+        vel_mean: vec![0.0; 3],
+        vel_std: vec![1.0; 3],
+        acc_mean: vec![0.0; 3],
+        acc_std: vec![1.0; 3],
+        gravity: vec![0.0; 3],
+        ..metadata
+    };
+    let mut trainer3 = Trainer::new(
+        TrainConfig {
+            rigid_target: RigidTarget::Rigid,
+            ..config
+        },
+        &metadata3,
+        learnsim_models::default_training_device(),
+    );
+    let error = trainer3.train_step(&[t3]).unwrap_err().to_string();
+    assert!(error.contains("rigid_target"), "{error}");
+}

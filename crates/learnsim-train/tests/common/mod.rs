@@ -24,6 +24,8 @@ pub fn tiny_config() -> TrainConfig {
         window_weighting: WindowWeighting::Uniform,
         augmentation: Default::default(),
         acceleration_offset: AccelerationOffset::Data,
+        rigid_loss_weight: 1.0,
+        rigid_target: Default::default(),
         embedding_dim: 4,
         latent: 16,
         n_hidden: 1,
