@@ -431,6 +431,10 @@ mod tests {
         assert_eq!(config.window_weighting, WindowWeighting::Uniform);
         assert_eq!(config.pushforward, None);
         assert_eq!(config.ema_decay, 0.0);
+        assert_eq!(config.rigid_loss_weight, 1.0);
+        assert_eq!(config.rigid_target, RigidTarget::KeepNoise);
+        // Saved as it was read: the new fields at their defaults are not written.
+        assert!(!toml::to_string(&config).unwrap().contains("rigid"));
         let round: TrainConfig = toml::from_str(&toml::to_string(&config).unwrap()).unwrap();
         assert_eq!(round, config);
     }
@@ -510,6 +514,20 @@ mod tests {
                 "history",
                 TrainConfig {
                     history: 0,
+                    ..good.clone()
+                },
+            ),
+            (
+                "rigid_loss_weight",
+                TrainConfig {
+                    rigid_loss_weight: 0.0,
+                    ..good.clone()
+                },
+            ),
+            (
+                "rigid_loss_weight",
+                TrainConfig {
+                    rigid_loss_weight: f64::NAN,
                     ..good.clone()
                 },
             ),

@@ -22,7 +22,7 @@ fn number() -> impl Strategy<Value = String> {
     ]
 }
 
-const FIELDS: [&str; 20] = [
+const FIELDS: [&str; 21] = [
     "seed",
     "steps",
     "batch_size",
@@ -34,6 +34,7 @@ const FIELDS: [&str; 20] = [
     "history",
     "connectivity_radius",
     "wall_horizon",
+    "rigid_loss_weight",
     "embedding_dim",
     "latent",
     "n_hidden",
