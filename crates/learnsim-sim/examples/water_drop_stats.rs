@@ -3,7 +3,8 @@
 //! acceleration variance above a 5-frame moving average ("ringing"), and where the water is at
 //! the last frame.
 //!
-//! `cargo run --release -p learnsim-sim --example water_drop_stats -- N_GRID K NU [TRAJ] [FRAMES]`
+//! `cargo run --release -p learnsim-sim --example water_drop_stats -- N_GRID K NU [TRAJ] [FRAMES] [ZETA]`
+//! (ZETA: the bulk viscosity, default 0)
 
 use learnsim_core::Stepper;
 use learnsim_sim::mpm::{Material, MpmConfig, MpmState, WaterEos};
@@ -21,11 +22,13 @@ fn main() {
     let viscosity = arg(3, 0.0);
     let n_traj = arg(4, 6.0) as usize;
     let n_frames = arg(5, 200.0) as usize;
+    let bulk_viscosity = arg(6, 0.0);
     let config = MpmConfig {
         n_grid,
         ..MpmConfig::flagship(Material::Water(WaterEos {
             bulk_modulus,
             viscosity,
+            bulk_viscosity,
         }))
     };
     let s = config.particle_spacing();
@@ -118,7 +121,7 @@ fn main() {
     let vel = std(v_sum, v_sq, count_v);
     let acc = std(a_sum, a_sq, count_a);
     println!(
-        "n_grid {n_grid} spacing {s:.4} K {bulk_modulus} nu {viscosity}: vel_std [{:.2e}, {:.2e}] acc_std [{:.2e}, {:.2e}] ringing share {:.3} above-pool {:.3} near-side-walls {:.3}",
+        "n_grid {n_grid} spacing {s:.4} K {bulk_modulus} nu {viscosity} zeta {bulk_viscosity}: vel_std [{:.2e}, {:.2e}] acc_std [{:.2e}, {:.2e}] ringing share {:.3} above-pool {:.3} near-side-walls {:.3}",
         vel[0],
         vel[1],
         acc[0],
