@@ -74,7 +74,10 @@ fn main() -> Result<(), Box<dyn Error>> {
             }
         }
     }
-    println!("{}: predicted free-fall acceleration / g·dt² on {split}", run.display());
+    println!(
+        "{}: predicted free-fall acceleration / g·dt² on {split}",
+        run.display()
+    );
     println!("frames    particles  mean   std");
     for (start, (sum, sq, n)) in bands {
         let mean = sum / n as f64;

@@ -64,6 +64,9 @@ pub struct TrainConfig {
     /// a box of 64 particles in a bath of a thousand otherwise makes 6 % of the loss.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub rigid_loss_weight: f64,
+    /// Whether the target undoes the input noise (default: the velocity's, as GNS).
+    #[serde(default, skip_serializing_if = "NoiseCorrection::is_velocity")]
+    pub noise_correction: NoiseCorrection,
     /// What the target asks of a rigid body's noisy particles (default: what it asks of every
     /// particle, as GNS).
     #[serde(default, skip_serializing_if = "RigidTarget::is_keep_noise")]
@@ -221,6 +224,30 @@ impl WindowWeighting {
             Self::Uniform => None,
             Self::Contact { boost } | Self::Impact { boost } => Some(boost),
         }
+    }
+}
+
+/// What the training target does with the random-walk noise on the input positions:
+/// `noise_correction = "..."`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoiseCorrection {
+    /// GNS: the target position is the true next position plus the last input's noise, so the
+    /// decoded velocity is the true one and the model learns to undo the last input velocity's
+    /// noise. Where a particle's velocity changes steadily (free fall), the least-squares
+    /// answer mistakes part of the change for noise and predicts less than it.
+    #[default]
+    Velocity,
+    /// The target acceleration is the true one whatever the noise (Stachenfeld et al. 2022's
+    /// input noise): the noise only teaches robustness, and free fall's target is exactly g.
+    /// Under pushforward the same holds for the model's own unrolled positions.
+    Uncorrected,
+}
+
+impl NoiseCorrection {
+    /// GNS's correction.
+    pub fn is_velocity(&self) -> bool {
+        *self == Self::Velocity
     }
 }
 

@@ -27,7 +27,8 @@ mod validate;
 
 pub use config::{
     AccelerationOffset, Augmentation, FeatureUse, IMPACT_FACTOR, LrSchedule, MAX_PARAMETER_BYTES,
-    Pushforward, RigidTarget, TrainConfig, TrainKernel, WindowWeighting, parameter_bytes,
+    NoiseCorrection, Pushforward, RigidTarget, TrainConfig, TrainKernel, WindowWeighting,
+    parameter_bytes,
 };
 pub use ema::{WeightAverage, parameters as model_parameters};
 pub use fit::{

@@ -4,7 +4,8 @@
 use crate::distributed::{self, Collective};
 use crate::ema::WeightAverage;
 use crate::{
-    AccelerationOffset, Augmentation, IMPACT_FACTOR, RigidTarget, TrainConfig, random_walk_noise,
+    AccelerationOffset, Augmentation, IMPACT_FACTOR, NoiseCorrection, RigidTarget, TrainConfig,
+    random_walk_noise,
 };
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -345,6 +346,19 @@ impl Trainer {
             .zip(last_noise)
             .map(|(x, n)| x + n)
             .collect();
+        if self.config.noise_correction == NoiseCorrection::Uncorrected {
+            // x̃ₜ₊₁ = xₜ₊₁ + 2dₜ − dₜ₋₁ with d = input − truth: decoded from the noisy input,
+            // x̃ₜ₊₁ − 2x̃ₜ + x̃ₜ₋₁ is the true acceleration.
+            let (now, before) = (
+                frame_of(window.last_input + unroll),
+                frame_of(window.last_input + unroll - 1),
+            );
+            for (k, x) in next.iter_mut().enumerate() {
+                let d_now = frames[c][k] - now[k];
+                let d_before = frames[c - 1][k] - before[k];
+                *x = truth_next[k] + 2.0 * d_now - d_before;
+            }
+        }
         if self.config.rigid_target == RigidTarget::Rigid {
             let truth_now = frame_of(window.last_input + unroll);
             self.rigid_part_of_deviation(t, &truth_now, &frames[c], &truth_next, &mut next);

@@ -379,3 +379,55 @@ fn rigid_particles_weigh_the_configured_weight_in_the_loss() {
     let error = trainer3.train_step(&[t3]).unwrap_err().to_string();
     assert!(error.contains("rigid_target"), "{error}");
 }
+
+/// `noise_correction = "uncorrected"`: decoded from the noisy input, the target acceleration is
+/// the true one, x₈ − 2x₇ + x₆, whatever the noise (same tolerance as the corrected target's
+/// test: f32 positions near 0.5, bound 1e-6); GNS's corrected target differs from it by the
+/// last velocity's noise increment, about σ/√5 = 4.5e-4 here (bound: over 1e-5 for most values).
+#[test]
+fn the_uncorrected_target_is_the_true_acceleration_under_noise() {
+    use learnsim_sim::{Case, Split, Tier, trajectory_seed};
+    let t = Case::WaterDrop2d
+        .simulate(Tier::Cpu, trajectory_seed(1, Split::Train, 0), 12, &|| {})
+        .unwrap();
+    let metadata = water_drop_metadata(&t, [0.0, -6e-5], None);
+    let config = |correction: &str| -> TrainConfig {
+        toml::from_str(&format!(
+            "seed = 0\nsteps = 1\nbatch_size = 1\nlr_initial = 1e-3\nlr_final = 1e-4\n\
+             noise_std = 1e-3\nhistory = 5\nconnectivity_radius = 0.02\nembedding_dim = 4\n\
+             latent = 8\nn_hidden = 1\nmessage_passing_steps = 1\nvalidate_every = 1\n\
+             validation_windows = 1\ncheckpoint_every = 1\nnoise_correction = \"{correction}\"\n"
+        ))
+        .unwrap()
+    };
+    let device = learnsim_models::default_training_device();
+    let uncorrected = Trainer::new(config("uncorrected"), &metadata, device.clone());
+    let corrected = Trainer::new(config("velocity"), &metadata, device);
+    let window = Window {
+        trajectory: &t,
+        last_input: 7,
+    };
+    let noise = uncorrected.noise(&window, 1e-3, &mut ChaCha8Rng::seed_from_u64(5));
+    let norm = &uncorrected.simulator.normalization;
+    let (_, target, _) = uncorrected.example(&window, &noise, 0, None);
+    let (_, gns_target, _) = corrected.example(&window, &noise, 0, None);
+    let (x6, x7, x8) = (t.frame(6), t.frame(7), t.frame(8));
+    let mut differ = 0;
+    for k in 0..t.n_particles * 2 {
+        let a = k % 2;
+        let decode = |y: f32| f64::from(y) * norm.acc_std[a] + norm.acc_mean[a];
+        let truth = f64::from(x8[k]) - 2.0 * f64::from(x7[k]) + f64::from(x6[k]);
+        assert!(
+            (decode(target[k]) - truth).abs() < 1e-6,
+            "value {k}: target {} vs true acceleration {truth}",
+            decode(target[k])
+        );
+        if (decode(gns_target[k]) - truth).abs() > 1e-5 {
+            differ += 1;
+        }
+    }
+    assert!(
+        differ > t.n_particles * 2 * 9 / 10,
+        "{differ} corrected values"
+    );
+}

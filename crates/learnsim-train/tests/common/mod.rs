@@ -25,6 +25,7 @@ pub fn tiny_config() -> TrainConfig {
         augmentation: Default::default(),
         acceleration_offset: AccelerationOffset::Data,
         rigid_loss_weight: 1.0,
+        noise_correction: Default::default(),
         rigid_target: Default::default(),
         embedding_dim: 4,
         latent: 16,
