@@ -240,23 +240,10 @@ fn the_rigid_target_keeps_the_noise_s_rigid_motion_and_undoes_its_deformation() 
         particle_type_convention: info.convention,
         ..water_drop_metadata(&t, [0.0, -6e-5], None)
     };
-    let config = |target: &str| -> TrainConfig {
-        toml::from_str(&format!(
-            "seed = 0\nsteps = 1\nbatch_size = 1\nlr_initial = 1e-3\nlr_final = 1e-4\n\
-             noise_std = 1e-3\nhistory = 5\nembedding_dim = 4\nlatent = 8\nn_hidden = 1\n\
-             message_passing_steps = 1\nvalidate_every = 1\nvalidation_windows = 1\n\
-             checkpoint_every = 1\nconnectivity_radius = 0.018125\nrigid_target = \"{target}\"\n"
-        ))
-        .unwrap()
-    };
-    let device = learnsim_models::default_training_device();
-    let rigid_trainer = Trainer::new(config("rigid"), &metadata, device.clone());
-    let gns_trainer = Trainer::new(config("keep-noise"), &metadata, device);
-    let window = Window {
-        trajectory: &t,
-        last_input: 7,
-    };
-    let noise = rigid_trainer.noise(&window, 1e-3, &mut ChaCha8Rng::seed_from_u64(5));
+    let config = |target: &str| tiny_config(0.018125, &format!("rigid_target = \"{target}\""));
+    let [rigid_trainer, gns_trainer] = [config("rigid"), config("keep-noise")]
+        .map(|c| Trainer::new(c, &metadata, learnsim_models::default_training_device()));
+    let (window, noise) = noisy_window(&t, &rigid_trainer);
     let per_frame = t.n_particles * 2;
     let noisy = |k: usize| -> Vec<f32> {
         t.frame(k)
@@ -320,13 +307,10 @@ fn rigid_particles_weigh_the_configured_weight_in_the_loss() {
         .simulate(Tier::Cpu, trajectory_seed(1, Split::Train, 0), 10, &|| {})
         .unwrap();
     let metadata = water_drop_metadata(&t, [0.0, -6e-5], None);
-    let config: TrainConfig = toml::from_str(
-        "seed = 0\nsteps = 1\nbatch_size = 1\nlr_initial = 1e-3\nlr_final = 1e-4\n\
-         noise_std = 0.0\nhistory = 5\nembedding_dim = 4\nlatent = 8\nn_hidden = 1\n\
-         message_passing_steps = 1\nvalidate_every = 1\nvalidation_windows = 1\n\
-         checkpoint_every = 1\nconnectivity_radius = 0.018125\nrigid_loss_weight = 10.0\n",
-    )
-    .unwrap();
+    let config = TrainConfig {
+        noise_std: 0.0,
+        ..tiny_config(0.018125, "rigid_loss_weight = 10.0")
+    };
     let trainer = Trainer::new(
         config.clone(),
         &metadata,
@@ -391,23 +375,11 @@ fn the_uncorrected_target_is_the_true_acceleration_under_noise() {
         .simulate(Tier::Cpu, trajectory_seed(1, Split::Train, 0), 12, &|| {})
         .unwrap();
     let metadata = water_drop_metadata(&t, [0.0, -6e-5], None);
-    let config = |correction: &str| -> TrainConfig {
-        toml::from_str(&format!(
-            "seed = 0\nsteps = 1\nbatch_size = 1\nlr_initial = 1e-3\nlr_final = 1e-4\n\
-             noise_std = 1e-3\nhistory = 5\nconnectivity_radius = 0.02\nembedding_dim = 4\n\
-             latent = 8\nn_hidden = 1\nmessage_passing_steps = 1\nvalidate_every = 1\n\
-             validation_windows = 1\ncheckpoint_every = 1\nnoise_correction = \"{correction}\"\n"
-        ))
-        .unwrap()
-    };
-    let device = learnsim_models::default_training_device();
-    let uncorrected = Trainer::new(config("uncorrected"), &metadata, device.clone());
-    let corrected = Trainer::new(config("velocity"), &metadata, device);
-    let window = Window {
-        trajectory: &t,
-        last_input: 7,
-    };
-    let noise = uncorrected.noise(&window, 1e-3, &mut ChaCha8Rng::seed_from_u64(5));
+    let config =
+        |correction: &str| tiny_config(0.02, &format!("noise_correction = \"{correction}\""));
+    let [uncorrected, corrected] = [config("uncorrected"), config("velocity")]
+        .map(|c| Trainer::new(c, &metadata, learnsim_models::default_training_device()));
+    let (window, noise) = noisy_window(&t, &uncorrected);
     let norm = &uncorrected.simulator.normalization;
     let (_, target, _) = uncorrected.example(&window, &noise, 0, None);
     let (_, gns_target, _) = corrected.example(&window, &noise, 0, None);
@@ -430,4 +402,25 @@ fn the_uncorrected_target_is_the_true_acceleration_under_noise() {
         differ > t.n_particles * 2 * 9 / 10,
         "{differ} corrected values"
     );
+}
+
+/// A one-layer trainer's config with σ = 1e-3 at `radius`, plus the TOML lines `extra`.
+fn tiny_config(radius: f64, extra: &str) -> TrainConfig {
+    toml::from_str(&format!(
+        "seed = 0\nsteps = 1\nbatch_size = 1\nlr_initial = 1e-3\nlr_final = 1e-4\n\
+         noise_std = 1e-3\nhistory = 5\nconnectivity_radius = {radius}\nembedding_dim = 4\n\
+         latent = 8\nn_hidden = 1\nmessage_passing_steps = 1\nvalidate_every = 1\n\
+         validation_windows = 1\ncheckpoint_every = 1\n{extra}\n"
+    ))
+    .unwrap()
+}
+
+/// The window ending at input frame 7 of `t` and random-walk noise of σ = 1e-3 on it (seed 5).
+fn noisy_window<'a>(t: &'a Trajectory, trainer: &Trainer) -> (Window<'a>, Vec<f32>) {
+    let window = Window {
+        trajectory: t,
+        last_input: 7,
+    };
+    let noise = trainer.noise(&window, 1e-3, &mut ChaCha8Rng::seed_from_u64(5));
+    (window, noise)
 }
