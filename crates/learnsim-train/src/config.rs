@@ -234,13 +234,13 @@ impl WindowWeighting {
 pub enum NoiseCorrection {
     /// GNS: the target position is the true next position plus the last input's noise, so the
     /// decoded velocity is the true one and the model learns to undo the last input velocity's
-    /// noise. Where a particle's velocity changes steadily (free fall), the least-squares
-    /// answer mistakes part of the change for noise and predicts less than it.
+    /// noise.
     #[default]
     Velocity,
     /// The target acceleration is the true one whatever the noise (Stachenfeld et al. 2022's
     /// input noise): the noise only teaches robustness, and free fall's target is exactly g.
-    /// Under pushforward the same holds for the model's own unrolled positions.
+    /// Under pushforward the same holds for the model's own unrolled positions. On
+    /// water-drop-2d the model then learnt no gravity at all (docs/water-drop.md).
     Uncorrected,
 }
 

@@ -338,29 +338,30 @@ impl Trainer {
                 frames.push(next);
             }
         }
-        // The target keeps the last input's noise, so the model learns to undo velocity noise.
-        let last_noise = &noise[c * per_frame..];
+        let truth_now = frame_of(window.last_input + unroll);
         let truth_next = frame_of(window.last_input + unroll + 1);
-        let mut next: Vec<f32> = truth_next
-            .iter()
-            .zip(last_noise)
-            .map(|(x, n)| x + n)
-            .collect();
-        if self.config.noise_correction == NoiseCorrection::Uncorrected {
+        let mut next: Vec<f32> = match self.config.noise_correction {
+            // The target keeps the last input's noise, so the model learns to undo velocity
+            // noise.
+            NoiseCorrection::Velocity => truth_next
+                .iter()
+                .zip(&noise[c * per_frame..])
+                .map(|(x, n)| x + n)
+                .collect(),
             // x̃ₜ₊₁ = xₜ₊₁ + 2dₜ − dₜ₋₁ with d = input − truth: decoded from the noisy input,
             // x̃ₜ₊₁ − 2x̃ₜ + x̃ₜ₋₁ is the true acceleration.
-            let (now, before) = (
-                frame_of(window.last_input + unroll),
-                frame_of(window.last_input + unroll - 1),
-            );
-            for (k, x) in next.iter_mut().enumerate() {
-                let d_now = frames[c][k] - now[k];
-                let d_before = frames[c - 1][k] - before[k];
-                *x = truth_next[k] + 2.0 * d_now - d_before;
+            NoiseCorrection::Uncorrected => {
+                let before = frame_of(window.last_input + unroll - 1);
+                (0..per_frame)
+                    .map(|k| {
+                        let d_now = frames[c][k] - truth_now[k];
+                        let d_before = frames[c - 1][k] - before[k];
+                        truth_next[k] + 2.0 * d_now - d_before
+                    })
+                    .collect()
             }
-        }
+        };
         if self.config.rigid_target == RigidTarget::Rigid {
-            let truth_now = frame_of(window.last_input + unroll);
             self.rigid_part_of_deviation(t, &truth_now, &frames[c], &truth_next, &mut next);
         }
         let refs: Vec<&[f32]> = frames.iter().map(Vec::as_slice).collect();
