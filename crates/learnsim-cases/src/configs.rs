@@ -1,9 +1,12 @@
 //! Where a case's config comes from: `--config FILE`, else `configs/CASE.toml` in the working
 //! folder, else the shipped config compiled into the binary (so `learnsim run CASE` works from
 //! any folder); then the command line's `--seed` and `--set KEY=VALUE` overrides, applied to
-//! the TOML before it is read, so they are validated like the file.
+//! the TOML before it is read, so they are validated like the file. The file's `[tiers.quick]`
+//! and `[tiers.paper]` tables ([`learnsim_train::tiers`]) are the tiers' sizes; a file without
+//! `[tiers]` takes the shipped config's.
 
 use anyhow::{Context, Result, bail};
+use learnsim_train::tiers::{Tier, Tiers};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -100,18 +103,6 @@ impl Overrides {
         self.seed.is_none() && self.set.is_empty()
     }
 
-    /// `config` with the overrides applied again (after a tier's sizes, so that what the user
-    /// typed wins); `origin` names the config in errors.
-    pub fn reapply<C: Serialize + DeserializeOwned>(&self, config: &C, origin: &str) -> Result<C> {
-        let toml::Value::Table(mut table) = toml::Value::try_from(config)? else {
-            bail!("{origin}: the config is not a table");
-        };
-        self.apply(&mut table)?;
-        toml::Value::Table(table)
-            .try_into()
-            .with_context(|| format!("{origin}: not a valid config"))
-    }
-
     /// `table` with every override applied, or an error naming the one that cannot be.
     fn apply(&self, table: &mut toml::Table) -> Result<()> {
         if let Some(seed) = self.seed {
@@ -156,10 +147,45 @@ fn parse_value(text: &str) -> toml::Value {
 /// A config read and overridden, not yet validated.
 #[derive(Debug)]
 pub struct Loaded<C> {
-    /// The config.
+    /// The config (the file without its `[tiers]`).
     pub config: C,
     /// Where it came from (with ", with --seed/--set" when overridden), for messages.
     pub origin: String,
+    /// The file's tiers, else the shipped config's (none for a case that ships no config).
+    pub tiers: Tiers,
+}
+
+impl<C: Serialize + DeserializeOwned> Loaded<C> {
+    /// The config at `tier`: the tier's changes applied, then the command line's overrides
+    /// again (what the user typed wins over the tier's sizes). Not validated.
+    pub fn at_tier(&self, tier: Tier, overrides: &Overrides) -> Result<C> {
+        let origin = &self.origin;
+        let toml::Value::Table(mut table) = toml::Value::try_from(&self.config)? else {
+            bail!("{origin}: the config is not a table");
+        };
+        self.tiers
+            .apply(tier, &mut table)
+            .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        overrides.apply(&mut table)?;
+        toml::Value::Table(table)
+            .try_into()
+            .with_context(|| format!("{origin} with the {tier} tier: not a valid config"))
+    }
+}
+
+/// The `[tiers]` of a config file's `table` (removed from it), else those of `case`'s shipped
+/// config; `origin` names the file in errors.
+fn take_tiers(table: &mut toml::Table, case: &str, origin: &ConfigOrigin) -> Result<Tiers> {
+    if let Some(tiers) = Tiers::take(table).map_err(|e| anyhow::anyhow!("{origin}: {e}"))? {
+        return Ok(tiers);
+    }
+    let Some(text) = shipped(case) else {
+        return Ok(Tiers::default());
+    };
+    let mut table: toml::Table = toml::from_str(text)?;
+    Ok(Tiers::take(&mut table)
+        .map_err(|e| anyhow::anyhow!("configs/{case}.toml (built in): {e}"))?
+        .unwrap_or_default())
 }
 
 /// Reads `case`'s config from `explicit` (`--config`), else `configs/CASE.toml` here, else
@@ -180,6 +206,7 @@ pub fn load<C: DeserializeOwned>(
     };
     let mut table: toml::Table =
         toml::from_str(&text).with_context(|| format!("{origin}: not valid TOML"))?;
+    let tiers = take_tiers(&mut table, case, &origin)?;
     overrides.apply(&mut table)?;
     let origin = if overrides.is_empty() {
         origin.to_string()
@@ -193,7 +220,11 @@ pub fn load<C: DeserializeOwned>(
     let config = toml::Value::Table(table)
         .try_into::<C>()
         .with_context(|| format!("{origin}: not a valid {case} config"))?;
-    Ok(Loaded { config, origin })
+    Ok(Loaded {
+        config,
+        origin,
+        tiers,
+    })
 }
 
 fn read(path: &Path) -> Result<String> {
@@ -219,6 +250,66 @@ mod tests {
                 "{name} is shipped but not registered"
             );
         }
+    }
+
+    /// A file's own `[tiers]` size its tiers; a file without them takes the shipped config's
+    /// (so a copy of a config with a field changed still runs `--quick` small); the command
+    /// line's overrides win over a tier; a malformed `[tiers]` is refused naming the file and
+    /// the field.
+    #[test]
+    fn tiers_come_from_the_file_else_the_shipped_config() {
+        use learnsim_train::object_dynamics::ObjectTrainConfig;
+        let dir = tempfile::tempdir().unwrap();
+        let shipped_text = shipped("nbody-2d").unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let none = Overrides::default();
+        let quick_steps = |path: &Path, overrides: &Overrides| {
+            let loaded = load::<ObjectTrainConfig>(Some(path), "nbody-2d", overrides).unwrap();
+            let cpu = loaded.config.steps;
+            (cpu, loaded.at_tier(Tier::Quick, overrides).unwrap().steps)
+        };
+        // The shipped config's quick tier: 150 steps.
+        let own = write("own.toml", shipped_text);
+        assert_eq!(quick_steps(&own, &none).1, 150);
+        // Its own tier.
+        let mut table: toml::Table = toml::from_str(shipped_text).unwrap();
+        table.remove("tiers");
+        let stripped = toml::to_string(&table).unwrap();
+        let mine = write(
+            "mine.toml",
+            &format!("{stripped}\n[tiers.quick]\nsteps = 7\n"),
+        );
+        assert_eq!(quick_steps(&mine, &none).1, 7);
+        // No tiers: the shipped ones.
+        let bare = write("bare.toml", &stripped);
+        assert_eq!(quick_steps(&bare, &none), (quick_steps(&own, &none).0, 150));
+        // The command line wins over the tier.
+        let set = Overrides {
+            seed: None,
+            set: vec!["steps=11".into()],
+        };
+        assert_eq!(quick_steps(&mine, &set), (11, 11));
+        // A malformed tier, and a tier that names a field the config does not have.
+        let bad = write(
+            "bad.toml",
+            &format!("{stripped}\n[tiers.fast]\nsteps = 7\n"),
+        );
+        let err = load::<ObjectTrainConfig>(Some(&bad), "nbody-2d", &none).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("bad.toml: `tiers.fast`"),
+            "{err:#}"
+        );
+        let typo = write(
+            "typo.toml",
+            &format!("{stripped}\n[tiers.quick]\nstepz = 7\n"),
+        );
+        let loaded = load::<ObjectTrainConfig>(Some(&typo), "nbody-2d", &none).unwrap();
+        let err = loaded.at_tier(Tier::Quick, &none).unwrap_err();
+        assert!(format!("{err:#}").contains("stepz"), "{err:#}");
     }
 
     /// `--set` parses TOML values, reaches into tables and refuses what it cannot apply;

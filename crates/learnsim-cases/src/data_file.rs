@@ -149,11 +149,9 @@ pub fn generate<C: serde::de::DeserializeOwned + serde::Serialize + Validate>(
     args: &GenerateArgs,
     name: &str,
     splits: &[&str],
-    quick: impl FnOnce(&mut C),
-    paper: impl FnOnce(&mut C),
     make: impl FnOnce(&C) -> Result<Archives>,
 ) -> Result<String> {
-    let (config, tier, out) = generate_setup::<C>(args, name, quick, paper)?;
+    let (config, tier, out) = generate_setup::<C>(args, name)?;
     let config_text = toml::to_string(&config)?;
     let recorded = out.join("config.toml");
     let archive = |split: &str| out.join(format!("{split}.npz"));

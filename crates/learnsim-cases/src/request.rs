@@ -54,6 +54,10 @@ pub struct RunArgs {
     /// table (`--set flow.n=64`); repeatable. Validated like the file, before any work.
     #[arg(long, value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// `config` is a finished run's saved config, already at its tier (`learnsim eval --run`):
+    /// the tier's table is not applied again. Not an option.
+    #[arg(skip)]
+    pub resolved: bool,
 }
 
 impl RunArgs {
@@ -103,6 +107,7 @@ impl RunArgs {
             restart: false,
             seed: None,
             set: Vec::new(),
+            resolved: false,
         }
     }
 

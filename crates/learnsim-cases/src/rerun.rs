@@ -44,8 +44,9 @@ pub fn rescore(dir: &Path, record: &RunRecord) -> Result<String> {
         restart: false,
         seed: None,
         set: Vec::new(),
+        // The saved config is the resolved one: read as it is, the run's identity (config hash)
+        // is unchanged and the folder is claimed as the same run.
+        resolved: true,
     };
-    // The saved config is the resolved one, so the tier's overrides leave it as it is and the
-    // run's identity (config hash) is unchanged: the folder is claimed as the same run.
     case.run(&args)
 }

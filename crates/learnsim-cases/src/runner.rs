@@ -15,7 +15,8 @@ use learnsim_data::write_bytes_atomically;
 use learnsim_eval::object_dynamics::RolloutScores;
 use learnsim_sim::{Split, trajectory_seed};
 use learnsim_train::object_dynamics::ObjectTrainConfig;
-use learnsim_train::{FieldError, LossPoint, Validate};
+use learnsim_train::tiers::Tier;
+use learnsim_train::{LossPoint, Validate};
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
@@ -35,128 +36,16 @@ pub struct Setup<C = ObjectTrainConfig> {
     pub seed: Option<u64>,
 }
 
-/// Reads `--config` (default `configs/NAME.toml`), applies the tier's overrides, creates the
-/// run folder ([`RunArgs::out_dir`]) and saves the resolved config there. The file's config is validated
-/// before the tier's overrides and the resolved config after them, before the folder is
-/// claimed.
+/// Reads `--config` (default `configs/NAME.toml`), applies the tier's table (`[tiers.quick]`,
+/// `[tiers.paper]`), creates the run folder ([`RunArgs::out_dir`]) and saves the resolved config
+/// there. The file's config is validated before the tier's changes and the resolved config
+/// after them, before the folder is claimed.
 pub fn setup_validated<C: serde::de::DeserializeOwned + serde::Serialize + Validate>(
     args: &RunArgs,
     name: &str,
-    quick: impl FnOnce(&mut C),
-    paper: impl FnOnce(&mut C),
-) -> Result<Setup<C>> {
-    setup_checked(args, name, quick, paper, C::validate)
-}
-
-/// Where a case's config comes from: `--config` (default `configs/NAME.toml`, else the shipped
-/// one: [`configs::load`]), the command line's overrides and the tier.
-#[derive(Debug, Clone)]
-pub struct ConfigSource<'a> {
-    /// `--config`.
-    pub config: Option<&'a Path>,
-    /// `--seed` and `--set`.
-    pub overrides: Overrides,
-    /// `--tier`.
-    pub tier: TierArg,
-    /// `--quick`.
-    pub quick: bool,
-}
-
-impl<'a> From<&'a RunArgs> for ConfigSource<'a> {
-    fn from(args: &'a RunArgs) -> Self {
-        Self {
-            config: args.config.as_deref(),
-            overrides: args.overrides(),
-            tier: args.tier,
-            quick: args.quick,
-        }
-    }
-}
-
-/// Reads a case's config (default `configs/NAME.toml`), validates it, applies the tier's
-/// overrides and validates the result; returns it with the tier's name. What a run resolves
-/// before it claims its folder, and what `learnsim generate` simulates.
-pub fn resolve_config<C: serde::de::DeserializeOwned + serde::Serialize + Validate>(
-    source: ConfigSource,
-    name: &str,
-    quick: impl FnOnce(&mut C),
-    paper: impl FnOnce(&mut C),
-) -> Result<(C, &'static str)> {
-    resolve_checked(source, name, quick, paper, C::validate)
-}
-
-fn resolve_checked<C: serde::de::DeserializeOwned + serde::Serialize>(
-    source: ConfigSource,
-    name: &str,
-    quick: impl FnOnce(&mut C),
-    paper: impl FnOnce(&mut C),
-    check: impl Fn(&C) -> Result<(), FieldError>,
-) -> Result<(C, &'static str)> {
-    let loaded = configs::load::<C>(source.config, name, &source.overrides)?;
-    let (mut config, path) = (loaded.config, loaded.origin);
-    check(&config).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
-    let tier = if source.quick {
-        quick(&mut config);
-        "quick"
-    } else if matches!(source.tier, TierArg::Paper) {
-        paper(&mut config);
-        "paper"
-    } else {
-        "cpu"
-    };
-    if !source.overrides.is_empty() {
-        config = source.overrides.reapply(&config, &path)?;
-    }
-    check(&config).map_err(|e| anyhow::anyhow!("{path} with the {tier} tier: {e}"))?;
-    Ok((config, tier))
-}
-
-/// `learnsim generate` for a case other than the particle scenes: its config resolved as its run
-/// would resolve it (file, `--seed`, tier) and the folder its files go in (`--out`, default
-/// `data/NAME`); the options that size a particle dataset are refused.
-pub fn generate_setup<C: serde::de::DeserializeOwned + serde::Serialize + Validate>(
-    args: &GenerateArgs,
-    name: &str,
-    quick: impl FnOnce(&mut C),
-    paper: impl FnOnce(&mut C),
-) -> Result<(C, &'static str, PathBuf)> {
-    let particle_only = [
-        (args.frames.is_some(), "--frames"),
-        (args.trajectories.is_some(), "--trajectories"),
-        (args.friction_angles.is_some(), "--friction-angles"),
-        (args.scene.is_some(), "--scene"),
-        (args.shard.is_some(), "--shard"),
-    ];
-    if let Some((_, option)) = particle_only.iter().find(|(given, _)| *given) {
-        bail!("{option}: not an option of {name}, whose data the config's recipe sizes");
-    }
-    let source = ConfigSource {
-        config: args.config.as_deref(),
-        overrides: Overrides {
-            seed: args.seed,
-            set: Vec::new(),
-        },
-        tier: args.tier,
-        quick: args.quick,
-    };
-    let (config, tier) = resolve_config(source, name, quick, paper)?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("data").join(name));
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    Ok((config, tier, out))
-}
-
-fn setup_checked<C: serde::de::DeserializeOwned + serde::Serialize>(
-    args: &RunArgs,
-    name: &str,
-    quick: impl FnOnce(&mut C),
-    paper: impl FnOnce(&mut C),
-    check: impl Fn(&C) -> Result<(), FieldError>,
 ) -> Result<Setup<C>> {
     let out = args.out_dir(name);
-    let (config, tier) = resolve_checked(args.into(), name, quick, paper, check)?;
+    let Resolved { config, tier, .. } = resolve_config(args.into(), name)?;
     let config_text = toml::to_string(&config)?;
     // Claim the folder before anything is written: another run there is refused whole.
     let seed = toml::from_str::<toml::Value>(&config_text)
@@ -182,6 +71,116 @@ fn setup_checked<C: serde::de::DeserializeOwned + serde::Serialize>(
         tier,
         seed,
     })
+}
+
+/// Where a case's config comes from: `--config` (default `configs/NAME.toml`, else the shipped
+/// one: [`configs::load`]), the command line's overrides and the tier.
+#[derive(Debug, Clone)]
+pub struct ConfigSource<'a> {
+    /// `--config`.
+    pub config: Option<&'a Path>,
+    /// `--seed` and `--set`.
+    pub overrides: Overrides,
+    /// `--tier`.
+    pub tier: TierArg,
+    /// `--quick`.
+    pub quick: bool,
+    /// The config is a run's saved, resolved one: the tier's table is not applied again.
+    pub resolved: bool,
+}
+
+impl<'a> From<&'a RunArgs> for ConfigSource<'a> {
+    fn from(args: &'a RunArgs) -> Self {
+        Self {
+            config: args.config.as_deref(),
+            overrides: args.overrides(),
+            tier: args.tier,
+            quick: args.quick,
+            resolved: args.resolved,
+        }
+    }
+}
+
+/// A case's config as a run or `learnsim generate` uses it.
+#[derive(Debug)]
+pub struct Resolved<C> {
+    /// The config at its tier, validated.
+    pub config: C,
+    /// `quick`, `cpu` or `paper`.
+    pub tier: &'static str,
+    /// Where the config came from, for messages.
+    pub origin: String,
+}
+
+/// Reads a case's config (default `configs/NAME.toml`), validates it, applies the tier's
+/// table and validates the result. What a run resolves before it claims its folder, and what
+/// `learnsim generate` simulates.
+pub fn resolve_config<C: serde::de::DeserializeOwned + serde::Serialize + Validate>(
+    source: ConfigSource,
+    name: &str,
+) -> Result<Resolved<C>> {
+    let loaded = configs::load::<C>(source.config, name, &source.overrides)?;
+    let origin = loaded.origin.clone();
+    loaded
+        .config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+    let table = if source.quick {
+        Some(Tier::Quick)
+    } else if matches!(source.tier, TierArg::Paper) {
+        Some(Tier::Paper)
+    } else {
+        None
+    };
+    let tier = table.map_or("cpu", Tier::name);
+    let config = match table {
+        Some(table) if !source.resolved => loaded.at_tier(table, &source.overrides)?,
+        _ => loaded.config,
+    };
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("{origin} with the {tier} tier: {e}"))?;
+    Ok(Resolved {
+        config,
+        tier,
+        origin,
+    })
+}
+
+/// `learnsim generate` for a case other than the particle scenes: its config resolved as its run
+/// would resolve it (file, `--seed`, tier) and the folder its files go in (`--out`, default
+/// `data/NAME`); the options that size a particle dataset are refused.
+pub fn generate_setup<C: serde::de::DeserializeOwned + serde::Serialize + Validate>(
+    args: &GenerateArgs,
+    name: &str,
+) -> Result<(C, &'static str, PathBuf)> {
+    let particle_only = [
+        (args.frames.is_some(), "--frames"),
+        (args.trajectories.is_some(), "--trajectories"),
+        (args.friction_angles.is_some(), "--friction-angles"),
+        (args.scene.is_some(), "--scene"),
+        (args.shard.is_some(), "--shard"),
+    ];
+    if let Some((_, option)) = particle_only.iter().find(|(given, _)| *given) {
+        bail!("{option}: not an option of {name}, whose data the config's recipe sizes");
+    }
+    let source = ConfigSource {
+        config: args.config.as_deref(),
+        overrides: Overrides {
+            seed: args.seed,
+            set: Vec::new(),
+        },
+        tier: args.tier,
+        quick: args.quick,
+        resolved: false,
+    };
+    let Resolved { config, tier, .. } = resolve_config(source, name)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("data").join(name));
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    Ok((config, tier, out))
 }
 
 /// The four sets (train, valid, test, generalisation), `trajectories[k]` each, in parallel

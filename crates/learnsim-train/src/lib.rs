@@ -20,6 +20,7 @@ pub mod pendulum;
 pub mod plasma;
 pub mod schnet;
 pub mod tfnet;
+pub mod tiers;
 pub mod train_log;
 mod trainer;
 pub mod turbulence;

@@ -5,7 +5,7 @@
 //! learning rate of 1e30 where it also rescales its data. The same call without the poison
 //! trains.
 
-use crate::common::{data, tiny_config};
+use crate::common::{data, shipped, tiny_config};
 use learnsim_models::default_training_device;
 use learnsim_train::plasma::{FieldPairs, PlasmaConfig, cnn, train_field};
 use learnsim_train::{TrainConfig, TrainError, TrainKernel, Trainer};
@@ -86,13 +86,6 @@ fn the_plasma_field_trainer_reports_a_nan_loss_as_divergence() {
         )
         .is_ok()
     );
-}
-
-/// The config the repository ships as `configs/NAME.toml`.
-fn shipped<C: serde::de::DeserializeOwned>(name: &str) -> C {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../configs/{name}.toml"));
-    toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// Trains on the poisoned data, expecting divergence at step 0, then on the clean data,

@@ -42,8 +42,7 @@ pub(crate) fn sample(seed: u64) -> PropensitySample {
 }
 
 pub(crate) fn config() -> GlassTrainConfig {
-    let mut c: GlassTrainConfig =
-        toml::from_str(include_str!("../../../configs/glass-ka.toml")).unwrap();
+    let mut c: GlassTrainConfig = crate::common::shipped("glass-ka");
     c.train_configurations = 4;
     c.test_configurations = 1;
     c.epochs = 10;

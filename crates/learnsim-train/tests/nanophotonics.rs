@@ -7,12 +7,7 @@ use learnsim_train::nanophotonics::{
 };
 
 fn config() -> ScatterTrainConfig {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../configs/nanophotonics.toml"
-    ))
-    .expect("config present");
-    let mut c: ScatterTrainConfig = toml::from_str(&text).expect("valid config");
+    let mut c: ScatterTrainConfig = crate::common::shipped("nanophotonics");
     c.train_samples = 800;
     c.valid_samples = 100;
     c.epochs = 60;

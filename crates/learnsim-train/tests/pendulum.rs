@@ -50,12 +50,7 @@ fn cartpole_models_are_translation_invariant_along_the_rail() {
     use learnsim_train::pendulum::{
         GnArchitecture, GnDynamics, MlpDynamics, PendulumConfig, PendulumScale, Plant,
     };
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../configs/pendulum-mpc.toml"
-    ))
-    .unwrap();
-    let config: PendulumConfig = toml::from_str(&text).unwrap();
+    let config: PendulumConfig = crate::common::shipped("pendulum-mpc");
     let plant = Plant::Cartpole(config.cartpole.clone());
     let device = default_inference_device();
     let scale = PendulumScale {

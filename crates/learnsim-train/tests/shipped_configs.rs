@@ -1,6 +1,7 @@
 //! Every config the repository ships passes its own field checks, and each case's checks refuse
 //! a broken field by name (issue #33: validation before any work, for every case).
 
+use crate::common::shipped_file;
 use learnsim_train::TrainConfig;
 use learnsim_train::Validate;
 use learnsim_train::cosmology::CosmologyConfig;
@@ -13,21 +14,18 @@ use learnsim_train::pendulum::PendulumConfig;
 use learnsim_train::plasma::PlasmaConfig;
 use learnsim_train::schnet::SchNetTrainConfig;
 use learnsim_train::tfnet::KolmogorovConfig;
+use learnsim_train::tiers::Tier;
 use learnsim_train::turbulence::TurbulenceConfig;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
-fn shipped<C: serde::de::DeserializeOwned>(case: &str) -> C {
-    let path = format!("{}/../../configs/{case}.toml", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    toml::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
 /// The configs [`check`] has read.
 static CHECKED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 
-/// The shipped config passes; with `break_it` applied it fails naming `field`.
-fn check<C: serde::de::DeserializeOwned + Validate>(
+/// The shipped config passes, and so does each of its tiers (a `[tiers.quick]`, which every
+/// config has: without one `--quick` would run the full size; and `[tiers.paper]` where
+/// given); with `break_it` applied it fails naming `field`.
+fn check<C: serde::de::DeserializeOwned + serde::Serialize + Validate>(
     case: &str,
     field: &str,
     break_it: impl FnOnce(&mut C),
@@ -36,9 +34,26 @@ fn check<C: serde::de::DeserializeOwned + Validate>(
         .lock()
         .expect("not poisoned")
         .insert(case.to_string());
-    let mut config: C = shipped(case);
+    let (mut config, tiers): (C, _) = shipped_file(case);
     if let Err(e) = config.validate() {
         panic!("configs/{case}.toml does not pass its own checks: {e}");
+    }
+    let tiers = tiers.unwrap_or_else(|| panic!("configs/{case}.toml has no [tiers]"));
+    assert!(
+        tiers.get(Tier::Quick).is_some(),
+        "configs/{case}.toml has no [tiers.quick]"
+    );
+    for tier in Tier::ALL {
+        let toml::Value::Table(mut table) = toml::Value::try_from(&config).expect("a table") else {
+            panic!("configs/{case}.toml is not a table");
+        };
+        tiers.apply(tier, &mut table).expect("a valid tier");
+        let at_tier: C = toml::Value::Table(table)
+            .try_into()
+            .unwrap_or_else(|e| panic!("configs/{case}.toml at the {tier} tier: {e}"));
+        if let Err(e) = at_tier.validate() {
+            panic!("configs/{case}.toml at the {tier} tier does not pass its checks: {e}");
+        }
     }
     break_it(&mut config);
     let err = config

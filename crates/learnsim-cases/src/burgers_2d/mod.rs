@@ -238,7 +238,7 @@ fn burgers_data(
 /// `learnsim generate burgers-2d`: the config's trajectories in The Well's format,
 /// `OUT/{train,test}.hdf5` (default `data/burgers-2d`).
 fn generate(args: &GenerateArgs) -> Result<String> {
-    let (config, tier, out) = generate_setup::<PdeNetTrainConfig>(args, NAME, quick, paper)?;
+    let (config, tier, out) = generate_setup::<PdeNetTrainConfig>(args, NAME)?;
     config.burgers.check()?;
     let (train, test) = burgers_data(&config, &out)?;
     Ok(format!(
@@ -252,31 +252,9 @@ fn generate(args: &GenerateArgs) -> Result<String> {
     ))
 }
 
-/// The `--quick` tier's sizes.
-fn quick(c: &mut PdeNetTrainConfig) {
-    c.batch = 4;
-    c.blocks = vec![0, 1, 2];
-    c.iterations = 5;
-    c.test_trajectories = 2;
-    c.test_steps = 10;
-    c.burgers.n = 16;
-}
-
-/// The paper tier's sizes.
-fn paper(c: &mut PdeNetTrainConfig) {
-    // cases.md's GPU tier: the paper's curriculum, 50 test trajectories, t = 4.
-    c.blocks = vec![0, 1, 2, 3, 4, 5, 6, 9, 12, 15, 18];
-    c.iterations = 2000;
-    c.batch = 50;
-    c.test_trajectories = 50;
-    c.test_steps = 400;
-    c.burgers.zoom = 4;
-    c.burgers.max_dt = 1.0 / 1600.0;
-}
-
 /// `learnsim run burgers-2d`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup: Setup<PdeNetTrainConfig> = setup_validated(args, NAME, quick, paper)?;
+    let setup: Setup<PdeNetTrainConfig> = setup_validated(args, NAME)?;
     let config = &setup.config;
     config.burgers.check()?;
     if config.hidden_layers > MAX_PRODUCT_LAYERS {

@@ -203,28 +203,6 @@ fn predict_all(
         .collect()
 }
 
-/// The `--quick` tier's sizes.
-fn quick(config: &mut GlassTrainConfig) {
-    config.train_configurations = 3;
-    config.test_configurations = 1;
-    config.md.iso_runs = 2;
-    config.md.isf_runs = 2;
-    config.md.melt_time = 2.0;
-    config.md.equilibration_time = 5.0;
-    config.epochs = 10;
-    config.validate_every = 10;
-}
-
-/// The paper tier's sizes.
-fn paper(config: &mut GlassTrainConfig) {
-    // The reference's sizes: MLPs of 64, 7 message-passing steps, 400 configurations.
-    config.latent = 64;
-    config.message_passing_steps = 7;
-    config.train_configurations = 320;
-    config.test_configurations = 80;
-    config.md.iso_runs = 30;
-}
-
 /// `learnsim generate glass-ka`: the Kob–Andersen configurations and propensities the run
 /// trains and scores on, as `OUT/{train,test}.npz` (per configuration `INDEX/positions`
 /// `[N, 3]` in σ_AA, wrapped into the box; `INDEX/species` `[N]` (A = 0, B = 1);
@@ -233,38 +211,31 @@ fn paper(config: &mut GlassTrainConfig) {
 /// baseline's features) and `tau_alpha` `[1]`, the relaxation time measured at the start.
 fn generate_file(args: &GenerateArgs) -> Result<String> {
     let splits = ["train", "test"];
-    data_file::generate(
-        args,
-        NAME,
-        &splits,
-        quick,
-        paper,
-        |config: &GlassTrainConfig| {
-            let data = generate(config, None)?;
-            let (train, test) = data.samples.split_at(config.train_configurations);
-            let mut archives =
-                data_file::per_item(&[train, test], "configurations", |arrays, i, s| {
-                    arrays.points(member(i, "positions"), &s.positions);
-                    let species = s.species.iter().map(|&x| i64::from(x)).collect();
-                    arrays.ints(member(i, "species"), species);
-                    arrays.series(member(i, "box_length"), &[s.box_length]);
-                    arrays.series(member(i, "propensity"), &s.propensity);
-                    arrays.series(member(i, "potential_energy"), &s.potential_energy);
-                    let neighbours = s.neighbours.iter().map(|&k| k as i64).collect();
-                    arrays.ints(member(i, "neighbours"), neighbours);
-                    Ok(())
-                })?;
-            for arrays in &mut archives.splits {
-                arrays.series("tau_alpha", &[data.relaxation.tau_alpha]);
-            }
-            Ok(archives)
-        },
-    )
+    data_file::generate(args, NAME, &splits, |config: &GlassTrainConfig| {
+        let data = generate(config, None)?;
+        let (train, test) = data.samples.split_at(config.train_configurations);
+        let mut archives =
+            data_file::per_item(&[train, test], "configurations", |arrays, i, s| {
+                arrays.points(member(i, "positions"), &s.positions);
+                let species = s.species.iter().map(|&x| i64::from(x)).collect();
+                arrays.ints(member(i, "species"), species);
+                arrays.series(member(i, "box_length"), &[s.box_length]);
+                arrays.series(member(i, "propensity"), &s.propensity);
+                arrays.series(member(i, "potential_energy"), &s.potential_energy);
+                let neighbours = s.neighbours.iter().map(|&k| k as i64).collect();
+                arrays.ints(member(i, "neighbours"), neighbours);
+                Ok(())
+            })?;
+        for arrays in &mut archives.splits {
+            arrays.series("tau_alpha", &[data.relaxation.tau_alpha]);
+        }
+        Ok(archives)
+    })
 }
 
 /// `learnsim run glass-ka`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup_validated(args, NAME, quick, paper)?;
+    let setup = setup_validated(args, NAME)?;
     let config = &setup.config;
     let clock = Instant::now();
     let data = generate(config, Some(&setup.out))?;

@@ -1,7 +1,7 @@
 //! hit-3d's data: forced isotropic turbulence runs cached as a Well-layout HDF5 file, and `learnsim
 //! generate hit-3d`.
 
-use super::{NAME, paper, quick};
+use super::NAME;
 use crate::GenerateArgs;
 use crate::runner::generate_setup;
 use anyhow::{Context, Result};
@@ -153,7 +153,7 @@ pub(super) fn flow_data(path: &Path, config: &TurbulenceConfig) -> Result<FlowDa
 /// `learnsim generate hit-3d`: the config's forced turbulence in The Well's format,
 /// `OUT/hit-3d.hdf5` (default `data/hit-3d`; reused when it holds the recipe).
 pub(super) fn generate(args: &GenerateArgs) -> Result<String> {
-    let (config, tier, out) = generate_setup::<TurbulenceConfig>(args, NAME, quick, paper)?;
+    let (config, tier, out) = generate_setup::<TurbulenceConfig>(args, NAME)?;
     config.flow.check()?;
     let path = out.join(format!("{NAME}.hdf5"));
     let data = flow_data(&path, &config)?;

@@ -147,28 +147,9 @@ fn three_lines(
     xy_plot(path, caption, axes, &series)
 }
 
-/// The `--quick` tier's sizes.
-fn quick(c: &mut TurbulenceConfig) {
-    c.flow.n = 16;
-    c.flow.spin_up = 5.0;
-    c.flow.snapshots = 12;
-    c.test_snapshots = 3;
-    c.valid_snapshots = 2;
-    c.widths = vec![4, 8];
-    c.epochs = 2;
-}
-
-/// The paper tier's sizes.
-fn paper(c: &mut TurbulenceConfig) {
-    // The GPU tier of cases.md: 128³.
-    c.flow.n = 128;
-    c.flow.spin_up = 60.0;
-    c.epochs = 200;
-}
-
 /// `learnsim run hit-3d`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup: Setup<TurbulenceConfig> = setup_validated(args, NAME, quick, paper)?;
+    let setup: Setup<TurbulenceConfig> = setup_validated(args, NAME)?;
     let config = &setup.config;
     config.flow.check()?;
     let held_out = config.test_snapshots + config.valid_snapshots;

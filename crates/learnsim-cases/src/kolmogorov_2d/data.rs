@@ -1,7 +1,7 @@
 //! kolmogorov-2d's data: pseudo-spectral vorticity runs cached as a Well-layout HDF5 file, and
 //! `learnsim generate kolmogorov-2d`.
 
-use super::{NAME, paper, quick};
+use super::NAME;
 use crate::GenerateArgs;
 use crate::runner::generate_setup;
 use anyhow::{Context, Result};
@@ -121,7 +121,7 @@ pub(super) fn flow_data(
 /// `learnsim generate kolmogorov-2d`: the config's flows in The Well's format,
 /// `OUT/kolmogorov-2d.hdf5` (default `data/kolmogorov-2d`; reused when it holds the recipe).
 pub(super) fn generate(args: &GenerateArgs) -> Result<String> {
-    let (config, tier, out) = generate_setup::<KolmogorovConfig>(args, NAME, quick, paper)?;
+    let (config, tier, out) = generate_setup::<KolmogorovConfig>(args, NAME)?;
     config.flow.check()?;
     let path = out.join(format!("{NAME}.hdf5"));
     let (runs, cached) = flow_data(&path, &config)?;

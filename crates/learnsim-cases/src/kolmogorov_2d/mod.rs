@@ -166,35 +166,9 @@ impl Fit<'_> {
     }
 }
 
-/// The `--quick` tier's sizes.
-fn quick(c: &mut KolmogorovConfig) {
-    c.flow.n = 32;
-    c.flow.spin_up = 5.0;
-    c.flow.frames = 60;
-    c.runs = 2;
-    c.valid_frames = 20;
-    c.widths = vec![4, 8, 8, 8];
-    c.steps = 4;
-    c.batch_size = 2;
-    c.test_horizon = 6;
-    c.test_stride = 10;
-    c.valid_every = 2;
-    c.fno_modes = 4;
-    c.fno_width = 8;
-}
-
-/// The paper tier's sizes.
-fn paper(c: &mut KolmogorovConfig) {
-    // The GPU tier of cases.md: 256², TF-Net's full widths.
-    c.flow.n = 256;
-    c.widths = vec![64, 128, 256, 512];
-    c.steps = 20_000;
-    c.batch_size = 32;
-}
-
 /// `learnsim run kolmogorov-2d`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup: Setup<KolmogorovConfig> = setup_validated(args, NAME, quick, paper)?;
+    let setup: Setup<KolmogorovConfig> = setup_validated(args, NAME)?;
     let config = &setup.config;
     config.flow.check()?;
     if config.runs < 2 {

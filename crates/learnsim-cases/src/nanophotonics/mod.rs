@@ -40,64 +40,34 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
 /// Target spectra drawn as figures.
 const FIGURES: usize = 4;
 
-/// The `--quick` tier's sizes.
-fn quick(c: &mut ScatterTrainConfig) {
-    c.train_samples = 1000;
-    c.valid_samples = 100;
-    c.test_samples = 100;
-    c.epochs = 40;
-    c.lr = 2e-3;
-    c.validate_every = 5;
-    c.design.targets = 4;
-    c.design.restarts = 2;
-    c.design.steps = 50;
-    c.design.random_search_evaluations = 10;
-}
-
-/// The paper tier's sizes.
-fn paper(c: &mut ScatterTrainConfig) {
-    // The reference's data size for 5 layers (40k) and its longer training.
-    c.train_samples = 32_000;
-    c.valid_samples = 4_000;
-    c.test_samples = 4_000;
-    c.epochs = 500;
-}
-
 /// `learnsim generate nanophotonics`: the solved particles the run trains, validates and
 /// designs on, as `OUT/{train,valid,test}.npz` (`thicknesses_nm` `[S, layers]`, core first;
 /// `spectrum` `[S, W]`, σ_sca/πR²; `wavelengths_nm` `[W]`).
 fn generate_file(args: &GenerateArgs) -> Result<String> {
     let splits = ["train", "valid", "test"];
-    data_file::generate(
-        args,
-        NAME,
-        &splits,
-        quick,
-        paper,
-        |config: &ScatterTrainConfig| {
-            let counts = [
-                config.train_samples,
-                config.valid_samples,
-                config.test_samples,
-            ];
-            let mut archives = Archives {
-                what: format!("{} particles", counts.iter().sum::<usize>()),
-                ..Archives::default()
-            };
-            for (split, count) in SPLITS.into_iter().zip(counts) {
-                let samples = solve(config, split, count)?;
-                let mut arrays = Arrays::new();
-                let thicknesses: Vec<Vec<f64>> =
-                    samples.iter().map(|s| s.thicknesses_nm.clone()).collect();
-                let spectra: Vec<Vec<f64>> = samples.iter().map(|s| s.spectrum.clone()).collect();
-                arrays.rows("thicknesses_nm", &thicknesses)?;
-                arrays.rows("spectrum", &spectra)?;
-                arrays.series("wavelengths_nm", &config.optics.grid());
-                archives.splits.push(arrays);
-            }
-            Ok(archives)
-        },
-    )
+    data_file::generate(args, NAME, &splits, |config: &ScatterTrainConfig| {
+        let counts = [
+            config.train_samples,
+            config.valid_samples,
+            config.test_samples,
+        ];
+        let mut archives = Archives {
+            what: format!("{} particles", counts.iter().sum::<usize>()),
+            ..Archives::default()
+        };
+        for (split, count) in SPLITS.into_iter().zip(counts) {
+            let samples = solve(config, split, count)?;
+            let mut arrays = Arrays::new();
+            let thicknesses: Vec<Vec<f64>> =
+                samples.iter().map(|s| s.thicknesses_nm.clone()).collect();
+            let spectra: Vec<Vec<f64>> = samples.iter().map(|s| s.spectrum.clone()).collect();
+            arrays.rows("thicknesses_nm", &thicknesses)?;
+            arrays.rows("spectrum", &spectra)?;
+            arrays.series("wavelengths_nm", &config.optics.grid());
+            archives.splits.push(arrays);
+        }
+        Ok(archives)
+    })
 }
 
 /// The run's splits, in the order of `generate_file`'s files.
@@ -112,7 +82,7 @@ fn solve(config: &ScatterTrainConfig, split: Split, count: usize) -> Result<Vec<
 
 /// `learnsim run nanophotonics`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup_validated(args, NAME, quick, paper)?;
+    let setup = setup_validated::<ScatterTrainConfig>(args, NAME)?;
     let config = &setup.config;
     if config.design.targets > config.test_samples {
         bail!(

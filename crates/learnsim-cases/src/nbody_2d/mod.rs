@@ -61,52 +61,26 @@ fn generate(
     })
 }
 
-/// The `--quick` tier's sizes.
-fn quick(config: &mut ObjectTrainConfig) {
-    config.trajectories = [24, 4, 8, 4];
-    config.frames = 60;
-    config.steps = 150;
-    config.validate_every = 50;
-    config.rollout_steps = 20;
-}
-
-/// The paper tier's sizes: cases.md [1] (d), GPU profile: the paper's network sizes and 10x the
-/// data.
-fn paper(config: &mut ObjectTrainConfig) {
-    config.trajectories = [2000, 200, 200, 200];
-    config.relation_hidden = 150;
-    config.relation_layers = 4;
-    config.effect = 50;
-    config.object_hidden = 100;
-}
-
 /// `learnsim generate nbody-2d`: the four trajectory sets the run trains and scores on, as
 /// `OUT/{train,valid,test,general}.npz` (`INDEX/mass` `[N]`, `INDEX/position` and
 /// `INDEX/velocity` `[T, N, 2]`, `INDEX/frame_dt` `[1]`).
 fn generate_file(args: &GenerateArgs) -> Result<String> {
     let splits = ["train", "valid", "test", "general"];
-    data_file::generate(
-        args,
-        NAME,
-        &splits,
-        quick,
-        paper,
-        |config: &ObjectTrainConfig| {
-            let sets = generate(config, &NBodyConfig::default())?;
-            data_file::per_item(&sets, "trajectories", |arrays, i, t| {
-                arrays.series(member(i, "mass"), &t.mass);
-                arrays.frames(member(i, "position"), &t.position)?;
-                arrays.frames(member(i, "velocity"), &t.velocity)?;
-                arrays.series(member(i, "frame_dt"), &[t.frame_dt]);
-                Ok(())
-            })
-        },
-    )
+    data_file::generate(args, NAME, &splits, |config: &ObjectTrainConfig| {
+        let sets = generate(config, &NBodyConfig::default())?;
+        data_file::per_item(&sets, "trajectories", |arrays, i, t| {
+            arrays.series(member(i, "mass"), &t.mass);
+            arrays.frames(member(i, "position"), &t.position)?;
+            arrays.frames(member(i, "velocity"), &t.velocity)?;
+            arrays.series(member(i, "frame_dt"), &[t.frame_dt]);
+            Ok(())
+        })
+    })
 }
 
 /// `learnsim run nbody-2d`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup_validated(args, NAME, quick, paper)?;
+    let setup = setup_validated(args, NAME)?;
     let (config, out) = (&setup.config, &setup.out);
     let physics = NBodyConfig::default();
 

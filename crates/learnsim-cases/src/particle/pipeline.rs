@@ -8,14 +8,15 @@ use super::train::*;
 use crate::bars::{PassIf, bar};
 use crate::request::RunArgs;
 use crate::run_folder::{self, Restart, RunState};
-use crate::{configs, find_particle, leaderboard, plots, report};
+use crate::runner::{Resolved, resolve_config};
+use crate::{find_particle, leaderboard, plots, report};
 use anyhow::{Result, bail};
 use burn::module::Module;
 use learnsim_data::{Dataset, load_dataset, write_bytes_atomically};
 use learnsim_eval::{
     FrameStepper, LearnedStepper, Protocol, RigidProjection, RolloutBoundary, RolloutError, Scores,
 };
-use learnsim_train::{TrainConfig, Trainer, Validate};
+use learnsim_train::{TrainConfig, Trainer};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -36,41 +37,14 @@ fn quick_frames(case: learnsim_sim::Case) -> usize {
 /// `learnsim run` for a particle case: generate → train → rollout → evaluate → metrics.json.
 pub fn run(case: learnsim_sim::Case, args: &RunArgs) -> Result<String> {
     let out = args.out_dir(case.name());
-    let loaded =
-        configs::load::<TrainConfig>(args.config.as_deref(), case.name(), &args.overrides())?;
-    let (mut config, config_path) = (loaded.config, loaded.origin);
-    config
-        .validate()
-        .map_err(|e| anyhow::anyhow!("{config_path}: {e}"))?;
-    if args.quick {
-        config.steps = 60;
-        config.latent = 32;
-        config.message_passing_steps = 2;
-        config.validate_every = 20;
-        config.validation_windows = 2;
-        config.checkpoint_every = 30;
-        config.lr_decay_steps = None;
-        // Neither lever has room in 60 steps on 4 trajectories of 40 frames: pushforward starts
-        // later, and contact weighting would spend the steps on the few landing windows while
-        // validation draws uniformly (measured: clean loss 0.028 → 0.039 with it, → 0.020
-        // without).
-        config.pushforward = None;
-        config.window_weighting = learnsim_train::WindowWeighting::Uniform;
-        // What the user typed wins over the tier's sizes.
-        let overrides = args.overrides();
-        if !overrides.is_empty() {
-            config = overrides.reapply(&config, &config_path)?;
-        }
-        config
-            .validate()
-            .map_err(|e| anyhow::anyhow!("{config_path} with --quick: {e}"))?;
-    }
-    check_ranks(&config, &config_path)?;
-    let tier = if args.quick {
-        "quick"
-    } else {
-        learnsim_sim::Tier::from(args.tier).name()
-    };
+    // The config at its tier (`[tiers.quick]`: a small network for 60 steps; the paper tier
+    // sizes the data, not the training).
+    let Resolved {
+        config,
+        tier,
+        origin,
+    } = resolve_config::<TrainConfig>(args.into(), case.name())?;
+    check_ranks(&config, &origin)?;
     // Claim the folder before anything is written: a different run there is refused whole.
     let pending = identity(tier, &config, case.name(), run_folder::PENDING.into())?;
     // Data-parallel (`mpirun`): rank 0 claims the folder, generates the data and writes the

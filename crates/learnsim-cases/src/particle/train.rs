@@ -38,11 +38,12 @@ pub struct TrainArgs {
     pub until_step: Option<usize>,
 }
 
-/// Reads a TOML training config and checks every field, naming the file in any error.
+/// Reads a TOML training config and checks every field, naming the file in any error. Its
+/// `[tiers]` tables, if any, are left out: `learnsim train` trains the file as written.
 pub fn read_config(path: &Path) -> Result<TrainConfig> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let config: TrainConfig = toml::from_str(&text)
+    let (config, _tiers) = learnsim_train::tiers::parse_config::<TrainConfig>(&text)
         .with_context(|| format!("{}: not a valid training config", path.display()))?;
     config
         .validate()

@@ -57,25 +57,6 @@ fn control(
     (episode, clock.elapsed().as_secs_f64())
 }
 
-/// The `--quick` tier's sizes.
-fn quick(c: &mut PendulumConfig) {
-    c.train_episodes = 40;
-    c.valid_episodes = 8;
-    c.test_episodes = 8;
-    c.steps = 200;
-    c.validate_every = 50;
-    c.mpc.control_steps = 40;
-    c.mpc.iterations = 6;
-    c.mpc.upright_steps = 5;
-}
-
-/// The paper tier's sizes.
-fn paper(c: &mut PendulumConfig) {
-    c.train_episodes = 5000;
-    c.steps = 30_000;
-    c.latent = 128;
-}
-
 /// `learnsim generate pendulum-mpc`: the random-torque episodes the run trains its models on,
 /// for both plants, as `OUT/{pendulum,cartpole}_{train,valid,test}.npz` (per episode
 /// `INDEX/states` `[T + 1, S]`, (q, q̇) per joint, and `INDEX/actions` `[T]`, the torques).
@@ -88,23 +69,16 @@ fn generate_file(args: &GenerateArgs) -> Result<String> {
         "cartpole_valid",
         "cartpole_test",
     ];
-    data_file::generate(
-        args,
-        NAME,
-        &splits,
-        quick,
-        paper,
-        |config: &PendulumConfig| {
-            let (pendulum, cartpole) = plants(config);
-            let (a, b, c) = simulate(config, &pendulum, 0);
-            let (d, e, f) = simulate(config, &cartpole, CARTPOLE_SALT);
-            data_file::per_item(&[a, b, c, d, e, f], "episodes", |arrays, i, episode| {
-                arrays.rows(member(i, "states"), &episode.states)?;
-                arrays.series(member(i, "actions"), &episode.actions);
-                Ok(())
-            })
-        },
-    )
+    data_file::generate(args, NAME, &splits, |config: &PendulumConfig| {
+        let (pendulum, cartpole) = plants(config);
+        let (a, b, c) = simulate(config, &pendulum, 0);
+        let (d, e, f) = simulate(config, &cartpole, CARTPOLE_SALT);
+        data_file::per_item(&[a, b, c, d, e, f], "episodes", |arrays, i, episode| {
+            arrays.rows(member(i, "states"), &episode.states)?;
+            arrays.series(member(i, "actions"), &episode.actions);
+            Ok(())
+        })
+    })
 }
 
 /// The seed salt of the cart-pole's episodes (the pendulum's is 0).
@@ -138,7 +112,7 @@ fn simulate(
 
 /// `learnsim run pendulum-mpc`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup_validated(args, NAME, quick, paper)?;
+    let setup = setup_validated(args, NAME)?;
     let config = &setup.config;
     let (pendulum, cartpole) = plants(config);
     let clock = Instant::now();

@@ -196,30 +196,9 @@ fn worst(v: &[f64]) -> f64 {
     v.iter().copied().fold(0.0, f64::max)
 }
 
-/// The `--quick` tier's sizes.
-fn quick(c: &mut PlasmaConfig) {
-    c.plasma.particles = 20_000;
-    c.trajectories = [4, 2, 2];
-    c.steps = 400;
-    c.validate_every = 100;
-    c.plasma.landau.steps = 250;
-}
-
-/// The paper tier's sizes.
-fn paper(c: &mut PlasmaConfig) {
-    // The paper's setting (Aguilar & Markidis 2021 validate on 2D two-stream runs):
-    // 2D2V on 64², 10⁶ particles, 10× the runs, the CNN judged (a GPU config).
-    c.plasma.dimensions = 2;
-    c.plasma.cells = 64;
-    c.plasma.particles = 1_000_000;
-    c.trajectories = [160, 16, 32];
-    c.steps = 40_000;
-    c.mlp.hidden = 1024;
-    c.field_solver = FieldModel::Cnn;
-}
 /// `learnsim run plasma-1d`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup_validated(args, NAME, quick, paper)?;
+    let setup = setup_validated::<PlasmaConfig>(args, NAME)?;
     let config = &setup.config;
     let clock = Instant::now();
     let simulate = |split: Split, count: usize| -> Result<Vec<PlasmaRun>> {

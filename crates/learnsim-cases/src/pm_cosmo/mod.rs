@@ -226,7 +226,7 @@ fn universes(config: &CosmologyConfig, dir: &Path) -> Result<([Vec<Displacements
 /// `learnsim generate pm-cosmo`: the universes of the config's recipe, one Well file per set
 /// in `--out` (default `data/pm-cosmo`).
 fn generate(args: &GenerateArgs) -> Result<String> {
-    let (config, tier, out) = generate_setup::<CosmologyConfig>(args, NAME, quick, paper)?;
+    let (config, tier, out) = generate_setup::<CosmologyConfig>(args, NAME)?;
     config.universe.check()?;
     let (sets, cached) = universes(&config, &out)?;
     Ok(format!(
@@ -243,34 +243,9 @@ fn generate(args: &GenerateArgs) -> Result<String> {
     ))
 }
 
-/// The `--quick` tier's sizes.
-fn quick(c: &mut CosmologyConfig) {
-    c.universe.n = 8;
-    c.universe.steps = 10;
-    c.train = 6;
-    c.valid = 2;
-    c.test = 2;
-    c.extrapolation = 2;
-    c.widths = vec![4, 8];
-    c.steps = 6;
-    c.batch_size = 2;
-    c.valid_every = 3;
-}
-
-/// The paper tier's sizes.
-fn paper(c: &mut CosmologyConfig) {
-    // The GPU tier of cases.md: N = 32, 2k universes.
-    c.universe.n = 32;
-    c.train = 1800;
-    c.valid = 100;
-    c.test = 100;
-    c.extrapolation = 100;
-    c.steps = 20_000;
-}
-
 /// `learnsim run pm-cosmo`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup: Setup<CosmologyConfig> = setup_validated(args, NAME, quick, paper)?;
+    let setup: Setup<CosmologyConfig> = setup_validated(args, NAME)?;
     let config = &setup.config;
     config.universe.check()?;
     let n = config.universe.n;

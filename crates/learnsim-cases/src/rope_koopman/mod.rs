@@ -47,67 +47,34 @@ struct ControlTrial {
     random: Vec<[f64; 4]>,
 }
 
-/// The `--quick` tier's sizes.
-fn quick(c: &mut KoopmanConfig) {
-    c.train_groups = 4;
-    c.valid_groups = 1;
-    c.extrapolation_groups = 1;
-    c.rollouts_per_group = 10;
-    c.fit_rollouts = 4;
-    // Enough training (about 15 s) that the quick model is judged, not just run: its
-    // validation rollouts beat a still rope and its control beats random actions.
-    c.steps = 300;
-    c.validate_every = 50;
-    c.control_targets = 4;
-    c.control_steps = 20;
-}
-
-/// The paper tier's sizes.
-fn paper(c: &mut KoopmanConfig) {
-    // The paper's 10k rollouts (400 groups of 25) and sizes.
-    c.train_groups = 360;
-    c.valid_groups = 40;
-    c.extrapolation_groups = 40;
-    c.code = 32;
-    c.latent = 100;
-    c.steps = 50_000;
-}
-
 /// `learnsim generate rope-koopman`: the rope rollouts the run fits and scores on, as
 /// `OUT/{train,valid,extrapolation}.npz` (per rollout `INDEX/states` `[T + 1, n, 4]`,
 /// (x, y, ẋ, ẏ) per ball; `INDEX/actions` `[T]`, the impulses on the top mass; `INDEX/group`
 /// `[1]`, its parameter group; `INDEX/stiffness` and `INDEX/gravity` `[1]`, the group's).
 fn generate_file(args: &GenerateArgs) -> Result<String> {
     let splits = ["train", "valid", "extrapolation"];
-    data_file::generate(
-        args,
-        NAME,
-        &splits,
-        quick,
-        paper,
-        |config: &KoopmanConfig| {
-            // Each split's rollouts in order, with the index of their parameter group.
-            let groups = simulate(config);
-            let sets: Vec<Vec<(usize, &RopeRollout)>> = groups
-                .iter()
-                .map(|split| {
-                    split
-                        .iter()
-                        .enumerate()
-                        .flat_map(|(g, group)| group.rollouts.iter().map(move |r| (g, r)))
-                        .collect()
-                })
-                .collect();
-            data_file::per_item(&sets, "rollouts", |arrays, i, &(g, rollout)| {
-                arrays.frames(member(i, "states"), &rollout.states)?;
-                arrays.series(member(i, "actions"), &rollout.actions);
-                arrays.ints(member(i, "group"), vec![g as i64]);
-                arrays.series(member(i, "stiffness"), &[rollout.params.stiffness]);
-                arrays.series(member(i, "gravity"), &[rollout.params.gravity]);
-                Ok(())
+    data_file::generate(args, NAME, &splits, |config: &KoopmanConfig| {
+        // Each split's rollouts in order, with the index of their parameter group.
+        let groups = simulate(config);
+        let sets: Vec<Vec<(usize, &RopeRollout)>> = groups
+            .iter()
+            .map(|split| {
+                split
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(g, group)| group.rollouts.iter().map(move |r| (g, r)))
+                    .collect()
             })
-        },
-    )
+            .collect();
+        data_file::per_item(&sets, "rollouts", |arrays, i, &(g, rollout)| {
+            arrays.frames(member(i, "states"), &rollout.states)?;
+            arrays.series(member(i, "actions"), &rollout.actions);
+            arrays.ints(member(i, "group"), vec![g as i64]);
+            arrays.series(member(i, "stiffness"), &[rollout.params.stiffness]);
+            arrays.series(member(i, "gravity"), &[rollout.params.gravity]);
+            Ok(())
+        })
+    })
 }
 
 /// The train and valid groups (5–9 balls) and the extrapolation groups (10–14), each group
@@ -127,7 +94,7 @@ fn simulate(config: &KoopmanConfig) -> [Vec<RopeGroup>; 3] {
 
 /// `learnsim run rope-koopman`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup_validated(args, NAME, quick, paper)?;
+    let setup = setup_validated(args, NAME)?;
     let config = &setup.config;
     let clock = Instant::now();
     let [train, valid, extrapolation] = simulate(config);

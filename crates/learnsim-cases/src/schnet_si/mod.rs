@@ -166,50 +166,25 @@ fn drift(energies: &[(f64, f64)]) -> (f64, f64) {
     (worst / mean_ke, mean_ke)
 }
 
-/// The `--quick` tier's sizes.
-fn quick(config: &mut SchNetTrainConfig) {
-    config.configurations = 100;
-    config.steps = 150;
-    config.validate_every = 50;
-    config.nve_steps = 200;
-    config.relax_starts = 4;
-}
-
-/// The paper tier's sizes.
-fn paper(config: &mut SchNetTrainConfig) {
-    // schnetpack's sizes: F 128, 6 interactions; longer training.
-    config.features = 128;
-    config.interactions = 6;
-    config.steps = 100_000;
-    config.lr_decay_steps = 50_000.0;
-}
-
 /// `learnsim generate schnet-si`: the Langevin-sampled silicon clusters the run trains and
 /// scores on, as `OUT/{train,valid,test}.npz` (per configuration `INDEX/positions` and
 /// `INDEX/forces` `[N, 3]` in Å and eV/Å, `INDEX/energy` `[1]` in eV, Stillinger–Weber's).
 fn generate_file(args: &GenerateArgs) -> Result<String> {
     let splits = ["train", "valid", "test"];
-    data_file::generate(
-        args,
-        NAME,
-        &splits,
-        quick,
-        paper,
-        |config: &SchNetTrainConfig| {
-            let sets = generate(config, &StillingerWeber::default())?;
-            data_file::per_item(&sets, "configurations", |arrays, i, c| {
-                arrays.points(member(i, "positions"), &c.positions);
-                arrays.series(member(i, "energy"), &[c.energy]);
-                arrays.points(member(i, "forces"), &c.forces);
-                Ok(())
-            })
-        },
-    )
+    data_file::generate(args, NAME, &splits, |config: &SchNetTrainConfig| {
+        let sets = generate(config, &StillingerWeber::default())?;
+        data_file::per_item(&sets, "configurations", |arrays, i, c| {
+            arrays.points(member(i, "positions"), &c.positions);
+            arrays.series(member(i, "energy"), &[c.energy]);
+            arrays.points(member(i, "forces"), &c.forces);
+            Ok(())
+        })
+    })
 }
 
 /// `learnsim run schnet-si`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup_validated(args, NAME, quick, paper)?;
+    let setup = setup_validated(args, NAME)?;
     let config = &setup.config;
     let potential = StillingerWeber::default();
     let [train, valid, test] = generate(config, &potential)?;

@@ -72,56 +72,34 @@ fn without_energy(mut m: Map<String, Value>) -> Map<String, Value> {
     m
 }
 
-/// The `--quick` tier's sizes.
-fn quick(config: &mut ObjectTrainConfig) {
-    config.trajectories = [40, 8, 8, 8];
-    config.steps = 200;
-    config.validate_every = 50;
-}
-
-/// The paper tier's sizes.
-fn paper(config: &mut ObjectTrainConfig) {
-    // The demo trains 100k iterations on fresh systems; more data, longer training.
-    config.trajectories = [10_000, 200, 200, 200];
-    config.steps = 100_000;
-    config.lr_decay_steps = 50_000.0;
-}
-
 /// `learnsim generate spring-chain`: the four trajectory sets the run trains and scores on, as
 /// `OUT/{train,valid,test,general}.npz` (per chain `INDEX/fixed` `[N]` (1 = pinned),
 /// `INDEX/stiffness` and `INDEX/rest_length` `[N − 1]`, `INDEX/gravity` `[1]`, `INDEX/position`
 /// and `INDEX/velocity` `[T, N, 2]`, `INDEX/dt` `[1]`).
 fn generate_file(args: &GenerateArgs) -> Result<String> {
     let splits = ["train", "valid", "test", "general"];
-    data_file::generate(
-        args,
-        NAME,
-        &splits,
-        quick,
-        paper,
-        |config: &ObjectTrainConfig| {
-            let sets = generate(config, &ChainConfig::default())?;
-            data_file::per_item(&sets, "chains", |arrays, i, t| {
-                let chain = &t.initial;
-                arrays.ints(
-                    member(i, "fixed"),
-                    chain.fixed.iter().map(|&f| i64::from(f)).collect(),
-                );
-                arrays.series(member(i, "stiffness"), &chain.stiffness);
-                arrays.series(member(i, "rest_length"), &chain.rest_length);
-                arrays.series(member(i, "gravity"), &[chain.gravity]);
-                arrays.frames(member(i, "position"), &t.position)?;
-                arrays.frames(member(i, "velocity"), &t.velocity)?;
-                arrays.series(member(i, "dt"), &[t.dt]);
-                Ok(())
-            })
-        },
-    )
+    data_file::generate(args, NAME, &splits, |config: &ObjectTrainConfig| {
+        let sets = generate(config, &ChainConfig::default())?;
+        data_file::per_item(&sets, "chains", |arrays, i, t| {
+            let chain = &t.initial;
+            arrays.ints(
+                member(i, "fixed"),
+                chain.fixed.iter().map(|&f| i64::from(f)).collect(),
+            );
+            arrays.series(member(i, "stiffness"), &chain.stiffness);
+            arrays.series(member(i, "rest_length"), &chain.rest_length);
+            arrays.series(member(i, "gravity"), &[chain.gravity]);
+            arrays.frames(member(i, "position"), &t.position)?;
+            arrays.frames(member(i, "velocity"), &t.velocity)?;
+            arrays.series(member(i, "dt"), &[t.dt]);
+            Ok(())
+        })
+    })
 }
 
 /// `learnsim run spring-chain`.
 pub fn run(args: &RunArgs) -> Result<String> {
-    let setup = setup_validated(args, NAME, quick, paper)?;
+    let setup = setup_validated(args, NAME)?;
     let (config, out) = (&setup.config, &setup.out);
     let physics = ChainConfig::default();
     let [train, valid, small, large] = generate(config, &physics)?;

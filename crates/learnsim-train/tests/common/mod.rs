@@ -75,3 +75,18 @@ pub fn data() -> (Vec<learnsim_core::Trajectory>, Metadata) {
     };
     (train, metadata)
 }
+
+/// The config the repository ships as `configs/CASE.toml`, without its `[tiers]`, and its
+/// tiers.
+pub fn shipped_file<C: serde::de::DeserializeOwned>(
+    case: &str,
+) -> (C, Option<learnsim_train::tiers::Tiers>) {
+    let path = format!("{}/../../configs/{case}.toml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    learnsim_train::tiers::parse_config(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The config the repository ships as `configs/CASE.toml` (the CPU tier: the file as written).
+pub fn shipped<C: serde::de::DeserializeOwned>(case: &str) -> C {
+    shipped_file(case).0
+}
