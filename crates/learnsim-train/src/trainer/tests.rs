@@ -2,6 +2,7 @@
 
 use super::checkpoint::{decode_adam, encode_adam};
 use super::*;
+use learnsim_core::ParticleKind;
 use learnsim_models::AdamState;
 
 /// The training target is noise-corrected as GNS's (`train.py`: the target keeps the last
