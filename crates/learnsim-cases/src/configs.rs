@@ -12,54 +12,7 @@ use serde::de::DeserializeOwned;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// The shipped configs, `configs/CASE.toml` as the repository holds them.
-const SHIPPED: [(&str, &str); 18] = [
-    (
-        "boxbath-2d",
-        include_str!("../../../configs/boxbath-2d.toml"),
-    ),
-    (
-        "burgers-2d",
-        include_str!("../../../configs/burgers-2d.toml"),
-    ),
-    (
-        "dam-break-2d",
-        include_str!("../../../configs/dam-break-2d.toml"),
-    ),
-    ("glass-ka", include_str!("../../../configs/glass-ka.toml")),
-    ("goop-2d", include_str!("../../../configs/goop-2d.toml")),
-    ("hit-3d", include_str!("../../../configs/hit-3d.toml")),
-    (
-        "kolmogorov-2d",
-        include_str!("../../../configs/kolmogorov-2d.toml"),
-    ),
-    (
-        "nanophotonics",
-        include_str!("../../../configs/nanophotonics.toml"),
-    ),
-    ("nbody-2d", include_str!("../../../configs/nbody-2d.toml")),
-    (
-        "pendulum-mpc",
-        include_str!("../../../configs/pendulum-mpc.toml"),
-    ),
-    ("plasma-1d", include_str!("../../../configs/plasma-1d.toml")),
-    ("pm-cosmo", include_str!("../../../configs/pm-cosmo.toml")),
-    (
-        "rope-koopman",
-        include_str!("../../../configs/rope-koopman.toml"),
-    ),
-    ("sand-2d", include_str!("../../../configs/sand-2d.toml")),
-    ("schnet-si", include_str!("../../../configs/schnet-si.toml")),
-    (
-        "spring-chain",
-        include_str!("../../../configs/spring-chain.toml"),
-    ),
-    ("tgv-2d", include_str!("../../../configs/tgv-2d.toml")),
-    (
-        "water-drop-2d",
-        include_str!("../../../configs/water-drop-2d.toml"),
-    ),
-];
+include!(concat!(env!("OUT_DIR"), "/shipped_configs.rs"));
 
 /// The shipped config of `case`, if it has one.
 pub fn shipped(case: &str) -> Option<&'static str> {
@@ -244,7 +197,7 @@ mod tests {
             let text = shipped(name).unwrap_or_else(|| panic!("{name} ships no config"));
             assert!(toml::from_str::<toml::Table>(text).is_ok(), "{name}");
         }
-        for (name, _) in SHIPPED {
+        for &(name, _) in SHIPPED {
             assert!(
                 names.contains(&name),
                 "{name} is shipped but not registered"
