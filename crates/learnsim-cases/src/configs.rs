@@ -116,9 +116,7 @@ impl<C: Serialize + DeserializeOwned> Loaded<C> {
         let toml::Value::Table(mut table) = toml::Value::try_from(&self.config)? else {
             bail!("{origin}: the config is not a table");
         };
-        self.tiers
-            .apply(tier, &mut table)
-            .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        self.tiers.apply(tier, &mut table);
         overrides.apply(&mut table)?;
         toml::Value::Table(table)
             .try_into()

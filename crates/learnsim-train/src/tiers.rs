@@ -60,8 +60,17 @@ impl fmt::Display for Tier {
 /// A config file's `[tiers]` table, checked.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Tiers {
-    quick: Option<toml::Table>,
-    paper: Option<toml::Table>,
+    quick: Option<TierChanges>,
+    paper: Option<TierChanges>,
+}
+
+/// What one tier changes: the fields it removes, then the values it writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TierChanges {
+    /// Dotted names of the fields removed (`unset`).
+    unset: Vec<String>,
+    /// The values written over the config's, tables merged key by key.
+    set: toml::Table,
 }
 
 impl Tiers {
@@ -83,21 +92,21 @@ impl Tiers {
                 "paper" => &mut out.paper,
                 _ => return Err(refuse(&field, &value, "a tier: `quick` or `paper`")),
             };
-            let toml::Value::Table(changes) = value else {
+            let toml::Value::Table(mut set) = value else {
                 return Err(refuse(
                     &field,
                     &value,
                     "a table of the fields the tier changes",
                 ));
             };
-            unset_list(&changes, &field)?;
-            *tier = Some(changes);
+            let unset = unset_list(set.remove(UNSET_KEY), &field)?;
+            *tier = Some(TierChanges { unset, set });
         }
         Ok(Some(out))
     }
 
     /// The changes of `tier`, if the file gives it any.
-    pub fn get(&self, tier: Tier) -> Option<&toml::Table> {
+    pub fn get(&self, tier: Tier) -> Option<&TierChanges> {
         match tier {
             Tier::Quick => self.quick.as_ref(),
             Tier::Paper => self.paper.as_ref(),
@@ -107,20 +116,16 @@ impl Tiers {
     /// `table` with `tier`'s changes applied (nothing when the file has no such tier): its
     /// `unset` fields removed, then its other keys written over the table's, nested tables
     /// merged key by key.
-    pub fn apply(&self, tier: Tier, table: &mut toml::Table) -> Result<(), FieldError> {
+    pub fn apply(&self, tier: Tier, table: &mut toml::Table) {
         let Some(changes) = self.get(tier) else {
-            return Ok(());
+            return;
         };
-        let field = format!("{TIERS_KEY}.{tier}");
-        for path in unset_list(changes, &field)? {
-            remove_path(table, &path);
+        for path in &changes.unset {
+            remove_path(table, path);
         }
-        for (key, value) in changes {
-            if key != UNSET_KEY {
-                merge(table, key, value.clone());
-            }
+        for (key, value) in &changes.set {
+            merge(table, key, value.clone());
         }
-        Ok(())
     }
 }
 
@@ -147,15 +152,15 @@ pub enum ConfigFileError {
     Tiers(FieldError),
 }
 
-/// The dotted field names a tier's `unset` lists (empty without one).
-fn unset_list(changes: &toml::Table, tier_field: &str) -> Result<Vec<String>, FieldError> {
-    let Some(value) = changes.get(UNSET_KEY) else {
+/// The dotted field names of a tier's `unset` (empty without one), checked.
+fn unset_list(value: Option<toml::Value>, tier_field: &str) -> Result<Vec<String>, FieldError> {
+    let Some(value) = value else {
         return Ok(Vec::new());
     };
     let field = format!("{tier_field}.{UNSET_KEY}");
     let allowed = "a list of field names (dotted for nested tables), e.g. [\"pushforward\"]";
-    let toml::Value::Array(items) = value else {
-        return Err(refuse(&field, value, allowed));
+    let toml::Value::Array(items) = &value else {
+        return Err(refuse(&field, &value, allowed));
     };
     items
         .iter()
@@ -163,7 +168,7 @@ fn unset_list(changes: &toml::Table, tier_field: &str) -> Result<Vec<String>, Fi
             Some(name) if !name.is_empty() && name.split('.').all(|p| !p.is_empty()) => {
                 Ok(name.to_string())
             }
-            _ => Err(refuse(&field, value, allowed)),
+            _ => Err(refuse(&field, &value, allowed)),
         })
         .collect()
 }
@@ -230,7 +235,7 @@ mod tests {
         assert!(!config.contains_key(TIERS_KEY));
         let cpu = config.clone();
         let mut quick = config.clone();
-        tiers.apply(Tier::Quick, &mut quick).unwrap();
+        tiers.apply(Tier::Quick, &mut quick);
         let expected = table(
             "steps = 60\nlr = 1e-3\nunchanged = [1, 2]\n[flow]\nn = 16\n\
              [weighting]\nkind = \"uniform\"\n",
@@ -238,10 +243,10 @@ mod tests {
         assert_eq!(quick, expected);
         // Applying a tier twice changes nothing more (a resolved config stays resolved).
         let mut twice = quick.clone();
-        tiers.apply(Tier::Quick, &mut twice).unwrap();
+        tiers.apply(Tier::Quick, &mut twice);
         assert_eq!(twice, quick);
         let mut paper = config.clone();
-        tiers.apply(Tier::Paper, &mut paper).unwrap();
+        tiers.apply(Tier::Paper, &mut paper);
         assert_eq!(paper["steps"].as_integer(), Some(100_000));
         assert_eq!(paper["flow"]["n"].as_integer(), Some(64));
         assert_eq!(config, cpu);
@@ -250,7 +255,7 @@ mod tests {
         assert_eq!(Tiers::take(&mut plain).unwrap(), None);
         let mut only_quick = table("[tiers.quick]\nsteps = 2\n");
         let tiers = Tiers::take(&mut only_quick).unwrap().unwrap();
-        tiers.apply(Tier::Paper, &mut plain).unwrap();
+        tiers.apply(Tier::Paper, &mut plain);
         assert_eq!(plain, table("steps = 1\n"));
     }
 

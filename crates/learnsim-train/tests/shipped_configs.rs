@@ -47,7 +47,7 @@ fn check<C: serde::de::DeserializeOwned + serde::Serialize + Validate>(
         let toml::Value::Table(mut table) = toml::Value::try_from(&config).expect("a table") else {
             panic!("configs/{case}.toml is not a table");
         };
-        tiers.apply(tier, &mut table).expect("a valid tier");
+        tiers.apply(tier, &mut table);
         let at_tier: C = toml::Value::Table(table)
             .try_into()
             .unwrap_or_else(|e| panic!("configs/{case}.toml at the {tier} tier: {e}"));
