@@ -5,7 +5,7 @@ use crate::rigid_fit::{points_2d, rigid_fit_2d, rigid_particles};
 use burn::tensor::Device;
 use learnsim_core::Trajectory;
 use learnsim_models::{
-    FusedGnsModel, GnsModel, LearnedSimulator, default_inference_device, fused_cpu_inference,
+    FusedGnsModel, LearnedSimulator, ParticleModel, default_inference_device, fused_cpu_inference,
 };
 use thiserror::Error;
 
@@ -113,16 +113,17 @@ pub fn rollout_after(
     })
 }
 
-/// A trained GNS as a [`FrameStepper`].
+/// A trained learned simulator (GNS or the equivariant network) as a [`FrameStepper`].
 #[derive(Debug)]
 pub struct LearnedStepper<'a> {
     /// Featurize/decode.
     pub simulator: &'a LearnedSimulator,
     /// The network.
-    pub model: &'a GnsModel,
+    pub model: &'a ParticleModel,
     /// Where it runs.
     pub device: Device,
-    /// The network copied into the fused CPU kernel, which then runs it instead of burn.
+    /// The network copied into the fused CPU kernel, which then runs it instead of burn (a GNS
+    /// only).
     pub fused: Option<FusedGnsModel>,
     /// Wall-clock seconds spent in each stage of every step so far.
     pub timing: StageSeconds,
@@ -177,12 +178,12 @@ impl StageSeconds {
 impl<'a> LearnedStepper<'a> {
     /// A stepper on the default inference device, through the fused CPU kernel where
     /// [`fused_cpu_inference`] says so (the same function, about twice as fast).
-    pub fn new(simulator: &'a LearnedSimulator, model: &'a GnsModel) -> Self {
+    pub fn new(simulator: &'a LearnedSimulator, model: &'a ParticleModel) -> Self {
         Self {
             simulator,
             model,
             device: default_inference_device(),
-            fused: fused_cpu_inference().then(|| model.fused()),
+            fused: fused_cpu_inference().then(|| model.fused()).flatten(),
             timing: StageSeconds::default(),
             boundary: RolloutBoundary::Open,
             rigid: RigidProjection::Off,

@@ -18,9 +18,12 @@
 //! - [`Fno2d`]: a 2D Fourier neural operator (Li et al. 2021), TF-Net's spectral baseline;
 //!   it, TF-Net and the U-Net are [`WindowModel`]s (a window of frames → the next frame).
 //! - [`PdeNet`]: moment-constrained derivative filters and SymNets (PDE-Net 2.0).
+//! - [`Egnn`]: an E(n)-equivariant graph network with vector channels (Satorras et al. 2021),
+//!   the particle cases' alternative to GNS (`model = "egnn"`).
 //! - [`LearnedSimulator`]: featurize → network → decode, plus decode's inverse for the training
 //!   targets (DeepMind's `learned_simulator.py`).
 
+mod egnn;
 mod field_autoencoder;
 mod fno;
 mod fused_training;
@@ -37,6 +40,7 @@ mod tfnet;
 mod unet3d;
 mod window_model;
 
+pub use egnn::{Egnn, EgnnConfig, EgnnInput, EgnnLayer};
 pub use field_autoencoder::{
     FieldAutoencoder, FieldAutoencoderConfig, FieldOutput, central_difference, curl,
     leray_potential, periodic_pad, pixel_shuffle,
@@ -47,8 +51,8 @@ pub use gn_gn::{GnBlock, GnGn, GnGnConfig};
 pub use gns::{FusedGns, FusedGnsTrainer, Gns, GnsConfig, GnsWorkspace, InteractionBlock};
 pub use interaction_network::{InteractionNetwork, InteractionNetworkConfig};
 pub use learned_simulator::{
-    FusedGnsModel, GnsModel, GraphInput, LearnedSimulator, LearnedSimulatorConfig, NodeExtras,
-    Normalization, WallNodes,
+    Architecture, EgnnModel, FusedGnsModel, GnsModel, GraphInput, LearnedSimulator,
+    LearnedSimulatorConfig, NodeExtras, Normalization, ParticleModel, VectorLayout, WallNodes,
 };
 pub use mlp::{Mlp, MlpConfig, MlpParameter};
 pub use pdenet::{DERIVATIVES, PdeNet, PdeNetConfig, SymNet};

@@ -25,6 +25,8 @@ fn simulator(periodic: bool) -> LearnedSimulator {
             wall_nodes: Default::default(),
             material_features: 0,
             context_features: 0,
+            architecture: Default::default(),
+            vector_channels: 16,
         },
         normalization: Normalization {
             vel_mean: vec![0.001, -0.002],

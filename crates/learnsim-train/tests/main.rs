@@ -6,6 +6,7 @@ mod config_fuzz;
 mod cosmology;
 mod data_parallel;
 mod divergence;
+mod equivariant;
 mod fit_loop;
 mod glass;
 mod koopman;

@@ -97,7 +97,7 @@ fn weights(trainer: &Trainer) -> Vec<Vec<f32>> {
     weights_of(&trainer.model)
 }
 
-fn weights_of(model: &learnsim_models::GnsModel) -> Vec<Vec<f32>> {
+fn weights_of(model: &learnsim_models::ParticleModel) -> Vec<Vec<f32>> {
     learnsim_train::model_parameters(model)
 }
 

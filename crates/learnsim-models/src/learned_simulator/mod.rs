@@ -5,16 +5,18 @@
 //! Featurization and decoding run on the host in f64 from f32 positions: they are cheap next to
 //! the network, and exact arithmetic there keeps `decode(inverse(x)) == x` to f32 rounding.
 
-use crate::GnsConfig;
+use crate::{EgnnConfig, GnsConfig};
 use burn::nn::EmbeddingConfig;
 use burn::tensor::Device;
 use learnsim_core::{CellList, Domain, Edges, Metadata, ParticleKind, SelfEdges, Trajectory};
 use serde::{Deserialize, Serialize};
 
+mod equivariant;
 mod model;
 
+pub use equivariant::{EgnnModel, VectorLayout};
 pub(crate) use model::embedded_nodes;
-pub use model::{FusedGnsModel, GnsModel};
+pub use model::{FusedGnsModel, GnsModel, ParticleModel};
 
 /// Everything that fixes the learned simulator's inputs and network, saved with every run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,10 +55,46 @@ pub struct LearnedSimulatorConfig {
     /// `step_context`); 0 = none.
     #[serde(default)]
     pub context_features: usize,
+    /// Which network maps the graph to accelerations (default, and in configs saved before
+    /// the choice existed: GNS).
+    #[serde(default, skip_serializing_if = "Architecture::is_gns")]
+    pub architecture: Architecture,
+    /// Vector channels of the equivariant network's node state (unused by GNS).
+    #[serde(default = "sixteen", skip_serializing_if = "is_sixteen")]
+    pub vector_channels: usize,
 }
 
 fn one() -> f64 {
     1.0
+}
+
+fn sixteen() -> usize {
+    16
+}
+
+fn is_sixteen(x: &usize) -> bool {
+    *x == 16
+}
+
+/// The network of a learned particle simulator: `model = "gns" | "egnn"` in a config.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Architecture {
+    /// Encode–process–decode with interaction blocks (Sanchez-Gonzalez et al. 2020), per-axis
+    /// normalisation and wall distances as scalars.
+    #[default]
+    Gns,
+    /// The E(n)-equivariant network ([`Egnn`](crate::Egnn)): velocities, walls and gravity as
+    /// vectors, particle type and speeds as scalars, isotropic normalisation (see
+    /// [`Normalization::isotropic`]).
+    Egnn,
+}
+
+impl Architecture {
+    /// The GNS.
+    pub fn is_gns(&self) -> bool {
+        *self == Self::Gns
+    }
 }
 
 /// How the walls appear in the graph besides the distance features.
@@ -103,6 +141,29 @@ pub struct Normalization {
 }
 
 impl Normalization {
+    /// Statistics that commute with rotations and reflections, for the equivariant network:
+    /// no velocity mean, one velocity and one acceleration scale for every axis (the root mean
+    /// square of the per-axis stds, noise folded in), and gravity `g·dt²` as the acceleration
+    /// offset (a vector input of the network, so that it rotates with the scene).
+    pub fn isotropic(metadata: &Metadata, noise_std: f64) -> Self {
+        let per_axis = Self::from_metadata(metadata, noise_std);
+        let rms = |s: &[f64]| {
+            let mean_square = s.iter().map(|x| x * x).sum::<f64>() / s.len().max(1) as f64;
+            vec![mean_square.sqrt(); s.len()]
+        };
+        Self {
+            vel_mean: vec![0.0; metadata.dim],
+            vel_std: rms(&per_axis.vel_std),
+            acc_mean: {
+                let mut g = metadata.gravity_per_frame();
+                g.resize(metadata.dim, 0.0);
+                g
+            },
+            acc_std: rms(&per_axis.acc_std),
+            ..per_axis
+        }
+    }
+
     /// From a dataset's metadata; `noise_std` is the training noise σ at the last velocity,
     /// combined in quadrature as GNS does so that normalised inputs keep unit scale.
     pub fn from_metadata(metadata: &Metadata, noise_std: f64) -> Self {
@@ -197,7 +258,39 @@ pub struct LearnedSimulator {
 }
 
 impl LearnedSimulator {
-    /// Builds the network for this configuration.
+    /// Builds the network this configuration's [`Architecture`] names.
+    ///
+    /// The equivariant network reads gravity as `acc_mean / acc_std`: its normalisation must be
+    /// [`Normalization::isotropic`], whose offset is gravity.
+    pub fn init_network(&self, device: &Device) -> ParticleModel {
+        let c = &self.config;
+        match c.architecture {
+            Architecture::Gns => ParticleModel::Gns(self.init_model(device)),
+            Architecture::Egnn => {
+                let norm = &self.normalization;
+                let gravity = (0..c.dim)
+                    .map(|a| (norm.acc_mean[a] / norm.acc_std[a]) as f32)
+                    .collect();
+                let layout = VectorLayout::new(c, gravity);
+                ParticleModel::Egnn(EgnnModel {
+                    egnn: EgnnConfig::new(
+                        layout.scalars_in() + c.embedding_dim,
+                        layout.vectors_in(),
+                    )
+                    .with_latent(c.latent)
+                    .with_vector_channels(c.vector_channels)
+                    .with_n_hidden(c.n_hidden)
+                    .with_layers(c.message_passing_steps)
+                    .init(device),
+                    type_embedding: EmbeddingConfig::new(ParticleKind::ALL.len(), c.embedding_dim)
+                        .init(device),
+                    layout,
+                })
+            }
+        }
+    }
+
+    /// Builds a GNS for this configuration, whatever its architecture.
     pub fn init_model(&self, device: &Device) -> GnsModel {
         let c = &self.config;
         let node_in = c.node_width() + c.embedding_dim;

@@ -145,3 +145,39 @@ pub(crate) fn embedded_nodes(input: &GraphInput, table: &[f32], width: usize) ->
     }
     nodes
 }
+
+/// The trainable network of a learned simulator, as its configuration's
+/// [`Architecture`](super::Architecture) chose.
+#[derive(Module, Debug)]
+pub enum ParticleModel {
+    /// Encode–process–decode GNS with the type embedding.
+    Gns(GnsModel),
+    /// The E(n)-equivariant network with the type embedding.
+    Egnn(super::EgnnModel),
+}
+
+impl ParticleModel {
+    /// Normalised accelerations for a featurized graph.
+    ///
+    /// # Shapes
+    /// - returns: `[N, D]`, accelerations in normalised per-frame units
+    pub fn forward(&self, input: &GraphInput, device: &Device) -> Tensor<2> {
+        match self {
+            Self::Gns(model) => model.forward(input, device),
+            Self::Egnn(model) => model.forward(input, device),
+        }
+    }
+
+    /// The GNS, if this is one.
+    pub fn gns(&self) -> Option<&GnsModel> {
+        match self {
+            Self::Gns(model) => Some(model),
+            Self::Egnn(_) => None,
+        }
+    }
+
+    /// A copy for the fused CPU inference kernel, which exists for the GNS only.
+    pub fn fused(&self) -> Option<FusedGnsModel> {
+        self.gns().map(GnsModel::fused)
+    }
+}

@@ -1,7 +1,7 @@
 //! Everything a training run needs, read from `configs/<case>.toml` and saved with the run.
 
 use crate::validate::{Bound, FieldError, Validate, count_in, learning_rates, real_in, rule};
-use learnsim_models::WallNodes;
+use learnsim_models::{Architecture, WallNodes};
 use serde::{Deserialize, Serialize};
 
 /// Training recipe and network sizes.
@@ -71,6 +71,13 @@ pub struct TrainConfig {
     /// particle, as GNS).
     #[serde(default, skip_serializing_if = "RigidTarget::is_keep_noise")]
     pub rigid_target: RigidTarget,
+    /// The network: `"gns"` (default) or `"egnn"`, the E(n)-equivariant network, which trains
+    /// through burn (`kernel = "auto"` or `"burn"`) with isotropic normalisation.
+    #[serde(default, skip_serializing_if = "Architecture::is_gns")]
+    pub model: Architecture,
+    /// Vector channels of the equivariant network's node state (default 16; GNS ignores it).
+    #[serde(default = "sixteen", skip_serializing_if = "is_sixteen")]
+    pub vector_channels: usize,
     /// Particle-type embedding width.
     pub embedding_dim: usize,
     /// GNS latent width.
@@ -99,6 +106,14 @@ fn one() -> f64 {
 
 fn is_one(x: &f64) -> bool {
     *x == 1.0
+}
+
+fn sixteen() -> usize {
+    16
+}
+
+fn is_sixteen(x: &usize) -> bool {
+    *x == 16
 }
 
 fn yes() -> bool {
@@ -304,7 +319,12 @@ pub enum TrainKernel {
 }
 
 impl TrainKernel {
-    /// Whether this resolves to the fused CPU kernels.
+    /// Whether this resolves to the fused CPU kernels for `model` (which exist for GNS only).
+    pub fn is_fused_for(self, model: Architecture) -> bool {
+        model.is_gns() && self.is_fused()
+    }
+
+    /// Whether this resolves to the fused CPU kernels for a GNS.
     pub fn is_fused(self) -> bool {
         match self {
             Self::Auto => learnsim_models::fused_cpu_inference(),
@@ -380,6 +400,14 @@ impl Validate for TrainConfig {
         count_in("latent", self.latent, 1, usize::MAX)?;
         count_in("n_hidden", self.n_hidden, 1, 64)?;
         count_in("message_passing_steps", self.message_passing_steps, 1, 256)?;
+        count_in("vector_channels", self.vector_channels, 1, 1024)?;
+        if self.model == Architecture::Egnn && self.kernel == TrainKernel::Fused {
+            return Err(rule(
+                "kernel",
+                "\"fused\"",
+                "\"auto\" or \"burn\" with model = \"egnn\": the fused kernels compute GNS only",
+            ));
+        }
         count_in("validate_every", self.validate_every, 1, usize::MAX)?;
         count_in("validation_windows", self.validation_windows, 1, 1_000_000)?;
         count_in("checkpoint_every", self.checkpoint_every, 1, usize::MAX)?;

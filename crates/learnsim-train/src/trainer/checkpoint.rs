@@ -6,7 +6,7 @@ use super::{ADAM, TrainError, TrainState, Trainer};
 use burn::module::Module;
 use burn::optim::{AdamConfig, OptimizerRecord};
 use burn::store::ModuleRecord;
-use learnsim_models::AdamState;
+use learnsim_models::{AdamState, ParticleModel};
 use std::path::Path;
 
 impl Trainer {
@@ -20,11 +20,7 @@ impl Trainer {
         let tmp = dir.with_extension("tmp");
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp).map_err(|e| fail(e.to_string()))?;
-        self.model
-            .clone()
-            .into_record()
-            .save(tmp.join("model.bpk"))
-            .map_err(|e| fail(format!("{e:?}")))?;
+        save_model(&self.model, &tmp.join("model.bpk")).map_err(fail)?;
         match &self.fused {
             Some(fused) => {
                 std::fs::write(tmp.join(FUSED_ADAM), encode_adam(&fused.adam_state()))
@@ -37,10 +33,7 @@ impl Trainer {
                 .map_err(|e| fail(format!("{e:?}")))?,
         }
         if let Some(average) = &self.average {
-            self.inference_model()
-                .into_record()
-                .save(tmp.join(EMA_MODEL))
-                .map_err(|e| fail(format!("{e:?}")))?;
+            save_model(&self.inference_model(), &tmp.join(EMA_MODEL)).map_err(fail)?;
             std::fs::write(tmp.join(EMA_UPDATES), average.updates().to_string())
                 .map_err(|e| fail(format!("{EMA_UPDATES}: {e}")))?;
         }
@@ -69,10 +62,9 @@ impl Trainer {
                 state.extra_features, self.state.extra_features
             )));
         }
-        let model = ModuleRecord::load(dir.join("model.bpk"))
-            .map_err(|e| fail(format!("model.bpk: {e:?}")))?;
-        self.model = self.model.clone().load_record(model);
-        if self.fused.is_some() {
+        self.model = load_model(self.model.clone(), &dir.join("model.bpk"))
+            .map_err(|e| fail(format!("model.bpk: {e}")))?;
+        if let (Some(_), Some(gns)) = (&self.fused, self.model.gns()) {
             let path = dir.join(FUSED_ADAM);
             let bytes = std::fs::read(&path).map_err(|e| {
                 fail(format!(
@@ -80,7 +72,7 @@ impl Trainer {
                 ))
             })?;
             let state = decode_adam(&bytes).map_err(|p| fail(format!("{FUSED_ADAM}: {p}")))?;
-            let mut fused = self.model.fused_trainer();
+            let mut fused = gns.fused_trainer();
             fused
                 .set_adam_state(state)
                 .map_err(|p| fail(format!("{FUSED_ADAM}: {p}")))?;
@@ -96,12 +88,11 @@ impl Trainer {
                 .load_record(optimizer);
         }
         if self.average.is_some() {
-            let record = ModuleRecord::load(dir.join(EMA_MODEL)).map_err(|e| {
+            let averaged = load_model(self.model.clone(), &dir.join(EMA_MODEL)).map_err(|e| {
                 fail(format!(
-                    "{EMA_MODEL}: {e:?} (a checkpoint written with ema_decay = 0 cannot resume with an average)"
+                    "{EMA_MODEL}: {e} (a checkpoint written with ema_decay = 0 cannot resume with an average)"
                 ))
             })?;
-            let averaged = self.model.clone().load_record(record);
             let updates: u64 = std::fs::read_to_string(dir.join(EMA_UPDATES))
                 .map_err(|e| fail(format!("{EMA_UPDATES}: {e}")))?
                 .trim()
@@ -114,6 +105,33 @@ impl Trainer {
         self.state = state;
         Ok(())
     }
+}
+
+/// Writes a network's weights: the variant's own record, so that a GNS checkpoint is the
+/// `GnsModel` record that checkpoints held before the architecture could be chosen.
+fn save_model(model: &ParticleModel, path: &Path) -> Result<(), String> {
+    let saved = match model {
+        ParticleModel::Gns(m) => m.clone().into_record().save(path),
+        ParticleModel::Egnn(m) => m.clone().into_record().save(path),
+    };
+    saved.map_err(|e| format!("{e:?}"))
+}
+
+/// `model` with the weights [`save_model`] wrote; a file of another architecture or size is
+/// refused, not loaded.
+fn load_model(model: ParticleModel, path: &Path) -> Result<ParticleModel, String> {
+    let record = ModuleRecord::load(path).map_err(|e| format!("{e:?}"))?;
+    let loaded = match model {
+        ParticleModel::Gns(m) => m.try_load_record(record).map(ParticleModel::Gns),
+        ParticleModel::Egnn(m) => m.try_load_record(record).map(ParticleModel::Egnn),
+    };
+    loaded.map_err(|e| {
+        let text = format!("{e:?}");
+        let short: String = text.chars().take(300).collect();
+        format!(
+            "the weights do not fit this network (written by a run of another model or size?): {short}"
+        )
+    })
 }
 
 /// The averaged weights in a checkpoint, and how many updates they hold.

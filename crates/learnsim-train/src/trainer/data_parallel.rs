@@ -19,7 +19,7 @@ impl Trainer {
         let mut flat = distributed::pack(&arrays, 0);
         world.broadcast(&mut flat);
         distributed::unpack(&flat, arrays);
-        self.model = fused.write_into(self.model.clone(), &self.device);
+        super::write_fused(&mut self.model, fused, &self.device);
         // A fresh average starts at the weights trained from (a resumed one was read from the
         // checkpoint every rank shares).
         if let Some(average) = &mut self.average

@@ -10,8 +10,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use data_parallel::all_reduce_gradients;
 use learnsim_core::{Metadata, Trajectory};
 use learnsim_models::{
-    FusedGnsModelTrainer, GnsModel, GraphInput, LearnedSimulator, LearnedSimulatorConfig,
-    Normalization,
+    Architecture, FusedGnsModelTrainer, GnsModel, GraphInput, LearnedSimulator,
+    LearnedSimulatorConfig, Normalization, ParticleModel,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -83,7 +83,7 @@ pub struct Trainer {
     /// Featurize/decode of the model being trained.
     pub simulator: LearnedSimulator,
     /// The network.
-    pub model: GnsModel,
+    pub model: ParticleModel,
     optimizer: ModuleOptimizer,
     /// The model in the fused CPU kernels, which then train it (`model` is kept equal to it).
     fused: Option<FusedGnsModelTrainer>,
@@ -145,8 +145,12 @@ impl Trainer {
                 } else {
                     0
                 },
+                architecture: config.model,
+                vector_channels: config.vector_channels,
             },
-            normalization: {
+            normalization: if config.model == Architecture::Egnn {
+                Normalization::isotropic(metadata, config.noise_std)
+            } else {
                 let mut n = Normalization::from_metadata(metadata, config.noise_std);
                 if config.acceleration_offset == AccelerationOffset::Gravity {
                     n.acc_mean = metadata.gravity_per_frame();
@@ -164,8 +168,8 @@ impl Trainer {
             device.seed(config.seed);
             // burn initialises parameters lazily, on first use; turning the model into a record
             // draws every weight now, while the seed and the lock still hold.
-            let record = simulator.init_model(&device).into_record();
-            simulator.init_model(&device).load_record(record)
+            let record = simulator.init_network(&device).into_record();
+            simulator.init_network(&device).load_record(record)
         };
         let gravity_dt2 = metadata.gravity_per_frame();
         let reflect_x = (config.augmentation == Augmentation::ReflectX).then(|| {
@@ -207,7 +211,10 @@ impl Trainer {
                 .with_beta_2(ADAM.1)
                 .with_epsilon(ADAM.2)
                 .init(),
-            fused: config.kernel.is_fused().then(|| model.fused_trainer()),
+            fused: model
+                .gns()
+                .filter(|_| config.kernel.is_fused_for(config.model))
+                .map(GnsModel::fused_trainer),
             config,
             simulator,
             model,
@@ -329,7 +336,7 @@ impl Trainer {
     /// Masked MSE on normalised accelerations.
     fn loss(
         &self,
-        model: &GnsModel,
+        model: &ParticleModel,
         input: &GraphInput,
         target: Vec<f32>,
         mask: Vec<f32>,
@@ -374,7 +381,7 @@ impl Trainer {
                 return Err(TrainError::Diverged { step, loss: value });
             }
             fused.adam_step(lr, ADAM.0, ADAM.1, ADAM.2);
-            self.model = fused.write_into(self.model.clone(), &self.device);
+            write_fused(&mut self.model, fused, &self.device);
             value
         } else {
             let loss = self.loss(&self.model, &input, target, mask);
@@ -403,7 +410,7 @@ impl Trainer {
 
     /// The weights that validation, checkpoints' inference and rollouts use: the moving
     /// average when `ema_decay > 0`, else the trained weights.
-    pub fn inference_model(&self) -> GnsModel {
+    pub fn inference_model(&self) -> ParticleModel {
         match &self.average {
             Some(average) => average.model(self.model.clone()),
             None => self.model.clone(),
@@ -448,9 +455,9 @@ impl Trainer {
     /// A forward pass of the current weights without gradient, through the fused kernel when
     /// training uses it.
     fn inference_network(&self) -> InferenceNetwork<'_> {
-        match &self.fused {
-            Some(_) => InferenceNetwork::Fused(self.model.fused()),
-            None => InferenceNetwork::Burn(self.model.valid(), &self.device),
+        match (&self.fused, self.model.fused()) {
+            (Some(_), Some(fused)) => InferenceNetwork::Fused(fused),
+            _ => InferenceNetwork::Burn(self.model.valid(), &self.device),
         }
     }
 
@@ -471,6 +478,13 @@ impl Trainer {
     }
 }
 
+/// The fused kernel's weights copied into `model` (a GNS: the kernel trains nothing else).
+fn write_fused(model: &mut ParticleModel, fused: &FusedGnsModelTrainer, device: &Device) {
+    if let ParticleModel::Gns(gns) = model {
+        *gns = fused.write_into(gns.clone(), device);
+    }
+}
+
 /// Which windows a draw may pick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sampling {
@@ -483,7 +497,7 @@ enum Sampling {
 /// The network for pushforward's gradient-free unroll.
 enum InferenceNetwork<'a> {
     Fused(learnsim_models::FusedGnsModel),
-    Burn(GnsModel, &'a Device),
+    Burn(ParticleModel, &'a Device),
 }
 
 impl InferenceNetwork<'_> {

@@ -27,6 +27,8 @@ pub fn tiny_config() -> TrainConfig {
         rigid_loss_weight: 1.0,
         noise_correction: Default::default(),
         rigid_target: Default::default(),
+        model: Default::default(),
+        vector_channels: 16,
         embedding_dim: 4,
         latent: 16,
         n_hidden: 1,
