@@ -33,13 +33,19 @@ fn egnn_is_chosen_by_the_config_and_normalises_isotropically() {
 }
 
 #[test]
-fn egnn_refuses_the_fused_kernel_by_name() {
+fn egnn_refuses_the_fused_kernel_and_no_vector_channels_by_name() {
     let config = TrainConfig {
         kernel: TrainKernel::Fused,
         ..egnn()
     };
     let err = config.validate().unwrap_err().to_string();
     assert!(err.contains("kernel") && err.contains("egnn"), "{err}");
+    let none = TrainConfig {
+        vector_channels: 0,
+        ..egnn()
+    };
+    let err = none.validate().unwrap_err().to_string();
+    assert!(err.contains("vector_channels"), "{err}");
     assert!(egnn().validate().is_ok());
 }
 

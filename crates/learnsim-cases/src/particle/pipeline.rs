@@ -281,7 +281,8 @@ pub fn finish(
     // One-step loss on the fixed, noise-free validation windows: untrained vs trained.
     let state = &trainer.state;
     let rows = learnsim_train::train_log::rows(&state.log, &state.train_loss, &state.valid_loss);
-    crate::runner::write_train_log(out, &[("gns".to_string(), rows)])?;
+    let model = trainer.config.model.name();
+    crate::runner::write_train_log(out, &[(model.to_string(), rows)])?;
     let valid_loss = &trainer.state.valid_loss;
     let first_loss = valid_loss.first().map_or(f64::NAN, |p| f64::from(p.loss));
     let last_loss = valid_loss.last().map_or(f64::NAN, |p| f64::from(p.loss));
@@ -350,7 +351,7 @@ pub fn finish(
     let pass = finished && crate::bars::all_pass(&bars);
     let report = json!({
         "case": case.name(),
-        "model": "gns",
+        "model": trainer.config.model.name(),
         "tier": tier,
         "state": state,
         "seed": trainer.config.seed,

@@ -138,7 +138,8 @@ pub fn train(
             Err(learnsim_train::TrainError::Diverged { step, loss }) => {
                 bar.finish_and_clear();
                 let divergence = crate::runner::Divergence::Training { step, loss };
-                return Err(crate::runner::record_divergence(out, "gns", &divergence));
+                let model = trainer.config.model.name();
+                return Err(crate::runner::record_divergence(out, model, &divergence));
             }
             Err(e) => return Err(e.into()),
         };
@@ -229,8 +230,13 @@ pub fn train_command(args: &TrainArgs) -> Result<String> {
         String::new()
     };
     Ok(format!(
-        "trained {} steps in {seconds:.1} s; last loss {:.5}; checkpoint in {}{replicas}",
+        "trained {} steps in {seconds:.1} s ({} network, {} parameters); last loss {:.5}; checkpoint in {}{replicas}",
         trainer.state.step,
+        trainer.config.model.name(),
+        learnsim_train::model_parameters(&trainer.model)
+            .iter()
+            .map(Vec::len)
+            .sum::<usize>(),
         trainer.state.train_loss.last().map_or(f32::NAN, |p| p.loss),
         args.out.join("checkpoint").display()
     ))

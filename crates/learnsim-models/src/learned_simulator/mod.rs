@@ -95,6 +95,14 @@ impl Architecture {
     pub fn is_gns(&self) -> bool {
         *self == Self::Gns
     }
+
+    /// The name a config uses, which reports and leaderboards show as the model.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Gns => "gns",
+            Self::Egnn => "egnn",
+        }
+    }
 }
 
 /// How the walls appear in the graph besides the distance features.
