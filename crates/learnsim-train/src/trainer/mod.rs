@@ -361,7 +361,6 @@ impl Trainer {
         let world = distributed::world();
         let part = distributed::share(self.config.batch_size.max(1), world.rank(), world.size())
             .map_err(TrainError::Data)?;
-        // Also refuses burn's kernel, whose gradients are not summed over ranks.
         if world.size() > 1 && !self.synced {
             self.synchronise(world.as_ref())?;
         }
@@ -384,12 +383,24 @@ impl Trainer {
             write_fused(&mut self.model, fused, &self.device);
             value
         } else {
+            let count = (world.size() > 1).then(|| mask.clone());
             let loss = self.loss(&self.model, &input, target, mask);
-            let value: f32 = loss.clone().into_scalar();
+            let mut value: f32 = loss.clone().into_scalar();
+            let mut grads = GradientsParams::from_grads(loss.backward(), &self.model);
+            if let Some(mask) = count {
+                let start = std::time::Instant::now();
+                value = data_parallel::all_reduce_burn_gradients(
+                    world.as_ref(),
+                    &self.model,
+                    &mut grads,
+                    value,
+                    &mask,
+                );
+                self.communication += start.elapsed();
+            }
             if crate::fit::diverged(value, first) {
                 return Err(TrainError::Diverged { step, loss: value });
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &self.model);
             let model = self.model.clone();
             self.model = self.optimizer.step(lr, model, grads);
             value
