@@ -94,14 +94,15 @@ fn a_batch_the_ranks_cannot_share_equally_is_refused() {
 /// are, so two ranks of batch 1 follow one process of batch 2 and hold identical weights.
 #[test]
 fn burns_kernel_trains_on_two_ranks_as_one_process() {
-    fn run(ranks: usize, model: Architecture) -> Vec<(Vec<f32>, Vec<Vec<f32>>)> {
-        let work: fn() -> (Vec<f32>, Vec<Vec<f32>>) = match model {
+    type Trained = (Vec<f32>, Vec<Vec<f32>>);
+    fn run(ranks: usize, model: Architecture) -> Vec<Trained> {
+        let work: fn() -> Trained = match model {
             Architecture::Gns => || burn_curve(Architecture::Gns),
             Architecture::Egnn => || burn_curve(Architecture::Egnn),
         };
         on_ranks(ranks, work)
     }
-    fn burn_curve(model: Architecture) -> (Vec<f32>, Vec<Vec<f32>>) {
+    fn burn_curve(model: Architecture) -> Trained {
         let (train, metadata) = data();
         let config = TrainConfig {
             kernel: TrainKernel::Burn,
