@@ -81,6 +81,16 @@ impl CaseKind {
     }
 }
 
+/// How many processes a case's training can run on (`mpirun -np K learnsim run CASE`, issue #26).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ranks {
+    /// One process: under a launcher with K > 1 ranks, `learnsim run` refuses the case.
+    One,
+    /// Data-parallel on K ranks: each rank trains on its part of every global batch, rank 0
+    /// writes the run folder (docs/cluster.md).
+    Many,
+}
+
 /// One benchmark case. `run` is the whole pipeline into a run folder (generate → train →
 /// evaluate → metrics.json, report.md, plots, the leaderboard row) and returns a one-line
 /// summary.
@@ -91,6 +101,8 @@ pub trait Case: Sync {
     fn description(&self) -> &'static str;
     /// What the learned simulator steps.
     fn kind(&self) -> CaseKind;
+    /// Whether its training runs data-parallel on several ranks.
+    fn ranks(&self) -> Ranks;
     /// `learnsim run`: the whole pipeline into `args`' run folder. Every network a case trains
     /// checkpoints there, so a rerun on the same folder resumes it (and a finished run is
     /// re-scored without training: `learnsim eval --run`).
@@ -109,6 +121,8 @@ pub struct Pipeline {
     pub description: &'static str,
     /// What the learned simulator steps.
     pub kind: CaseKind,
+    /// Whether its training runs data-parallel on several ranks.
+    pub ranks: Ranks,
     /// The whole pipeline.
     pub run: fn(&RunArgs) -> Result<String>,
     /// The data stage alone (`learnsim generate`): the grid cases' Well files, the others' numpy
@@ -127,6 +141,10 @@ impl Case for Pipeline {
 
     fn kind(&self) -> CaseKind {
         self.kind
+    }
+
+    fn ranks(&self) -> Ranks {
+        self.ranks
     }
 
     fn run(&self, args: &RunArgs) -> Result<String> {
@@ -217,10 +235,16 @@ pub fn find_particle(name: &str) -> Result<learnsim_sim::Case> {
 pub fn run(args: &RunArgs) -> Result<String> {
     let case = find(&args.case)?;
     let ranks = learnsim_train::distributed::world().size();
-    if ranks > 1 && case.kind() != CaseKind::Particle {
+    if ranks > 1 && case.ranks() == Ranks::One {
+        let many: Vec<&str> = registry()
+            .into_iter()
+            .filter(|c| c.ranks() == Ranks::Many)
+            .map(|c| c.name())
+            .collect();
         anyhow::bail!(
-            "{} trains on one process; data-parallel training on {ranks} ranks covers the particle cases' GNS (issue #26). Run it without mpirun",
-            case.name()
+            "{} trains on one process; data-parallel training on {ranks} ranks covers {} (issue #26). Run it without mpirun",
+            case.name(),
+            many.join(", ")
         );
     }
     case.run(args)

@@ -52,18 +52,24 @@ pub fn setup_validated<C: serde::de::DeserializeOwned + serde::Serialize + Valid
         .ok()
         .and_then(|v| v.get("seed")?.as_integer())
         .and_then(|s| u64::try_from(s).ok());
-    run_folder::claim(
-        &out,
-        &RunIdentity {
-            case: name.to_string(),
-            tier: tier.to_string(),
-            seed,
-            config_hash: leaderboard::config_hash(&config_text),
-            dataset_hash: "none".into(),
-        },
-        args.restart(),
-    )?;
-    write_bytes_atomically(&out.join("config.toml"), config_text.as_bytes())?;
+    // Data-parallel (`mpirun`, a case of `Ranks::Many`): rank 0 claims and writes; the others
+    // wait for it, so that none reads the folder before it is claimed.
+    let world = learnsim_train::distributed::world();
+    if world.rank() == 0 {
+        run_folder::claim(
+            &out,
+            &RunIdentity {
+                case: name.to_string(),
+                tier: tier.to_string(),
+                seed,
+                config_hash: leaderboard::config_hash(&config_text),
+                dataset_hash: "none".into(),
+            },
+            args.restart(),
+        )?;
+        write_bytes_atomically(&out.join("config.toml"), config_text.as_bytes())?;
+    }
+    world.barrier();
     Ok(Setup {
         out,
         config,
@@ -303,11 +309,19 @@ pub fn recording_divergence<T>(
     trained: Result<T, learnsim_train::TrainError>,
 ) -> Result<T> {
     match trained {
-        Err(learnsim_train::TrainError::Diverged { step, loss }) => Err(record_divergence(
-            out,
-            network,
-            &Divergence::Training { step, loss },
-        )),
+        Err(learnsim_train::TrainError::Diverged { step, loss }) => {
+            // Every rank of a data-parallel group diverges at the same step (the ranks share
+            // the loss); rank 0 records it while the others wait, so that none ends the job
+            // before the record is written.
+            let world = learnsim_train::distributed::world();
+            if world.rank() != 0 {
+                world.barrier();
+                return Err(learnsim_train::TrainError::Diverged { step, loss }.into());
+            }
+            let error = record_divergence(out, network, &Divergence::Training { step, loss });
+            world.barrier();
+            Err(error)
+        }
         other => Ok(other?),
     }
 }

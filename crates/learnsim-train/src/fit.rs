@@ -6,6 +6,14 @@
 //! seeds by the step, so that a resumed fit draws the batches the uninterrupted one would
 //! have: with the weights, Adam's moments, the sampler, the best weights so far and the loss
 //! history restored, the resumed fit is the uninterrupted one, bit for bit (tested).
+//!
+//! Data-parallel (issue #26): in a group of K ranks ([`crate::distributed::install`], MPI under
+//! `mpirun`) every rank starts from rank 0's weights, averages each step's gradient and
+//! recorded loss over the ranks before the optimiser step, and so holds the same weights after
+//! it; only rank 0 writes checkpoints (every rank resumes from them). A trainer whose loss is
+//! the mean over its rank's equal part of the global batch ([`crate::distributed::share`])
+//! trains as one process on the whole batch; one that computes the whole batch on every rank
+//! still trains correctly, only without a speed-up.
 
 use crate::train_log::LogRow;
 use crate::{LossPoint, TrainError};
@@ -186,7 +194,8 @@ pub const LOG: &str = "train_log.csv";
 /// [`EpochOrder`], `()` when each step seeds its own RNG); it is saved with each checkpoint. With a checkpoint folder that
 /// holds a fit of the same plan, resumes after its last saved step. `progress(step, loss)` is
 /// called after every step; `ControlFlow::Break` saves a checkpoint (when checkpointing) and
-/// returns the model so far with `complete = false`.
+/// returns the model so far with `complete = false`. In a data-parallel group the ranks train
+/// as one (module docs).
 ///
 /// # Errors
 /// `TrainError::Diverged` at the first training loss that is not finite or has exploded
@@ -224,6 +233,11 @@ pub fn fit<M: Module, S: Serialize + DeserializeOwned, L: StepLoss>(
         }
         _ => false,
     };
+    let world = crate::distributed::world();
+    let parallel = world.size() > 1;
+    if parallel {
+        model = crate::replicas::broadcast_weights(world.as_ref(), model);
+    }
     let mut record_validation = |state: &mut FitState<S>, model: &M, best_model: &mut Option<M>| {
         let value = validate(model);
         state.valid_loss.push(LossPoint {
@@ -248,11 +262,26 @@ pub fn fit<M: Module, S: Serialize + DeserializeOwned, L: StepLoss>(
     while state.step < plan.steps {
         let step = state.step;
         let (loss, recorded) = step_loss(&model, step, &mut state.sampler).parts();
-        let scalar: f32 = recorded.into_scalar();
+        let mut scalar: f32 = recorded.into_scalar();
+        let mut averaged = None;
+        if parallel {
+            // Every rank must see the same loss, so the ranks decide divergence together.
+            let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+            scalar = crate::replicas::all_reduce_gradients(
+                world.as_ref(),
+                &model,
+                &mut grads,
+                scalar,
+                1.0,
+                1.0,
+            );
+            averaged = Some(grads);
+        }
         if diverged(scalar, state.train_loss.first().map(|p| p.loss)) {
             return Err(TrainError::Diverged { step, loss: scalar });
         }
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let grads =
+            averaged.unwrap_or_else(|| GradientsParams::from_grads(loss.backward(), &model));
         let lr = learning_rate(step);
         model = optimizer.step(lr, model, grads);
         state.train_loss.push(LossPoint { step, loss: scalar });
@@ -271,6 +300,7 @@ pub fn fit<M: Module, S: Serialize + DeserializeOwned, L: StepLoss>(
         });
         let stop = progress(state.step, scalar).is_break();
         if let Some(checkpoint) = &plan.checkpoint
+            && world.rank() == 0
             && (stop
                 || state.step.is_multiple_of(checkpoint.every.max(1))
                 || state.step == plan.steps)

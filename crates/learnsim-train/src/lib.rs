@@ -18,6 +18,7 @@ pub mod object_dynamics;
 pub mod pdenet;
 pub mod pendulum;
 pub mod plasma;
+mod replicas;
 pub mod schnet;
 pub mod tfnet;
 pub mod tiers;
@@ -38,6 +39,7 @@ pub use fit::{
     saved_step,
 };
 pub use noise::random_walk_noise;
+pub use object_dynamics::seeded_init;
 pub use trainer::{ContactShare, LossPoint, TrainError, TrainState, Trainer, WindowCriterion};
 pub use validate::{
     Bound, FieldError, Validate, count_in, learning_rates, network_memory, real_in, rule,

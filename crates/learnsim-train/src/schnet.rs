@@ -359,6 +359,12 @@ pub fn train_schnet(
     let batch_size = config.batch_size.min(train.len());
     let weights = LossWeights::of(config);
     let with_forces = config.force_weight > 0.0;
+    // Data-parallel (docs/cluster.md): every rank draws the whole global batch from the shared
+    // order and trains on its block of it; the fit averages the blocks' gradients, so each
+    // block's loss is weighted as its share of the batch's mean.
+    let world = crate::distributed::world();
+    let part = crate::distributed::share(batch_size, world.rank(), world.size())
+        .map_err(TrainError::Data)?;
     let fitted = crate::fit(
         &plan,
         model,
@@ -368,12 +374,22 @@ pub fn train_schnet(
         ),
         |step| config.learning_rate(step),
         |model, _, order: &mut EpochOrder| {
-            let batch: Vec<&Configuration> = order
-                .next_batch(batch_size)
-                .into_iter()
-                .map(|i| &train[i])
-                .collect();
+            let picked = order.next_batch(batch_size);
+            let block = &picked[part.clone()];
+            let batch: Vec<&Configuration> = block.iter().map(|&i| &train[i]).collect();
             if with_forces {
+                // The force term is a mean over atoms, and blocks of clusters of different
+                // sizes hold different atom counts: weighted by its block's share of the
+                // batch's atoms (times the ranks, whose mean the fit takes), the ranks' terms
+                // average to the whole batch's mean. Alone, the factor is exactly 1.
+                let atoms = |ids: &[usize]| -> usize {
+                    ids.iter().map(|&i| train[i].positions.len()).sum()
+                };
+                let share = (atoms(block) * world.size()) as f64 / atoms(&picked) as f64;
+                let weights = LossWeights {
+                    force: weights.force * share,
+                    ..weights
+                };
                 force_matching_loss(model, &scale, &batch, weights, device)
             } else {
                 batch_loss(model, &scale, &batch, device).mul_scalar(weights.energy)

@@ -7,6 +7,7 @@ mod cosmology;
 mod data_parallel;
 mod divergence;
 mod equivariant;
+mod fit_data_parallel;
 mod fit_loop;
 mod glass;
 mod koopman;

@@ -41,6 +41,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     name: NAME,
     description: DESCRIPTION,
     kind: crate::CaseKind::Object,
+    ranks: crate::Ranks::One,
     run,
     generate: generate_file,
 };

@@ -33,6 +33,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     name: NAME,
     description: DESCRIPTION,
     kind: crate::CaseKind::Surrogate,
+    ranks: crate::Ranks::One,
     run,
     generate: generate_file,
 };

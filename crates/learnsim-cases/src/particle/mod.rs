@@ -37,6 +37,10 @@ impl Case for Particle {
         CaseKind::Particle
     }
 
+    fn ranks(&self) -> crate::Ranks {
+        crate::Ranks::Many
+    }
+
     fn run(&self, args: &RunArgs) -> Result<String> {
         pipeline::run(self.0, args)
     }

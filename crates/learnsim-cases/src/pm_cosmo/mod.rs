@@ -42,6 +42,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     name: NAME,
     description: DESCRIPTION,
     kind: crate::CaseKind::Grid,
+    ranks: crate::Ranks::One,
     run,
     generate,
 };

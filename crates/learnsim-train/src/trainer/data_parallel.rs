@@ -3,9 +3,8 @@
 
 use super::{TrainError, Trainer};
 use crate::distributed::{self, Collective};
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::optim::GradientsParams;
-use burn::tensor::{Device, Tensor, TensorData};
 use learnsim_models::FusedGnsModelTrainer;
 
 impl Trainer {
@@ -22,14 +21,7 @@ impl Trainer {
             }
             None => {
                 // burn's kernel: the weights themselves, in the model's visiting order.
-                let mut arrays = crate::model_parameters(&self.model);
-                let mut flat = distributed::pack(&arrays.iter_mut().collect::<Vec<_>>(), 0);
-                world.broadcast(&mut flat);
-                distributed::unpack(&flat, arrays.iter_mut().collect());
-                self.model = self.model.clone().map(&mut Trainable {
-                    params: &arrays,
-                    next: 0,
-                });
+                self.model = crate::replicas::broadcast_weights(world, self.model.clone());
             }
         }
         // A fresh average starts at the weights trained from (a resumed one was read from the
@@ -100,11 +92,8 @@ pub(super) fn all_reduce_gradients(
 }
 
 /// [`all_reduce_gradients`] for burn's autodiff gradients (burn's kernel: the equivariant
-/// network, or GNS with `kernel = "burn"`): every float parameter's gradient, in the model's
-/// visiting order, scaled by the local mask count, packed into one buffer with the loss sum and
-/// the count, summed over the ranks, divided by the global count and put back. A parameter
-/// without a gradient on this rank contributes zeros (every rank runs the same network, so
-/// none does in practice). Returns the batch's loss.
+/// network, or GNS with `kernel = "burn"`): each rank's gradient scaled by its mask count, the
+/// sum divided by the global count, as the fused path does. Returns the batch's loss.
 pub(super) fn all_reduce_burn_gradients<M: Module>(
     world: &dyn Collective,
     model: &M,
@@ -113,98 +102,5 @@ pub(super) fn all_reduce_burn_gradients<M: Module>(
     mask: &[f32],
 ) -> f32 {
     let count: f32 = mask.iter().sum();
-    let local_scale = count.max(1.0);
-    let mut take = Take {
-        grads,
-        flat: Vec::new(),
-        device: None,
-    };
-    model.visit(&mut take);
-    let Take {
-        grads,
-        mut flat,
-        device,
-    } = take;
-    flat.iter_mut().for_each(|g| *g *= local_scale);
-    flat.push(local_loss * local_scale);
-    flat.push(count);
-    world.all_reduce_sum(&mut flat);
-    let scale = 1.0 / flat[flat.len() - 1].max(1.0);
-    flat.iter_mut().for_each(|g| *g *= scale);
-    let loss = flat[flat.len() - 2];
-    if let Some(device) = device {
-        model.visit(&mut Put {
-            grads,
-            flat: &flat,
-            at: 0,
-            device,
-        });
-    }
-    loss
-}
-
-/// Replaces every float parameter by the next of `params` (visiting order), tracked for
-/// autodiff: the parameters burn's kernel trains.
-struct Trainable<'a> {
-    params: &'a [Vec<f32>],
-    next: usize,
-}
-
-impl ModuleMapper for Trainable<'_> {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let values = self.params[self.next].clone();
-        self.next += 1;
-        param.map(|tensor| {
-            let (shape, device) = (tensor.shape(), tensor.device());
-            Tensor::from_data(TensorData::new(values, shape), &device).require_grad()
-        })
-    }
-}
-
-/// Moves every parameter's gradient out of `grads` into `flat` (zeros where it has none).
-struct Take<'a> {
-    grads: &'a mut GradientsParams,
-    flat: Vec<f32>,
-    device: Option<Device>,
-}
-
-impl ModuleVisitor for Take<'_> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        match self.grads.remove::<D>(param.id) {
-            Some(g) => {
-                self.device.get_or_insert_with(|| g.device());
-                self.flat.extend(
-                    g.into_data()
-                        .convert::<f32>()
-                        .try_into_vec::<f32>()
-                        .expect("f32 gradients"),
-                );
-            }
-            None => {
-                let n = param.val().shape().num_elements();
-                self.flat.extend(std::iter::repeat_n(0.0, n));
-            }
-        }
-    }
-}
-
-/// Registers `flat`'s values, in [`Take`]'s order, as every parameter's gradient.
-struct Put<'a> {
-    grads: &'a mut GradientsParams,
-    flat: &'a [f32],
-    at: usize,
-    device: Device,
-}
-
-impl ModuleVisitor for Put<'_> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let shape = param.val().shape();
-        let n = shape.num_elements();
-        let values = self.flat[self.at..self.at + n].to_vec();
-        self.at += n;
-        self.grads.register::<D>(
-            param.id,
-            Tensor::from_data(TensorData::new(values, shape), &self.device),
-        );
-    }
+    crate::replicas::all_reduce_gradients(world, model, grads, local_loss, count.max(1.0), count)
 }
