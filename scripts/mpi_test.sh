@@ -8,10 +8,10 @@
 #   4. a batch the ranks cannot share equally is refused before anything is written;
 #   5. `learnsim run CASE --quick` under mpirun: rank 0 generates, scores and writes once;
 #   6. a case that trains through the shared fit loop (schnet-si) runs on 2 ranks: the curve of
-#      one process over its first steps, one result, and other cases are refused by name.
+#      one process (20 steps, 1e-5 relative), one result, and other cases are refused by name.
 # Installs OpenMPI and libclang (Debian packages, as root or through sudo) and builds learnsim
 # with `--features mpi` into target/debug (the tests' binary; a later `cargo test` relinks it
-# without the feature). About 1.5 minutes after `cargo test --workspace` on two cores.
+# without the feature). About 2 minutes after `cargo test --workspace` on two cores.
 # Usage: scripts/mpi_test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -105,9 +105,10 @@ check "mpirun -np 2 learnsim run water-drop-2d --quick: one dataset, one result,
 
 fit_loop_case() {
   # schnet-si trains through the shared fit loop: each rank takes half of every batch of 32
-  # configurations, the fit averages the halves' gradients. Against one process: the same
-  # curve up to round-off in the first steps (later steps drift apart as the GNS curves do,
-  # docs/performance.md), one result line, a finished run written by rank 0.
+  # configurations, the fit averages the halves' gradients (the force term weighted by each
+  # half's share of the atoms). Against one process: the same curve up to round-off (measured
+  # 1.6e-7 over the first 10 steps, 1.3e-6 at step 20: Adam carries the round-off into the
+  # weights, as in the GNS comparison above), one result line, a finished run written by rank 0.
   "$BIN" -q run schnet-si --quick --set steps=20 --out "$WORK/schnet-one" >/dev/null &&
   "${MPIRUN[@]}" -np 2 "$BIN" run schnet-si --quick --set steps=20 --out "$WORK/schnet-two" >"$WORK/schnet.out" 2>&1 &&
   [ "$(grep -c "^schnet-si:" "$WORK/schnet.out")" = 1 ] &&
@@ -116,8 +117,8 @@ fit_loop_case() {
 import json, sys
 curve = lambda run: [p["loss"] for p in json.load(open(f"{run}/checkpoint/schnet/state.json"))["train_loss"]]
 x, y = curve(sys.argv[1]), curve(sys.argv[2])
-worst = max(abs(p - q) / abs(p) for p, q in zip(x[:10], y[:10]))
-print(f"     schnet-si one process vs two ranks: {len(x)} and {len(y)} steps, first 10 within {worst:.2e}")
+worst = max(abs(p - q) / abs(p) for p, q in zip(x, y))
+print(f"     schnet-si one process vs two ranks: {len(x)} and {len(y)} steps, within {worst:.2e}")
 sys.exit(0 if len(x) == len(y) == 20 and worst <= 1e-5 else 1)
 EOF
 }
