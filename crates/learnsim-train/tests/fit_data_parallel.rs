@@ -6,8 +6,10 @@
 use crate::common::shipped;
 use burn::tensor::{Tensor, TensorData};
 use learnsim_models::{Mlp, MlpConfig, default_training_device};
+use learnsim_sim::nbody::NBodyConfig;
 use learnsim_sim::stillinger_weber::Configuration;
 use learnsim_train::distributed::{self, LocalGroup};
+use learnsim_train::object_dynamics::{ObjectTrainConfig, train_interaction_network};
 use learnsim_train::schnet::{SchNetTrainConfig, train_schnet};
 use learnsim_train::{
     Checkpointing, EpochOrder, FirstValidation, FitPlan, FitResult, Keep, TrainError, Validation,
@@ -266,4 +268,48 @@ fn schnet_trains_on_two_ranks_as_one_process_of_the_whole_batch() {
             "{message}"
         );
     }
+}
+
+/// The Interaction Network (nbody-2d, spring-chain) trains data-parallel: trajectories of 3 and
+/// 4 bodies, so that the ranks' blocks of a batch hold different object counts and each block's
+/// mean must be weighted by its share of the batch's objects.
+#[test]
+fn the_interaction_network_trains_on_two_ranks_as_one_process_of_the_whole_batch() {
+    let physics = NBodyConfig::default();
+    let data: Vec<_> = (0..8)
+        .map(|i| physics.simulate(3 + i % 2, 20, i as u64).unwrap())
+        .collect();
+    let (train, valid) = data.split_at(6);
+    let config = ObjectTrainConfig {
+        seed: 3,
+        n_bodies: [3, 4],
+        n_generalisation: 4,
+        trajectories: [6, 2, 2, 2],
+        frames: 20,
+        steps: 12,
+        batch_size: 16,
+        lr_initial: 1e-3,
+        lr_final: 1e-5,
+        lr_decay_steps: 1000.0,
+        relation_hidden: 16,
+        relation_layers: 2,
+        effect: 8,
+        object_hidden: 16,
+        mlp_hidden: 16,
+        mlp_layers: 2,
+        validate_every: 6,
+        rollout_steps: 5,
+    };
+    let device = default_training_device();
+    let trained = || {
+        let fitted =
+            train_interaction_network(&config, train, valid, &device, None, &mut |_, _| {})
+                .unwrap();
+        let curve: Vec<f32> = fitted.train_loss.iter().map(|p| p.loss).collect();
+        (curve, parameters(&fitted.model.network))
+    };
+    let one = trained();
+    let two = on_ranks(2, |_| trained());
+    assert_eq!(two[0], two[1], "the ranks' curves or weights differ");
+    assert_close(&one.0, &two[0].0, "interaction network");
 }

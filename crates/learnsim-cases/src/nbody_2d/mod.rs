@@ -34,7 +34,7 @@ pub const CASE: crate::Pipeline = crate::Pipeline {
     name: NAME,
     description: DESCRIPTION,
     kind: crate::CaseKind::Object,
-    ranks: crate::Ranks::One,
+    ranks: crate::Ranks::Many,
     run,
     generate: generate_file,
 };
@@ -109,6 +109,16 @@ pub fn run(args: &RunArgs) -> Result<String> {
             train_mlp_baseline(config, n_mlp, &train, &valid, &device, dir, progress)
         },
     )?;
+    // Data-parallel (`mpirun`): every rank trained the same weights; rank 0 scores and writes.
+    let world = learnsim_train::distributed::world();
+    if world.rank() != 0 {
+        return Ok(format!(
+            "rank {} of {}: trained {} steps; rank 0 writes the results",
+            world.rank(),
+            world.size(),
+            config.steps
+        ));
+    }
     let model = fitted.model.clone();
     write_bytes_atomically(
         &out.join("normalization.json"),

@@ -315,6 +315,11 @@ fn fit<M: Module, T: ObjectTrajectory>(
         keep: Keep::Last,
         checkpoint: Checkpointing::in_dir(checkpoint, config.validate_every),
     };
+    // Data-parallel (docs/cluster.md): every rank draws the whole batch from (seed, step) and
+    // trains on its block; the fit averages the blocks' gradients.
+    let world = crate::distributed::world();
+    let part = crate::distributed::share(config.batch_size, world.rank(), world.size())
+        .map_err(TrainError::Data)?;
     let fitted = crate::fit(
         &plan,
         model,
@@ -325,7 +330,19 @@ fn fit<M: Module, T: ObjectTrajectory>(
             let mut rng =
                 ChaCha8Rng::seed_from_u64(config.seed.wrapping_mul(0x9E37_79B9) ^ step as u64);
             let batch = draw(train, config.batch_size, &mut rng);
-            loss(model, train, &batch)
+            if world.size() == 1 {
+                return loss(model, train, &batch);
+            }
+            // The loss is a mean over the objects of its transitions, and trajectories of
+            // different object counts give blocks of different sizes: each block's mean is
+            // weighted by its share of the batch's objects (times the ranks, whose mean the
+            // fit takes), so the ranks' losses average to the whole batch's.
+            let block = &batch[part.clone()];
+            let objects = |pick: &[(usize, usize)]| -> usize {
+                pick.iter().map(|&(k, _)| train[k].n_objects()).sum()
+            };
+            let share = (objects(block) * world.size()) as f64 / objects(&batch) as f64;
+            loss(model, train, block).mul_scalar(share)
         },
         |model| f64::from(loss(&model.valid(), valid, &valid_draw).into_scalar::<f32>()),
         &mut crate::fit::reporting(progress),
