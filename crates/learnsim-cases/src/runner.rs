@@ -301,6 +301,20 @@ pub fn train_network<T>(
     recording_divergence(out, name, trained)
 }
 
+/// Data-parallel (`mpirun`): every rank trained the same weights and rank 0 alone scores and
+/// writes the results. On any other rank, its one-line result after `steps` steps of training
+/// (the run ends there); `None` on rank 0 and alone.
+pub fn result_of_other_rank(steps: usize) -> Option<String> {
+    let world = learnsim_train::distributed::world();
+    (world.rank() != 0).then(|| {
+        format!(
+            "rank {} of {}: trained {steps} steps; rank 0 writes the results",
+            world.rank(),
+            world.size()
+        )
+    })
+}
+
 /// A training's result as the run's: a divergence of `network` is first recorded in `out`
 /// ([`record_divergence`]); any other error passes through.
 pub fn recording_divergence<T>(

@@ -281,24 +281,10 @@ fn the_interaction_network_trains_on_two_ranks_as_one_process_of_the_whole_batch
         .collect();
     let (train, valid) = data.split_at(6);
     let config = ObjectTrainConfig {
-        seed: 3,
         n_bodies: [3, 4],
-        n_generalisation: 4,
         trajectories: [6, 2, 2, 2],
-        frames: 20,
-        steps: 12,
-        batch_size: 16,
-        lr_initial: 1e-3,
-        lr_final: 1e-5,
-        lr_decay_steps: 1000.0,
-        relation_hidden: 16,
-        relation_layers: 2,
-        effect: 8,
-        object_hidden: 16,
-        mlp_hidden: 16,
-        mlp_layers: 2,
         validate_every: 6,
-        rollout_steps: 5,
+        ..crate::common::small_object_config()
     };
     let device = default_training_device();
     let trained = || {

@@ -4,7 +4,7 @@
 use burn::tensor::{Tensor, TensorData};
 use learnsim_models::{Mlp, MlpConfig, default_training_device};
 use learnsim_sim::nbody::NBodyConfig;
-use learnsim_train::object_dynamics::{ObjectTrainConfig, train_interaction_network};
+use learnsim_train::object_dynamics::train_interaction_network;
 use learnsim_train::{
     Checkpointing, EpochOrder, FirstValidation, FitPlan, FitResult, Keep, TrainError, Validation,
     fit, model_parameters as parameters, seeded_init,
@@ -158,26 +158,7 @@ fn interaction_network_training_resumes_from_its_checkpoint() {
         .map(|i| physics.simulate(3, 20, i as u64).unwrap())
         .collect();
     let (train, valid) = data.split_at(4);
-    let config = ObjectTrainConfig {
-        seed: 3,
-        n_bodies: [3, 3],
-        n_generalisation: 4,
-        trajectories: [4, 2, 2, 2],
-        frames: 20,
-        steps: 12,
-        batch_size: 16,
-        lr_initial: 1e-3,
-        lr_final: 1e-5,
-        lr_decay_steps: 1000.0,
-        relation_hidden: 16,
-        relation_layers: 2,
-        effect: 8,
-        object_hidden: 16,
-        mlp_hidden: 16,
-        mlp_layers: 2,
-        validate_every: 5,
-        rollout_steps: 5,
-    };
+    let config = crate::common::small_object_config();
     let device = default_training_device();
     let dir = tempfile::tempdir().unwrap();
     let checkpoint = dir.path().join("in");

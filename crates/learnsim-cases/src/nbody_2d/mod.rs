@@ -109,15 +109,9 @@ pub fn run(args: &RunArgs) -> Result<String> {
             train_mlp_baseline(config, n_mlp, &train, &valid, &device, dir, progress)
         },
     )?;
-    // Data-parallel (`mpirun`): every rank trained the same weights; rank 0 scores and writes.
-    let world = learnsim_train::distributed::world();
-    if world.rank() != 0 {
-        return Ok(format!(
-            "rank {} of {}: trained {} steps; rank 0 writes the results",
-            world.rank(),
-            world.size(),
-            config.steps
-        ));
+    // Data-parallel (`mpirun`): rank 0 alone scores and writes.
+    if let Some(result) = crate::runner::result_of_other_rank(config.steps) {
+        return Ok(result);
     }
     let model = fitted.model.clone();
     write_bytes_atomically(

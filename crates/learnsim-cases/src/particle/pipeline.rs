@@ -95,13 +95,8 @@ pub fn run(case: learnsim_sim::Case, args: &RunArgs) -> Result<String> {
         run_folder::claim(&out, &full, Restart::Refuse)?;
     }
     let (trainer, train_s) = train(&dataset, config, &out, None)?;
-    if !root {
-        return Ok(format!(
-            "rank {} of {}: trained {} steps; rank 0 writes the results",
-            world.rank(),
-            world.size(),
-            trainer.state.step
-        ));
+    if let Some(result) = crate::runner::result_of_other_rank(trainer.state.step) {
+        return Ok(result);
     }
     finish(&out, &trainer, &dataset, tier, train_s)
 }

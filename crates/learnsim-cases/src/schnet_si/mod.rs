@@ -200,16 +200,9 @@ pub fn run(args: &RunArgs) -> Result<String> {
             train_schnet(config, &train, &valid, &device, Some(checkpoint), progress)
         },
     )?;
-    // Data-parallel (`mpirun`): every rank trained the same weights; rank 0 evaluates and
-    // writes the results.
-    let world = learnsim_train::distributed::world();
-    if world.rank() != 0 {
-        return Ok(format!(
-            "rank {} of {}: trained {} steps; rank 0 writes the results",
-            world.rank(),
-            world.size(),
-            config.steps
-        ));
+    // Data-parallel (`mpirun`): rank 0 alone scores and writes.
+    if let Some(result) = crate::runner::result_of_other_rank(config.steps) {
+        return Ok(result);
     }
     // Training seconds over every segment of the run (a rerun that resumes adds none).
     let train_s = trained.seconds;

@@ -92,3 +92,28 @@ pub fn shipped_file<C: serde::de::DeserializeOwned>(
 pub fn shipped<C: serde::de::DeserializeOwned>(case: &str) -> C {
     shipped_file(case).0
 }
+
+/// A small Interaction Network recipe on 3-body n-body trajectories of 20 frames: 12 steps of
+/// batch 16, validated every 5 (the object-dynamics trainer's tests).
+pub fn small_object_config() -> learnsim_train::object_dynamics::ObjectTrainConfig {
+    learnsim_train::object_dynamics::ObjectTrainConfig {
+        seed: 3,
+        n_bodies: [3, 3],
+        n_generalisation: 4,
+        trajectories: [4, 2, 2, 2],
+        frames: 20,
+        steps: 12,
+        batch_size: 16,
+        lr_initial: 1e-3,
+        lr_final: 1e-5,
+        lr_decay_steps: 1000.0,
+        relation_hidden: 16,
+        relation_layers: 2,
+        effect: 8,
+        object_hidden: 16,
+        mlp_hidden: 16,
+        mlp_layers: 2,
+        validate_every: 5,
+        rollout_steps: 5,
+    }
+}
